@@ -1,0 +1,85 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies, and why each is here (README.md "Dependencies" says the same):
+// - swift-argument-parser: the `ferry` command line (subcommands, usage errors, exit code 64).
+// - Yams: `ferry.yaml` is YAML; Yams gives node line numbers for `ferry.yaml:LINE: error:` messages.
+// - swift-crypto: SHA-256 for manifests and receipts, MD5 for WDT signatures, HMAC-SHA256 for Kingdee.
+// - FlyingFox: the loopback HTTP servers of the WDT and Kingdee sandboxes (no SwiftNIO, ~15 s of build).
+let package = Package(
+    name: "ferry",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "ferry", targets: ["ferry"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.20.0"),
+    ],
+    targets: [
+        // libxml2 through pkg-config; imported by FerryTemplate only.
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        // Values every stage shares: Diagnostic, JSON reader/writer, exact decimals, hashing, atomic files.
+        .target(
+            name: "FerryCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // XML mapping templates: parsing, XSD validation, semantic checks. The only importer of CLibXML2.
+        .target(name: "FerryTemplate", dependencies: ["FerryCore", "CLibXML2"]),
+        // The built-in schemes (the files under Templates/), embedded as resources.
+        .target(
+            name: "FerrySchemes",
+            path: "Templates",
+            exclude: ["README.md"],
+            sources: ["BuiltInSchemes.swift"],
+            resources: [
+                .copy("ferry-scheme-1.xsd"),
+                .copy("wdt-stockin-to-kingdee-other-inbound.xml"),
+                .copy("lookups"),
+            ]
+        ),
+        // Pure transform: WDT stock-in orders + template -> Kingdee payloads. No networking, no files.
+        .target(name: "FerryTransform", dependencies: ["FerryCore", "FerryTemplate"]),
+        // Workspaces, ferry.yaml, run directories, locks, manifests: the one owner of the file system.
+        .target(
+            name: "FerryWorkspace",
+            dependencies: ["FerryCore", "FerryTemplate", "FerryTransform", "FerrySchemes", "Yams"]
+        ),
+        // The WDT (旺店通·企业奇门) source client: signatures, paging, window planner. Networking lives here.
+        .target(name: "FerryWDT", dependencies: ["FerryCore"]),
+        // The Kingdee (金蝶云星空) target client: auth, BatchSave, ExecuteBillQuery. Networking lives here.
+        .target(name: "FerryKingdee", dependencies: ["FerryCore"]),
+        // Loopback sandbox servers, used by tests, `ferry demo` and `ferry sandbox`.
+        .target(name: "WDTSandbox", dependencies: ["FerryCore", "FerryWDT", "FlyingFox"]),
+        .target(name: "KingdeeSandbox", dependencies: ["FerryCore", "FerryKingdee", "FlyingFox"]),
+        // The thin command line.
+        .executableTarget(
+            name: "ferry",
+            dependencies: [
+                "FerryCore", "FerryTemplate", "FerryTransform", "FerryWorkspace", "FerrySchemes",
+                "FerryWDT", "FerryKingdee", "WDTSandbox", "KingdeeSandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore"]),
+        .testTarget(name: "FerryTemplateTests", dependencies: ["FerryTemplate", "FerrySchemes"]),
+        .testTarget(name: "FerryTransformTests", dependencies: ["FerryTransform", "FerryTemplate", "FerryCore"]),
+        .testTarget(name: "FerryWorkspaceTests", dependencies: ["FerryWorkspace"]),
+        .testTarget(name: "FerryWDTTests", dependencies: ["FerryWDT", "WDTSandbox"]),
+        .testTarget(name: "FerryKingdeeTests", dependencies: ["FerryKingdee", "KingdeeSandbox"]),
+        .testTarget(name: "FerryCLITests", dependencies: ["FerryCore", "FerryWorkspace"]),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,159 @@
+/// A decimal number held as digits and a scale: exact, with the scale it was written with.
+///
+/// `12.30` stays `12.30` (scale 2); nothing ever passes through a binary floating-point type. Used for
+/// money and stock quantities.
+public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Whether the value is below zero (never true for zero).
+    public private(set) var isNegative: Bool
+    /// The digits of the unscaled value, most significant first, without leading zeros ("0" for zero).
+    public private(set) var digits: [UInt8]
+    /// How many of `digits` are after the decimal point.
+    public private(set) var scale: Int
+
+    /// Parses decimal text: an optional sign, digits with an optional fraction, and an optional exponent
+    /// (`12.30`, `-0.5`, `+3`, `1e3`, `.5` is rejected). Surrounding spaces are ignored.
+    public init?(_ text: String) {
+        var bytes = Array(text.utf8)[...]
+        while let first = bytes.first, first == 0x20 || first == 0x09 { bytes = bytes.dropFirst() }
+        while let last = bytes.last, last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
+        var negative = false
+        if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+            negative = first == UInt8(ascii: "-")
+            bytes = bytes.dropFirst()
+        }
+        var allDigits: [UInt8] = []
+        var fractionDigits = 0
+        var sawDigit = false
+        var sawPoint = false
+        var exponent = 0
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            let byte = bytes[i]
+            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                allDigits.append(byte - UInt8(ascii: "0"))
+                sawDigit = true
+                if sawPoint { fractionDigits += 1 }
+            } else if byte == UInt8(ascii: ".") && !sawPoint && sawDigit {
+                sawPoint = true
+            } else if (byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")) && sawDigit {
+                guard let parsed = Int(String(decoding: bytes[(i + 1)...], as: UTF8.self)), abs(parsed) <= 1000 else {
+                    return nil
+                }
+                exponent = parsed
+                i = bytes.endIndex
+                break
+            } else {
+                return nil
+            }
+            i += 1
+        }
+        guard sawDigit, !(sawPoint && fractionDigits == 0) else { return nil }
+        var scale = fractionDigits - exponent
+        if scale < 0 {
+            allDigits.append(contentsOf: repeatElement(0, count: -scale))
+            scale = 0
+        }
+        self.init(isNegative: negative, digits: allDigits, scale: scale)
+    }
+
+    /// Creates a value from an integer.
+    public init(_ value: Int) {
+        self.init(String(value))!
+    }
+
+    private init(isNegative: Bool, digits: [UInt8], scale: Int) {
+        var trimmed = digits[...]
+        while trimmed.count > 1, trimmed.first == 0, trimmed.count > scale + 1 { trimmed = trimmed.dropFirst() }
+        // Keep at least scale+1 digits so that "0.05" is stored as 0,0,5 with scale 2.
+        var normalized = Array(trimmed)
+        while normalized.count < scale + 1 { normalized.insert(0, at: 0) }
+        self.digits = normalized
+        self.scale = scale
+        self.isNegative = isNegative && normalized.contains { $0 != 0 }
+    }
+
+    /// Whether the value is zero (at any scale).
+    public var isZero: Bool { !digits.contains { $0 != 0 } }
+
+    /// Whether the value has no fractional part different from zero.
+    public var isIntegral: Bool { digits.suffix(scale).allSatisfy { $0 == 0 } }
+
+    /// The text with its scale: `12.30`, `-0.5`, `3`.
+    public var description: String {
+        var out = isNegative ? "-" : ""
+        let integerCount = digits.count - scale
+        for (i, digit) in digits.enumerated() {
+            if i == integerCount { out += "." }
+            out.append(Character(Unicode.Scalar(digit + UInt8(ascii: "0"))))
+        }
+        return out
+    }
+
+    /// The value rounded (half away from zero) or padded to exactly `newScale` fraction digits.
+    public func rounded(toScale newScale: Int) -> ExactDecimal {
+        precondition(newScale >= 0)
+        if newScale >= scale {
+            return ExactDecimal(
+                isNegative: isNegative, digits: digits + repeatElement(0, count: newScale - scale), scale: newScale)
+        }
+        let drop = scale - newScale
+        var kept = Array(digits.dropLast(drop))
+        if digits[digits.count - drop] >= 5 {
+            var i = kept.count - 1
+            while i >= 0 {
+                if kept[i] == 9 {
+                    kept[i] = 0
+                    i -= 1
+                } else {
+                    kept[i] += 1
+                    break
+                }
+            }
+            if i < 0 { kept.insert(1, at: 0) }
+        }
+        return ExactDecimal(isNegative: isNegative, digits: kept, scale: newScale)
+    }
+
+    /// The value without trailing fraction zeros (`12.30` → `12.3`, `5.00` → `5`).
+    public var normalized: ExactDecimal {
+        var newScale = scale
+        while newScale > 0 && digits[digits.count - (scale - newScale) - 1] == 0 { newScale -= 1 }
+        return ExactDecimal(isNegative: isNegative, digits: Array(digits.dropLast(scale - newScale)), scale: newScale)
+    }
+
+    /// Exact numeric equality, whatever the scales (`1.50 == 1.5`).
+    public static func == (lhs: ExactDecimal, rhs: ExactDecimal) -> Bool {
+        compare(lhs, rhs) == 0
+    }
+
+    /// Hashes the numeric value, so that values equal under `==` hash alike.
+    public func hash(into hasher: inout Hasher) {
+        let n = normalized
+        hasher.combine(n.isNegative)
+        hasher.combine(n.digits)
+        hasher.combine(n.scale)
+    }
+
+    /// Numeric order.
+    public static func < (lhs: ExactDecimal, rhs: ExactDecimal) -> Bool {
+        compare(lhs, rhs) < 0
+    }
+
+    private static func compare(_ a: ExactDecimal, _ b: ExactDecimal) -> Int {
+        if a.isZero && b.isZero { return 0 }
+        if a.isNegative != b.isNegative { return a.isNegative ? -1 : 1 }
+        let magnitude = compareMagnitude(a, b)
+        return a.isNegative ? -magnitude : magnitude
+    }
+
+    private static func compareMagnitude(_ a: ExactDecimal, _ b: ExactDecimal) -> Int {
+        let scale = max(a.scale, b.scale)
+        let ad = a.digits + repeatElement(0, count: scale - a.scale)
+        let bd = b.digits + repeatElement(0, count: scale - b.scale)
+        let aTrim = ad.drop { $0 == 0 }
+        let bTrim = bd.drop { $0 == 0 }
+        if aTrim.count != bTrim.count { return aTrim.count < bTrim.count ? -1 : 1 }
+        for (x, y) in zip(aTrim, bTrim) where x != y { return x < y ? -1 : 1 }
+        return 0
+    }
+}

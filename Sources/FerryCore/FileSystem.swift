@@ -1,0 +1,210 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// File-system primitives with durable, atomic writes.
+///
+/// Every file Ferry stages is written through `writeAtomically`: a temporary file in the same directory,
+/// `fsync`, `rename`, then `fsync` of the directory. A crash leaves either the old file or the new one,
+/// never half of one.
+public enum FileSystem {
+    /// Reads a whole file.
+    ///
+    /// - Throws: a `Diagnostic` naming the file when it cannot be read.
+    public static func read(_ path: String) throws(Diagnostic) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ioError("cannot read", path) }
+        defer { close(fd) }
+        var result: [UInt8] = []
+        var info = stat()
+        if fstat(fd, &info) == 0, info.st_size > 0 { result.reserveCapacity(Int(info.st_size)) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ioError("cannot read", path)
+            }
+            if n == 0 { break }
+            result.append(contentsOf: buffer[0..<n])
+        }
+        return result
+    }
+
+    /// Reads a whole file as UTF-8 text.
+    ///
+    /// - Throws: a `Diagnostic` naming the file when it cannot be read or is not UTF-8.
+    public static func readText(_ path: String) throws(Diagnostic) -> String {
+        let bytes = try read(path)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .error("the file is not valid UTF-8 text; save it as UTF-8", file: path)
+        }
+        return text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
+    }
+
+    /// Writes `bytes` to `path` atomically and durably, creating parent directories.
+    ///
+    /// - Throws: a `Diagnostic` naming the file when any step fails; the old file, if any, is untouched.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(Diagnostic) {
+        let directory = (path as NSString).deletingLastPathComponent
+        try createDirectory(directory.isEmpty ? "." : directory)
+        let name = (path as NSString).lastPathComponent
+        let temporary = (directory.isEmpty ? "" : directory + "/") + ".\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ioError("cannot create", temporary) }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in
+                Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let failure = ioError("cannot write", path)
+                close(fd)
+                unlink(temporary)
+                throw failure
+            }
+            written += n
+        }
+        if fsync(fd) != 0 {
+            let failure = ioError("cannot flush", path)
+            close(fd)
+            unlink(temporary)
+            throw failure
+        }
+        close(fd)
+        if rename(temporary, path) != 0 {
+            let failure = ioError("cannot replace", path)
+            unlink(temporary)
+            throw failure
+        }
+        syncDirectory(directory.isEmpty ? "." : directory)
+    }
+
+    /// Writes UTF-8 text atomically; see `writeAtomically(_:to:)`.
+    public static func writeAtomically(_ text: String, to path: String) throws(Diagnostic) {
+        try writeAtomically(Array(text.utf8), to: path)
+    }
+
+    /// Flushes a directory's entries to disk (after a rename or an unlink).
+    public static func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+
+    /// Creates a directory and its parents when missing.
+    ///
+    /// - Throws: a `Diagnostic` naming the directory when it cannot be created.
+    public static func createDirectory(_ path: String) throws(Diagnostic) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw .error("cannot create directory: \(error.localizedDescription)", file: path)
+        }
+    }
+
+    /// Whether something exists at `path`.
+    public static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+
+    /// Whether `path` is a directory.
+    public static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Removes a file (missing files are fine).
+    ///
+    /// - Throws: a `Diagnostic` when the file exists and cannot be removed.
+    public static func remove(_ path: String) throws(Diagnostic) {
+        if unlink(path) != 0 && errno != ENOENT { throw ioError("cannot remove", path) }
+    }
+
+    /// The regular files under `path` (recursively, symlinks followed for files only), as paths that start
+    /// with `path`, sorted by byte order so that every run sees the same order. Hidden entries (names
+    /// starting with `.`) are skipped.
+    ///
+    /// - Throws: a `Diagnostic` when the directory cannot be read.
+    public static func filesRecursively(under path: String) throws(Diagnostic) -> [String] {
+        var result: [String] = []
+        try walk(path, into: &result)
+        return result.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
+
+    private static func walk(_ directory: String, into result: inout [String]) throws(Diagnostic) {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw .error("cannot list directory: \(error.localizedDescription)", file: directory)
+        }
+        for name in names where !name.hasPrefix(".") {
+            let child = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            if isDirectory(child) {
+                try walk(child, into: &result)
+            } else {
+                result.append(child)
+            }
+        }
+    }
+
+    /// The entries directly in `path` (names only, sorted), or an empty list when it does not exist.
+    public static func list(_ path: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+    }
+
+    static func ioError(_ what: String, _ path: String) -> Diagnostic {
+        let reason = String(cString: strerror(errno))
+        return .error("\(what) the file: \(reason)", file: path)
+    }
+}
+
+/// An exclusive advisory lock on a file, held until `release()` or process exit.
+///
+/// Uses `flock`, so the kernel drops the lock when the process dies (even on SIGKILL): a stale lock file
+/// never blocks a later run.
+public final class FileLock: @unchecked Sendable {
+    private var fd: Int32
+    /// The lock file's path.
+    public let path: String
+
+    /// Takes the lock at `path` without waiting.
+    ///
+    /// - Throws: a `Diagnostic` naming the process that holds it, when another process does.
+    public init(path: String, purpose: String) throws(Diagnostic) {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileSystem.createDirectory(directory) }
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileSystem.ioError("cannot open lock", path) }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let holder = (try? FileSystem.readText(path))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            close(fd)
+            throw .error(
+                "\(purpose) is locked by another Ferry process\(holder.isEmpty ? "" : " (\(holder))"); "
+                    + "wait for it to finish, or stop it, then try again",
+                file: path)
+        }
+        ftruncate(fd, 0)
+        let note = "pid \(getpid())\n"
+        _ = note.withCString { Glibc.write(fd, $0, strlen($0)) }
+    }
+
+    /// Releases the lock.
+    public func release() {
+        guard fd >= 0 else { return }
+        flock(fd, LOCK_UN)
+        close(fd)
+        fd = -1
+    }
+
+    deinit { release() }
+}

@@ -1,0 +1,139 @@
+import FerryCore
+import FerrySchemes
+import Foundation
+
+/// A Ferry workspace: `ferry.yaml`, `templates/`, `lookups/`, `runs/` and the extract cursor `state.json`.
+///
+/// ```
+/// ferry.yaml            settings; secrets come from the environment through ${NAME}
+/// templates/<scheme>.xml
+/// lookups/*.csv
+/// state.json            the extract cursor (advanced only after a complete, durable window)
+/// runs/<run-id>/        one directory per run; run ids are sortable UTC timestamps
+///   .lock               held while a process works on the run
+///   extract/            raw WDT pages + manifest.json
+///   transform/          Kingdee payloads, rejects, receipts, errors + manifest.json
+/// ```
+public struct Workspace: Sendable {
+    /// The workspace directory.
+    public var root: String
+    /// Its parsed `ferry.yaml`.
+    public var config: WorkspaceConfig
+
+    /// Opens the workspace at `root`.
+    ///
+    /// - Throws: a `Diagnostic` when `ferry.yaml` is missing or invalid.
+    public init(root: String) throws(Diagnostic) {
+        self.root = root
+        let file = Self.configPath(root)
+        guard FileSystem.exists(file) else {
+            throw .error(
+                "no ferry.yaml here; create a workspace with `ferry init \(root)` or pass --workspace DIR", file: file)
+        }
+        self.config = try WorkspaceConfig.load(file)
+    }
+
+    /// Path of `ferry.yaml` in a workspace directory.
+    public static func configPath(_ root: String) -> String { join(root, "ferry.yaml") }
+
+    /// The `runs/` directory.
+    public var runsDirectory: String { Self.join(root, "runs") }
+    /// The extract cursor file.
+    public var statePath: String { Self.join(root, "state.json") }
+    /// The lookups directory.
+    public var lookupsDirectory: String { Self.join(root, "lookups") }
+
+    /// The scheme template path from `scheme:` (relative to the workspace), or the default scheme's copy.
+    public var templatePath: String {
+        let written = config.entry("scheme")?.raw ?? "templates/\(BuiltInSchemes.defaultSchemeName).xml"
+        return written.hasPrefix("/") ? written : Self.join(root, written)
+    }
+
+    /// A run's directory.
+    public func runDirectory(_ id: String) -> String { Self.join(runsDirectory, id) }
+
+    /// All run ids, oldest first.
+    public func runIDs() -> [String] {
+        FileSystem.list(runsDirectory).filter { RunID.isValid($0) && FileSystem.isDirectory(runDirectory($0)) }
+    }
+
+    /// The newest run id, if any.
+    public func latestRunID() -> String? { runIDs().last }
+
+    /// A new run id for `now` that no existing run uses, and creates its directory.
+    ///
+    /// - Throws: a `Diagnostic` when the directory cannot be created.
+    public func createRun(now: Date = Date()) throws(Diagnostic) -> String {
+        let base = RunID.make(now)
+        var id = base
+        var suffix = 1
+        while FileSystem.exists(runDirectory(id)) {
+            id = "\(base)-\(suffix)"
+            suffix += 1
+        }
+        try FileSystem.createDirectory(runDirectory(id))
+        return id
+    }
+
+    /// The run to work on: `requested` (which must exist) or the newest.
+    ///
+    /// - Throws: a `Diagnostic` when the run does not exist or there is none.
+    public func resolveRun(_ requested: String?) throws(Diagnostic) -> String {
+        if let requested {
+            guard RunID.isValid(requested), FileSystem.isDirectory(runDirectory(requested)) else {
+                throw .error(
+                    "no run '\(requested)' in this workspace; `ls \(runsDirectory)` lists the runs", file: runsDirectory)
+            }
+            return requested
+        }
+        guard let latest = latestRunID() else {
+            throw .error("this workspace has no runs yet; start one with `ferry extract` or `ferry run`", file: runsDirectory)
+        }
+        return latest
+    }
+
+    /// Takes the run's lock, so that two processes never work on one run at the same time.
+    ///
+    /// - Throws: a `Diagnostic` when another process holds it.
+    public func lockRun(_ id: String) throws(Diagnostic) -> FileLock {
+        try FileLock(path: Self.join(runDirectory(id), ".lock"), purpose: "run \(id)")
+    }
+
+    /// Joins path components with `/`.
+    public static func join(_ base: String, _ component: String) -> String {
+        if base.isEmpty || base == "." { return component }
+        return base.hasSuffix("/") ? base + component : base + "/" + component
+    }
+}
+
+/// Run ids: sortable UTC timestamps such as `20261129T081530Z`, with `-N` added on a collision.
+public enum RunID {
+    /// The id for an instant.
+    public static func make(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        func pad(_ n: Int?, _ width: Int) -> String {
+            let s = String(n ?? 0)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return pad(c.year, 4) + pad(c.month, 2) + pad(c.day, 2) + "T" + pad(c.hour, 2) + pad(c.minute, 2)
+            + pad(c.second, 2) + "Z"
+    }
+
+    /// Whether `text` has the shape of a run id.
+    public static func isValid(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", maxSplits: 1)
+        guard let stamp = parts.first, stamp.count == 16 else { return false }
+        let chars = Array(stamp)
+        for (i, ch) in chars.enumerated() {
+            switch i {
+            case 8: if ch != "T" { return false }
+            case 15: if ch != "Z" { return false }
+            default: if !ch.isASCII || !ch.isNumber { return false }
+            }
+        }
+        if parts.count == 2 { return Int(parts[1]) != nil }
+        return true
+    }
+}
