@@ -68,13 +68,16 @@ let package = Package(
             ]
         ),
 
+        // Test-only helpers: temporary directories, fixtures, running the built binary.
+        .target(name: "FerryTestSupport"),
+
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore"]),
         .testTarget(name: "FerryTemplateTests", dependencies: ["FerryTemplate", "FerrySchemes"]),
-        .testTarget(name: "FerryTransformTests", dependencies: ["FerryTransform", "FerryTemplate", "FerryCore"]),
+        .testTarget(name: "FerryTransformTests", dependencies: ["FerryTransform", "FerryTemplate", "FerryCore", "FerrySchemes", "FerryTestSupport"]),
         .testTarget(name: "FerryWorkspaceTests", dependencies: ["FerryWorkspace"]),
-        .testTarget(name: "FerryWDTTests", dependencies: ["FerryWDT", "WDTSandbox"]),
-        .testTarget(name: "FerryKingdeeTests", dependencies: ["FerryKingdee", "KingdeeSandbox"]),
-        .testTarget(name: "FerryCLITests", dependencies: ["FerryCore", "FerryWorkspace"]),
+        .testTarget(name: "FerryWDTTests", dependencies: ["FerryWDT", "WDTSandbox", "FerryCore", "FerryTestSupport", "ferry"]),
+        .testTarget(name: "FerryKingdeeTests", dependencies: ["FerryKingdee", "KingdeeSandbox", "FerryCore", "FerryTestSupport", "ferry"]),
+        .testTarget(name: "FerryCLITests", dependencies: ["FerryCore", "FerryWorkspace", "FerryTestSupport", "ferry"]),
     ]
 )
 

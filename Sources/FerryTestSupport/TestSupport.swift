@@ -1,0 +1,107 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Helpers shared by Ferry's test targets: temporary directories, the repository root, and running the
+/// built `ferry` binary as a real process.
+public enum TestSupport {
+    /// The repository root (the directory holding Package.swift), found from this source file.
+    public static let repositoryRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// `Fixtures/` at the repository root.
+    public static var fixturesDirectory: String { repositoryRoot + "/Fixtures" }
+
+    /// A new empty directory under the system temporary directory.
+    public static func makeTemporaryDirectory(_ label: String = "ferry-test") -> String {
+        let path = NSTemporaryDirectory() + "/\(label)-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Path of the built `ferry` executable next to the running test bundle (debug or release).
+    public static var ferryBinary: String {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var dir = exe.deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("ferry").path
+            if FileManager.default.isExecutableFile(atPath: candidate), !FileSystemCheck.isDirectory(candidate) {
+                return candidate
+            }
+            dir.deleteLastPathComponent()
+        }
+        return repositoryRoot + "/.build/debug/ferry"
+    }
+
+    /// What a finished process printed and how it ended.
+    public struct ProcessResult: Sendable {
+        /// Exit status (or 128 + signal when killed).
+        public var status: Int32
+        /// Everything written to stdout.
+        public var stdout: String
+        /// Everything written to stderr.
+        public var stderr: String
+    }
+
+    /// Runs the built `ferry` with `arguments` and waits for it.
+    public static func runFerry(
+        _ arguments: [String], environment: [String: String]? = nil, currentDirectory: String? = nil
+    ) throws -> ProcessResult {
+        try run(ferryBinary, arguments, environment: environment, currentDirectory: currentDirectory)
+    }
+
+    /// Runs an executable and waits for it, capturing its output through files (no pipe deadlocks).
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+        currentDirectory: String? = nil
+    ) throws -> ProcessResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+        let dir = makeTemporaryDirectory("ferry-proc")
+        let outPath = dir + "/stdout", errPath = dir + "/stderr"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try? out.close()
+        try? err.close()
+        let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(atPath: dir)
+        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        return ProcessResult(status: status, stdout: stdout, stderr: stderr)
+    }
+
+    /// Every file under `directory` whose bytes contain `needle` (for "no secret on disk" checks).
+    public static func filesContaining(_ needle: String, under directory: String) -> [String] {
+        guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
+        var hits: [String] = []
+        let needleBytes = Data(needle.utf8)
+        while let relative = enumerator.nextObject() as? String {
+            let path = directory + "/" + relative
+            guard !FileSystemCheck.isDirectory(path), let data = FileManager.default.contents(atPath: path) else { continue }
+            if data.range(of: needleBytes) != nil { hits.append(relative) }
+        }
+        return hits.sorted()
+    }
+}
+
+enum FileSystemCheck {
+    static func isDirectory(_ path: String) -> Bool {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
+    }
+}
