@@ -31,7 +31,7 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
         // XML mapping templates: parsing, XSD validation, semantic checks. The only importer of CLibXML2.
-        .target(name: "FerryTemplate", dependencies: ["FerryCore", "CLibXML2"]),
+        .target(name: "FerryTemplate", dependencies: ["FerryCore", "FerrySchemes", "CLibXML2"]),
         // The built-in schemes (the files under Templates/), embedded as resources.
         .target(
             name: "FerrySchemes",

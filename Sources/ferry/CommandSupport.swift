@@ -35,6 +35,9 @@ func runCommand(_ body: () async throws -> Outcome) async throws {
     } catch let diagnostic as Diagnostic {
         Console.print(diagnostic)
         throw FerryExit.couldNotRun
+    } catch let failure as StageFailure {
+        failure.diagnostics.forEach(Console.print)
+        throw FerryExit.couldNotRun
     }
     if case .documentsFailed = outcome { throw FerryExit.documentsFailed }
 }
@@ -46,4 +49,9 @@ struct WorkspaceOptions: ParsableArguments {
 
     /// The process environment, where `${NAME}` in ferry.yaml is looked up.
     var environment: [String: String] { ProcessInfo.processInfo.environment }
+}
+
+/// The process environment (where `${NAME}` in ferry.yaml is looked up).
+enum ProcessInfoEnvironment {
+    static var current: [String: String] { ProcessInfo.processInfo.environment }
 }

@@ -1,13 +1,49 @@
 import ArgumentParser
 import FerryCore
+import FerrySchemes
+import FerryTemplate
+import FerryWorkspace
 
-/// `ferry validate`.
+/// `ferry validate [TEMPLATE…]`: checks templates against the XSD and for meaning.
 struct ValidateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "validate", abstract: "Not built yet.")
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check scheme templates (XSD, then paths, lookups, expressions, duplicate fields).",
+        discussion: """
+            With no TEMPLATE, checks the workspace's scheme when --workspace (or ./ferry.yaml) is there, \
+            otherwise the built-in schemes. Problems print as FILE:LINE: error: MESSAGE; exit 2 when any \
+            template has an error.
+            """)
+
+    @Argument(help: "Template files to check.")
+    var templates: [String] = []
+
+    @Option(help: "A workspace whose scheme to check when no TEMPLATE is given.")
+    var workspace: String?
 
     func run() async throws {
         try await runCommand {
-            throw Diagnostic.error("`ferry validate` is not built yet")
+            var paths = templates
+            if paths.isEmpty {
+                let root = workspace ?? "."
+                if workspace != nil || FileSystem.exists(Workspace.configPath(root)) {
+                    paths = [try Workspace(root: root).templatePath]
+                } else {
+                    paths = BuiltInSchemes.templateFileNames.map(BuiltInSchemes.path)
+                }
+            }
+            var failed = false
+            for path in paths {
+                let (template, diagnostics) = MappingTemplate.load(path: path)
+                diagnostics.forEach(Console.print)
+                if let template {
+                    print("\(path): ok (\(template.name) \(template.version))")
+                } else {
+                    failed = true
+                }
+            }
+            if failed { throw FerryExit.couldNotRun }
+            return .success
         }
     }
 }

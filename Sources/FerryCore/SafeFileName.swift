@@ -1,0 +1,44 @@
+/// File names made from document numbers, safe on every common file system.
+///
+/// Letters (including Chinese), digits, `-`, `_` and `.` are kept. Anything else (`/`, `\`, `:`, `*`, `?`,
+/// `"`, `<`, `>`, `|`, spaces, control characters), a leading dot, a name that would collide with Ferry's
+/// own files (`manifest`, `*.reject`, `*.receipt`, `*.error`) or an over-long name is replaced, and a short
+/// hash of the original is appended, so two different numbers never share a file name.
+public enum SafeFileName {
+    /// Longest base name kept (in bytes), well under the usual 255-byte limit.
+    public static let maximumBytes = 120
+
+    /// A safe base name (without extension) for `number`.
+    public static func make(_ number: String) -> String {
+        var out = ""
+        var changed = false
+        for scalar in number.unicodeScalars {
+            let ok = (scalar.properties.isAlphabetic || scalar.properties.numericType != nil || scalar == "-" || scalar == "_"
+                || scalar == ".") && scalar.value >= 0x20 && scalar.value != 0x7F
+            if ok {
+                out.unicodeScalars.append(scalar)
+            } else {
+                out.append("_")
+                changed = true
+            }
+        }
+        if out.hasPrefix(".") {
+            out = "_" + out.dropFirst()
+            changed = true
+        }
+        let lower = out.lowercased()
+        if out.isEmpty || lower == "manifest" || lower.hasSuffix(".reject") || lower.hasSuffix(".receipt")
+            || lower.hasSuffix(".error") || lower.hasSuffix(".json")
+        {
+            changed = true
+        }
+        if out.utf8.count > maximumBytes {
+            while out.utf8.count > maximumBytes { out.removeLast() }
+            changed = true
+        }
+        if changed {
+            out += "~" + String(Hashing.sha256Hex(number).prefix(8))
+        }
+        return out
+    }
+}

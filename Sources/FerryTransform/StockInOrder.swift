@@ -1,0 +1,233 @@
+import FerryCore
+import FerryTemplate
+
+/// Where a source document was read from: the file, its JSON path, and (for JSON Lines) its line.
+public struct DocumentOrigin: Sendable, Hashable, CustomStringConvertible {
+    /// The input file, as named by the caller.
+    public var file: String
+    /// JSON path of the document inside the file, e.g. `$.response.stockin_list[3]`.
+    public var jsonPath: String
+    /// 1-based line, for JSON Lines inputs.
+    public var line: Int?
+    /// Position of the file among all inputs (sorted order), for "most recent wins" ties.
+    public var fileIndex: Int
+    /// Position of the document inside its file.
+    public var position: Int
+
+    /// `file:line` or `file $.path`.
+    public var description: String {
+        if let line { return "\(file):\(line)" }
+        return "\(file) \(jsonPath)"
+    }
+}
+
+/// One 旺店通 stock-in order (查询入库单管理 `stockin_list` element), as read from an input file.
+public struct StockInOrder: Sendable, Hashable {
+    /// The document key (`stockin_no`), if present.
+    public var key: String?
+    /// The version (`modified`), if present; the highest version of a key wins.
+    public var version: String?
+    /// The order as received (numbers keep their text).
+    public var document: JSONValue
+    /// Where it was read from.
+    public var origin: DocumentOrigin
+}
+
+/// The recognised shapes of an input file.
+public enum InputShape: String, Sendable, Hashable {
+    /// A Qimen response page: `{"response": {"errorcode": 0, "total_count": N, "stockin_list": […]}}`.
+    case qimenPage = "qimen-page"
+    /// A direct open-API page: `{"code": 0, "total_count": N, "stockin_list": […]}`.
+    case openAPIPage = "openapi-page"
+    /// A JSON array of orders.
+    case array
+    /// JSON Lines: one order per line.
+    case jsonLines = "json-lines"
+    /// A single order object.
+    case single
+}
+
+/// The orders of one input file, and what was wrong with it.
+public struct InputFile: Sendable {
+    /// The file, as named by the caller.
+    public var file: String
+    /// The shape recognised, or `nil` when none was.
+    public var shape: InputShape?
+    /// The orders read.
+    public var orders: [StockInOrder]
+    /// Problems: an error means some or all of the file's documents could not be read.
+    public var diagnostics: [Diagnostic]
+    /// SHA-256 of the file's bytes.
+    public var sha256: String
+
+    /// Creates an input file record.
+    public init(file: String, shape: InputShape?, orders: [StockInOrder], diagnostics: [Diagnostic], sha256: String) {
+        self.file = file
+        self.shape = shape
+        self.orders = orders
+        self.diagnostics = diagnostics
+        self.sha256 = sha256
+    }
+}
+
+/// Reads input files of any supported shape into `StockInOrder`s. Pure: bytes in, values out.
+public enum InputReader {
+    /// Reads one input file's bytes.
+    ///
+    /// - Parameters:
+    ///   - bytes: the file's content.
+    ///   - file: the name used in origins and diagnostics.
+    ///   - fileIndex: the file's position among all inputs.
+    ///   - source: the template's `<source>` (list name, key and version fields).
+    public static func read(_ bytes: [UInt8], file: String, fileIndex: Int, source: SourceSpec) -> InputFile {
+        var input = InputFile(file: file, shape: nil, orders: [], diagnostics: [], sha256: Hashing.sha256Hex(bytes))
+        let lower = file.lowercased()
+        if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") {
+            readLines(bytes, into: &input, fileIndex: fileIndex, source: source)
+            return input
+        }
+        let value: JSONValue
+        do {
+            value = try JSONReader.parse(bytes)
+        } catch {
+            // Several values one after another: JSON Lines without the .jsonl name.
+            if error.message.hasPrefix("unexpected") && error.message.hasSuffix("after the end of the JSON value")
+                && error.line > 1, case .success(let first)? = JSONReader.parseLines(bytes).first?.result,
+                first.objectValue != nil
+            {
+                readLines(bytes, into: &input, fileIndex: fileIndex, source: source)
+                return input
+            }
+            input.diagnostics.append(
+                .error(
+                    "\(error.message); no document of this file was read: fix or re-export it, then run transform again",
+                    file: file, line: error.line, column: error.column))
+            return input
+        }
+        readValue(value, into: &input, fileIndex: fileIndex, source: source)
+        return input
+    }
+
+    private static func readLines(_ bytes: [UInt8], into input: inout InputFile, fileIndex: Int, source: SourceSpec) {
+        input.shape = .jsonLines
+        for line in JSONReader.parseLines(bytes) {
+            switch line.result {
+            case .failure(let error):
+                input.diagnostics.append(
+                    .error("\(error.message); this line's document was not read", file: input.file, line: line.number, column: error.column))
+            case .success(let value):
+                let origin = DocumentOrigin(file: input.file, jsonPath: "$", line: line.number, fileIndex: fileIndex, position: line.number)
+                if case .object = value {
+                    input.orders.append(order(value, origin: origin, source: source))
+                } else {
+                    input.diagnostics.append(
+                        .error("expected an order object but found \(value.kindDescription); this line was not read", file: input.file, line: line.number))
+                }
+            }
+        }
+    }
+
+    private static func readValue(_ value: JSONValue, into input: inout InputFile, fileIndex: Int, source: SourceSpec) {
+        let file = input.file
+        switch value {
+        case .array(let elements):
+            input.shape = .array
+            readList(elements, basePath: "$", into: &input, fileIndex: fileIndex, source: source)
+        case .object(let object):
+            if let errorResponse = object["error_response"] {
+                input.diagnostics.append(.error(describeError(errorResponse, kind: "Qimen gateway error"), file: file, jsonPath: "$.error_response"))
+                return
+            }
+            if let response = object["response"], case .object(let body) = response {
+                input.shape = .qimenPage
+                if let flag = body["flag"]?.scalarText, flag == "failure" {
+                    input.diagnostics.append(.error(describeError(response, kind: "WDT error response"), file: file, jsonPath: "$.response"))
+                    return
+                }
+                if let code = body["errorcode"]?.scalarText, code != "0" {
+                    input.diagnostics.append(.error(describeError(response, kind: "WDT error response"), file: file, jsonPath: "$.response"))
+                    return
+                }
+                readListMember(body, basePath: "$.response", into: &input, fileIndex: fileIndex, source: source)
+                return
+            }
+            if let code = object["code"]?.scalarText {
+                input.shape = .openAPIPage
+                guard code == "0" else {
+                    input.diagnostics.append(.error(describeError(value, kind: "WDT error response"), file: file, jsonPath: "$"))
+                    return
+                }
+                readListMember(object, basePath: "$", into: &input, fileIndex: fileIndex, source: source)
+                return
+            }
+            if object[source.list] != nil {
+                input.shape = .openAPIPage
+                readListMember(object, basePath: "$", into: &input, fileIndex: fileIndex, source: source)
+                return
+            }
+            if object[source.key] != nil {
+                input.shape = .single
+                let origin = DocumentOrigin(file: file, jsonPath: "$", line: nil, fileIndex: fileIndex, position: 0)
+                input.orders.append(order(value, origin: origin, source: source))
+                return
+            }
+            input.diagnostics.append(unrecognised(file, source: source))
+        default:
+            input.diagnostics.append(unrecognised(file, source: source))
+        }
+    }
+
+    private static func readListMember(
+        _ object: JSONObject, basePath: String, into input: inout InputFile, fileIndex: Int, source: SourceSpec
+    ) {
+        switch object[source.list] {
+        case .array(let elements):
+            readList(elements, basePath: "\(basePath).\(source.list)", into: &input, fileIndex: fileIndex, source: source)
+        case .none, .null:
+            // WDT sends `"stockin_list": null` (or nothing) on an empty page; that is only fine with no total.
+            if let total = object["total_count"]?.scalarText, let n = ExactDecimal(total), !n.isZero,
+                object[source.list] == nil
+            {
+                input.diagnostics.append(
+                    .error("the page says total_count \(total) but has no '\(source.list)'", file: input.file, jsonPath: basePath))
+            }
+        case .some(let other):
+            input.diagnostics.append(
+                .error("'\(source.list)' should be an array but is \(other.kindDescription)", file: input.file, jsonPath: "\(basePath).\(source.list)"))
+        }
+    }
+
+    private static func readList(
+        _ elements: [JSONValue], basePath: String, into input: inout InputFile, fileIndex: Int, source: SourceSpec
+    ) {
+        for (i, element) in elements.enumerated() {
+            let path = "\(basePath)[\(i)]"
+            guard case .object = element else {
+                input.diagnostics.append(
+                    .error("expected an order object but found \(element.kindDescription); this element was not read", file: input.file, jsonPath: path))
+                continue
+            }
+            let origin = DocumentOrigin(file: input.file, jsonPath: path, line: nil, fileIndex: fileIndex, position: i)
+            input.orders.append(order(element, origin: origin, source: source))
+        }
+    }
+
+    private static func order(_ value: JSONValue, origin: DocumentOrigin, source: SourceSpec) -> StockInOrder {
+        let key = value[source.key]?.scalarText.flatMap { $0.isEmpty ? nil : $0 }
+        let version = source.versionField.flatMap { value[$0]?.scalarText }
+        return StockInOrder(key: key, version: version, document: value, origin: origin)
+    }
+
+    private static func describeError(_ value: JSONValue, kind: String) -> String {
+        let fields = ["errorcode", "code", "msg", "message", "sub_code", "sub_msg", "sub_message"]
+            .compactMap { name in value[name]?.scalarText.map { "\(name) \($0)" } }
+        return "the file is a \(kind) (\(fields.joined(separator: ", "))), not a page of orders; extract it again"
+    }
+
+    private static func unrecognised(_ file: String, source: SourceSpec) -> Diagnostic {
+        .error(
+            "not a recognised input: expected a WDT page ({\"response\":{…\"\(source.list)\":[…]}} or "
+                + "{\"code\":0,…,\"\(source.list)\":[…]}), a JSON array of orders, or JSON Lines (.jsonl)",
+            file: file)
+    }
+}

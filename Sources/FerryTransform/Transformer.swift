@@ -1,0 +1,313 @@
+import FerryCore
+import FerryTemplate
+
+/// A Kingdee 其他入库单 ready to save: the complete `Save` request body for one document.
+public struct OtherInboundBill: Sendable, Hashable {
+    /// The bill number (`FBillNo`), which names the payload file and is checked against receipts.
+    public var number: String
+    /// `{"formid": …, "data": {…options…, "Model": {…}}}`.
+    public var payload: JSONValue
+    /// Entry lines written (all entry arrays).
+    public var lines: Int
+    /// Entry lines dropped by entry filters.
+    public var droppedLines: Int
+}
+
+/// One reason a document was rejected.
+public struct RejectionReason: Sendable, Hashable {
+    /// The output field, e.g. `FEntity[2].FMATERIALID`, when the reason is about one.
+    public var field: String?
+    /// JSON path of the source value, e.g. `$.response.stockin_list[3].details_list[2].spec_no`.
+    public var jsonPath: String?
+    /// What is wrong and what to do.
+    public var message: String
+    /// The template line of the field or element involved.
+    public var templateLine: Int?
+
+    /// Creates a reason.
+    public init(field: String?, jsonPath: String?, message: String, templateLine: Int?) {
+        self.field = field
+        self.jsonPath = jsonPath
+        self.message = message
+        self.templateLine = templateLine
+    }
+}
+
+/// Why a document was skipped by a document filter.
+public struct FilterOutcome: Sendable, Hashable {
+    /// The filter's reason, or the condition when it has none.
+    public var reason: String
+    /// The condition and the values it saw, e.g. `status == 80 is false (status = "30")`.
+    public var detail: String
+    /// Template line of the filter.
+    public var templateLine: Int
+}
+
+/// What happened to one source document.
+public enum TransformResult: Sendable, Hashable {
+    case bill(OtherInboundBill)
+    case rejected([RejectionReason])
+    case filtered(FilterOutcome)
+}
+
+/// Everything a transform needs besides the documents: the template, its lookup tables and settings.
+public struct TransformContext: Sendable {
+    /// The scheme.
+    public var template: MappingTemplate
+    /// Lookup tables and maps by name (every name the template declares).
+    public var lookups: [String: LookupTable]
+    /// Workspace settings (`org_number`, …).
+    public var settings: [String: String]
+
+    /// Creates a context. Inline `<map>`s of the template are added to `lookups` automatically.
+    public init(template: MappingTemplate, lookups: [String: LookupTable], settings: [String: String]) {
+        self.template = template
+        var all = lookups
+        for (name, spec) in template.lookups {
+            if case .inline(let entries) = spec.origin { all[name] = LookupTable(name: name, entries: entries) }
+        }
+        self.lookups = all
+        self.settings = settings
+    }
+
+    /// Settings the template reads but the context lacks, with the template line reading each.
+    public var missingSettings: [(name: String, line: Int)] {
+        template.settingsUsed.filter { settings[$0.key] == nil }.map { ($0.key, $0.value) }.sorted { $0.name < $1.name }
+    }
+}
+
+/// Maps a 旺店通 stock-in order to a Kingdee 其他入库单 with a template.
+///
+/// Pure: no clock, no environment, no file system. Every problem in a document is collected, so a
+/// rejection lists all of its reasons at once.
+public struct Transformer: Sendable {
+    /// The template, lookups and settings.
+    public var context: TransformContext
+
+    /// Creates a transformer.
+    public init(context: TransformContext) {
+        self.context = context
+    }
+
+    /// Transforms one document.
+    public func transform(_ order: StockInOrder) -> TransformResult {
+        let template = context.template
+        let document = order.document
+        let basePath = order.origin.jsonPath
+        for filter in template.filters {
+            let passes = filter.condition.evaluate { path in path.resolve(in: [document], basePaths: [basePath]).value }
+            if !passes {
+                return .filtered(
+                    FilterOutcome(
+                        reason: filter.reason ?? "filter '\(filter.text)'",
+                        detail: describe(filter.condition, text: filter.text, stack: [document], basePaths: [basePath]),
+                        templateLine: filter.line))
+            }
+        }
+        var reasons: [RejectionReason] = []
+        if order.key == nil {
+            reasons.append(
+                RejectionReason(
+                    field: nil, jsonPath: "\(basePath).\(template.source.key)",
+                    message: "the document has no '\(template.source.key)', so it cannot be identified",
+                    templateLine: template.source.line))
+        }
+        var counts = (lines: 0, dropped: 0)
+        let model = buildObject(
+            template.bill, stack: [document], basePaths: [basePath], fieldPrefix: "", reasons: &reasons, counts: &counts)
+        var number: String?
+        if let value = model[template.target.numberField] {
+            number = value.scalarText
+            if number == nil || number!.isEmpty {
+                reasons.append(
+                    RejectionReason(
+                        field: template.target.numberField, jsonPath: nil,
+                        message: "the bill number must be a non-empty text value", templateLine: template.target.line))
+            }
+        } else if !reasons.contains(where: { $0.field == template.target.numberField }) {
+            reasons.append(
+                RejectionReason(
+                    field: template.target.numberField, jsonPath: nil, message: "the bill number is missing",
+                    templateLine: template.target.line))
+        }
+        guard reasons.isEmpty, let number else { return .rejected(reasons) }
+        var data = JSONObject()
+        for option in template.target.options { data.append(option.name, option.value) }
+        data.append("Model", .object(model))
+        let payload: JSONValue = .object(JSONObject([.init("formid", .string(template.target.form)), .init("data", .object(data))]))
+        return .bill(OtherInboundBill(number: number, payload: payload, lines: counts.lines, droppedLines: counts.dropped))
+    }
+
+    private func buildObject(
+        _ fields: [FieldSpec], stack: [JSONValue], basePaths: [String], fieldPrefix: String,
+        reasons: inout [RejectionReason], counts: inout (lines: Int, dropped: Int)
+    ) -> JSONObject {
+        var object = JSONObject()
+        for field in fields {
+            let fieldName = fieldPrefix + field.name
+            switch field.kind {
+            case .value(let spec):
+                if let value = buildValue(spec, field: field, fieldName: fieldName, stack: stack, basePaths: basePaths, reasons: &reasons) {
+                    object.append(field.name, value)
+                }
+            case .entries(let spec):
+                let (source, jsonPath) = spec.path.resolve(in: stack, basePaths: basePaths)
+                let elements: [JSONValue]
+                switch source {
+                case .none, .some(.null):
+                    elements = []
+                case .some(.array(let array)):
+                    elements = array
+                case .some(let other):
+                    reasons.append(
+                        RejectionReason(
+                            field: fieldName, jsonPath: jsonPath,
+                            message: "'\(spec.path.text)' should be an array but is \(other.kindDescription)", templateLine: field.line))
+                    continue
+                }
+                var entries: [JSONValue] = []
+                var dropped = 0
+                for (i, element) in elements.enumerated() {
+                    let elementStack = stack + [element]
+                    let elementPaths = basePaths + ["\(jsonPath)[\(i)]"]
+                    if let condition = spec.condition,
+                        !condition.evaluate({ $0.resolve(in: elementStack, basePaths: elementPaths).value })
+                    {
+                        dropped += 1
+                        continue
+                    }
+                    guard case .object = element else {
+                        reasons.append(
+                            RejectionReason(
+                                field: "\(fieldName)[\(entries.count)]", jsonPath: "\(jsonPath)[\(i)]",
+                                message: "expected an object but found \(element.kindDescription)", templateLine: field.line))
+                        continue
+                    }
+                    let entry = buildObject(
+                        spec.fields, stack: elementStack, basePaths: elementPaths, fieldPrefix: "\(fieldName)[\(entries.count)].",
+                        reasons: &reasons, counts: &counts)
+                    entries.append(.object(entry))
+                }
+                counts.lines += entries.count
+                counts.dropped += dropped
+                if entries.count < spec.minimum {
+                    let message: String
+                    if elements.isEmpty {
+                        message = "'\(spec.path.text)' has no lines; a bill needs at least \(spec.minimum)"
+                    } else if let text = spec.conditionText, dropped > 0 {
+                        message = "no lines left: \(dropped) of \(elements.count) line(s) were dropped by '\(text)'; "
+                            + "a bill needs at least \(spec.minimum)"
+                    } else {
+                        message = "only \(entries.count) line(s); a bill needs at least \(spec.minimum)"
+                    }
+                    reasons.append(RejectionReason(field: fieldName, jsonPath: jsonPath, message: message, templateLine: field.line))
+                }
+                object.append(field.name, .array(entries))
+            }
+        }
+        return object
+    }
+
+    /// The text of a value source, and the JSON path it came from (nil when absent).
+    private func sourceText(
+        _ spec: ValueSpec, fieldName: String, line: Int, stack: [JSONValue], basePaths: [String],
+        reasons: inout [RejectionReason]
+    ) -> (text: String?, jsonPath: String?) {
+        switch spec.source {
+        case .constant(let text):
+            return (text, nil)
+        case .setting(let name):
+            return (context.settings[name], nil)
+        case .path(let path):
+            let (value, jsonPath) = path.resolve(in: stack, basePaths: basePaths)
+            switch value {
+            case .none, .some(.null):
+                return (nil, jsonPath)
+            case .some(.array), .some(.object):
+                reasons.append(
+                    RejectionReason(
+                        field: fieldName, jsonPath: jsonPath,
+                        message: "expected a single value at '\(path.text)' but found \(value!.kindDescription)", templateLine: line))
+                return (nil, jsonPath)
+            case .some(let scalar):
+                return (scalar.scalarText, jsonPath)
+            }
+        case .template(let template):
+            let text = template.render { part in
+                switch part {
+                case .literal(let text): return text
+                case .setting(let name): return context.settings[name]
+                case .path(let path): return path.resolve(in: stack, basePaths: basePaths).value?.scalarText
+                }
+            }
+            return (text, nil)
+        }
+    }
+
+    private func buildValue(
+        _ spec: ValueSpec, field: FieldSpec, fieldName: String, stack: [JSONValue], basePaths: [String],
+        reasons: inout [RejectionReason]
+    ) -> JSONValue? {
+        let before = reasons.count
+        var (text, jsonPath) = sourceText(
+            spec, fieldName: fieldName, line: field.line, stack: stack, basePaths: basePaths, reasons: &reasons)
+        if reasons.count > before { return nil }
+        func reject(_ message: String) -> JSONValue? {
+            reasons.append(RejectionReason(field: fieldName, jsonPath: jsonPath, message: message, templateLine: field.line))
+            return nil
+        }
+        let isEmpty = text == nil || text!.isEmpty
+        if isEmpty, let defaultValue = spec.defaultValue { text = defaultValue }
+        if let lookupName = spec.lookup, let key = text, !key.isEmpty, let table = context.lookups[lookupName] {
+            if let mapped = table.entries[key] {
+                text = mapped
+            } else {
+                let declared = context.template.lookups[lookupName]
+                switch spec.onMiss ?? declared?.onMiss ?? .reject {
+                case .pass:
+                    break
+                case .default:
+                    text = spec.defaultValue ?? declared?.defaultValue
+                case .reject:
+                    let whereFrom = table.file.map { "\($0)" } ?? "map '\(lookupName)'"
+                    return reject("'\(key)' is not in \(whereFrom); add it there (or set on-miss=\"pass\" or \"default\")")
+                }
+            }
+        }
+        var converted: JSONValue?
+        if let text {
+            switch ValueConversion.convert(text, to: spec.type, scale: spec.scale) {
+            case .value(let value): converted = value
+            case .empty: converted = nil
+            case .failure(let problem): return reject(problem)
+            }
+        }
+        let convertedIsEmpty = converted == nil || converted == .string("")
+        if spec.isRequired && convertedIsEmpty {
+            switch spec.source {
+            case .path(let path): return reject("required value is missing or empty (source '\(path.text)')")
+            case .setting(let name): return reject("required setting '\(name)' is empty")
+            default: return reject("required value is empty")
+            }
+        }
+        if spec.omitEmpty && convertedIsEmpty { return nil }
+        guard let converted else { return nil }
+        if let key = spec.referenceKey { return .object(JSONObject([.init(key, converted)])) }
+        return converted
+    }
+
+    /// `status == 80 is false (status = "30")`.
+    private func describe(_ condition: Expression, text: String, stack: [JSONValue], basePaths: [String]) -> String {
+        var seen: [String] = []
+        var values: [String] = []
+        for path in condition.paths where !seen.contains(path.text) {
+            seen.append(path.text)
+            let value = path.resolve(in: stack, basePaths: basePaths).value
+            switch value {
+            case .none: values.append("\(path.text) is missing")
+            case .some(let v): values.append("\(path.text) = \(JSONWriter(style: .compact).string(v))")
+            }
+        }
+        return "\(text) is false" + (values.isEmpty ? "" : " (\(values.joined(separator: ", ")))")
+    }
+}
