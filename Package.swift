@@ -71,10 +71,10 @@ let package = Package(
         // Test-only helpers: temporary directories, fixtures, running the built binary.
         .target(name: "FerryTestSupport"),
 
-        .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore"]),
-        .testTarget(name: "FerryTemplateTests", dependencies: ["FerryTemplate", "FerrySchemes"]),
+        .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "FerryTestSupport"]),
+        .testTarget(name: "FerryTemplateTests", dependencies: ["FerryTemplate", "FerrySchemes", "FerryCore", "FerryTestSupport"]),
         .testTarget(name: "FerryTransformTests", dependencies: ["FerryTransform", "FerryTemplate", "FerryCore", "FerrySchemes", "FerryTestSupport"]),
-        .testTarget(name: "FerryWorkspaceTests", dependencies: ["FerryWorkspace"]),
+        .testTarget(name: "FerryWorkspaceTests", dependencies: ["FerryWorkspace", "FerryCore", "FerryTemplate", "FerryTransform", "FerrySchemes", "FerryTestSupport"]),
         .testTarget(name: "FerryWDTTests", dependencies: ["FerryWDT", "WDTSandbox", "FerryCore", "FerryTestSupport", "ferry"]),
         .testTarget(name: "FerryKingdeeTests", dependencies: ["FerryKingdee", "KingdeeSandbox", "FerryCore", "FerryTestSupport", "ferry"]),
         .testTarget(name: "FerryCLITests", dependencies: ["FerryCore", "FerryWorkspace", "FerryTestSupport", "ferry"]),

@@ -27,6 +27,13 @@ public enum BuiltInSchemes {
     /// Path of the embedded XSD.
     public static var schemaPath: String { path(schemaFileName) }
 
+    /// How to show a path to people and in manifests: embedded files (whose path depends on where Ferry is
+    /// installed) become `builtin:FILE`; other paths are returned unchanged.
+    public static func displayName(_ path: String) -> String {
+        let prefix = directory + "/"
+        return path.hasPrefix(prefix) ? "builtin:" + path.dropFirst(prefix.count) : path
+    }
+
     /// Path of the embedded example lookups directory.
     public static var lookupsDirectory: String { path("lookups") }
 }

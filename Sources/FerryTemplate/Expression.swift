@@ -47,12 +47,27 @@ public indirect enum Expression: Sendable, Hashable {
         self = try parser.parseAll()
     }
 
+    /// Why a condition cannot be decided for a document (an order comparison on a value that is not a number).
+    public struct Undecidable: Error, Sendable, Hashable {
+        /// The path whose value is the problem.
+        public var path: String
+        /// What is wrong, e.g. `goods_count is 'ten', not a number, so 'goods_count > 0' cannot be decided`.
+        public var message: String
+    }
+
     /// Evaluates the expression; `resolve` gives the value of a path (nil when missing).
-    public func evaluate(_ resolve: (ValuePath) -> JSONValue?) -> Bool {
+    ///
+    /// - Throws: `Undecidable` when `<`, `<=`, `>` or `>=` meets a value that is missing or not a number:
+    ///   such a document must be reported, not silently filtered.
+    public func evaluate(_ resolve: (ValuePath) -> JSONValue?) throws(Undecidable) -> Bool {
         switch self {
-        case .or(let a, let b): return a.evaluate(resolve) || b.evaluate(resolve)
-        case .and(let a, let b): return a.evaluate(resolve) && b.evaluate(resolve)
-        case .not(let a): return !a.evaluate(resolve)
+        case .or(let a, let b):
+            if try a.evaluate(resolve) { return true }
+            return try b.evaluate(resolve)
+        case .and(let a, let b):
+            if try !a.evaluate(resolve) { return false }
+            return try b.evaluate(resolve)
+        case .not(let a): return try !a.evaluate(resolve)
         case .truthy(let operand):
             switch Self.value(operand, resolve) {
             case .none, .some(.null): return false
@@ -65,6 +80,19 @@ public indirect enum Expression: Sendable, Hashable {
         case .compare(let lhs, let op, let rhs):
             let a = Self.value(lhs, resolve)
             let b = Self.value(rhs, resolve)
+            let isOrder = op != .equal && op != .notEqual
+            if isOrder {
+                for (operand, value) in [(lhs, a), (rhs, b)] {
+                    guard case .path(let path) = operand else { continue }
+                    let text = value?.scalarText
+                    if text.flatMap(ExactDecimal.init) == nil {
+                        let shown = text.map { "'\($0)'" } ?? (value == nil || value == .null ? "missing" : value!.kindDescription)
+                        throw Undecidable(
+                            path: path.text,
+                            message: "\(path.text) is \(shown), not a number, so '\(self.text)' cannot be decided")
+                    }
+                }
+            }
             let aNull = a == nil || a == .null
             let bNull = b == nil || b == .null
             if aNull || bNull {
@@ -91,6 +119,32 @@ public indirect enum Expression: Sendable, Hashable {
             case .notEqual: return aText == nil || aText != bText
             default: return false
             }
+        }
+    }
+
+    /// The expression written back as text (for messages).
+    public var text: String {
+        switch self {
+        case .or(let a, let b): return "\(a.text) or \(b.text)"
+        case .and(let a, let b): return "\(Self.grouped(a)) and \(Self.grouped(b))"
+        case .not(let a): return "not \(Self.grouped(a))"
+        case .truthy(let o): return Self.text(o)
+        case .compare(let a, let op, let b): return "\(Self.text(a)) \(op.rawValue) \(Self.text(b))"
+        }
+    }
+
+    private static func grouped(_ e: Expression) -> String {
+        if case .or = e { return "(\(e.text))" }
+        return e.text
+    }
+
+    private static func text(_ operand: Operand) -> String {
+        switch operand {
+        case .path(let p): return p.text
+        case .number(let n): return n.description
+        case .string(let s): return "'\(s)'"
+        case .bool(let b): return b ? "true" : "false"
+        case .null: return "null"
         }
     }
 

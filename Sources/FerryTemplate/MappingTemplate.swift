@@ -62,6 +62,18 @@ public struct SourceSpec: Sendable, Hashable {
     /// Template line.
     public var line: Int
 
+    /// Creates a source description.
+    public init(
+        api: String, list: String, key: String, versionField: String?, parameters: [(name: String, value: String)], line: Int
+    ) {
+        self.api = api
+        self.list = list
+        self.key = key
+        self.versionField = versionField
+        self.parameters = parameters
+        self.line = line
+    }
+
     public static func == (lhs: SourceSpec, rhs: SourceSpec) -> Bool {
         lhs.api == rhs.api && lhs.list == rhs.list && lhs.key == rhs.key && lhs.versionField == rhs.versionField
             && lhs.parameters.map(\.name) == rhs.parameters.map(\.name)

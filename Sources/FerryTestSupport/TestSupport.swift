@@ -105,3 +105,30 @@ enum FileSystemCheck {
         return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
     }
 }
+
+extension TestSupport {
+    /// Compares two directory trees byte for byte.
+    ///
+    /// - Returns: `nil` when equal, else a unified diff (`diff -ruN`) to show in the failure. With
+    ///   `FERRY_RECORD_GOLDENS=1` in the environment, `expected` is replaced by `actual` first (and the
+    ///   comparison then fails once, saying so, so a re-record is never silent).
+    public static func compareDirectories(actual: String, expected: String) -> String? {
+        if ProcessInfo.processInfo.environment["FERRY_RECORD_GOLDENS"] == "1" {
+            try? FileManager.default.removeItem(atPath: expected)
+            try? FileManager.default.createDirectory(
+                atPath: (expected as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try? FileManager.default.copyItem(atPath: actual, toPath: expected)
+            return "recorded a new golden in \(expected); review it with `git diff` and run the tests again"
+        }
+        guard let result = try? run("/usr/bin/diff", ["-ruN", expected, actual]) else {
+            return "could not run diff"
+        }
+        return result.status == 0 ? nil : "golden mismatch (expected \(expected), actual \(actual)):\n" + result.stdout
+    }
+
+    /// Copies a directory tree.
+    public static func copyDirectory(_ source: String, to destination: String) throws {
+        try? FileManager.default.removeItem(atPath: destination)
+        try FileManager.default.copyItem(atPath: source, toPath: destination)
+    }
+}

@@ -14,6 +14,15 @@ public struct DocumentOrigin: Sendable, Hashable, CustomStringConvertible {
     /// Position of the document inside its file.
     public var position: Int
 
+    /// Creates an origin.
+    public init(file: String, jsonPath: String, line: Int?, fileIndex: Int, position: Int) {
+        self.file = file
+        self.jsonPath = jsonPath
+        self.line = line
+        self.fileIndex = fileIndex
+        self.position = position
+    }
+
     /// `file:line` or `file $.path`.
     public var description: String {
         if let line { return "\(file):\(line)" }
@@ -31,6 +40,14 @@ public struct StockInOrder: Sendable, Hashable {
     public var document: JSONValue
     /// Where it was read from.
     public var origin: DocumentOrigin
+
+    /// Creates an order.
+    public init(key: String?, version: String?, document: JSONValue, origin: DocumentOrigin) {
+        self.key = key
+        self.version = version
+        self.document = document
+        self.origin = origin
+    }
 }
 
 /// The recognised shapes of an input file.

@@ -41,6 +41,13 @@ public struct FilterOutcome: Sendable, Hashable {
     public var detail: String
     /// Template line of the filter.
     public var templateLine: Int
+
+    /// Creates an outcome.
+    public init(reason: String, detail: String, templateLine: Int) {
+        self.reason = reason
+        self.detail = detail
+        self.templateLine = templateLine
+    }
 }
 
 /// What happened to one source document.
@@ -94,8 +101,18 @@ public struct Transformer: Sendable {
         let template = context.template
         let document = order.document
         let basePath = order.origin.jsonPath
+        var reasons: [RejectionReason] = []
         for filter in template.filters {
-            let passes = filter.condition.evaluate { path in path.resolve(in: [document], basePaths: [basePath]).value }
+            let passes: Bool
+            do {
+                passes = try filter.condition.evaluate { path in path.resolve(in: [document], basePaths: [basePath]).value }
+            } catch {
+                reasons.append(
+                    RejectionReason(
+                        field: nil, jsonPath: "\(basePath).\(error.path)", message: "filter: \(error.message)",
+                        templateLine: filter.line))
+                continue
+            }
             if !passes {
                 return .filtered(
                     FilterOutcome(
@@ -104,7 +121,6 @@ public struct Transformer: Sendable {
                         templateLine: filter.line))
             }
         }
-        var reasons: [RejectionReason] = []
         if order.key == nil {
             reasons.append(
                 RejectionReason(
@@ -167,14 +183,23 @@ public struct Transformer: Sendable {
                 }
                 var entries: [JSONValue] = []
                 var dropped = 0
+                var undecided = 0
                 for (i, element) in elements.enumerated() {
                     let elementStack = stack + [element]
                     let elementPaths = basePaths + ["\(jsonPath)[\(i)]"]
-                    if let condition = spec.condition,
-                        !condition.evaluate({ $0.resolve(in: elementStack, basePaths: elementPaths).value })
-                    {
-                        dropped += 1
-                        continue
+                    if let condition = spec.condition {
+                        do {
+                            if try !condition.evaluate({ $0.resolve(in: elementStack, basePaths: elementPaths).value }) {
+                                dropped += 1
+                                continue
+                            }
+                        } catch {
+                            reasons.append(
+                                RejectionReason(
+                                    field: "\(fieldName)[\(entries.count)]", jsonPath: "\(jsonPath)[\(i)].\(error.path)",
+                                    message: "line filter: \(error.message)", templateLine: field.line))
+                            undecided += 1
+                        }
                     }
                     guard case .object = element else {
                         reasons.append(
@@ -190,7 +215,7 @@ public struct Transformer: Sendable {
                 }
                 counts.lines += entries.count
                 counts.dropped += dropped
-                if entries.count < spec.minimum {
+                if entries.count < spec.minimum && undecided == 0 {
                     let message: String
                     if elements.isEmpty {
                         message = "'\(spec.path.text)' has no lines; a bill needs at least \(spec.minimum)"

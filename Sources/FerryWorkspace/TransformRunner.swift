@@ -394,7 +394,7 @@ public enum TransformRunner {
                         JSONObject([
                             .init("name", .string(template.name)),
                             .init("version", .string(template.version)),
-                            .init("file", .string(template.file)),
+                            .init("file", .string(BuiltInSchemes.displayName(template.file))),
                             .init("sha256", .string(template.sha256)),
                         ]))),
                 .init("settings", .object(settings)),

@@ -37,7 +37,7 @@ struct ValidateCommand: AsyncParsableCommand {
                 let (template, diagnostics) = MappingTemplate.load(path: path)
                 diagnostics.forEach(Console.print)
                 if let template {
-                    print("\(path): ok (\(template.name) \(template.version))")
+                    print("\(BuiltInSchemes.displayName(path)): ok (\(template.name) \(template.version))")
                 } else {
                     failed = true
                 }

@@ -1,0 +1,99 @@
+import FerryCore
+import Testing
+
+@Suite struct JSONReaderTests {
+    @Test func keepsNumberTextAndMemberOrder() throws {
+        let value = try JSONReader.parse(#"{"b": 12.30, "a": -0.0, "c": 1e3, "d": 123456789012345678901234567890.120}"#)
+        let object = try #require(value.objectValue)
+        #expect(object.members.map(\.key) == ["b", "a", "c", "d"])
+        #expect(value["b"] == .number("12.30"))
+        #expect(value["a"] == .number("-0.0"))
+        #expect(value["c"] == .number("1e3"))
+        #expect(value["d"] == .number("123456789012345678901234567890.120"))
+        #expect(JSONWriter(style: .compact).string(value) == #"{"b":12.30,"a":-0.0,"c":1e3,"d":123456789012345678901234567890.120}"#)
+    }
+
+    @Test func decodesEscapesAndSurrogatePairs() throws {
+        let value = try JSONReader.parse(#"["\u4e2d\u6587", "\ud83d\ude00", "a\"b\\c\/d\n\t", "纯棉T恤"]"#)
+        #expect(value == .array([.string("中文"), .string("😀"), .string("a\"b\\c/d\n\t"), .string("纯棉T恤")]))
+    }
+
+    @Test(arguments: [
+        ("", 1, 1, "the file is empty"),
+        ("{\"a\": 1", 1, 8, "unexpected end of data"),
+        ("{\"a\": 1,\n \"b\": [1, 2", 2, 12, "unexpected end of data"),
+        ("[1, 2,]", 1, 7, "expected a value"),
+        ("{\"a\" 1}", 1, 6, "expected ':'"),
+        ("[01]", 1, 3, "leading zeros"),
+        ("[1.]", 1, 4, "a digit after '.'"),
+        ("[\"a\nb\"]", 1, 4, "unescaped control character"),
+        ("[\"\\ud800\"]", 1, 3, "unpaired high surrogate"),
+        ("[\"\\x\"]", 1, 3, "invalid escape"),
+        ("[tru]", 1, 2, "invalid literal"),
+        ("{} {}", 1, 4, "after the end of the JSON value"),
+        ("{\"a\": \"unterminated", 1, 7, "unterminated string"),
+        ("'single'", 1, 1, "expected a value"),
+    ])
+    func rejectsInvalidJSONWithPosition(text: String, line: Int, column: Int, message: String) {
+        do {
+            _ = try JSONReader.parse(text)
+            Issue.record("accepted invalid JSON: \(text)")
+        } catch {
+            #expect(error.line == line, "\(text): \(error)")
+            #expect(error.column == column, "\(text): \(error)")
+            #expect(error.message.contains(message), "\(text): \(error)")
+        }
+    }
+
+    @Test func acceptsValidEdgeCases() throws {
+        for text in ["0", "-0", "1E+2", "1e-7", "\"\"", "[]", "{}", "[[[]]]", " \n\t[1] ", "\u{FEFF}{\"a\":null}", "true", "null"] {
+            _ = try JSONReader.parse(text)
+        }
+    }
+
+    @Test func rejectsInvalidUTF8() {
+        #expect(throws: JSONSyntaxError.self) { try JSONReader.parse([0x22, 0xFF, 0xFE, 0x22]) }
+    }
+
+    @Test func limitsNestingDepth() throws {
+        let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+        #expect(throws: JSONSyntaxError.self) { try JSONReader.parse(deep) }
+        let fine = String(repeating: "[", count: 500) + String(repeating: "]", count: 500)
+        _ = try JSONReader.parse(fine)
+    }
+
+    @Test func readsHugeStrings() throws {
+        let big = String(repeating: "仓库", count: 500_000)
+        let value = try JSONReader.parse("[\"\(big)\"]")
+        #expect(value.arrayValue?.first?.stringValue?.count == 1_000_000)
+    }
+
+    @Test func parsesJSONLinesIndependently() {
+        let lines = JSONReader.parseLines(Array("{\"a\":1}\n\n{\"b\":\n{\"c\":3}\n".utf8))
+        #expect(lines.count == 3)
+        #expect(lines[0].number == 1)
+        if case .failure(let error) = lines[1].result {
+            #expect(error.line == 3)
+        } else {
+            Issue.record("line 3 should fail")
+        }
+        #expect(lines[2].number == 4)
+        if case .success(let value) = lines[2].result { #expect(value["c"] == .number("3")) }
+    }
+
+    @Test func writerRoundTripsAndEscapesOnlyWhatItMust() throws {
+        let text = #"{"中文":"a\"b\\c\u0001\n","n":[1.50,-2,3e-2],"o":{},"e":[]}"#
+        let value = try JSONReader.parse(text)
+        let compact = JSONWriter(style: .compact).string(value)
+        #expect(compact == #"{"中文":"a\"b\\c\u0001\n","n":[1.50,-2,3e-2],"o":{},"e":[]}"#)
+        let pretty = JSONWriter(style: .pretty).string(value)
+        #expect(try JSONReader.parse(pretty) == value)
+        #expect(pretty.hasSuffix("}\n"))
+        #expect(pretty.contains("\n  \"n\": [\n    1.50,"))
+    }
+
+    @Test func duplicateKeysResolveToTheLast() throws {
+        let value = try JSONReader.parse(#"{"a":1,"a":2}"#)
+        #expect(value["a"] == .number("2"))
+    }
+}

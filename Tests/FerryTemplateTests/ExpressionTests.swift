@@ -1,0 +1,105 @@
+import FerryCore
+import FerryTemplate
+import Testing
+
+@Suite struct ExpressionTests {
+    let order: JSONValue = [
+        "status": "80", "count": .number("0.00"), "name": "纯棉", "flag": true, "empty": "", "n": .number("12.30"),
+    ]
+
+    func evaluate(_ text: String) throws -> Bool {
+        let expression = try Expression(parsing: text)
+        return try expression.evaluate { $0.resolve(in: [order], basePaths: ["$"]).value }
+    }
+
+    @Test(arguments: [
+        ("status == 80", true), ("status == '80'", true), ("status != 80", false), ("status == 80.0", true),
+        ("count > 0", false), ("count >= 0", true), ("n > 12.3", false), ("n == 12.3", true), ("n < 100", true),
+        ("name == '纯棉'", true), ("name != \"纯棉\"", false), ("flag", true), ("empty", false), ("missing", false),
+        ("missing == null", true), ("missing != 'x'", true), ("not flag", false), ("status == 80 and n > 1", true),
+        ("status == 30 or (n > 1 and not empty)", true), ("status == 30 || n > 100", false), ("!(status == 30) && flag", true),
+    ])
+    func evaluates(text: String, expected: Bool) throws {
+        #expect(try evaluate(text) == expected, "\(text)")
+    }
+
+    @Test func orderComparisonOnANonNumberIsUndecidable() throws {
+        #expect(throws: Expression.Undecidable.self) { try evaluate("name > 0") }
+        #expect(throws: Expression.Undecidable.self) { try evaluate("missing > 0") }
+    }
+
+    @Test(arguments: ["status ==", "== 80", "(status == 80", "status = 80", "status == 'x", "a and or b"])
+    func rejectsBadSyntax(text: String) {
+        #expect(throws: Expression.SyntaxError.self) { try Expression(parsing: text) }
+    }
+}
+
+@Suite struct StringTemplateTests {
+    func render(_ text: String, _ values: [String: String]) throws -> String {
+        try StringTemplate(parsing: text).render { part in
+            if case .path(let path) = part { return values[path.text] }
+            if case .setting(let name) = part { return values["$" + name] }
+            return nil
+        }
+    }
+
+    @Test func dropsEmptyPartsWithTheirSpace() throws {
+        let text = "旺店通入库单 {stockin_no} {order_type_name} {src_order_no}"
+        #expect(try render(text, ["stockin_no": "RK1", "order_type_name": "其他入库", "src_order_no": "Q1"]) == "旺店通入库单 RK1 其他入库 Q1")
+        #expect(try render(text, ["stockin_no": "RK1", "src_order_no": "Q1"]) == "旺店通入库单 RK1 Q1")
+        #expect(try render(text, ["stockin_no": "RK1", "order_type_name": "", "src_order_no": ""]) == "旺店通入库单 RK1")
+        #expect(try render("{a} {b}", ["b": "B"]) == "B")
+        #expect(try render("org {$org_number} {{literal}}", ["$org_number": "100"]) == "org 100 {literal}")
+    }
+}
+
+@Suite struct LookupTableTests {
+    @Test func parsesQuotedCSVWithBOMAndCRLF() throws {
+        let csv = "\u{FEFF}spec_no,number,note\r\nA-1,1.01.001,\"a, quoted \"\"note\"\"\"\r\n B-2 ,1.01.002,\r\n\r\nA-1,1.01.001,same again\r\n"
+        let table = try LookupTable.parseCSV(Array(csv.utf8), file: "m.csv", name: "m", keyColumn: "spec_no", valueColumn: "number")
+        #expect(table.entries == ["A-1": "1.01.001", "B-2": "1.01.002"])
+        #expect(table.sha256?.count == 64)
+    }
+
+    @Test func conflictingDuplicateIsAnErrorWithItsLine() {
+        let csv = "spec_no,number\nA,1\nB,2\nA,3\n"
+        do {
+            _ = try LookupTable.parseCSV(Array(csv.utf8), file: "m.csv", name: "m", keyColumn: "spec_no", valueColumn: "number")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == "m.csv:4: error: 'A' is listed twice with different values ('1' on line 2, '3' here); keep one")
+        }
+    }
+
+    @Test func missingColumnIsNamed() {
+        #expect(throws: Diagnostic.self) {
+            try LookupTable.parseCSV(Array("a,b\n1,2\n".utf8), file: "m.csv", name: "m", keyColumn: "spec_no", valueColumn: "b")
+        }
+    }
+}
+
+@Suite struct ValueConversionTests {
+    @Test(arguments: [
+        ("2026-01-05 10:20:00", ValueType.date, JSONValue.string("2026-01-05")),
+        ("2026/01/05 10:20:00", .date, .string("2026-01-05")),
+        ("2026-01-05T10:20:00.123", .datetime, .string("2026-01-05 10:20:00")),
+        ("2026-01-05", .datetime, .string("2026-01-05 00:00:00")),
+        ("12.3000", .decimal, .number("12.3000")),
+        ("7", .integer, .number("7")),
+        ("7.00", .integer, .number("7")),
+        ("是", .bool, .bool(true)),
+        ("0", .bool, .bool(false)),
+    ])
+    func converts(text: String, type: ValueType, expected: JSONValue) {
+        #expect(ValueConversion.convert(text, to: type, scale: nil) == .value(expected))
+    }
+
+    @Test func zeroDateIsEmptyAndBadDatesFail() {
+        #expect(ValueConversion.convert("0000-00-00 00:00:00", to: .date, scale: nil) == .empty)
+        #expect(ValueConversion.convert("2026-02-29", to: .date, scale: nil) != .empty)
+        if case .value = ValueConversion.convert("2026-02-29", to: .date, scale: nil) { Issue.record("2026 is not a leap year") }
+        if case .value = ValueConversion.convert("2026-01-05 25:00:00", to: .datetime, scale: nil) { Issue.record("hour 25") }
+        if case .value = ValueConversion.convert("7.5", to: .integer, scale: nil) { Issue.record("7.5 is not an integer") }
+        #expect(ValueConversion.convert("12.345", to: .decimal, scale: 2) == .value(.number("12.35")))
+    }
+}

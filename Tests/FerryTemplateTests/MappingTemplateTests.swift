@@ -1,0 +1,104 @@
+import FerryCore
+import FerrySchemes
+import FerryTemplate
+import Testing
+
+@Suite struct MappingTemplateTests {
+    @Test func builtInSchemeIsValidWithoutWarnings() throws {
+        for name in BuiltInSchemes.templateFileNames {
+            let (template, diagnostics) = MappingTemplate.load(path: BuiltInSchemes.path(name))
+            #expect(diagnostics.isEmpty, "\(diagnostics)")
+            let scheme = try #require(template)
+            #expect(scheme.name == "wdt-stockin-to-kingdee-other-inbound")
+            #expect(scheme.source.api == "wdt.stockin.order.query")
+            #expect(scheme.source.parameters.map(\.name) == ["status"])
+            #expect(scheme.target.form == "STK_MISCELLANEOUS")
+            #expect(scheme.target.options.map(\.name) == [
+                "IsDeleteEntry", "IsVerifyBaseDataField", "ValidateFlag", "NumberSearch", "IsAutoSubmitAndAudit",
+            ])
+            #expect(scheme.settingsUsed.keys.sorted() == ["org_number"])
+        }
+    }
+
+    @Test func minimalTemplateParsesAndDefaultsOptions() throws {
+        let (template, messages) = parse(templateText(bill: ""))
+        #expect(messages.isEmpty, "\(messages)")
+        let options = try #require(template).target.options
+        #expect(options.first { $0.name == "IsAutoSubmitAndAudit" }?.value == .bool(false))
+        #expect(options.first { $0.name == "IsDeleteEntry" }?.value == .bool(true))
+    }
+
+    @Test func xsdErrorsPointAtTheLine() {
+        let text = templateText(bill: """
+                <field name="FDate" path="stockin_time" type="money"/>
+                <fieldd name="X" const="1"/>
+            """)
+        let (template, messages) = parse(text)
+        #expect(template == nil)
+        #expect(messages.contains { $0.hasPrefix("t.xml:12: error: ") && $0.contains("money") }, "\(messages)")
+        #expect(messages.contains { $0.hasPrefix("t.xml:13: error: ") && $0.contains("fieldd") }, "\(messages)")
+    }
+
+    @Test func missingRequiredAttributeIsAnXSDError() {
+        let (_, messages) = parse(templateText(bill: "    <field path=\"x\"/>"))
+        #expect(messages.contains { $0.hasPrefix("t.xml:12: error: ") && $0.contains("name") }, "\(messages)")
+    }
+
+    @Test func malformedXMLPointsAtTheLine() {
+        let text = "<?xml version=\"1.0\"?>\n<scheme xmlns=\"urn:ferry:scheme:1\">\n  <source>\n</scheme>\n"
+        let (template, messages) = parse(text)
+        #expect(template == nil)
+        #expect(messages.first?.hasPrefix("t.xml:4:") == true, "\(messages)")
+        #expect(messages.first?.contains("mismatch") == true, "\(messages)")
+    }
+
+    @Test(arguments: [
+        ("    <ref name=\"FMATERIALID\" path=\"spec_no\" lookup=\"nosuch\"/>", 12, "uses lookup 'nosuch', which is not declared; declared: kinds, materials"),
+        ("    <field name=\"FNOTE\" path=\"remark..x\"/>", 12, "invalid path: 'remark..x' has an empty step"),
+        ("    <field name=\"FNOTE\" const=\"a\"/>\n    <field name=\"FNOTE\" const=\"b\"/>", 13, "field 'FNOTE' is already defined on line 12"),
+        ("    <field name=\"FNOTE\" const=\"a\" path=\"remark\"/>", 12, "has path and const: give exactly one value source"),
+        ("    <field name=\"FNOTE\"/>", 12, "has no value: give exactly one of path, const, template or setting"),
+        ("    <field name=\"FNOTE\" path=\"remark\" type=\"string\" scale=\"2\"/>", 12, "scale applies to type=\"decimal\" only"),
+        ("    <field name=\"X\" path=\"../warehouse_no\"/>", 12, "steps out 1 level(s), but only 0 enclosing document(s) exist here"),
+        ("    <field name=\"X\" template=\"a {stockin_no\"/>", 12, "has a '{' that is never closed"),
+        ("    <field name=\"X\" const=\"abc\" type=\"decimal\"/>", 12, "const 'abc' is not a decimal number"),
+        ("    <field name=\"X\" path=\"remark\" on-miss=\"pass\"/>", 12, "on-miss applies only together with lookup"),
+        ("    <entries name=\"FEntity\" path=\"details_list\" when=\"goods_count &gt;\">\n      <field name=\"Q\" path=\"goods_count\"/>\n    </entries>", 12, "invalid condition: expected a field name or a value but found the end"),
+        ("    <entries name=\"FEntity\" path=\"details_list\">\n      <field name=\"Q\" path=\"goods_count\"/>\n      <field name=\"Q\" path=\"cost_price\"/>\n    </entries>", 14, "field 'Q' is already defined on line 13"),
+    ])
+    func semanticErrorsPointAtTheLine(bill: String, line: Int, message: String) {
+        let (template, messages) = parse(templateText(bill: bill))
+        #expect(template == nil, "\(bill)")
+        #expect(messages.contains { $0.hasPrefix("t.xml:\(line): error: ") && $0.contains(message) }, "\(messages)")
+    }
+
+    @Test func filterExpressionErrorsPointAtTheFilter() {
+        let (template, messages) = parse(templateText(bill: "", filters: "\n  <filter when=\"status === 80\"/>"))
+        #expect(template == nil)
+        #expect(messages.contains { $0.hasPrefix("t.xml:10: error: invalid condition") }, "\(messages)")
+    }
+
+    @Test func billNumberFieldMustExist() {
+        let text = templateText(bill: "").replacingOccurrences(of: "number=\"FBillNo\"", with: "number=\"FNumber\"")
+        let (_, messages) = parse(text)
+        #expect(messages.contains { $0.hasPrefix("t.xml:7: error: <target number=\"FNumber\">") }, "\(messages)")
+    }
+
+    @Test func misspeltSourceFieldIsAWarningWithASuggestion() throws {
+        let (template, messages) = parse(templateText(bill: "    <field name=\"FNOTE\" path=\"remrak\"/>"))
+        #expect(template != nil)
+        #expect(messages == ["t.xml:12: warning: path 'remrak': 'remrak' is not a field of a source document (did you mean 'remark'?)"])
+    }
+
+    @Test func unknownOptionIsAWarning() {
+        let (template, messages) = parse(templateText(bill: "", target: "<option name=\"IsFast\">true</option>"))
+        #expect(template != nil)
+        #expect(messages.count == 1 && messages[0].contains("'IsFast' is not a Kingdee save option"), "\(messages)")
+    }
+
+    @Test func onMissDefaultNeedsADefault() {
+        let (_, messages) = parse(
+            templateText(bill: "", extra: "\n  <lookup name=\"w\" file=\"w.csv\" key=\"k\" value=\"v\" on-miss=\"default\"/>"))
+        #expect(messages.contains { $0.hasPrefix("t.xml:10: error: on-miss=\"default\" needs a default") }, "\(messages)")
+    }
+}

@@ -1,0 +1,81 @@
+import FerryCore
+import FerryTemplate
+import FerryTransform
+import Testing
+
+private let source = SourceSpec(api: "wdt.stockin.order.query", list: "stockin_list", key: "stockin_no", versionField: "modified", parameters: [], line: 1)
+
+private func read(_ text: String, file: String = "in.json") -> InputFile {
+    InputReader.read(Array(text.utf8), file: file, fileIndex: 0, source: source)
+}
+
+@Suite struct InputReaderTests {
+    @Test func readsAllFourShapes() {
+        let qimen = read(#"{"response":{"errorcode":0,"total_count":1,"stockin_list":[{"stockin_no":"A","modified":"1"}]}}"#)
+        #expect(qimen.shape == .qimenPage && qimen.orders.map(\.origin.jsonPath) == ["$.response.stockin_list[0]"])
+        let direct = read(#"{"code":0,"message":"","total_count":2,"stockin_list":[{"stockin_no":"A"},{"stockin_no":"B"}]}"#)
+        #expect(direct.shape == .openAPIPage && direct.orders.map(\.key) == ["A", "B"])
+        let array = read(#"[{"stockin_no":"A"},{"stockin_no":123}]"#)
+        #expect(array.shape == .array && array.orders.map(\.key) == ["A", "123"])
+        let lines = read("{\"stockin_no\":\"A\"}\n{\"stockin_no\":\"B\"}\n", file: "x.jsonl")
+        #expect(lines.shape == .jsonLines && lines.orders.map(\.origin.line) == [1, 2])
+        let unnamedLines = read("{\"stockin_no\":\"A\"}\n{\"stockin_no\":\"B\"}\n")
+        #expect(unnamedLines.shape == .jsonLines && unnamedLines.orders.count == 2)
+        #expect([qimen, direct, array, lines].allSatisfy { $0.diagnostics.isEmpty })
+    }
+
+    @Test func errorResponsesAreErrorsNotEmptyPages() {
+        for text in [
+            #"{"error_response":{"code":27,"msg":"Invalid signature"}}"#,
+            #"{"response":{"errorcode":100,"message":"超过每分钟最大调用频率限制"}}"#,
+            #"{"response":{"flag":"failure","code":"sign-check-failure","message":"Illegal request"}}"#,
+            #"{"code":1020,"message":"系统异常，请稍后再试！","total_count":null,"stockin_list":null}"#,
+        ] {
+            let input = read(text)
+            #expect(input.orders.isEmpty && input.diagnostics.count == 1 && input.diagnostics[0].severity == .error, "\(text)")
+        }
+        #expect(read(#"{"code":0,"total_count":0,"stockin_list":null}"#).diagnostics.isEmpty)
+    }
+
+    @Test func truncatedFileNamesItsPosition() {
+        let input = read("{\"response\":{\"errorcode\":0,\n\"stockin_list\":[{\"stockin_no\":\"A\"", file: "p.json")
+        #expect(input.orders.isEmpty)
+        #expect(input.diagnostics.map(\.description) == [
+            "p.json:2:34: error: unexpected end of data: expected ',' or '}' (is the file truncated?); no document of this file was read: fix or re-export it, then run transform again"
+        ])
+    }
+
+    @Test func badJSONLinesLineLosesOnlyItself() {
+        let input = read("{\"stockin_no\":\"A\"}\n{\"stockin_no\":\n{\"stockin_no\":\"C\"}\n[1]\n", file: "x.jsonl")
+        #expect(input.orders.map(\.key) == ["A", "C"])
+        #expect(input.diagnostics.map { $0.line } == [2, 4])
+    }
+
+    @Test func nonObjectElementsAreReported() {
+        let input = read(#"[{"stockin_no":"A"}, "RK2", null]"#)
+        #expect(input.orders.count == 1)
+        #expect(input.diagnostics.map(\.jsonPath) == ["$[1]", "$[2]"])
+    }
+}
+
+@Suite struct DeduplicationTests {
+    func order(_ key: String, _ version: String?, file: Int, position: Int) -> StockInOrder {
+        StockInOrder(
+            key: key, version: version, document: ["stockin_no": .string(key)],
+            origin: DocumentOrigin(file: "f\(file)", jsonPath: "$[\(position)]", line: nil, fileIndex: file, position: position))
+    }
+
+    @Test func mostRecentVersionWinsAndTiesGoToTheLaterRead() {
+        let orders = [
+            order("A", "2026-01-09 08:00:00", file: 0, position: 0),
+            order("B", "2026-01-01 00:00:00", file: 0, position: 1),
+            order("A", "2026-01-08 11:30:00", file: 1, position: 0),
+            order("B", "2026-01-01 00:00:00", file: 1, position: 1),
+            order("C", nil, file: 1, position: 2),
+        ]
+        let (unique, duplicates) = Deduplication.resolve(orders)
+        #expect(unique.map { "\($0.key!)@\($0.origin.file)" } == ["A@f0", "B@f1", "C@f1"])
+        #expect(duplicates.map(\.key) == ["A", "B"])
+        #expect(duplicates[0].superseded.map(\.origin.file) == ["f1"])
+    }
+}

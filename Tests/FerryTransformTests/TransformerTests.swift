@@ -1,0 +1,224 @@
+import FerryCore
+import FerryTemplate
+import FerryTransform
+import Testing
+
+/// A template whose <bill> is `bill`, with the given lookups/maps and filters.
+private func template(_ bill: String, declarations: String = "", filters: String = "") throws -> MappingTemplate {
+    let text = """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <scheme xmlns="urn:ferry:scheme:1" name="t" version="2.1.0">
+          <source api="wdt.stockin.order.query" list="stockin_list" key="stockin_no" version="modified"/>
+          <target form="STK_MISCELLANEOUS" number="FBillNo"><option name="IsVerifyBaseDataField">true</option></target>
+          \(declarations)
+          \(filters)
+          <bill>
+            <field name="FBillNo" path="stockin_no" required="true"/>
+            \(bill)
+          </bill>
+        </scheme>
+        """
+    let (template, diagnostics) = MappingTemplate.parse(Array(text.utf8), file: "t.xml")
+    return try #require(template, "\(diagnostics)")
+}
+
+private func order(_ json: String, path: String = "$.stockin_list[0]") throws -> StockInOrder {
+    let value = try JSONReader.parse(json)
+    let origin = DocumentOrigin(file: "in.json", jsonPath: path, line: nil, fileIndex: 0, position: 0)
+    return StockInOrder(key: value["stockin_no"]?.scalarText, version: value["modified"]?.scalarText, document: value, origin: origin)
+}
+
+private func run(
+    _ template: MappingTemplate, _ json: String, lookups: [String: LookupTable] = [:], settings: [String: String] = ["org_number": "100"]
+) throws -> TransformResult {
+    Transformer(context: TransformContext(template: template, lookups: lookups, settings: settings)).transform(try order(json))
+}
+
+private func model(_ result: TransformResult) throws -> JSONValue {
+    guard case .bill(let bill) = result else {
+        Issue.record("expected a bill, got \(result)")
+        throw CancellationError()
+    }
+    return try #require(bill.payload["data"]?["Model"])
+}
+
+private func reasons(_ result: TransformResult) -> [String] {
+    guard case .rejected(let reasons) = result else { return [] }
+    return reasons.map { "\($0.field ?? "-"): \($0.message) @ \($0.jsonPath ?? "-")" }
+}
+
+@Suite struct TransformerTests {
+    @Test func writesACompleteSaveRequestWithOptionsInOrder() throws {
+        let result = try run(try template(""), #"{"stockin_no":"RK1"}"#)
+        guard case .bill(let bill) = result else { Issue.record("\(result)"); return }
+        #expect(bill.number == "RK1")
+        #expect(
+            JSONWriter(style: .compact).string(bill.payload)
+                == #"{"formid":"STK_MISCELLANEOUS","data":{"IsDeleteEntry":true,"IsVerifyBaseDataField":true,"ValidateFlag":true,"NumberSearch":true,"IsAutoSubmitAndAudit":false,"Model":{"FBillNo":"RK1"}}}"#)
+    }
+
+    @Test func valueSources() throws {
+        let t = try template("""
+            <field name="A" path="a.b"/>
+            <field name="C" const="固定"/>
+            <field name="T" template="{a.b}-{$org_number}-{missing}"/>
+            <field name="S" setting="org_number"/>
+            """)
+        let m = try model(try run(t, #"{"stockin_no":"RK1","a":{"b":"x"}}"#))
+        #expect(m["A"] == "x")
+        #expect(m["C"] == "固定")
+        #expect(m["T"] == "x-100-")
+        #expect(m["S"] == "100")
+    }
+
+    @Test func typesKeepDecimalsExactAndReformatDates() throws {
+        let t = try template("""
+            <field name="Q" path="q" type="decimal"/>
+            <field name="P" path="p" type="decimal" scale="2"/>
+            <field name="N" path="n" type="integer"/>
+            <field name="B" path="b" type="bool"/>
+            <field name="D" path="d" type="date"/>
+            <field name="DT" path="d" type="datetime"/>
+            <field name="S" path="q"/>
+            """)
+        let m = try model(try run(t, #"{"stockin_no":"RK1","q":"10.0000","p":12.345,"n":"7","b":1,"d":"2026-01-05 10:20:00"}"#))
+        #expect(m["Q"] == .number("10.0000"))
+        #expect(m["P"] == .number("12.35"))
+        #expect(m["N"] == .number("7"))
+        #expect(m["B"] == .bool(true))
+        #expect(m["D"] == "2026-01-05")
+        #expect(m["DT"] == "2026-01-05 10:20:00")
+        #expect(m["S"] == "10.0000")
+    }
+
+    @Test func conversionErrorsRejectWithJSONPath() throws {
+        let t = try template("<field name=\"Q\" path=\"q\" type=\"decimal\"/>\n<field name=\"D\" path=\"d\" type=\"date\"/>")
+        let r = reasons(try run(t, #"{"stockin_no":"RK1","q":"1,000","d":"2026-02-30"}"#))
+        #expect(r == [
+            "Q: '1,000' is not a decimal number @ $.stockin_list[0].q",
+            "D: '2026-02-30' is not a valid calendar date @ $.stockin_list[0].d",
+        ])
+    }
+
+    @Test func referencesRenderAsBaseDataObjects() throws {
+        let t = try template("<ref name=\"FStockOrgId\" setting=\"org_number\"/>\n<ref name=\"FBillTypeID\" key=\"FNUMBER\" const=\"QTRKD01_SYS\"/>")
+        let m = try model(try run(t, #"{"stockin_no":"RK1"}"#))
+        #expect(m["FStockOrgId"] == ["FNumber": "100"])
+        #expect(m["FBillTypeID"] == ["FNUMBER": "QTRKD01_SYS"])
+    }
+
+    @Test func defaultsRequiredAndOmitEmpty() throws {
+        let t = try template("""
+            <field name="R" path="r" required="true"/>
+            <field name="D" path="d" default="无"/>
+            <ref name="L" path="l" omit-empty="true"/>
+            <field name="M" path="m"/>
+            <field name="E" path="e"/>
+            """)
+        let m = try model(try run(t, #"{"stockin_no":"RK1","r":"x","l":"","e":""}"#))
+        #expect(m["D"] == "无")
+        #expect(m["L"] == nil)
+        #expect(m["M"] == nil, "a missing optional value is left out")
+        #expect(m["E"] == "", "an empty string stays an empty string")
+        let r = reasons(try run(t, #"{"stockin_no":"RK1","r":""}"#))
+        #expect(r == ["R: required value is missing or empty (source 'r') @ $.stockin_list[0].r"])
+    }
+
+    @Test func lookupsPassRejectOrDefault() throws {
+        let t = try template(
+            """
+            <ref name="P" path="code" lookup="pass"/>
+            <ref name="R" path="code" lookup="reject"/>
+            <ref name="D" path="code" lookup="dflt"/>
+            <field name="K" path="kind" lookup="kinds"/>
+            <field name="O" path="code" lookup="pass" on-miss="default" default="OVERRIDE"/>
+            """,
+            declarations: """
+                <lookup name="pass" file="p.csv" key="k" value="v" on-miss="pass"/>
+                <lookup name="reject" file="r.csv" key="k" value="v"/>
+                <lookup name="dflt" file="d.csv" key="k" value="v" on-miss="default" default="CK999"/>
+                <map name="kinds"><entry key="6" value="其他入库"/></map>
+                """)
+        let tables = [
+            "pass": LookupTable(name: "pass", entries: ["A": "1.01"], file: "lookups/p.csv"),
+            "reject": LookupTable(name: "reject", entries: ["A": "1.01"], file: "lookups/r.csv"),
+            "dflt": LookupTable(name: "dflt", entries: ["A": "1.01"], file: "lookups/d.csv"),
+        ]
+        let hit = try model(try run(t, #"{"stockin_no":"RK1","code":"A","kind":6}"#, lookups: tables))
+        #expect(hit["P"] == ["FNumber": "1.01"] && hit["R"] == ["FNumber": "1.01"] && hit["D"] == ["FNumber": "1.01"])
+        #expect(hit["K"] == "其他入库")
+        let miss = try run(t, #"{"stockin_no":"RK1","code":"Z","kind":"6"}"#, lookups: tables)
+        #expect(reasons(miss) == [
+            "R: 'Z' is not in lookups/r.csv; add it there (or set on-miss=\"pass\" or \"default\") @ $.stockin_list[0].code"
+        ])
+        let t2 = try template(
+            "<ref name=\"P\" path=\"code\" lookup=\"pass\"/>\n<ref name=\"D\" path=\"code\" lookup=\"dflt\"/>\n<field name=\"O\" path=\"code\" lookup=\"pass\" on-miss=\"default\" default=\"OVERRIDE\"/>\n<field name=\"K\" path=\"kind\" lookup=\"kinds\"/>",
+            declarations: """
+                <lookup name="pass" file="p.csv" key="k" value="v" on-miss="pass"/>
+                <lookup name="dflt" file="d.csv" key="k" value="v" on-miss="default" default="CK999"/>
+                <map name="kinds"><entry key="6" value="其他入库"/></map>
+                """)
+        let m = try model(try run(t2, #"{"stockin_no":"RK1","code":"Z","kind":"6"}"#, lookups: tables))
+        #expect(m["P"] == ["FNumber": "Z"])
+        #expect(m["D"] == ["FNumber": "CK999"])
+        #expect(m["O"] == "OVERRIDE")
+        _ = try #require(reasons(try run(t2, #"{"stockin_no":"RK1","code":"A","kind":"4"}"#, lookups: tables)).first)
+    }
+
+    @Test func entriesWithParentAccessAndLineFilter() throws {
+        let t = try template("""
+            <entries name="FEntity" path="details_list" when="goods_count &gt; 0" min="1">
+              <ref name="FSTOCKID" path="../warehouse_no"/>
+              <field name="FQty" path="goods_count" type="decimal"/>
+              <field name="Note" template="{../stockin_no}/{spec_no}"/>
+            </entries>
+            """)
+        let json = #"{"stockin_no":"RK1","warehouse_no":"WH1","details_list":[{"spec_no":"A","goods_count":"2"},{"spec_no":"B","goods_count":0},{"spec_no":"C","goods_count":"-1"},{"spec_no":"D","goods_count":1.50}]}"#
+        let result = try run(t, json)
+        guard case .bill(let bill) = result else { Issue.record("\(result)"); return }
+        #expect(bill.lines == 2 && bill.droppedLines == 2)
+        let entries = try #require(bill.payload["data"]?["Model"]?["FEntity"]?.arrayValue)
+        #expect(entries.map { $0["Note"] } == ["RK1/A", "RK1/D"])
+        #expect(entries.map { $0["FQty"] } == [.number("2"), .number("1.50")])
+        #expect(entries.allSatisfy { $0["FSTOCKID"] == ["FNumber": "WH1"] })
+    }
+
+    @Test func orderWithNoLinesLeftIsRejectedWithTheReason() throws {
+        let t = try template("""
+            <entries name="FEntity" path="details_list" when="goods_count &gt; 0" min="1">
+              <field name="FQty" path="goods_count" type="decimal"/>
+            </entries>
+            """)
+        #expect(reasons(try run(t, #"{"stockin_no":"RK1","details_list":[{"goods_count":"0"},{"goods_count":"0.000"}]}"#)) == [
+            "FEntity: no lines left: 2 of 2 line(s) were dropped by 'goods_count > 0'; a bill needs at least 1 @ $.stockin_list[0].details_list"
+        ])
+        #expect(reasons(try run(t, #"{"stockin_no":"RK1","details_list":[]}"#)) == [
+            "FEntity: 'details_list' has no lines; a bill needs at least 1 @ $.stockin_list[0].details_list"
+        ])
+        #expect(reasons(try run(t, #"{"stockin_no":"RK1","details_list":[{"goods_count":"ten"}]}"#)).first?.contains("cannot be decided") == true)
+    }
+
+    @Test func documentFilterSkipsWithTheValuesSeen() throws {
+        let t = try template("", filters: "<filter when=\"status == 80\" reason=\"only completed orders\"/>")
+        #expect(throws: Never.self) { _ = try model(try run(t, #"{"stockin_no":"RK1","status":"80"}"#)) }
+        let skipped = try run(t, #"{"stockin_no":"RK1","status":30}"#)
+        #expect(skipped == .filtered(FilterOutcome(reason: "only completed orders", detail: "status == 80 is false (status = 30)", templateLine: 6)))
+    }
+
+    @Test func everyReasonIsCollected() throws {
+        let t = try template("""
+            <field name="D" path="d" type="date" required="true"/>
+            <entries name="FEntity" path="details_list">
+              <ref name="M" path="spec_no" required="true"/>
+              <field name="Q" path="goods_count" type="decimal"/>
+            </entries>
+            """)
+        let r = reasons(try run(t, #"{"stockin_no":"RK1","details_list":[{"spec_no":"","goods_count":"x"},{"spec_no":{"a":1},"goods_count":"1"}]}"#))
+        #expect(r == [
+            "D: required value is missing or empty (source 'd') @ $.stockin_list[0].d",
+            "FEntity[0].M: required value is missing or empty (source 'spec_no') @ $.stockin_list[0].details_list[0].spec_no",
+            "FEntity[0].Q: 'x' is not a decimal number @ $.stockin_list[0].details_list[0].goods_count",
+            "FEntity[1].M: expected a single value at 'spec_no' but found an object @ $.stockin_list[0].details_list[1].spec_no",
+        ])
+    }
+}
