@@ -1,0 +1,126 @@
+import FerryCore
+import FerryTestSupport
+import Foundation
+import Testing
+
+/// The built `ferry` binary, run as a person would, from the repository root with relative paths.
+@Suite struct TransformCommandTests {
+    let root = TestSupport.repositoryRoot
+
+    func transform(_ inputs: [String], into output: String) throws -> TestSupport.ProcessResult {
+        try TestSupport.runFerry(
+            ["transform", "--input"] + inputs + ["--output", output, "--lookups", "Fixtures/lookups"], currentDirectory: root)
+    }
+
+    @Test func fixturesBecomeTheGoldenPayloads() throws {
+        let out = TestSupport.makeTemporaryDirectory()
+        let result = try transform(["Fixtures/wdt"], into: out)
+        #expect(result.status == 1, "one order is rejected and one has bad values: \(result.stderr)")
+        #expect(result.stderr.contains("transform: 11 document(s) in 5 file(s) → 6 payload(s), 2 rejected"), "\(result.stderr)")
+        if let diff = TestSupport.compareDirectories(actual: out, expected: root + "/Fixtures/expected/transform-wdt") {
+            Issue.record(Comment(rawValue: diff))
+        }
+    }
+
+    @Test func badFilesAreReportedWithPositionWhileTheOthersAreTransformed() throws {
+        let out = TestSupport.makeTemporaryDirectory()
+        let result = try transform(["Fixtures/wdt", "Fixtures/malformed"], into: out)
+        #expect(result.status == 1)
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("Fixtures/malformed/truncated.json:87:17: error: unexpected end of data") }, "\(result.stderr)")
+        #expect(lines.contains { $0.hasPrefix("Fixtures/malformed/empty.json:1:1: error: the file is empty") })
+        #expect(lines.contains { $0.hasPrefix("Fixtures/malformed/not-json.json:1:1: error: unexpected 's'") })
+        #expect(lines.contains { $0.hasPrefix("Fixtures/malformed/error-response.json: error: $.error_response: the file is a Qimen gateway error") })
+        #expect(lines.contains { $0.hasPrefix("Fixtures/malformed/wrong-types.json: error: $.response.stockin_list[2]: expected an order object") })
+        for name in ["RK2601050001", "RK2601060002", "RK2601080005", "RK2601100007", "RK2601100008", "RK2601110009"] {
+            #expect(FileSystem.exists(out + "/\(name).json"), "\(name) was still transformed")
+        }
+        if let diff = TestSupport.compareDirectories(actual: out, expected: root + "/Fixtures/expected/transform-all") {
+            Issue.record(Comment(rawValue: diff))
+        }
+    }
+
+    @Test func aCleanInputExitsZeroAndRerunsAreByteIdentical() throws {
+        let a = TestSupport.makeTemporaryDirectory(), b = TestSupport.makeTemporaryDirectory()
+        let first = try transform(["Fixtures/wdt/qimen"], into: a)
+        let second = try transform(["Fixtures/wdt/qimen"], into: b)
+        #expect(first.status == 1 && second.status == 1, "RK2601070004 has no lines left")
+        let clean = try transform(["Fixtures/wdt/export/orders-array.json"], into: TestSupport.makeTemporaryDirectory())
+        #expect(clean.status == 0, "\(clean.stderr)")
+        let diff = try TestSupport.run("/usr/bin/diff", ["-r", a, b])
+        #expect(diff.status == 0, "\(diff.stdout)")
+    }
+
+    @Test func usageAndRunErrorsHaveTheirExitCodes() throws {
+        let usage = try TestSupport.runFerry(["transform", "--input", "Fixtures/wdt"], currentDirectory: root)
+        #expect(usage.status == 64 && usage.stderr.contains("--input needs --output DIR"))
+        let unknown = try TestSupport.runFerry(["transform", "--bogus"], currentDirectory: root)
+        #expect(unknown.status == 64)
+        let missing = try TestSupport.runFerry(
+            ["transform", "--input", "Fixtures/nope", "--output", TestSupport.makeTemporaryDirectory()], currentDirectory: root)
+        #expect(missing.status == 2 && missing.stderr.contains("Fixtures/nope: error: no such input file or directory"))
+        let noWorkspace = try TestSupport.runFerry(["transform"], currentDirectory: TestSupport.makeTemporaryDirectory())
+        #expect(noWorkspace.status == 2 && noWorkspace.stderr.contains("no ferry.yaml here"))
+    }
+}
+
+@Suite struct ValidateCommandTests {
+    @Test func pointsAtTheExactLineOfABrokenTemplate() throws {
+        let dir = TestSupport.makeTemporaryDirectory()
+        let original = try FileSystem.readText(TestSupport.repositoryRoot + "/Templates/wdt-stockin-to-kingdee-other-inbound.xml")
+        let lines = original.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let target = try #require(lines.firstIndex { $0.contains("name=\"FSTOCKID\"") })
+        var broken = lines
+        broken[target] = broken[target].replacingOccurrences(of: "lookup=\"warehouses\"", with: "lookup=\"stocks\"")
+        try FileSystem.writeAtomically(broken.joined(separator: "\n"), to: dir + "/broken.xml")
+        let result = try TestSupport.runFerry(["validate", dir + "/broken.xml"])
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix("\(dir)/broken.xml:\(target + 1): error: field 'FSTOCKID' uses lookup 'stocks', which is not declared"), "\(result.stderr)")
+
+        var xsdBroken = lines
+        xsdBroken[target] = "      <reff name=\"FSTOCKID\" path=\"../warehouse_no\"/>"
+        try FileSystem.writeAtomically(xsdBroken.joined(separator: "\n"), to: dir + "/xsd.xml")
+        let xsd = try TestSupport.runFerry(["validate", dir + "/xsd.xml"])
+        #expect(xsd.status == 2)
+        #expect(xsd.stderr.hasPrefix("\(dir)/xsd.xml:\(target + 1): error: element '<reff>': This element is not expected."), "\(xsd.stderr)")
+    }
+
+    @Test func builtInSchemesValidateAndAreListed() throws {
+        let validate = try TestSupport.runFerry(["validate"], currentDirectory: TestSupport.makeTemporaryDirectory())
+        #expect(validate.status == 0)
+        #expect(validate.stdout == "builtin:wdt-stockin-to-kingdee-other-inbound.xml: ok (wdt-stockin-to-kingdee-other-inbound 1.0.0)\n")
+        let schemes = try TestSupport.runFerry(["schemes"])
+        #expect(schemes.status == 0 && schemes.stdout.hasPrefix("wdt-stockin-to-kingdee-other-inbound\t1.0.0\t旺店通"))
+    }
+}
+
+@Suite struct WorkspaceCommandTests {
+    @Test func initThenTransformARunInPlace() throws {
+        let ws = TestSupport.makeTemporaryDirectory() + "/ws"
+        let initResult = try TestSupport.runFerry(["init", ws])
+        #expect(initResult.status == 0, "\(initResult.stderr)")
+        #expect(initResult.stdout.contains("\(ws)/ferry.yaml"))
+        let again = try TestSupport.runFerry(["init", ws])
+        #expect(again.status == 2 && again.stderr.contains("a workspace already exists here"))
+
+        let run = "20260112T000000Z"
+        let extract = "\(ws)/runs/\(run)/extract/20260101T000000-20260130T235959"
+        try FileSystem.createDirectory(extract)
+        for page in ["page-00000.json", "page-00001.json"] {
+            try FileSystem.writeAtomically(
+                FileSystem.read(TestSupport.fixturesDirectory + "/wdt/qimen/" + page), to: extract + "/" + page)
+        }
+        try FileSystem.writeAtomically("{\"stage\":\"extract\"}", to: "\(ws)/runs/\(run)/extract/manifest.json")
+        let validate = try TestSupport.runFerry(["validate", "--workspace", ws])
+        #expect(validate.status == 0, "\(validate.stderr)")
+        let result = try TestSupport.runFerry(["transform", "--workspace", ws, "--run", run, "--org", "300"])
+        #expect(result.status == 1, "RK2601070004 is rejected: \(result.stderr)")
+        let out = "\(ws)/runs/\(run)/transform"
+        let payload = try JSONReader.parse(FileSystem.read(out + "/RK2601050001.json"))
+        #expect(payload["data"]?["Model"]?["FStockOrgId"] == ["FNumber": "300"])
+        #expect(payload["data"]?["Model"]?["FEntity"]?.arrayValue?.first?["FSTOCKID"] == ["FNumber": "CK001"])
+        #expect(FileSystem.exists(out + "/RK2601070004.reject.json") && FileSystem.exists(out + "/manifest.json"))
+        let latest = try TestSupport.runFerry(["transform", "--workspace", ws])
+        #expect(latest.status == 1 && latest.stderr.contains("transform: run \(run)"))
+    }
+}

@@ -1,0 +1,112 @@
+import FerryCore
+import FerrySchemes
+import FerryTestSupport
+import FerryWorkspace
+import Foundation
+import Testing
+
+private let fixtures = TestSupport.fixturesDirectory
+
+private func request(_ inputs: [String], output: String, lookups: String? = fixtures + "/lookups", settings: [String: String] = ["org_number": "100"]) -> TransformRequest {
+    TransformRequest(
+        inputs: inputs, outputDirectory: output, templatePath: BuiltInSchemes.path(BuiltInSchemes.templateFileNames[0]),
+        lookupsDirectory: lookups, settings: settings)
+}
+
+private func files(_ directory: String) -> [String: [UInt8]] {
+    var result: [String: [UInt8]] = [:]
+    for name in FileSystem.list(directory) { result[name] = try? FileSystem.read(directory + "/" + name) }
+    return result
+}
+
+@Suite struct TransformRunnerTests {
+    @Test func twoRunsGiveIdenticalBytes() throws {
+        let a = TestSupport.makeTemporaryDirectory(), b = TestSupport.makeTemporaryDirectory()
+        let inputs = [fixtures + "/wdt", fixtures + "/malformed"]
+        let first = try TransformRunner.run(request(inputs, output: a))
+        let second = try TransformRunner.run(request(inputs, output: b))
+        #expect(first.payloads == 6 && first.rejected == 4 && first.filtered == 2 && first.superseded == 1)
+        #expect(second.payloads == first.payloads)
+        let filesA = files(a), filesB = files(b)
+        #expect(filesA.keys.sorted() == filesB.keys.sorted())
+        for (name, bytes) in filesA { #expect(filesB[name] == bytes, "\(name) differs between runs") }
+    }
+
+    @Test func rerunRemovesStaleOutputsButKeepsLoadedOnes() throws {
+        let out = TestSupport.makeTemporaryDirectory()
+        let input = TestSupport.makeTemporaryDirectory()
+        try TestSupport.copyDirectory(fixtures + "/wdt/qimen", to: input + "/qimen")
+        _ = try TransformRunner.run(request([input], output: out))
+        #expect(FileSystem.exists(out + "/RK2601050001.json") && FileSystem.exists(out + "/RK2601060002.json"))
+        try FileSystem.writeAtomically("{}", to: out + "/RK2601060002.receipt.json")
+        try FileSystem.remove(input + "/qimen/page-00000.json")
+        let summary = try TransformRunner.run(request([input], output: out))
+        #expect(!FileSystem.exists(out + "/RK2601050001.json"), "a payload no longer produced is removed")
+        #expect(FileSystem.exists(out + "/RK2601060002.json"), "a payload with a receipt is kept")
+        #expect(summary.diagnostics.contains { $0.severity == .warning && $0.message.contains("has a receipt") })
+        #expect(FileSystem.exists(out + "/RK2601070004.reject.json"))
+    }
+
+    @Test func missingSettingStopsTheStageNamingTheTemplateLine() throws {
+        do {
+            _ = try TransformRunner.run(request([fixtures + "/wdt"], output: TestSupport.makeTemporaryDirectory(), settings: [:]))
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.diagnostics.count == 1)
+            #expect(error.diagnostics[0].message.hasPrefix("the template reads setting 'org_number', which is not set"))
+            #expect(error.diagnostics[0].line == 36)
+        }
+    }
+
+    @Test func missingInputPathStopsTheStage() {
+        #expect(throws: StageFailure.self) {
+            try TransformRunner.run(request([fixtures + "/no-such-dir"], output: TestSupport.makeTemporaryDirectory()))
+        }
+    }
+
+    @Test func optionalLookupFilesMayBeAbsent() throws {
+        let out = TestSupport.makeTemporaryDirectory()
+        let summary = try TransformRunner.run(request([fixtures + "/wdt/qimen"], output: out, lookups: nil))
+        #expect(summary.diagnostics.filter { $0.severity == .warning }.count == 2)
+        let payload = try JSONReader.parse(FileSystem.read(out + "/RK2601050001.json"))
+        #expect(payload["data"]?["Model"]?["FEntity"]?.arrayValue?.first?["FMATERIALID"] == ["FNumber": "TS-001-BLK-M"])
+    }
+}
+
+@Suite struct WorkspaceInitializerTests {
+    @Test func createsAWorkspaceAndRefusesToOverwriteIt() throws {
+        let dir = TestSupport.makeTemporaryDirectory() + "/ws"
+        let created = try WorkspaceInitializer.create(at: dir)
+        #expect(created.contains("ferry.yaml") && created.contains("templates/wdt-stockin-to-kingdee-other-inbound.xml"))
+        #expect(created.contains("lookups/materials.csv") && created.contains("lookups/warehouses.csv"))
+        let workspace = try Workspace(root: dir)
+        #expect(workspace.templatePath == dir + "/templates/wdt-stockin-to-kingdee-other-inbound.xml")
+        #expect(try workspace.config.templateSettings(environment: [:]) == ["org_number": "100"])
+        for key in ["source.url", "source.app_secret", "target.app_secret"] {
+            #expect(throws: Diagnostic.self) { try workspace.config.optionalString(key, environment: [:]) }
+        }
+        #expect(throws: Diagnostic.self) { try WorkspaceInitializer.create(at: dir) }
+        let id = try workspace.createRun(now: Date(timeIntervalSince1970: 1_764_000_000))
+        #expect(id == "20251124T160000Z")
+        #expect(try workspace.createRun(now: Date(timeIntervalSince1970: 1_764_000_000)) == "20251124T160000Z-1")
+        #expect(workspace.latestRunID() == "20251124T160000Z-1")
+        #expect(try workspace.resolveRun(nil) == "20251124T160000Z-1")
+        #expect(throws: Diagnostic.self) { try workspace.resolveRun("20990101T000000Z") }
+    }
+
+    @Test func generatedConfigReadsExactlyTheDocumentedVariables() throws {
+        let text = WorkspaceInitializer.configText(scheme: "x").split(separator: "\n")
+            .map { $0.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "" }.joined(separator: "\n")
+        var names: [String] = []
+        var rest = Substring(text)
+        while let start = rest.range(of: "${") {
+            let end = rest[start.upperBound...].firstIndex(of: "}")!
+            names.append(String(rest[start.upperBound..<end]))
+            rest = rest[end...]
+        }
+        #expect(names == [
+            "WDT_URL", "WDT_SID", "WDT_APP_KEY", "WDT_APP_SECRET", "WDT_TARGET_APP_KEY", "KINGDEE_URL", "KINGDEE_ACCT_ID",
+            "KINGDEE_USERNAME", "KINGDEE_APP_ID", "KINGDEE_APP_SECRET", "KINGDEE_PASSWORD",
+        ])
+    }
+}

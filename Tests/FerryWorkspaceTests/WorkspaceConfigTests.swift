@@ -1,0 +1,56 @@
+import FerryCore
+import FerryWorkspace
+import Testing
+
+@Suite struct WorkspaceConfigTests {
+    let text = """
+        version: 1
+        org_number: "200"
+        settings:
+          dept: BM01
+        source:
+          api: wdt-openapi
+          url: ${WDT_URL}
+          app_secret: ${WDT_APP_SECRET}
+          page_size: 50
+        target:
+          password: "p$$w${SUFFIX}"
+          insecure_tls: yes
+        """
+
+    @Test func interpolatesLazilyAndNamesAMissingVariable() throws {
+        let config = try WorkspaceConfig(text: text, file: "ferry.yaml")
+        let env = ["WDT_URL": "http://127.0.0.1:9/router/qm", "SUFFIX": "!"]
+        #expect(try config.optionalString("source.url", environment: env) == "http://127.0.0.1:9/router/qm")
+        #expect(try config.optionalString("target.password", environment: env) == "p$w!")
+        #expect(try config.int("source.page_size", default: 100, range: 1...100) == 50)
+        #expect(try config.bool("target.insecure_tls", default: false))
+        #expect(try config.templateSettings(environment: env) == ["org_number": "200", "dept": "BM01"])
+        do {
+            _ = try config.string("source.app_secret", environment: env, purpose: "to sign WDT requests")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == "ferry.yaml:8: error: environment variable WDT_APP_SECRET is not set (needed by 'source.app_secret'); export WDT_APP_SECRET=... or write the value in ferry.yaml")
+        }
+    }
+
+    @Test func unknownKeysAndBadValuesPointAtTheirLine() throws {
+        #expect(throws: Diagnostic.error("unknown setting 'source.pagesize'; see README.md (\"ferry.yaml\") for the settings Ferry knows", file: "f.yaml", line: 3)) {
+            try WorkspaceConfig(text: "version: 1\nsource:\n  pagesize: 10\n", file: "f.yaml")
+        }
+        #expect(throws: Diagnostic.self) { try WorkspaceConfig(text: "version: 9\n", file: "f.yaml") }
+        let config = try WorkspaceConfig(text: "source:\n  page_size: 500\n", file: "f.yaml")
+        #expect(throws: Diagnostic.error("'source.page_size' must be a whole number from 1 to 100, not '500'", file: "f.yaml", line: 2)) {
+            try config.int("source.page_size", default: 100, range: 1...100)
+        }
+    }
+
+    @Test func yamlSyntaxErrorsHaveALine() {
+        do {
+            _ = try WorkspaceConfig(text: "version: 1\nsource:\n  url: [unclosed\n", file: "f.yaml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.file == "f.yaml" && error.line != nil && error.message.hasPrefix("invalid YAML"), "\(error)")
+        }
+    }
+}
