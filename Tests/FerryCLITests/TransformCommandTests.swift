@@ -122,5 +122,11 @@ import Testing
         #expect(FileSystem.exists(out + "/RK2601070004.reject.json") && FileSystem.exists(out + "/manifest.json"))
         let latest = try TestSupport.runFerry(["transform", "--workspace", ws])
         #expect(latest.status == 1 && latest.stderr.contains("transform: run \(run)"))
+
+        // Another process holding the run's lock stops a second one from working on it.
+        let lock = try FileLock(path: "\(ws)/runs/\(run)/.lock", purpose: "run \(run)")
+        let locked = try TestSupport.runFerry(["transform", "--workspace", ws, "--run", run])
+        lock.release()
+        #expect(locked.status == 2 && locked.stderr.contains("run \(run) is locked by another Ferry process"), "\(locked.stderr)")
     }
 }
