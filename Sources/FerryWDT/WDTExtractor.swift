@@ -258,34 +258,42 @@ public struct WDTExtractor: Sendable {
             case window(ExtractManifest.Window, stop: Bool)
         }
 
-        /// Reads a window: page 0 for `total_count`, then the last page back to page 1 (as WDT recommends,
-        /// so that documents edited during the pass are not skipped), and checks the pass. Inconsistent
-        /// passes are read again, up to `maxWindowAttempts` times.
+        /// Reads a window as WDT recommends: page 0 for `total_count`, then from the last page back to page 1,
+        /// then page 0 again, so that documents leaving the window during the pass shift into pages not yet
+        /// read. A pass is consistent when the total never changed and the distinct `stockin_no` count equals
+        /// it; an inconsistent pass (an edit moved a document under the pager) is read again, up to
+        /// `maxWindowAttempts` times.
         func read(_ window: ExtractWindow) async throws(Diagnostic) -> ReadOutcome {
             let directory = request.extractDirectory + "/" + window.directoryName
             var lastEntry: ExtractManifest.Window?
+            var attempts = 0
             for attempt in 1...max(1, config.maxWindowAttempts) {
-                var pages: [ExtractManifest.Page] = []
-                var keys: [String] = []
+                attempts = attempt
+                var pages: [Int: (ExtractManifest.Page, [String])] = [:]
                 var reason: String?
-                func incomplete(_ why: String, stop: Bool) -> ReadOutcome {
-                    .window(
+                func fetch(_ pageNo: Int) async throws(Diagnostic) -> WDTFetchedPage? {
+                    do {
+                        return try await client.fetchPage(start: window.start, end: window.end, pageNo: pageNo)
+                    } catch {
+                        if error.isRetryable {
+                            reason = "gave up on page \(pageNo): \(error.description)"
+                            return nil
+                        }
+                        throw Diagnostic.error("\(error.description) (window \(window), page \(pageNo))")
+                    }
+                }
+                func gaveUp() -> ReadOutcome {
+                    let keys = pages.values.flatMap(\.1)
+                    return .window(
                         ExtractManifest.Window(
                             start: window.start, end: window.end, verdict: .incomplete, request: requestRecord(window),
                             totalCount: nil, received: keys.count, distinct: Set(keys).count, duplicates: [],
-                            attempts: attempt, pages: pages, reason: why), stop: stop)
+                            attempts: attempt, pages: pages.keys.sorted().compactMap { pages[$0]?.0 }, reason: reason),
+                        stop: true)
                 }
-                let first: WDTFetchedPage
-                do {
-                    first = try await client.fetchPage(start: window.start, end: window.end, pageNo: 0)
-                } catch {
-                    if error.isRetryable { return incomplete("gave up: \(error.description)", stop: true) }
-                    throw Diagnostic.error("\(error.description) (window \(window), page 0)")
-                }
+                guard let first = try await fetch(0) else { return gaveUp() }
                 guard let total = first.page.totalCount else {
-                    reason = "page 0 has no total_count, so completeness cannot be proven"
-                    lastEntry = nil
-                    say("window \(window): \(reason!); reading it again")
+                    say("window \(window): page 0 has no total_count, so completeness cannot be proven; reading it again")
                     continue
                 }
                 if total > config.maxWindowDocuments && window.end > window.start {
@@ -293,23 +301,19 @@ public struct WDTExtractor: Sendable {
                 }
                 let pageCount = max(1, (total + config.pageSize - 1) / config.pageSize)
                 say("window \(window): total_count \(total), \(pageCount) page(s) (pass \(attempt))")
-                try store(first, pageNo: 0, in: window, pages: &pages, keys: &keys)
-                for pageNo in stride(from: pageCount - 1, through: 1, by: -1) {
-                    let fetched: WDTFetchedPage
-                    do {
-                        fetched = try await client.fetchPage(start: window.start, end: window.end, pageNo: pageNo)
-                    } catch {
-                        if error.isRetryable { return incomplete("gave up: \(error.description)", stop: true) }
-                        throw Diagnostic.error("\(error.description) (window \(window), page \(pageNo))")
-                    }
-                    try store(fetched, pageNo: pageNo, in: window, pages: &pages, keys: &keys)
-                    if let now = fetched.page.totalCount, now != total {
-                        reason = "total_count changed from \(total) to \(now) while paging"
-                        break
+                pages[0] = try store(first, pageNo: 0, in: window)
+                if pageCount > 1 {
+                    for pageNo in Array(stride(from: pageCount - 1, through: 1, by: -1)) + [0] {
+                        guard let fetched = try await fetch(pageNo) else { return gaveUp() }
+                        pages[pageNo] = try store(fetched, pageNo: pageNo, in: window)
+                        if let now = fetched.page.totalCount, now != total {
+                            reason = "total_count changed from \(total) to \(now) while paging"
+                            break
+                        }
                     }
                 }
                 removeStalePages(in: directory, keeping: pageCount)
-                pages.sort { $0.pageNo < $1.pageNo }
+                let keys = pages.keys.sorted().flatMap { pages[$0]?.1 ?? [] }
                 var seen: [String: Int] = [:]
                 for key in keys { seen[key, default: 0] += 1 }
                 let duplicates = seen.filter { $0.value > 1 }.map(\.key).sorted()
@@ -319,11 +323,12 @@ public struct WDTExtractor: Sendable {
                 let entry = ExtractManifest.Window(
                     start: window.start, end: window.end, verdict: reason == nil ? .complete : .incomplete,
                     request: requestRecord(window), totalCount: total, received: keys.count, distinct: seen.count,
-                    duplicates: duplicates, attempts: attempt, pages: pages, reason: reason)
+                    duplicates: duplicates, attempts: attempt, pages: pages.keys.sorted().compactMap { pages[$0]?.0 },
+                    reason: reason)
                 if reason == nil { return .window(entry, stop: false) }
                 lastEntry = entry
                 if attempt < config.maxWindowAttempts {
-                    say("window \(window): pass \(attempt) inconsistent (\(reason!)); reading the window again")
+                    say("window \(window): pass \(attempt) inconsistent (\(reason ?? "")); reading the window again")
                 }
             }
             if var entry = lastEntry {
@@ -333,22 +338,22 @@ public struct WDTExtractor: Sendable {
             return .window(
                 ExtractManifest.Window(
                     start: window.start, end: window.end, verdict: .incomplete, request: requestRecord(window),
-                    totalCount: nil, received: 0, distinct: 0, duplicates: [], attempts: config.maxWindowAttempts,
-                    pages: [], reason: "page 0 never gave a total_count"), stop: false)
+                    totalCount: nil, received: 0, distinct: 0, duplicates: [], attempts: attempts, pages: [],
+                    reason: "page 0 never gave a total_count"), stop: false)
         }
 
-        func store(
-            _ fetched: WDTFetchedPage, pageNo: Int, in window: ExtractWindow, pages: inout [ExtractManifest.Page],
-            keys: inout [String]
-        ) throws(Diagnostic) {
+        func store(_ fetched: WDTFetchedPage, pageNo: Int, in window: ExtractWindow) throws(Diagnostic)
+            -> (ExtractManifest.Page, [String])
+        {
             let name = window.directoryName + "/" + Self.pageFileName(pageNo)
             try FileSystem.writeAtomically(fetched.body, to: request.extractDirectory + "/" + name)
-            pages.append(
+            say("  page \(pageNo): \(fetched.page.orders.count) documents")
+            return (
                 ExtractManifest.Page(
                     file: name, pageNo: pageNo, sha256: Hashing.sha256Hex(fetched.body),
-                    documents: fetched.page.orders.count))
-            keys.append(contentsOf: fetched.page.orders.map(WDTPage.documentKey))
-            say("  page \(pageNo): \(fetched.page.orders.count) documents")
+                    documents: fetched.page.orders.count),
+                fetched.page.orders.map(WDTPage.documentKey)
+            )
         }
 
         func removeStalePages(in directory: String, keeping count: Int) {

@@ -80,10 +80,12 @@ public struct WDTSandboxConfiguration: Sendable {
     /// Faults to inject.
     public var faults: WDTSandboxFaults
     /// Requests per second the sandbox tolerates; faster requests count as `rateViolations`. `nil`: no limit.
-    /// Measured with a token bucket refilled 10% faster than this, holding `rateBurst` tokens, so network
-    /// jitter is not counted.
+    /// Measured with a token bucket refilled 10% faster than this, holding `rateBurst` tokens, and a request
+    /// may arrive a quarter of an interval early, so network jitter is not counted; a client that is
+    /// steadily faster is.
     public var rateLimit: Double?
-    /// Tokens the rate bucket holds.
+    /// Tokens the rate bucket holds (default 2: one request delayed in the network may be followed closely
+    /// by the next without counting as a violation).
     public var rateBurst: Int
     /// Whether requests over the rate are answered with the frequency-limit error (else only counted).
     public var rejectOverRate: Bool
@@ -101,7 +103,7 @@ public struct WDTSandboxConfiguration: Sendable {
         periodDays: Int = 90,
         faults: WDTSandboxFaults = WDTSandboxFaults(),
         rateLimit: Double? = nil,
-        rateBurst: Int = 1,
+        rateBurst: Int = 2,
         rejectOverRate: Bool = false,
         lengthCounting: WDTLengthCounting = .characters,
         maxTimestampSkewSeconds: Int = 300

@@ -149,7 +149,8 @@ final class SandboxState: @unchecked Sendable {
                     tokens = min(Double(configuration.rateBurst), tokens + arrival.timeIntervalSince(last) * rate * 1.1)
                 }
                 lastRefill = arrival
-                if tokens >= 1 {
+                // A request may arrive up to a quarter interval early (network jitter) without counting.
+                if tokens >= 0.75 {
                     tokens -= 1
                 } else {
                     over = true
