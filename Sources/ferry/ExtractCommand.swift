@@ -46,7 +46,8 @@ struct ExtractCommand: AsyncParsableCommand {
             let workspace = try Workspace(root: options.workspace)
             let source = try WDTSourceConfig.resolved(from: workspace.config, environment: options.environment)
             let runID = try run.map { id throws(Diagnostic) in try workspace.resolveRun(id) } ?? workspace.createRun()
-            print(runID)
+            // Written unbuffered: the id is on stdout at once, even if the process is killed later.
+            FileHandle.standardOutput.write(Data((runID + "\n").utf8))
             let lock = try workspace.lockRun(runID)
             defer { lock.release() }
             let extractor = WDTExtractor(config: source, progress: { Console.error($0) })
