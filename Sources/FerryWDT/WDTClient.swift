@@ -102,7 +102,8 @@ public final class WDTClient: Sendable {
             }
             do {
                 return try await sendOnce(business)
-            } catch {
+            } catch var error {
+                error.message = scrub(error.message)
                 guard error.isRetryable, attempt < config.maxRetries else { throw error }
                 let delay = min(60, config.retryDelaySeconds * pow(2, Double(attempt))) * Double.random(in: 1..<1.5)
                 attempt += 1
@@ -119,11 +120,30 @@ public final class WDTClient: Sendable {
         }
     }
 
+    /// Removes the app secret from a message (a gateway could echo what it was sent).
+    private func scrub(_ text: String) -> String {
+        config.appSecret.isEmpty ? text : text.replacingOccurrences(of: config.appSecret, with: "***")
+    }
+
     private func sendOnce(_ business: [String: String]) async throws(WDTError) -> WDTFetchedPage {
         guard let url = URL(string: config.url), url.scheme == "http" || url.scheme == "https" else {
             throw WDTError(kind: .parameter, message: "source.url '\(config.url)' is not an http(s) URL")
         }
         let parameters = signedParameters(business: business, now: Date())
+        do {
+            return try await send(parameters)
+        } catch var error {
+            if let sign = parameters["sign"], !sign.isEmpty {
+                error.message = error.message.replacingOccurrences(of: sign, with: "***")
+            }
+            throw error
+        }
+    }
+
+    private func send(_ parameters: [String: String]) async throws(WDTError) -> WDTFetchedPage {
+        guard let url = URL(string: config.url) else {
+            throw WDTError(kind: .parameter, message: "source.url '\(config.url)' is not a URL")
+        }
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
         request.timeoutInterval = config.timeoutSeconds  // the initialiser argument is ignored on Linux

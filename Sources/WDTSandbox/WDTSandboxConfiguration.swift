@@ -19,6 +19,8 @@ public struct WDTSandboxFaults: Sendable, Hashable {
     /// Before serving a page, edits the earliest order of the request's window so that it moves to the
     /// window's end: forward paging would then skip one order.
     public var modifyBetweenPages: WDTFaultRule
+    /// A page lists one of its orders twice (as a joined query can), `total_count` unchanged.
+    public var duplicateRows: WDTFaultRule
     /// Delay added to every response, in milliseconds.
     public var latencyMilliseconds: Int
     /// Offset of the sandbox's clock (its `Date` header and timestamp check) from the real one, in seconds.
@@ -27,19 +29,22 @@ public struct WDTSandboxFaults: Sendable, Hashable {
     /// Creates a fault plan; by default nothing goes wrong.
     public init(
         frequencyLimit: WDTFaultRule = .never, serverError: WDTFaultRule = .never,
-        modifyBetweenPages: WDTFaultRule = .never, latencyMilliseconds: Int = 0, clockOffsetSeconds: Int = 0
+        modifyBetweenPages: WDTFaultRule = .never, duplicateRows: WDTFaultRule = .never, latencyMilliseconds: Int = 0,
+        clockOffsetSeconds: Int = 0
     ) {
         self.frequencyLimit = frequencyLimit
         self.serverError = serverError
         self.modifyBetweenPages = modifyBetweenPages
+        self.duplicateRows = duplicateRows
         self.latencyMilliseconds = latencyMilliseconds
         self.clockOffsetSeconds = clockOffsetSeconds
     }
 
     /// Every fault on at once: frequency limits every 7th request, HTTP 500 every 11th, an order edited
-    /// before every 5th page, 5 ms latency.
+    /// before every 13th page, a repeated row on every 9th page, 5 ms latency.
     public static let all = WDTSandboxFaults(
-        frequencyLimit: .every(7), serverError: .every(11), modifyBetweenPages: .every(5), latencyMilliseconds: 5)
+        frequencyLimit: .every(7), serverError: .every(11), modifyBetweenPages: .every(13), duplicateRows: .every(9),
+        latencyMilliseconds: 5)
 }
 
 /// The credentials the sandbox accepts.
@@ -136,11 +141,13 @@ public struct WDTSandboxCounters: Sendable, Hashable {
     public var serverErrorFaults = 0
     /// Orders edited between page requests.
     public var modifications = 0
+    /// Pages that listed an order twice.
+    public var duplicatedRows = 0
     /// Requests refused for a bad signature.
     public var signatureFailures = 0
     /// Requests refused for any other reason (credentials, timestamp, parameters).
     public var rejections = 0
 
     /// All injected faults.
-    public var faultsInjected: Int { frequencyLimitFaults + serverErrorFaults + modifications }
+    public var faultsInjected: Int { frequencyLimitFaults + serverErrorFaults + modifications + duplicatedRows }
 }

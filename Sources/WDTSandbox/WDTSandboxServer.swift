@@ -337,8 +337,15 @@ final class SandboxState: @unchecked Sendable {
         let all = dataset.orders(matching: filter)
         let from = min(all.count, pageNo * pageSize)
         let to = min(all.count, from + pageSize)
-        lock.withLock { stats.pagesServed += 1 }
-        return .success(total: all.count, orders: Array(all[from..<to]))
+        var orders = Array(all[from..<to])
+        let duplicate = lock.withLock { () -> Bool in
+            stats.pagesServed += 1
+            guard !orders.isEmpty, fires(faults.duplicateRows, "duplicate") else { return false }
+            stats.duplicatedRows += 1
+            return true
+        }
+        if duplicate, let last = orders.last { orders.append(last) }
+        return .success(total: all.count, orders: orders)
     }
 
     // MARK: - HTTP helpers

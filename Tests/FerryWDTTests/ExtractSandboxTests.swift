@@ -158,3 +158,105 @@ struct ExtractSandboxTests {
         #expect(server.counters.rateViolations > 0)
     }
 }
+
+struct SandboxBehaviourTests {
+    @Test func dataSetCoversEveryOrderTypeAndStatusWithRealisticLines() throws {
+        let dataset = WDTDataset(seed: 7, orderCount: 200, periodStart: Harness.since, periodDays: 90)
+        let all = dataset.orders(
+            matching: WDTOrderFilter(start: Harness.since, end: Harness.until, statuses: Set(WDTDataset.statuses)))
+        #expect(all.count == 200)
+        let types = Set(all.compactMap { $0["order_type"]?.scalarText })
+        #expect(types == Set(WDTDataset.orderTypes.map { String($0.code) }))
+        #expect(Set(all.compactMap { $0["status"]?.scalarText }) == Set(WDTDataset.statuses.map(String.init)))
+        #expect(all.allSatisfy { $0["order_type_name"]?.stringValue?.isEmpty == false })
+        let lines = all.flatMap { $0["details_list"]?.arrayValue ?? [] }
+        #expect(all.allSatisfy { (1...20).contains($0["details_list"]?.arrayValue?.count ?? 0) })
+        #expect(lines.contains { $0["goods_count"]?.scalarText == "0.0000" })
+        #expect(lines.contains { $0["batch_no"]?.stringValue == "" })
+        #expect(lines.contains { ($0["batch_no"]?.stringValue ?? "").hasPrefix("PC") })
+        #expect(lines.allSatisfy { ($0["cost_price"]?.stringValue ?? "").split(separator: ".").last?.count == 4 })
+        #expect(all.contains { if case .string = $0["status"] { return true } else { return false } })
+        #expect(all.contains { if case .number = $0["status"] { return true } else { return false } })
+        // Same seed, same bytes.
+        let again = WDTDataset(seed: 7, orderCount: 200, periodStart: Harness.since, periodDays: 90)
+        #expect(
+            again.orders(matching: WDTOrderFilter(start: Harness.since, end: Harness.until, statuses: Set(WDTDataset.statuses)))
+                == all)
+    }
+
+    @Test func statusAndOrderTypeFiltersAreHonoured() async throws {
+        let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 300))
+        defer { Task { await server.stop() } }
+        let dir = TestSupport.makeTemporaryDirectory("wdt-filters")
+        var config = Harness.config(server, transport: .openAPI)
+        config.fixedParameters = ["status": "60,80", "order_type": "1,6"]
+        let summary = try await WDTExtractor(config: config).run(
+            ExtractRequest(
+                runID: "r", extractDirectory: dir + "/extract", statePath: dir + "/state.json", since: Harness.since,
+                until: Harness.until))
+        #expect(summary.isComplete)
+        let expected = server.dataset.stockinNumbers(
+            matching: WDTOrderFilter(start: Harness.since, end: Harness.until, statuses: [60, 80], orderTypes: [1, 6]))
+        #expect(!expected.isEmpty)
+        #expect(try Harness.extractedStockinNumbers(dir + "/extract") == expected)
+        let manifest = try ExtractManifest.load(dir + "/extract/manifest.json")
+        #expect(manifest.windows.allSatisfy { $0.request["order_type"] == "1,6" && $0.request["status"] == "60,80" })
+    }
+
+    @Test func repeatedRowsAreKeptAndFlagged() async throws {
+        let server = try await WDTSandboxServer.start(
+            configuration: WDTSandboxConfiguration(orderCount: 200, faults: WDTSandboxFaults(duplicateRows: .every(3))))
+        defer { Task { await server.stop() } }
+        let dir = TestSupport.makeTemporaryDirectory("wdt-dups")
+        let summary = try await WDTExtractor(config: Harness.config(server)).run(
+            ExtractRequest(
+                runID: "r", extractDirectory: dir + "/extract", statePath: dir + "/state.json", since: Harness.since,
+                until: Harness.until))
+        #expect(summary.isComplete)
+        let manifest = try ExtractManifest.load(dir + "/extract/manifest.json")
+        let flagged = manifest.windows.flatMap(\.duplicates)
+        // Page 0 is read twice per pass (first for the total, last to close the pass): a repeat in the first
+        // read is replaced by the second, so at most as many are flagged as were served.
+        #expect(!flagged.isEmpty && flagged.count <= server.counters.duplicatedRows)
+        #expect(manifest.windows.allSatisfy { $0.received == $0.distinct + $0.duplicates.count })
+        let text = try FileSystem.readText(dir + "/extract/manifest.json")
+        #expect(text.contains("\"duplicates\": [\n"))
+    }
+
+    @Test func retriesRunOutThenTheExtractStopsWithTheWindowIncomplete() async throws {
+        let server = try await WDTSandboxServer.start(
+            configuration: WDTSandboxConfiguration(orderCount: 50, faults: WDTSandboxFaults(serverError: .every(1))))
+        defer { Task { await server.stop() } }
+        let dir = TestSupport.makeTemporaryDirectory("wdt-down")
+        var config = Harness.config(server)
+        config.maxRetries = 3
+        let summary = try await WDTExtractor(config: config).run(
+            ExtractRequest(
+                runID: "r", extractDirectory: dir + "/extract", statePath: dir + "/state.json", since: Harness.since,
+                until: Harness.until))
+        #expect(!summary.isComplete)
+        #expect(summary.incompleteWindows == 1 && summary.unreadWindows == 2)
+        #expect(server.counters.requests == 4)
+        let manifest = try ExtractManifest.load(dir + "/extract/manifest.json")
+        #expect(manifest.windows.first?.reason?.contains("HTTP 500") == true)
+        #expect(!FileSystem.exists(dir + "/state.json"))
+    }
+
+    @Test func slowResponsesTimeOutAndAreRetried() async throws {
+        let server = try await WDTSandboxServer.start(
+            configuration: WDTSandboxConfiguration(orderCount: 20, faults: WDTSandboxFaults(latencyMilliseconds: 600)))
+        defer { Task { await server.stop() } }
+        var config = Harness.config(server)
+        config.timeoutSeconds = 0.2
+        config.maxRetries = 1
+        let client = WDTClient(config: config)
+        do {
+            _ = try await client.fetchPage(start: Harness.since, end: Harness.since.adding(seconds: 86400), pageNo: 0)
+            Issue.record("expected a timeout")
+        } catch {
+            #expect(error.kind == .network)
+            #expect(error.message.contains("timed out"))
+        }
+        #expect(client.retryCount == 1)
+    }
+}
