@@ -1,14 +1,16 @@
 import Foundation
 
-/// A token bucket shared by every request of a client: at most `rate` requests per second, no bursts.
+/// The request-rate limiter shared by every request of a client: at most `rate` requests per second,
+/// no bursts (a token bucket holding one token).
 ///
-/// Each `acquire()` reserves the next free slot (slots are `1 / rate` seconds apart) and sleeps until it,
-/// so concurrent callers are served in order and the long-run rate never exceeds `rate`.
+/// Permits are at least `1 / rate` seconds apart in *actual* time: a waiter that wakes late does not let
+/// the next one through early, so a busy machine never bunches requests.
 public actor TokenBucket {
     /// Requests per second (fractions allowed: 0.5 is one request every two seconds).
     public let rate: Double
-    private var nextSlot: ContinuousClock.Instant?
+    private var lastGrant: ContinuousClock.Instant?
     private let clock = ContinuousClock()
+    private let interval: Duration
 
     /// Creates a bucket.
     ///
@@ -16,17 +18,20 @@ public actor TokenBucket {
     public init(rate: Double) {
         precondition(rate > 0, "a request rate must be above zero")
         self.rate = rate
+        self.interval = .nanoseconds(Int64((1_000_000_000 / rate).rounded(.up)))
     }
 
     /// Waits until a request may be sent.
     ///
     /// - Throws: `CancellationError` when the task is cancelled while waiting.
     public func acquire() async throws {
-        let now = clock.now
-        let slot = max(now, nextSlot ?? now)
-        nextSlot = slot.advanced(by: .seconds(1.0 / rate))
-        if slot > now {
-            try await Task.sleep(until: slot, clock: clock)
+        while true {
+            let now = clock.now
+            guard let last = lastGrant, now < last + interval else {
+                lastGrant = now
+                return
+            }
+            try await Task.sleep(until: last + interval, clock: clock)
         }
     }
 }

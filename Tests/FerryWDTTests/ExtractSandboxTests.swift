@@ -135,25 +135,35 @@ struct ExtractSandboxTests {
 
     @Test func tokenBucketKeepsTheConfiguredRate() async throws {
         let server = try await WDTSandboxServer.start(
-            configuration: WDTSandboxConfiguration(orderCount: 20, rateLimit: 8, rejectOverRate: true))
+            configuration: WDTSandboxConfiguration(orderCount: 20, rateLimit: 5, rejectOverRate: true))
         defer { Task { await server.stop() } }
-        let client = WDTClient(config: Harness.config(server, rate: 8))
+        let client = WDTClient(config: Harness.config(server, rate: 5))
         let clock = ContinuousClock()
         let started = clock.now
-        for _ in 0..<9 {
-            _ = try await client.fetchPage(start: Harness.since, end: Harness.since.adding(seconds: 86400), pageNo: 0)
+        // Concurrent callers share the one bucket: they are spaced, not bunched.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<7 {
+                group.addTask {
+                    _ = try await client.fetchPage(start: Harness.since, end: Harness.since.adding(seconds: 86400), pageNo: 0)
+                }
+            }
+            try await group.waitForAll()
         }
         let elapsed = clock.now - started
         #expect(server.counters.rateViolations == 0)
         #expect(client.retryCount == 0)
-        #expect(elapsed >= .milliseconds(950), "9 requests at 8/s take at least 1 s")
+        #expect(elapsed >= .milliseconds(1150), "7 requests at 5/s take at least 1.2 s")
 
         // The sandbox does notice a client that goes faster.
-        var fastConfig = Harness.config(server, rate: 200)
+        var fastConfig = Harness.config(server, rate: 1000)
         fastConfig.maxRetries = 0
         let fast = WDTClient(config: fastConfig)
-        for _ in 0..<5 {
-            _ = try? await fast.fetchPage(start: Harness.since, end: Harness.since.adding(seconds: 86400), pageNo: 0)
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    _ = try? await fast.fetchPage(start: Harness.since, end: Harness.since.adding(seconds: 86400), pageNo: 0)
+                }
+            }
         }
         #expect(server.counters.rateViolations > 0)
     }
