@@ -70,6 +70,8 @@ public struct ExtractManifest: Sendable, Hashable {
     public var rangeEnd: WDTTime
     /// The page size used.
     public var pageSize: Int
+    /// The longest window, in days; a resumed run keeps the windows it started with.
+    public var windowDays: Int
     /// Windows, in time order.
     public var windows: [Window]
 
@@ -90,6 +92,7 @@ public struct ExtractManifest: Sendable, Hashable {
         root.append("method", .string(method))
         root.append("range", ["start": .string(rangeStart.description), "end": .string(rangeEnd.description)])
         root.append("page_size", .number(String(pageSize)))
+        root.append("window_days", .number(String(windowDays)))
         root.append("complete", .bool(isComplete))
         root.append("windows", .array(windows.map(Self.windowJSON)))
         return .object(root)
@@ -168,8 +171,10 @@ public struct ExtractManifest: Sendable, Hashable {
                     distinct: distinct, duplicates: (w["duplicates"]?.arrayValue ?? []).compactMap(\.stringValue),
                     attempts: attempts, pages: pages, reason: w["reason"]?.stringValue))
         }
+        let windowDays = value["window_days"]?.scalarText.flatMap { Int($0) } ?? 30
         return ExtractManifest(
-            api: api, method: method, rangeStart: start, rangeEnd: end, pageSize: pageSize, windows: windows)
+            api: api, method: method, rangeStart: start, rangeEnd: end, pageSize: pageSize, windowDays: windowDays,
+            windows: windows)
     }
 
     /// Writes the manifest atomically.

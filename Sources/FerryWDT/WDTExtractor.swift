@@ -98,6 +98,11 @@ public struct WDTExtractor: Sendable {
                         + "Rerun without --since/--until to resume it, or start a new run", file: request.manifestPath)
             }
             range = ExtractRange(start: manifest.rangeStart, end: manifest.rangeEnd, origin: "the run's manifest (resuming)")
+            if manifest.api != config.transport.rawValue {
+                progress(
+                    "warning: this run was started through \(manifest.api); it continues through "
+                        + "\(config.transport.rawValue) as source.api now says")
+            }
         } else {
             let cursor = try ExtractCursor.load(request.statePath)
             range = try WindowPlanner.range(
@@ -105,7 +110,7 @@ public struct WDTExtractor: Sendable {
                 lookbackMinutes: config.lookbackMinutes, lagSeconds: config.lagSeconds, now: WDTTime(request.now))
             manifest = ExtractManifest(
                 api: config.transport.rawValue, method: config.method, rangeStart: range.start, rangeEnd: range.end,
-                pageSize: config.pageSize, windows: [])
+                pageSize: config.pageSize, windowDays: config.windowDays, windows: [])
         }
         if range.wasClamped {
             progress("note: --until clamped to \(range.end) (now minus source.lag_seconds = \(config.lagSeconds) s)")
@@ -119,7 +124,9 @@ public struct WDTExtractor: Sendable {
         } else {
             progress("extracting \(range.start) … \(range.end) (from \(range.origin)) through \(config.transport.rawValue)")
             try session.manifest.write(to: request.manifestPath)
-            let planned = WindowPlanner.windows(from: range.start, to: range.end, maxDays: config.windowDays)
+            // A resumed run keeps its own window length, so recorded windows are found again.
+            let planned = WindowPlanner.windows(
+                from: range.start, to: range.end, maxDays: min(30, max(1, session.manifest.windowDays)))
             for (index, window) in planned.enumerated() {
                 if session.stopped {
                     session.unread += planned.count - index
@@ -305,7 +312,7 @@ public struct WDTExtractor: Sendable {
                 if pageCount > 1 {
                     for pageNo in Array(stride(from: pageCount - 1, through: 1, by: -1)) + [0] {
                         guard let fetched = try await fetch(pageNo) else { return gaveUp() }
-                        pages[pageNo] = try store(fetched, pageNo: pageNo, in: window)
+                        pages[pageNo] = try store(fetched, pageNo: pageNo, in: window, closing: pageNo == 0)
                         if let now = fetched.page.totalCount, now != total {
                             reason = "total_count changed from \(total) to \(now) while paging"
                             break
@@ -342,12 +349,13 @@ public struct WDTExtractor: Sendable {
                     reason: "page 0 never gave a total_count"), stop: false)
         }
 
-        func store(_ fetched: WDTFetchedPage, pageNo: Int, in window: ExtractWindow) throws(Diagnostic)
-            -> (ExtractManifest.Page, [String])
+        func store(_ fetched: WDTFetchedPage, pageNo: Int, in window: ExtractWindow, closing: Bool = false)
+            throws(Diagnostic) -> (ExtractManifest.Page, [String])
         {
             let name = window.directoryName + "/" + Self.pageFileName(pageNo)
             try FileSystem.writeAtomically(fetched.body, to: request.extractDirectory + "/" + name)
-            say("  page \(pageNo): \(fetched.page.orders.count) documents")
+            let count = fetched.page.orders.count
+            say("  page \(pageNo)\(closing ? " again (closing the pass)" : ""): \(count) document\(count == 1 ? "" : "s")")
             return (
                 ExtractManifest.Page(
                     file: name, pageNo: pageNo, sha256: Hashing.sha256Hex(fetched.body),

@@ -37,7 +37,7 @@ struct ExtractCommandTests {
               max_retries: 8
             \(extra)
             """
-        FileManager.default.createFile(atPath: dir + "/ferry.yaml", contents: Data(yaml.utf8))
+        _ = FileManager.default.createFile(atPath: dir + "/ferry.yaml", contents: Data(yaml.utf8))
         return dir
     }
 

@@ -269,4 +269,25 @@ struct SandboxBehaviourTests {
         }
         #expect(client.retryCount == 1)
     }
+
+    @Test func sameDataGivesByteIdenticalFilesAndManifest() async throws {
+        var trees: [[String: String]] = []
+        for _ in 0..<2 {
+            let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 120))
+            defer { Task { await server.stop() } }
+            let dir = TestSupport.makeTemporaryDirectory("wdt-determinism")
+            let summary = try await WDTExtractor(config: Harness.config(server, transport: .openAPI)).run(
+                ExtractRequest(
+                    runID: "r", extractDirectory: dir + "/extract", statePath: dir + "/state.json",
+                    since: Harness.since, until: Harness.until))
+            #expect(summary.isComplete)
+            var tree: [String: String] = [:]
+            for file in try FileSystem.filesRecursively(under: dir + "/extract") {
+                tree[String(file.dropFirst(dir.count))] = Hashing.sha256Hex(try FileSystem.read(file))
+            }
+            trees.append(tree)
+        }
+        #expect(trees[0].count > 3)
+        #expect(trees[0] == trees[1])
+    }
 }
