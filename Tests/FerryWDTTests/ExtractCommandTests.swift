@@ -16,7 +16,7 @@ struct ExtractCommandTests {
     static let until = "2026-03-31 23:59:59"
 
     /// A workspace whose ferry.yaml reads every credential from the environment.
-    static func makeWorkspace(api: String = "wdt-qimen", extra: String = "") -> String {
+    static func makeWorkspace(api: String = "wdt-qimen", rate: String = "300", extra: String = "") -> String {
         let dir = TestSupport.makeTemporaryDirectory("ferry-extract-cli")
         let yaml = """
             version: 1
@@ -29,7 +29,7 @@ struct ExtractCommandTests {
               app_key: ${WDT_APP_KEY}
               app_secret: ${WDT_APP_SECRET}
               target_app_key: ${WDT_TARGET_APP_KEY}
-              requests_per_second: 300
+              requests_per_second: \(rate)
               page_size: 20
               window_days: 30
               lookback_minutes: 10
@@ -192,5 +192,23 @@ struct ExtractCommandTests {
             ["extract", "--workspace", workspace, "--run", id, "--since", "2026-02-01 00:00:00"], environment: env)
         #expect(conflicting.status == 2)
         #expect(conflicting.stderr.contains("start a new run"))
+    }
+
+    @Test func binaryKeepsTheConfiguredRequestRate() async throws {
+        let server = try await WDTSandboxServer.start(
+            configuration: WDTSandboxConfiguration(orderCount: 150, rateLimit: 10, rejectOverRate: true))
+        defer { Task { await server.stop() } }
+        let workspace = Self.makeWorkspace(rate: "10")
+        let started = Date()
+        let result = try await Harness.runFerry(
+            ["extract", "--workspace", workspace, "--since", Self.since, "--until", Self.until],
+            environment: Self.environment(server))
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(result.status == 0, "\(result.stderr)")
+        let requests = server.counters.requests
+        #expect(requests >= 6)
+        #expect(server.counters.rateViolations == 0)
+        #expect(result.stderr.contains("retries: 0"))
+        #expect(elapsed >= Double(requests - 1) / 10 * 0.95)
     }
 }
