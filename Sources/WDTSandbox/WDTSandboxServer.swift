@@ -30,6 +30,16 @@ public final class WDTSandboxServer: Sendable {
     /// What the sandbox has seen so far.
     public var counters: WDTSandboxCounters { state.counters }
 
+    /// The variables a `ferry.yaml` written by `ferry init` reads (`WDT_URL`, `WDT_SID`, `WDT_APP_KEY`,
+    /// `WDT_APP_SECRET`, `WDT_TARGET_APP_KEY`), pointing at this sandbox through `transport`.
+    public func environment(for transport: WDTTransport = .qimen) -> [String: String] {
+        let c = configuration.credentials
+        return [
+            "WDT_URL": transport == .qimen ? qimenURL : openAPIURL, "WDT_SID": c.sid, "WDT_APP_KEY": c.appKey,
+            "WDT_APP_SECRET": c.appSecret, "WDT_TARGET_APP_KEY": c.targetAppKey,
+        ]
+    }
+
     /// Starts a sandbox on 127.0.0.1.
     ///
     /// - Parameters:

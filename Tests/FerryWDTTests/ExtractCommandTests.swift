@@ -42,13 +42,9 @@ struct ExtractCommandTests {
     }
 
     static func environment(_ server: WDTSandboxServer, api: String = "wdt-qimen", secret: String? = nil) -> [String: String] {
-        let c = server.configuration.credentials
         var env = ProcessInfo.processInfo.environment
-        env["WDT_URL"] = api == "wdt-qimen" ? server.qimenURL : server.openAPIURL
-        env["WDT_SID"] = c.sid
-        env["WDT_APP_KEY"] = c.appKey
-        env["WDT_APP_SECRET"] = secret ?? c.appSecret
-        env["WDT_TARGET_APP_KEY"] = c.targetAppKey
+        env.merge(server.environment(for: WDTTransport(rawValue: api) ?? .qimen)) { $1 }
+        if let secret { env["WDT_APP_SECRET"] = secret }
         return env
     }
 
