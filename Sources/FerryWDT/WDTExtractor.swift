@@ -268,11 +268,14 @@ public struct WDTExtractor: Sendable {
         /// Reads a window as WDT recommends: page 0 for `total_count`, then from the last page back to page 1,
         /// then page 0 again, so that documents leaving the window during the pass shift into pages not yet
         /// read. A pass is consistent when the total never changed and the distinct `stockin_no` count equals
-        /// it; an inconsistent pass (an edit moved a document under the pager) is read again, up to
-        /// `maxWindowAttempts` times.
+        /// it. After an inconsistent pass (an edit moved a document under the pager) the window is read again
+        /// until two consecutive consistent passes agree (same total, same `stockin_no` set), up to
+        /// `maxWindowAttempts` passes in all; otherwise it is recorded incomplete.
         func read(_ window: ExtractWindow) async throws(Diagnostic) -> ReadOutcome {
             let directory = request.extractDirectory + "/" + window.directoryName
             var lastEntry: ExtractManifest.Window?
+            var disturbed = false
+            var confirmed: (Int, Set<String>)?
             var attempts = 0
             for attempt in 1...max(1, config.maxWindowAttempts) {
                 attempts = attempt
@@ -332,7 +335,26 @@ public struct WDTExtractor: Sendable {
                     request: requestRecord(window), totalCount: total, received: keys.count, distinct: seen.count,
                     duplicates: duplicates, attempts: attempt, pages: pages.keys.sorted().compactMap { pages[$0]?.0 },
                     reason: reason)
-                if reason == nil { return .window(entry, stop: false) }
+                if reason == nil {
+                    // After a disturbed pass, a consistent pass must be confirmed by the next one agreeing
+                    // with it (same total, same stockin_no set): the data is known to be moving.
+                    let current = (total, Set(seen.keys))
+                    if !disturbed { return .window(entry, stop: false) }
+                    if let previous = confirmed, previous.0 == current.0, previous.1 == current.1 {
+                        return .window(entry, stop: false)
+                    }
+                    confirmed = current
+                    var pending = entry
+                    pending.verdict = .incomplete
+                    pending.reason = "pass \(attempt) was consistent but not yet confirmed by a second pass"
+                    lastEntry = pending
+                    if attempt < config.maxWindowAttempts {
+                        say("window \(window): pass \(attempt) consistent; reading once more to confirm it")
+                    }
+                    continue
+                }
+                disturbed = true
+                confirmed = nil
                 lastEntry = entry
                 if attempt < config.maxWindowAttempts {
                     say("window \(window): pass \(attempt) inconsistent (\(reason ?? "")); reading the window again")

@@ -41,6 +41,7 @@ struct ExtractSandboxTests {
         #expect(manifest.isComplete)
         #expect(try ExtractCursor.load(dir + "/state.json")?.cursor == Harness.until)
         #expect(lines.all.contains { $0.contains("reading the window again") })
+        #expect(lines.all.contains { $0.contains("reading once more to confirm it") })
         let secret = server.configuration.credentials.appSecret
         #expect(TestSupport.filesContaining(secret, under: dir).isEmpty)
         #expect(!lines.all.joined().contains(secret))
