@@ -1,0 +1,249 @@
+import FerryCore
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// One page fetched from WDT: the body exactly as received and what it says.
+public struct WDTFetchedPage: Sendable {
+    /// The response body, byte for byte.
+    public var body: [UInt8]
+    /// The parsed page.
+    public var page: WDTPage
+}
+
+/// The WDT `wdt.stockin.order.query` client: signs, rate-limits, retries, and classifies failures.
+///
+/// One client is shared by a whole extract so that its token bucket bounds every request. It never
+/// writes the app secret or a sign anywhere: not to `log`, not into an error.
+public final class WDTClient: Sendable {
+    /// The resolved source settings.
+    public let config: WDTSourceConfig
+    private let bucket: TokenBucket
+    private let session: URLSession
+    private let log: @Sendable (String) -> Void
+    private let state = Mutex()
+    nonisolated(unsafe) private var counters = (requests: 0, retries: 0, clockWarned: false)
+
+    /// Creates a client.
+    ///
+    /// - Parameters:
+    ///   - config: the source settings (URL, credentials, rate, retries, timeouts).
+    ///   - log: receives warnings and retry notes (one line each, no secrets); the CLI prints them on stderr.
+    public init(config: WDTSourceConfig, log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.config = config
+        self.bucket = TokenBucket(rate: config.requestsPerSecond)
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = config.timeoutSeconds
+        configuration.httpMaximumConnectionsPerHost = 2
+        self.session = URLSession(configuration: configuration)
+        self.log = log
+    }
+
+    deinit { session.finishTasksAndInvalidate() }
+
+    /// Requests sent so far (every attempt counts).
+    public var requestCount: Int { state.withLock { counters.requests } }
+    /// Retries made so far.
+    public var retryCount: Int { state.withLock { counters.retries } }
+
+    /// The business parameters of one page request: the fixed parameters plus the window and paging.
+    public func businessParameters(start: WDTTime, end: WDTTime, pageNo: Int) -> [String: String] {
+        var parameters = config.fixedParameters
+        parameters["start_time"] = start.description
+        parameters["end_time"] = end.description
+        parameters["page_no"] = String(pageNo)
+        parameters["page_size"] = String(config.pageSize)
+        return parameters
+    }
+
+    /// Every parameter of a request, system parameters and `sign` included, for the configured gateway.
+    ///
+    /// - Parameters:
+    ///   - business: the business parameters.
+    ///   - now: the time the request is signed at.
+    public func signedParameters(business: [String: String], now: Date) -> [String: String] {
+        var parameters = business
+        switch config.transport {
+        case .qimen:
+            parameters["method"] = config.method
+            parameters["app_key"] = config.appKey
+            parameters["target_app_key"] = config.targetAppKey
+            parameters["sid"] = config.sid
+            parameters["timestamp"] = WDTTime(now).description
+            parameters["format"] = "json"
+            parameters["v"] = "2.0"
+            parameters["sign_method"] = "md5"
+            parameters["sign"] = WDTSignature.qimen(parameters, secret: config.appSecret)
+        case .openAPI:
+            parameters["sid"] = config.sid
+            parameters["appkey"] = config.appKey
+            parameters["timestamp"] = String(WDTTime(now).unixSeconds)
+            parameters["sign"] = WDTSignature.openAPI(
+                parameters, secret: config.appSecret, counting: config.lengthCounting)
+        }
+        return parameters
+    }
+
+    /// Fetches one page, waiting for the token bucket and retrying retryable failures with exponential
+    /// backoff and jitter, up to `maxRetries` times.
+    ///
+    /// - Throws: `WDTError`: at once for a fatal failure (signature, permission, parameter), or the last
+    ///   retryable failure when the retries are used up.
+    public func fetchPage(start: WDTTime, end: WDTTime, pageNo: Int) async throws(WDTError) -> WDTFetchedPage {
+        let business = businessParameters(start: start, end: end, pageNo: pageNo)
+        var attempt = 0
+        while true {
+            do {
+                try await bucket.acquire()
+            } catch {
+                throw WDTError(kind: .network, message: "cancelled")
+            }
+            do {
+                return try await sendOnce(business)
+            } catch var error {
+                error.message = scrub(error.message)
+                guard error.isRetryable, attempt < config.maxRetries else { throw error }
+                let delay = min(60, config.retryDelaySeconds * pow(2, Double(attempt))) * Double.random(in: 1..<1.5)
+                attempt += 1
+                state.withLock { counters.retries += 1 }
+                log(
+                    "warning: page \(pageNo) of \(start) … \(end): \(error.description); "
+                        + "retry \(attempt) of \(config.maxRetries) in \(String(format: "%.2f", delay)) s")
+                do {
+                    try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+                } catch {
+                    throw WDTError(kind: .network, message: "cancelled")
+                }
+            }
+        }
+    }
+
+    /// Removes the app secret from a message (a gateway could echo what it was sent).
+    private func scrub(_ text: String) -> String {
+        config.appSecret.isEmpty ? text : text.replacingOccurrences(of: config.appSecret, with: "***")
+    }
+
+    private func sendOnce(_ business: [String: String]) async throws(WDTError) -> WDTFetchedPage {
+        guard let url = URL(string: config.url), url.scheme == "http" || url.scheme == "https" else {
+            throw WDTError(kind: .parameter, message: "source.url '\(config.url)' is not an http(s) URL")
+        }
+        let parameters = signedParameters(business: business, now: Date())
+        do {
+            return try await send(parameters)
+        } catch var error {
+            if let sign = parameters["sign"], !sign.isEmpty {
+                error.message = error.message.replacingOccurrences(of: sign, with: "***")
+            }
+            throw error
+        }
+    }
+
+    private func send(_ parameters: [String: String]) async throws(WDTError) -> WDTFetchedPage {
+        guard let url = URL(string: config.url) else {
+            throw WDTError(kind: .parameter, message: "source.url '\(config.url)' is not a URL")
+        }
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.timeoutInterval = config.timeoutSeconds  // the initialiser argument is ignored on Linux
+        request.setValue("application/x-www-form-urlencoded; charset=utf-8", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(Self.formEncode(parameters).utf8)
+        state.withLock { counters.requests += 1 }
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch {
+            throw WDTError(kind: .network, message: Self.describe(error))
+        }
+        let body = [UInt8](data)
+        guard let http = response as? HTTPURLResponse else {
+            throw WDTError(kind: .network, message: "no HTTP response")
+        }
+        checkClock(http)
+        switch http.statusCode {
+        case 200..<300:
+            break
+        case 429:
+            throw WDTError(kind: .rateLimited, message: "too many requests", httpStatus: 429)
+        case 500...:
+            throw WDTError(kind: .server, message: "the server failed", httpStatus: http.statusCode)
+        default:
+            var failure = WDTError(kind: .rejected, message: "unexpected HTTP status", httpStatus: http.statusCode)
+            do {
+                _ = try WDTResponseParser.parse(body)
+            } catch where error.kind != .malformedResponse {
+                failure = error
+                failure.httpStatus = http.statusCode
+            } catch {}
+            throw failure
+        }
+        let page = try WDTResponseParser.parse(body)
+        return WDTFetchedPage(body: body, page: page)
+    }
+
+    private func checkClock(_ response: HTTPURLResponse) {
+        guard let header = response.value(forHTTPHeaderField: "Date"), let server = Self.parseHTTPDate(header) else {
+            return
+        }
+        let skew = Date().timeIntervalSince1970 - TimeInterval(server)
+        guard abs(skew) > 60 else { return }
+        let first = state.withLock { () -> Bool in
+            defer { counters.clockWarned = true }
+            return !counters.clockWarned
+        }
+        if first {
+            log(
+                "warning: this machine's clock is \(Int(abs(skew))) s \(skew > 0 ? "ahead of" : "behind") the WDT "
+                    + "server's; WDT rejects timestamps more than 5 minutes off; fix the clock (NTP)")
+        }
+    }
+
+    /// Parses an HTTP `Date` header (`Sun, 29 Nov 2026 00:11:26 GMT`) into Unix seconds.
+    public static func parseHTTPDate(_ text: String) -> Int64? {
+        let parts = text.split(separator: " ")
+        guard parts.count == 6, let day = Int(parts[1]), let year = Int(parts[3]) else { return nil }
+        let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+        guard let monthIndex = months.firstIndex(of: parts[2].lowercased()) else { return nil }
+        let clock = parts[4].split(separator: ":").compactMap { Int($0) }
+        guard clock.count == 3 else { return nil }
+        let days = WDTTime.daysFromCivil(year: year, month: monthIndex + 1, day: day)
+        return Int64(days) * 86400 + Int64(clock[0] * 3600 + clock[1] * 60 + clock[2])
+    }
+
+    /// `application/x-www-form-urlencoded` body with keys sorted (deterministic), UTF-8 percent-encoded.
+    public static func formEncode(_ parameters: [String: String]) -> String {
+        WDTSignature.sortedKeys(parameters).map { percentEncode($0) + "=" + percentEncode(parameters[$0] ?? "") }
+            .joined(separator: "&")
+    }
+
+    static func percentEncode(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += String(format: "%%%02X", byte)
+            }
+        }
+        return out
+    }
+
+    static func describe(_ error: any Error) -> String {
+        let ns = error as NSError
+        if ns.domain == NSURLErrorDomain {
+            switch ns.code {
+            case NSURLErrorTimedOut: return "the request timed out (source.timeout_seconds)"
+            case NSURLErrorCannotConnectToHost: return "connection refused"
+            case NSURLErrorNetworkConnectionLost: return "the connection was lost"
+            case NSURLErrorCannotFindHost: return "unknown host"
+            default: return ns.localizedDescription
+            }
+        }
+        return ns.localizedDescription
+    }
+}

@@ -1,0 +1,210 @@
+import FerryCore
+import FerryTestSupport
+import Foundation
+import Testing
+import WDTSandbox
+
+@testable import FerryWDT
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the built `ferry extract` against an in-process sandbox.
+struct ExtractCommandTests {
+    static let since = "2026-01-01 00:00:00"
+    static let until = "2026-03-31 23:59:59"
+
+    /// A workspace whose ferry.yaml reads every credential from the environment.
+    static func makeWorkspace(api: String = "wdt-qimen", rate: String = "300", extra: String = "") -> String {
+        let dir = TestSupport.makeTemporaryDirectory("ferry-extract-cli")
+        let yaml = """
+            version: 1
+            scheme: templates/wdt-stockin-to-kingdee-other-inbound.xml
+            org_number: "100"
+            source:
+              api: \(api)
+              url: ${WDT_URL}
+              sid: ${WDT_SID}
+              app_key: ${WDT_APP_KEY}
+              app_secret: ${WDT_APP_SECRET}
+              target_app_key: ${WDT_TARGET_APP_KEY}
+              requests_per_second: \(rate)
+              page_size: 20
+              window_days: 30
+              lookback_minutes: 10
+              retry_delay_seconds: 0.005
+              max_retries: 8
+            \(extra)
+            """
+        _ = FileManager.default.createFile(atPath: dir + "/ferry.yaml", contents: Data(yaml.utf8))
+        return dir
+    }
+
+    static func environment(_ server: WDTSandboxServer, api: String = "wdt-qimen", secret: String? = nil) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env.merge(server.environment(for: WDTTransport(rawValue: api) ?? .qimen)) { $1 }
+        if let secret { env["WDT_APP_SECRET"] = secret }
+        return env
+    }
+
+    static func runIDs(_ workspace: String) -> [String] {
+        FileSystem.list(workspace + "/runs").filter { !$0.hasPrefix(".") }
+    }
+
+    @Test func extractsNinetyDaysWithFaultsThenContinuesFromTheCursor() async throws {
+        var faults = WDTSandboxFaults.all
+        faults.modifyBetweenPages = .every(13)
+        let server = try await WDTSandboxServer.start(
+            configuration: WDTSandboxConfiguration(orderCount: 400, faults: faults))
+        defer { Task { await server.stop() } }
+        let workspace = Self.makeWorkspace()
+        let env = Self.environment(server)
+        let result = try await Harness.runFerry(
+            ["extract", "--workspace", workspace, "--since", Self.since, "--until", Self.until], environment: env)
+        #expect(result.status == 0, "\(result.stderr)")
+        let runID = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(Self.runIDs(workspace) == [runID])
+        #expect(result.stderr.contains("windows: 3 (3 complete, 0 incomplete"))
+        #expect(result.stderr.contains("page 0:"))
+        let extract = workspace + "/runs/\(runID)/extract"
+        #expect(
+            try Harness.extractedStockinNumbers(extract)
+                == server.stockinNumbers(start: WDTTime(Self.since)!, end: WDTTime(Self.until)!))
+        #expect(try ExtractCursor.load(workspace + "/state.json")?.cursor == WDTTime(Self.until))
+        let manifestText = try FileSystem.readText(extract + "/manifest.json")
+        #expect(manifestText.contains("\"status\": \"80\""))
+
+        // No --since: the next run starts at the cursor minus the look-back and ends at now minus the lag.
+        let next = try await Harness.runFerry(["extract", "--workspace", workspace], environment: env)
+        #expect(next.status == 0, "\(next.stderr)")
+        let nextID = next.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let nextManifest = try ExtractManifest.load(workspace + "/runs/\(nextID)/extract/manifest.json")
+        #expect(nextManifest.rangeStart == WDTTime("2026-03-31 23:50:00"))
+        let cursor = try #require(try ExtractCursor.load(workspace + "/state.json"))
+        #expect(cursor.run == nextID)
+        #expect(abs(cursor.cursor.unixSeconds - (WDTTime(Date()).unixSeconds - 60)) < 120)
+
+        // No secret, sign or app key anywhere under runs/, in state.json or in the output.
+        let c = server.configuration.credentials
+        let state = try FileSystem.readText(workspace + "/state.json")
+        let output = result.stdout + result.stderr + next.stdout + next.stderr
+        for needle in [c.appSecret, c.appKey, c.targetAppKey, "\"sign\"", "sign="] {
+            #expect(TestSupport.filesContaining(needle, under: workspace + "/runs").isEmpty, "\(needle) on disk")
+            #expect(!state.contains(needle))
+            #expect(!output.contains(needle))
+        }
+    }
+
+    @Test func usageAndConfigurationErrorsHaveTheirExitCodes() async throws {
+        let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 10))
+        defer { Task { await server.stop() } }
+        let workspace = Self.makeWorkspace(api: "wdt-openapi")
+        let env = Self.environment(server, api: "wdt-openapi")
+
+        let usage = try await Harness.runFerry(["extract", "--workspace", workspace, "--since", "2026/01/01"], environment: env)
+        #expect(usage.status == 64)
+        #expect(usage.stderr.contains("yyyy-MM-dd HH:mm:ss"))
+
+        var missing = env
+        missing["WDT_APP_SECRET"] = nil
+        let noSecret = try await Harness.runFerry(["extract", "--workspace", workspace, "--since", Self.since], environment: missing)
+        #expect(noSecret.status == 2)
+        #expect(noSecret.stderr.contains("WDT_APP_SECRET"))
+        #expect(noSecret.stderr.contains("ferry.yaml:9"))
+
+        let noStart = try await Harness.runFerry(["extract", "--workspace", workspace], environment: env)
+        #expect(noStart.status == 2)
+        #expect(noStart.stderr.contains("--since"))
+
+        let wrong = "wrong-secret-for-test"
+        let badSign = try await Harness.runFerry(
+            ["extract", "--workspace", workspace, "--since", Self.since, "--until", Self.until],
+            environment: Self.environment(server, api: "wdt-openapi", secret: wrong))
+        #expect(badSign.status == 2)
+        #expect(badSign.stderr.contains("signature"))
+        #expect(!badSign.stderr.contains(wrong))
+        #expect(server.counters.signatureFailures == 1)
+    }
+
+    @Test func killedExtractResumesToTheSameCompleteResult() async throws {
+        let server = try await WDTSandboxServer.start(
+            configuration: WDTSandboxConfiguration(
+                orderCount: 600, faults: WDTSandboxFaults(latencyMilliseconds: 40)))
+        defer { Task { await server.stop() } }
+        let workspace = Self.makeWorkspace(api: "wdt-openapi")
+        let env = Self.environment(server, api: "wdt-openapi")
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestSupport.ferryBinary)
+        process.arguments = ["extract", "--workspace", workspace, "--since", Self.since, "--until", Self.until]
+        process.environment = env
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait until the second window has some pages on disk, then kill without warning.
+        var runID: String?
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if let id = Self.runIDs(workspace).first {
+                runID = id
+                let extract = workspace + "/runs/\(id)/extract"
+                let dirs = FileSystem.list(extract).filter { FileSystem.isDirectory(extract + "/" + $0) }
+                if dirs.count >= 2, FileSystem.list(extract + "/" + dirs[1]).count >= 2 { break }
+            }
+            try await Task.sleep(nanoseconds: 5_000_000)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        let id = try #require(runID)
+        let extract = workspace + "/runs/\(id)/extract"
+
+        // Whatever the cursor says was proven complete before the kill.
+        let partial = try ExtractManifest.load(extract + "/manifest.json")
+        #expect(!partial.isComplete)
+        if let cursor = try ExtractCursor.load(workspace + "/state.json") {
+            #expect(partial.windows.contains { $0.verdict == .complete && $0.end == cursor.cursor })
+        }
+
+        let resumed = try await Harness.runFerry(["extract", "--workspace", workspace, "--run", id], environment: env)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == id)
+        #expect(resumed.stderr.contains("already complete"))
+        let manifest = try ExtractManifest.load(extract + "/manifest.json")
+        #expect(manifest.isComplete)
+        Harness.expectWindowsTile(manifest, start: WDTTime(Self.since)!, end: WDTTime(Self.until)!)
+        #expect(
+            try Harness.extractedStockinNumbers(extract)
+                == server.stockinNumbers(start: WDTTime(Self.since)!, end: WDTTime(Self.until)!))
+        #expect(try ExtractCursor.load(workspace + "/state.json")?.cursor == WDTTime(Self.until))
+        // No temporary files left behind that a later stage could mistake for pages.
+        for file in try FileSystem.filesRecursively(under: extract) {
+            #expect(file.hasSuffix(".json"))
+        }
+
+        // Resuming with a different range is refused instead of mixing two ranges in one run.
+        let conflicting = try await Harness.runFerry(
+            ["extract", "--workspace", workspace, "--run", id, "--since", "2026-02-01 00:00:00"], environment: env)
+        #expect(conflicting.status == 2)
+        #expect(conflicting.stderr.contains("start a new run"))
+    }
+
+    @Test func binaryKeepsTheConfiguredRequestRate() async throws {
+        let server = try await WDTSandboxServer.start(
+            configuration: WDTSandboxConfiguration(orderCount: 150, rateLimit: 10, rejectOverRate: true))
+        defer { Task { await server.stop() } }
+        let workspace = Self.makeWorkspace(rate: "10")
+        let started = Date()
+        let result = try await Harness.runFerry(
+            ["extract", "--workspace", workspace, "--since", Self.since, "--until", Self.until],
+            environment: Self.environment(server))
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(result.status == 0, "\(result.stderr)")
+        let requests = server.counters.requests
+        #expect(requests >= 6)
+        #expect(server.counters.rateViolations == 0)
+        #expect(result.stderr.contains("retries: 0"))
+        #expect(elapsed >= Double(requests - 1) / 10 * 0.95)
+    }
+}
