@@ -1,5 +1,6 @@
 import ArgumentParser
 import FerryCore
+import FerryTemplate
 import FerryWDT
 import FerryWorkspace
 import Foundation
@@ -44,7 +45,10 @@ struct ExtractCommand: AsyncParsableCommand {
     func run() async throws {
         try await runCommand {
             let workspace = try Workspace(root: options.workspace)
-            let source = try WDTSourceConfig.resolved(from: workspace.config, environment: options.environment)
+            let (template, problems) = MappingTemplate.load(path: workspace.templatePath)
+            guard let template else { throw StageFailure(problems) }
+            let source = try WDTSourceConfig.resolved(
+                from: workspace.config, scheme: template.source, environment: options.environment)
             let runID = try run.map { id throws(Diagnostic) in try workspace.resolveRun(id) } ?? workspace.createRun()
             // Written unbuffered: the id is on stdout at once, even if the process is killed later.
             FileHandle.standardOutput.write(Data((runID + "\n").utf8))
@@ -77,12 +81,14 @@ struct ExtractCommand: AsyncParsableCommand {
 }
 
 extension WDTSourceConfig {
-    /// Resolves the `source.*` settings of `ferry.yaml` (with `${NAME}` from the environment).
+    /// Resolves the `source.*` settings of `ferry.yaml` (with `${NAME}` from the environment) and the
+    /// scheme's `<source>` (the method and fixed request parameters).
     ///
     /// - Throws: a `Diagnostic` at the setting's line when a required setting is missing, a variable is not
     ///   set, or a value is out of range.
-    static func resolved(from config: WorkspaceConfig, environment env: [String: String]) throws(Diagnostic)
-        -> WDTSourceConfig
+    static func resolved(
+        from config: WorkspaceConfig, scheme: SourceSpec, environment env: [String: String]
+    ) throws(Diagnostic) -> WDTSourceConfig
     {
         let purpose = "to extract from WDT"
         let api = try config.choice(
@@ -116,7 +122,7 @@ extension WDTSourceConfig {
             targetAppKey: transport == .qimen
                 ? try config.string("source.target_app_key", environment: env, purpose: "for source.api wdt-qimen")
                 : (try config.optionalString("source.target_app_key", environment: env) ?? ""),
-            method: try config.optionalString("source.method", environment: env) ?? "wdt.stockin.order.query",
+            method: try config.optionalString("source.method", environment: env) ?? scheme.api,
             requestsPerSecond: try config.number(
                 "source.requests_per_second", default: 1, range: 0.001...1000, environment: env),
             pageSize: try config.int("source.page_size", default: 100, range: 1...100, environment: env),
@@ -131,7 +137,7 @@ extension WDTSourceConfig {
             maxWindowDocuments: try config.int(
                 "source.max_window_documents", default: 5000, range: 1...10_000_000, environment: env),
             lengthCounting: WDTLengthCounting(rawValue: counting) ?? .characters,
-            // TODO(lead): read from the scheme's <source>
-            fixedParameters: ["status": "80"])
+            // The scheme's <source><param> elements: fixed business parameters such as status=80.
+            fixedParameters: Dictionary(scheme.parameters.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 }))
     }
 }

@@ -38,6 +38,11 @@ struct ExtractCommandTests {
             \(extra)
             """
         _ = FileManager.default.createFile(atPath: dir + "/ferry.yaml", contents: Data(yaml.utf8))
+        // The scheme's <source> gives the method and fixed parameters (status=80).
+        try? FileManager.default.createDirectory(atPath: dir + "/templates", withIntermediateDirectories: true)
+        try? FileManager.default.copyItem(
+            atPath: TestSupport.repositoryRoot + "/Templates/wdt-stockin-to-kingdee-other-inbound.xml",
+            toPath: dir + "/templates/wdt-stockin-to-kingdee-other-inbound.xml")
         return dir
     }
 
@@ -94,6 +99,25 @@ struct ExtractCommandTests {
             #expect(!state.contains(needle))
             #expect(!output.contains(needle))
         }
+    }
+
+    @Test func schemeSourceParametersAreSent() async throws {
+        let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 200))
+        defer { Task { await server.stop() } }
+        let workspace = Self.makeWorkspace()
+        let template = workspace + "/templates/wdt-stockin-to-kingdee-other-inbound.xml"
+        let text = try FileSystem.readText(template)
+        try FileSystem.writeAtomically(
+            text.replacingOccurrences(of: "<param name=\"status\">80</param>", with: "<param name=\"status\">30,60</param>"),
+            to: template)
+        let result = try await Harness.runFerry(
+            ["extract", "--workspace", workspace, "--since", Self.since, "--until", Self.until],
+            environment: Self.environment(server))
+        #expect(result.status == 0, "\(result.stderr)")
+        let runID = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let extracted = try Harness.extractedStockinNumbers(workspace + "/runs/\(runID)/extract")
+        let expected = server.stockinNumbers(start: WDTTime(Self.since)!, end: WDTTime(Self.until)!, statuses: [30, 60])
+        #expect(!expected.isEmpty && extracted == expected)
     }
 
     @Test func usageAndConfigurationErrorsHaveTheirExitCodes() async throws {
