@@ -1,0 +1,6 @@
+import FerryKingdee
+import Testing
+
+struct SignatureTests {
+    @Test func placeholder() {}
+}
