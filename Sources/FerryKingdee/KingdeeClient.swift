@@ -55,6 +55,8 @@ public actor KingdeeClient {
     private var sessionID: String?
     private var loginTask: Task<String, any Error>?
     private let clock: @Sendable () -> Date
+    /// Whether any call got a usable answer (so credentials work and a later MsgCode 1 is transient).
+    public private(set) var hasWorked = false
 
     /// Creates a client; nothing is sent until the first call.
     ///
@@ -123,6 +125,7 @@ public actor KingdeeClient {
                         + " (still after logging in again; check target.acct_id, username, app_id/app_secret "
                         + "and the 第三方系统登录授权 in Kingdee)")
             }
+            hasWorked = true
             return value
         }
     }

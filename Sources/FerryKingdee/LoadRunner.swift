@@ -336,6 +336,10 @@ final class LoadSession: @unchecked Sendable {
             case .notSent(let message), .refused(_, let message):
                 let code: Int
                 if case .refused(let c, _) = error { code = c } else { code = 0 }
+                if code == 1, await !client.hasWorked {
+                    // MsgCode 1 before anything ever worked: the credentials are wrong, not the session.
+                    throw .error("Kingdee rejected Ferry's credentials: \(message)", file: config.url)
+                }
                 progress("load: \(batch) \(error.description); will retry")
                 note(documents, msgCode: code, message: message)
                 try journal.recordSettled(batch: batch, summary: ["outcome": "refused", "message": .string(message)])

@@ -59,6 +59,11 @@ public struct KingdeeSandboxFaults: Sendable, Hashable {
     public var sessionLossEvery: Int
     /// Every N-th call answers MsgCode 14 (调用限制) without doing anything.
     public var callLimitEvery: Int
+    /// Every N-th save call waits `slowSaveDelay` before saving (longer than the client's timeout: the
+    /// client gives up, then the bills are saved anyway).
+    public var slowSaveEvery: Int
+    /// The wait of a slow save call.
+    public var slowSaveDelay: Duration
     /// A BatchSave containing one of these bill numbers fails as a whole with an error that names no
     /// document (no DIndex), as Kingdee does on internal exceptions; nothing in it is saved.
     public var unattributedErrorBills: Set<String>
@@ -68,8 +73,11 @@ public struct KingdeeSandboxFaults: Sendable, Hashable {
     /// Creates faults; all off by default.
     public init(
         latency: Duration = .zero, http500Every: Int = 0, dropAfterCommitEvery: Int = 0, sessionLossEvery: Int = 0,
-        callLimitEvery: Int = 0, unattributedErrorBills: Set<String> = [], reverseSubBatches: Bool = true
+        callLimitEvery: Int = 0, slowSaveEvery: Int = 0, slowSaveDelay: Duration = .seconds(2),
+        unattributedErrorBills: Set<String> = [], reverseSubBatches: Bool = true
     ) {
+        self.slowSaveEvery = slowSaveEvery
+        self.slowSaveDelay = slowSaveDelay
         self.latency = latency
         self.http500Every = http500Every
         self.dropAfterCommitEvery = dropAfterCommitEvery

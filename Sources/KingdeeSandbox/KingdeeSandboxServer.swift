@@ -195,6 +195,7 @@ struct SandboxHandler: Sendable {
         if isSave && every(faults.http500Every) {
             return text(500, "服务器内部错误：Ferry 沙箱注入的 HTTP 500 故障（未保存任何单据）")
         }
+        if isSave && every(faults.slowSaveEvery) { try? await Task.sleep(for: faults.slowSaveDelay) }
         switch operation {
         case "executebillquery":
             return json(executeBillQuery(body), sessionID: issued)

@@ -29,6 +29,7 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
     private var master: KingdeeSandboxMasterData
     private var faultSettings: KingdeeSandboxFaults
     private var callCounter = 0
+    private var allSessionIDs: [String] = []
 
     init(configuration: KingdeeSandboxConfiguration) {
         nextID = configuration.firstBillID
@@ -49,6 +50,9 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
 
     /// Requests received, by operation name (`BatchSave`, `ExecuteBillQuery`, `ValidateUser`, …).
     public var requestCounts: [String: Int] { lock.withLock { counts } }
+
+    /// Every session id the sandbox ever issued (for "no session id on disk" checks).
+    public var issuedSessionIDs: [String] { lock.withLock { allSessionIDs } }
 
     /// The current master data.
     public var masterData: KingdeeSandboxMasterData { lock.withLock { master } }
@@ -83,7 +87,10 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
 
     func newSession(lifetime: Duration) -> String {
         let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        lock.withLock { sessions[id] = ContinuousClock.now + lifetime }
+        lock.withLock {
+            sessions[id] = ContinuousClock.now + lifetime
+            allSessionIDs.append(id)
+        }
         return id
     }
 
