@@ -514,6 +514,9 @@ final class LoadSession: @unchecked Sendable {
                     break
                 } catch {
                     if case .login(let message) = error { throw .error(message, file: config.url) }
+                    if case .refused(1, let message) = error, await !client.hasWorked {
+                        throw .error("Kingdee rejected Ferry's credentials: \(message)", file: config.url)
+                    }
                     if attempt > config.maxRetries + 2 {
                         throw .error(
                             "cannot check with ExecuteBillQuery whether \(group.count) in-doubt document(s) exist in Kingdee "

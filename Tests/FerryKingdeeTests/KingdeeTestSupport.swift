@@ -49,7 +49,9 @@ enum PayloadGenerator {
         for i in 1...count {
             let number = billNumber(i, prefix: prefix)
             numbers.append(number)
-            let value = customize(i, number) ?? payload(billNumber: number)
+            // JSONValue is ExpressibleByNilLiteral: a closure's `nil` may arrive as `.some(.null)`.
+            let custom = customize(i, number)
+            let value = custom == nil || custom == .some(.null) ? payload(billNumber: number) : custom ?? .null
             try FileSystem.writeAtomically(JSONWriter().bytes(value), to: "\(directory)/\(number).json")
         }
         try FileSystem.writeAtomically("{\"documents\": \(count)}\n", to: "\(directory)/manifest.json")
