@@ -71,13 +71,19 @@ public actor KingdeeClient {
         configuration.httpShouldSetCookies = false
         configuration.httpCookieAcceptPolicy = .never
         configuration.urlCache = nil
-        configuration.timeoutIntervalForRequest = config.timeoutSeconds
-        configuration.httpMaximumConnectionsPerHost = max(1, config.concurrency)
+        configuration.timeoutIntervalForRequest = Self.effectiveTimeout(config.timeoutSeconds)
+        configuration.httpMaximumConnectionsPerHost = max(1, config.concurrency) * 2 + 2
         if config.insecureTLS {
             session = URLSession(configuration: configuration, delegate: InsecureTrustDelegate(), delegateQueue: nil)
         } else {
             session = URLSession(configuration: configuration)
         }
+    }
+
+    /// The timeout actually used: whole seconds, at least 1. (swift-corelibs-foundation hands libcurl whole
+    /// seconds; a fraction below 1 would time out at once.)
+    public static func effectiveTimeout(_ seconds: Double) -> Double {
+        max(1, seconds.rounded(.up))
     }
 
     /// Ends the URL session.
@@ -285,7 +291,7 @@ public actor KingdeeClient {
         guard let target = URL(string: url) else { throw .login("target.url is not a valid URL: \(config.url)") }
         var request = URLRequest(url: target)
         request.httpMethod = "POST"
-        request.timeoutInterval = config.timeoutSeconds  // a property: the initialiser argument is ignored on Linux
+        request.timeoutInterval = Self.effectiveTimeout(config.timeoutSeconds)  // a property: the initialiser argument is ignored on Linux
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue("utf-8", forHTTPHeaderField: "Accept-Charset")
         request.setValue("Ferry (Kingdee WebApi client)", forHTTPHeaderField: "User-Agent")

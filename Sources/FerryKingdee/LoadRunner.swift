@@ -34,6 +34,9 @@ public struct LoadSummary: Sendable, Hashable {
     /// BatchSave requests sent.
     public var requests = 0
 
+    /// An empty summary.
+    public init() {}
+
     /// Whether some document failed or changed (exit code 1).
     public var hasProblems: Bool { !changed.isEmpty || failed.values.contains { $0 > 0 } }
 

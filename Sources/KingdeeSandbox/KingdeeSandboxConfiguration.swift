@@ -46,8 +46,9 @@ public struct KingdeeSandboxMasterData: Sendable, Hashable {
 
 /// Faults the sandbox injects, deterministic by request count.
 ///
-/// "Every N" counts the sandbox's DynamicFormService calls (Save, BatchSave, ExecuteBillQuery, in arrival
-/// order); 0 turns a fault off. HTTP 500 and the dropped connection apply to Save/BatchSave only.
+/// "Every N" counts in arrival order; 0 turns a fault off. Session loss and the call limit count every
+/// authenticated DynamicFormService call (Save, BatchSave, ExecuteBillQuery); HTTP 500, the slow save and
+/// the dropped connection count save calls (Save, BatchSave) only.
 public struct KingdeeSandboxFaults: Sendable, Hashable {
     /// Added to every DynamicFormService call before it is processed.
     public var latency: Duration

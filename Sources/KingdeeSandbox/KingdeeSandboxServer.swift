@@ -192,16 +192,18 @@ struct SandboxHandler: Sendable {
             ]), sessionID: issued)
         }
         let isSave = operation != "executebillquery"
-        if isSave && every(faults.http500Every) {
+        let saveCall = isSave ? store.nextSaveCall() : 0
+        func everySave(_ n: Int) -> Bool { isSave && n > 0 && saveCall % n == 0 }
+        if everySave(faults.http500Every) {
             return text(500, "服务器内部错误：Ferry 沙箱注入的 HTTP 500 故障（未保存任何单据）")
         }
-        if isSave && every(faults.slowSaveEvery) { try? await Task.sleep(for: faults.slowSaveDelay) }
+        if everySave(faults.slowSaveEvery) { try? await Task.sleep(for: faults.slowSaveDelay) }
         switch operation {
         case "executebillquery":
             return json(executeBillQuery(body), sessionID: issued)
         default:
             let answer = save(operation == "save", body: body)
-            if every(faults.dropAfterCommitEvery) {
+            if everySave(faults.dropAfterCommitEvery) {
                 return HTTPResponse(webSocket: DropConnection())
             }
             return json(answer, sessionID: issued)

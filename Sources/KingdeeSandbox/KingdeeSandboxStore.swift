@@ -29,6 +29,7 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
     private var master: KingdeeSandboxMasterData
     private var faultSettings: KingdeeSandboxFaults
     private var callCounter = 0
+    private var saveCounter = 0
     private var allSessionIDs: [String] = []
 
     init(configuration: KingdeeSandboxConfiguration) {
@@ -76,6 +77,14 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
     // MARK: - Server side
 
     func count(_ operation: String) { lock.withLock { counts[operation, default: 0] += 1 } }
+
+    /// The number of this save call (Save or BatchSave, 1-based).
+    func nextSaveCall() -> Int {
+        lock.withLock {
+            saveCounter += 1
+            return saveCounter
+        }
+    }
 
     /// The number of this DynamicFormService call (1-based).
     func nextCall() -> Int {
