@@ -1,6 +1,7 @@
 import FerryCore
 import FerryKingdee
 import FlyingFox
+import FlyingSocks
 import Foundation
 
 /// FlyingFox has a `JSONValue` too; the sandbox means Ferry's.
@@ -86,12 +87,19 @@ public final class KingdeeSandboxServer: @unchecked Sendable {
     }
 }
 
-/// Drops the connection without writing a byte: a WebSocket "upgrade" whose frames fail at once.
-struct DropConnection: WSHandler {
+/// A response body that fails at once: FlyingFox has written the status line and headers (promising
+/// `Content-Length` bytes), then gives up and closes the connection, so the client sees the connection
+/// drop in the middle of the answer.
+struct DroppedBody: AsyncBufferedSequence {
+    typealias Element = UInt8
     struct Dropped: Error {}
-    func makeFrames(for client: AsyncThrowingStream<WSFrame, any Error>) async throws -> AsyncStream<WSFrame> {
-        throw Dropped()
+
+    struct AsyncIterator: AsyncBufferedIteratorProtocol {
+        mutating func next() async throws -> UInt8? { throw Dropped() }
+        mutating func nextBuffer(suggested count: Int) async throws -> [UInt8]? { throw Dropped() }
     }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator() }
 }
 
 /// The request handling of the sandbox.
@@ -204,7 +212,9 @@ struct SandboxHandler: Sendable {
         default:
             let answer = save(operation == "save", body: body)
             if everySave(faults.dropAfterCommitEvery) {
-                return HTTPResponse(webSocket: DropConnection())
+                return HTTPResponse(
+                    statusCode: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                    body: HTTPBodySequence(from: DroppedBody(), count: 4096))
             }
             return json(answer, sessionID: issued)
         }

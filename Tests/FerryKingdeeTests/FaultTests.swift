@@ -126,10 +126,12 @@ struct FaultTests {
         let numbers = try PayloadGenerator.write(count: 60, into: run.transform) { i, number in
             i == 33 ? PayloadGenerator.payload(billNumber: number, material: "NOPE") : nil
         }
+        // Repeated runs converge: a run may exhaust its retries for a few documents; the next re-posts them.
         var last = LoadSummary()
-        for _ in 0..<4 {
+        for _ in 0..<8 {
             last = try await LoadRunner.run(
                 runDirectory: run.runDirectory, config: server.target(batchSize: 8, batchCount: 2, concurrency: 3))
+            if last.failed[.retryable] == nil { break }
         }
         #expect(last.failed[.data] == 2)
         #expect(last.failed[.retryable] == nil)
