@@ -52,45 +52,6 @@ struct CrashTests {
         return env
     }
 
-    /// How a `ferry load` process ended.
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    /// Starts `ferry load`, and kills it with SIGKILL after `killAfter` (or waits for it).
-    static func runLoad(_ workspace: Workspace, _ env: [String: String], killAfter: Duration?) async throws
-        -> Result
-    {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestSupport.ferryBinary)
-        process.arguments = ["load", "--workspace", workspace.root]
-        process.environment = env
-        let dir = TestSupport.makeTemporaryDirectory("ferry-crash-out")
-        _ = FileManager.default.createFile(atPath: dir + "/out", contents: nil)
-        _ = FileManager.default.createFile(atPath: dir + "/err", contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/err"))
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        if let killAfter {
-            try await Task.sleep(for: killAfter)
-            kill(process.processIdentifier, SIGKILL)
-        }
-        while process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
-        try? out.close()
-        try? err.close()
-        let result = Result(
-            status: process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus,
-            stdout: (try? String(contentsOfFile: dir + "/out", encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? "")
-        try? FileManager.default.removeItem(atPath: dir)
-        return result
-    }
-
     @Test func killedAtRandomMomentsItStillLoadsEveryBillExactlyOnce() async throws {
         let poison = PayloadGenerator.billNumber(333)
         let server = try await KingdeeSandboxServer.start(configuration: .init(faults: .init(
@@ -106,10 +67,10 @@ struct CrashTests {
         var outputs: [String] = []
         var rng = SystemRandomNumberGenerator()
         var kills: [Int] = []
-        var final: Result?
+        var final: FerryProcess.Result?
         for attempt in 0..<40 {
             let killAfter: Duration? = attempt < 10 ? .milliseconds(Int.random(in: 20...700, using: &rng)) : nil
-            let result = try await Self.runLoad(workspace, env, killAfter: killAfter)
+            let result = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env, killAfter: killAfter)
             outputs.append(result.stdout + result.stderr)
             if result.status == 128 + SIGKILL {
                 kills.append(attempt)
@@ -155,7 +116,7 @@ struct CrashTests {
 
         // One more run changes nothing and sends nothing.
         let saves = server.store.requestCounts["BatchSave"]
-        let again = try await Self.runLoad(workspace, env, killAfter: nil)
+        let again = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
         outputs.append(again.stdout + again.stderr)
         #expect(again.status == 1)
         #expect(server.store.requestCounts["BatchSave"] == saves)

@@ -4,6 +4,10 @@ import FerryTestSupport
 import Foundation
 import KingdeeSandbox
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Writes transform-stage output for load tests: payload files as the transform writes them, plus a
 /// manifest and a reject file that load must ignore.
 enum PayloadGenerator {
@@ -107,5 +111,48 @@ extension KingdeeSandboxServer {
             appID: configuration.appID, appSecret: configuration.appSecret, password: configuration.password,
             orgNumber: "100", batchSize: batchSize, batchCount: batchCount, concurrency: concurrency,
             timeoutSeconds: timeout, maxRetries: maxRetries, retryDelaySeconds: 0.02)
+    }
+}
+
+/// Runs the built `ferry` without blocking a thread: the sandbox serves from the same process, and the
+/// cooperative pool (2 threads on a 2-core machine) must stay free for it.
+enum FerryProcess {
+    /// How a process ended.
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Starts `ferry arguments…`, optionally kills it with SIGKILL after `killAfter`, and waits for it.
+    static func run(_ arguments: [String], environment: [String: String]? = nil, killAfter: Duration? = nil) async throws
+        -> Result
+    {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestSupport.ferryBinary)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let dir = TestSupport.makeTemporaryDirectory("ferry-proc-out")
+        _ = FileManager.default.createFile(atPath: dir + "/out", contents: nil)
+        _ = FileManager.default.createFile(atPath: dir + "/err", contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/err"))
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        if let killAfter {
+            try await Task.sleep(for: killAfter)
+            kill(process.processIdentifier, SIGKILL)
+        }
+        while process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
+        try? out.close()
+        try? err.close()
+        let result = Result(
+            status: process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus,
+            stdout: (try? String(contentsOfFile: dir + "/out", encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? "")
+        try? FileManager.default.removeItem(atPath: dir)
+        return result
     }
 }
