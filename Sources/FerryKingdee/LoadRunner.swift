@@ -255,26 +255,28 @@ final class LoadSession: @unchecked Sendable {
             }
         }
 
-        // Exactly once: settle what an earlier process left in flight before sending anything.
+        // Exactly once: settle what an earlier process left in flight before sending anything. Every
+        // journalled document without a receipt is in doubt, even one with an older error file.
         if !journal.unsettled.isEmpty {
             let pendingNames = Set(pending.map(\.name))
             var inDoubt: [PayloadDocument] = []
-            var seen: Set<String> = []
+            var batchOf: [String: String] = [:]
             for batch in journal.unsettled {
-                for entry in batch.documents where pendingNames.contains(entry.name) && !seen.contains(entry.name) {
-                    seen.insert(entry.name)
-                    if let document = byName[entry.name] { inDoubt.append(document) }
+                for entry in batch.documents where batchOf[entry.name] == nil {
+                    guard let document = byName[entry.name], scan.receipt(entry.name) == nil else { continue }
+                    batchOf[entry.name] = batch.batch
+                    inDoubt.append(document)
                 }
             }
             progress("load: \(journal.unsettled.count) batch(es) were in flight when an earlier load stopped; "
                 + "\(inDoubt.count) document(s) in doubt, asking Kingdee which exist")
-            let missing = try await reconcile(inDoubt, batches: journal.unsettled.map(\.batch))
-            let found = inDoubt.count - missing.count
-            lock.withLock {
-                summary.inDoubtFound += found
-                summary.inDoubtResent += missing.count
-            }
+            let missing = try await reconcile(inDoubt, batches: journal.unsettled.map(\.batch), batchOf: batchOf)
             let foundNames = Set(inDoubt.map(\.name)).subtracting(missing.map(\.name))
+            lock.withLock {
+                summary.inDoubtFound += foundNames.count
+                summary.inDoubtResent += missing.filter { pendingNames.contains($0.name) }.count
+                summary.failedEarlier -= inDoubt.filter { foundNames.contains($0.name) && !pendingNames.contains($0.name) }.count
+            }
             pending.removeAll { foundNames.contains($0.name) }
         }
 
@@ -503,7 +505,9 @@ final class LoadSession: @unchecked Sendable {
     /// `batches`) and returns the documents Kingdee does not have.
     ///
     /// - Throws: a `Diagnostic` when Kingdee cannot be asked (after retries): nothing is re-sent then.
-    func reconcile(_ documents: [PayloadDocument], batches: [String]) async throws(Diagnostic) -> [PayloadDocument] {
+    func reconcile(_ documents: [PayloadDocument], batches: [String], batchOf: [String: String] = [:])
+        async throws(Diagnostic) -> [PayloadDocument]
+    {
         var found: [String: (id: JSONValue, status: String)] = [:]
         var byForm: [String: [PayloadDocument]] = [:]
         for d in documents { byForm[d.formID, default: []].append(d) }
@@ -535,7 +539,8 @@ final class LoadSession: @unchecked Sendable {
         for document in documents {
             if let hit = found[document.billNumber] {
                 try writeReceipt(
-                    document, id: hit.id, number: document.billNumber, batch: batches.first ?? "", how: "found by ExecuteBillQuery",
+                    document, id: hit.id, number: document.billNumber, batch: batchOf[document.name] ?? batches.first ?? "",
+                    how: "found by ExecuteBillQuery",
                     status: hit.status)
             } else {
                 missing.append(document)

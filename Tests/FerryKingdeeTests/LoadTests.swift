@@ -231,3 +231,41 @@ struct LoadTests {
         #expect(server.store.requestCounts.isEmpty)
     }
 }
+
+/// The startup check of batches an earlier process left in flight, made deterministic.
+struct InDoubtTests {
+    @Test func anUnsettledBatchIsCheckedBeforeAnythingIsSent() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        // Kingdee already has bills 1 and 2 (the earlier process's request was saved, its answer lost).
+        let earlier = TestRun("earlier")
+        try PayloadGenerator.write(count: 2, into: earlier.transform)
+        _ = try await LoadRunner.run(runDirectory: earlier.runDirectory, config: server.target())
+
+        let run = TestRun("indoubt")
+        let numbers = try PayloadGenerator.write(count: 4, into: run.transform)
+        let documents = try numbers.map { try PayloadDirectory.load(run.transform + "/\($0).json") }
+        let journal = try LoadJournal(directory: LoadRunner.journalDirectory(run: run.runDirectory))
+        let batch = try journal.recordSent(formID: "STK_MISCELLANEOUS", attempt: 1, documents: Array(documents[0..<3]), reason: "new")
+        // Bill 2 also has an old data error file (it was being re-posted with --retry-failed).
+        try FileSystem.writeAtomically("{\"class\": \"data\", \"attempts\": 1}\n", to: run.transform + "/\(numbers[1]).error.json")
+
+        let saves = server.store.requestCounts["BatchSave"] ?? 0
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        #expect(summary.inDoubtFound == 2)
+        #expect(summary.inDoubtResent == 1)
+        #expect(summary.loaded == 2)
+        #expect(!summary.hasProblems)
+        #expect(server.store.requestCounts["BatchSave"] == saves + 1, "only bills 3 and 4 are sent, in one batch")
+        #expect(server.store.duplicateRejections.isEmpty)
+        for number in numbers { #expect(run.receipt(number) != nil && run.error(number) == nil) }
+        #expect(run.receipt(numbers[0])?["how"]?.stringValue == "found by ExecuteBillQuery")
+        #expect(run.receipt(numbers[0])?["batch"]?.stringValue == batch)
+        #expect(run.journalEntries().contains { $0.hasSuffix("-reconciled.json") })
+        #expect(run.journalEntries().contains { $0.contains("superseded") })
+        // The journal is now settled: another run asks nothing.
+        let queries = server.store.requestCounts["ExecuteBillQuery"]
+        _ = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        #expect(server.store.requestCounts["ExecuteBillQuery"] == queries)
+    }
+}
