@@ -57,7 +57,10 @@ let package = Package(
         .target(name: "FerryKingdee", dependencies: ["FerryCore"]),
         // Loopback sandbox servers, used by tests, `ferry demo` and `ferry sandbox`.
         .target(name: "WDTSandbox", dependencies: ["FerryCore", "FerryWDT", "FlyingFox"]),
-        .target(name: "KingdeeSandbox", dependencies: ["FerryCore", "FerryKingdee", "FlyingFox"]),
+        .target(
+            name: "KingdeeSandbox",
+            dependencies: ["FerryCore", "FerryKingdee", "FlyingFox", .product(name: "FlyingSocks", package: "FlyingFox")]
+        ),
         // The thin command line.
         .executableTarget(
             name: "ferry",

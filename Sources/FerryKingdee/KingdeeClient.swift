@@ -1,0 +1,372 @@
+import FerryCore
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Why a Kingdee call did not give an answer Ferry can use.
+public enum KingdeeCallError: Error, Sendable, CustomStringConvertible {
+    /// No complete answer (timeout, connection lost, HTTP error status, unreadable body). Kingdee may or
+    /// may not have processed the request, so its documents are *in doubt*.
+    case noAnswer(String)
+    /// The request never reached Kingdee (connection refused, host not found): safe to send again.
+    case notSent(String)
+    /// Kingdee refused the call as a whole without processing it: session lost even after logging in
+    /// again (MsgCode 1), call limit (MsgCode 14).
+    case refused(msgCode: Int, message: String)
+    /// Logging in failed (wrong account, user, password, app id or secret): the run cannot go on.
+    case login(String)
+
+    /// A one-line description without any secret.
+    public var description: String {
+        switch self {
+        case .noAnswer(let text): return "no answer from Kingdee: \(text)"
+        case .notSent(let text): return "cannot reach Kingdee: \(text)"
+        case .refused(let code, let message): return "Kingdee refused the call (MsgCode \(code)): \(message)"
+        case .login(let text): return text
+        }
+    }
+}
+
+/// A client for the 金蝶云星空 Web API (`…/<Service>.common.kdsvc`).
+///
+/// Holds one `kdservice-sessionid` and reuses it on every call (as a cookie and as the
+/// `kdservice-sessionid` header, like the official SDKs). In `signature` mode every request also carries
+/// the SDK signature headers; in `appsecret`/`password` mode the client logs in first. When Kingdee
+/// answers MsgCode 1 (会话信息已丢失), the client drops the session, logs in again once and retries.
+/// TLS certificates are verified unless `insecureTLS` is set. Never logs or returns a secret, a
+/// signature or a session id.
+public actor KingdeeClient {
+    /// Service names used by Ferry.
+    public enum Service {
+        public static let validateUser = "Kingdee.BOS.WebApi.ServicesStub.AuthService.ValidateUser"
+        public static let loginByAppSecret = "Kingdee.BOS.WebApi.ServicesStub.AuthService.LoginByAppSecret"
+        public static let save = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.Save"
+        public static let batchSave = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.BatchSave"
+        public static let executeBillQuery = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.ExecuteBillQuery"
+    }
+
+    /// The name of the session cookie and header.
+    public static let sessionCookieName = "kdservice-sessionid"
+
+    private let config: KingdeeTargetConfig
+    private let session: URLSession
+    private var sessionID: String?
+    private var loginTask: Task<String, any Error>?
+    private let clock: @Sendable () -> Date
+    /// Whether any call got a usable answer (so credentials work and a later MsgCode 1 is transient).
+    public private(set) var hasWorked = false
+
+    /// Creates a client; nothing is sent until the first call.
+    ///
+    /// - Parameters:
+    ///   - config: where and how to connect.
+    ///   - clock: the time used for signature timestamps (tests pass a fixed one).
+    public init(config: KingdeeTargetConfig, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.config = config
+        self.clock = clock
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpCookieStorage = nil
+        configuration.httpShouldSetCookies = false
+        configuration.httpCookieAcceptPolicy = .never
+        configuration.urlCache = nil
+        configuration.timeoutIntervalForRequest = Self.effectiveTimeout(config.timeoutSeconds)
+        configuration.httpMaximumConnectionsPerHost = max(1, config.concurrency) * 2 + 2
+        if config.insecureTLS {
+            session = URLSession(configuration: configuration, delegate: InsecureTrustDelegate(), delegateQueue: nil)
+        } else {
+            session = URLSession(configuration: configuration)
+        }
+    }
+
+    /// The timeout actually used: whole seconds, at least 1. (swift-corelibs-foundation hands libcurl whole
+    /// seconds; a fraction below 1 would time out at once.)
+    public static func effectiveTimeout(_ seconds: Double) -> Double {
+        max(1, seconds.rounded(.up))
+    }
+
+    /// Ends the URL session.
+    public func close() {
+        session.invalidateAndCancel()
+    }
+
+    /// The URL of a service on the configured site.
+    public nonisolated func serviceURL(_ service: String) -> String {
+        (config.url.hasSuffix("/") ? config.url : config.url + "/") + service + ".common.kdsvc"
+    }
+
+    // MARK: - Calls
+
+    /// Posts `body` to `service` and returns the parsed answer.
+    ///
+    /// Logs in first when the mode needs a session; on MsgCode 1 logs in again once and retries.
+    /// - Throws: `KingdeeCallError` when there is no usable answer.
+    public func call(_ service: String, body: JSONValue) async throws(KingdeeCallError) -> JSONValue {
+        var retriedAfterSessionLoss = false
+        while true {
+            let used = try await currentSession()
+            let (status, sid, data) = try await post(serviceURL(service), body: body, sessionID: used)
+            if let sid { sessionID = sid }
+            guard status == 200 || status == 206 else {
+                throw .noAnswer("HTTP \(status) from \(service): \(Self.snippet(data))")
+            }
+            let value: JSONValue
+            do {
+                value = try JSONReader.parse(data)
+            } catch {
+                let text = Self.snippet(data)
+                if text.hasPrefix("response_error:") { throw .noAnswer(text) }
+                throw .noAnswer("the answer of \(service) is not JSON (\(error.message)): \(text)")
+            }
+            if let status = KingdeeResponseStatus.find(in: value), status.msgCode == 1, !status.isSuccess {
+                if sessionID == used || sessionID == nil { sessionID = nil }
+                if !retriedAfterSessionLoss {
+                    retriedAfterSessionLoss = true
+                    continue
+                }
+                throw .refused(
+                    msgCode: 1,
+                    message: (status.errors.first?.message ?? "会话信息已丢失，请重新登录")
+                        + " (still after logging in again; check target.acct_id, username, app_id/app_secret "
+                        + "and the 第三方系统登录授权 in Kingdee)")
+            }
+            hasWorked = true
+            return value
+        }
+    }
+
+    /// BatchSave of `models` with the options in `data` (everything but `Model`), plus `BatchCount` when set.
+    ///
+    /// - Throws: `KingdeeCallError` when there is no usable answer.
+    public func batchSave(formID: String, options: JSONObject, models: [JSONValue], batchCount: Int?)
+        async throws(KingdeeCallError) -> KingdeeResponseStatus
+    {
+        var data = options
+        data.set("Model", .array(models))
+        if let batchCount { data.set("BatchCount", .number(String(batchCount))) }
+        let answer = try await call(Service.batchSave, body: ["formid": .string(formID), "data": .object(data)])
+        guard let status = KingdeeResponseStatus.find(in: answer) else {
+            throw .noAnswer("the BatchSave answer has no Result.ResponseStatus: \(Self.snippet(JSONWriter(style: .compact).bytes(answer)))")
+        }
+        return status
+    }
+
+    /// ExecuteBillQuery: the rows (in `fieldKeys` order) of `formID` matching `filter`.
+    ///
+    /// - Throws: `KingdeeCallError` when there is no usable answer or Kingdee reports an error.
+    public func executeBillQuery(formID: String, fieldKeys: String, filter: String) async throws(KingdeeCallError)
+        -> [[JSONValue]]
+    {
+        let data: JSONValue = [
+            "FormId": .string(formID), "FieldKeys": .string(fieldKeys), "FilterString": .string(filter),
+            "OrderString": "", "TopRowCount": 0, "StartRow": 0, "Limit": 2000,
+        ]
+        let answer = try await call(Service.executeBillQuery, body: ["data": data])
+        if let status = KingdeeResponseStatus.find(in: answer), !status.isSuccess {
+            let message = status.errors.map(\.message).joined(separator: "; ")
+            if status.msgCode == 14 { throw .refused(msgCode: 14, message: message) }
+            throw .noAnswer("ExecuteBillQuery failed (MsgCode \(status.msgCode)): \(message)")
+        }
+        guard let rows = answer.arrayValue else {
+            throw .noAnswer("the ExecuteBillQuery answer is not an array of rows")
+        }
+        return rows.map { $0.arrayValue ?? [$0] }
+    }
+
+    /// Which of `billNumbers` exist in Kingdee: bill number → (FID, FDocumentStatus).
+    ///
+    /// Asks in chunks of 50 with `FBillNo IN ('a','b')` (quotes doubled).
+    /// - Throws: `KingdeeCallError` when Kingdee cannot be asked.
+    public func existingBills(formID: String, billNumbers: [String]) async throws(KingdeeCallError)
+        -> [String: (id: JSONValue, status: String)]
+    {
+        var found: [String: (id: JSONValue, status: String)] = [:]
+        var start = 0
+        while start < billNumbers.count {
+            let chunk = billNumbers[start..<min(start + 50, billNumbers.count)]
+            start += 50
+            let rows = try await executeBillQuery(
+                formID: formID, fieldKeys: "FID,FBillNo,FDocumentStatus", filter: Self.billNumberFilter(Array(chunk)))
+            for row in rows where row.count >= 2 {
+                guard let number = row[1].scalarText else { continue }
+                found[number] = (row[0], row.count > 2 ? (row[2].scalarText ?? "") : "")
+            }
+        }
+        return found
+    }
+
+    /// `FBillNo IN ('a','b')`, with single quotes in numbers doubled.
+    public static func billNumberFilter(_ numbers: [String]) -> String {
+        "FBillNo IN (" + numbers.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" }.joined(separator: ",") + ")"
+    }
+
+    // MARK: - Sessions
+
+    private func currentSession() async throws(KingdeeCallError) -> String? {
+        if let sessionID { return sessionID }
+        switch config.auth {
+        case .signature:
+            return nil
+        case .appsecret, .password:
+            if let loginTask {
+                do { return try await loginTask.value } catch { throw error as? KingdeeCallError ?? .login("\(error)") }
+            }
+            let task = Task<String, any Error> { try await self.login() }
+            loginTask = task
+            defer { loginTask = nil }
+            do {
+                let sid = try await task.value
+                sessionID = sid
+                return sid
+            } catch {
+                throw error as? KingdeeCallError ?? .login("\(error)")
+            }
+        }
+    }
+
+    private func login() async throws(KingdeeCallError) -> String {
+        let service: String
+        let body: JSONValue
+        switch config.auth {
+        case .password:
+            service = Service.validateUser
+            body = [
+                "acctID": .string(config.acctID), "username": .string(config.username),
+                "password": .string(config.password), "lcid": .number(String(config.lcid)),
+            ]
+        default:
+            service = Service.loginByAppSecret
+            body = [
+                "acctid": .string(config.acctID), "username": .string(config.username),
+                "appid": .string(config.appID), "appsecret": .string(config.appSecret),
+                "lcid": .number(String(config.lcid)),
+            ]
+        }
+        let (status, cookieSID, data) = try await post(serviceURL(service), body: body, sessionID: nil)
+        guard status == 200 || status == 206 else {
+            throw .login(
+                "logging in to Kingdee failed with HTTP \(status) (\(Self.snippet(data))); "
+                    + "check target.url and target.acct_id (账套 id)")
+        }
+        guard let value = try? JSONReader.parse(data), let object = value.objectValue else {
+            throw .login("the login answer of Kingdee is not JSON: \(Self.snippet(data)); check target.url")
+        }
+        let type = Int(object["LoginResultType"]?.scalarText ?? "") ?? -1
+        guard type == 1 || type == -5 else {
+            throw .login(Self.loginFailureMessage(type: type, message: object["Message"]?.scalarText, auth: config.auth))
+        }
+        if let sid = object["KDSVCSessionId"]?.scalarText, !sid.isEmpty { return sid }
+        if let cookieSID { return cookieSID }
+        throw .login("Kingdee accepted the login but sent no session (KDSVCSessionId); check target.url")
+    }
+
+    /// A clear message for a `LoginResultType` other than success.
+    public static func loginFailureMessage(type: Int, message: String?, auth: KingdeeTargetConfig.AuthMode) -> String {
+        let said = message.map { " Kingdee said: \($0)." } ?? ""
+        let what: String
+        switch type {
+        case 0:
+            what = auth == .password
+                ? "the user name or password is wrong (LoginResultType 0); check target.username and KINGDEE_PASSWORD"
+                : "the user or app credentials are wrong (LoginResultType 0); check target.username, app_id and app_secret"
+        case -1:
+            what = "the login failed (LoginResultType -1); check target.acct_id (账套 id), target.username and, for "
+                + "appsecret, the 第三方系统登录授权 entry for this app id"
+        case -2, -3:
+            what = "the password does not meet Kingdee's password policy (LoginResultType \(type)); change it in Kingdee first"
+        case -4: what = "Kingdee returned a login warning (LoginResultType -4); log in once interactively to clear it"
+        case -6: what = "the 云通行证 is not bound to a Cloud account (LoginResultType -6)"
+        case -7: what = "the account needs activation (LoginResultType -7); activate it in Kingdee first"
+        default: what = "the login failed (LoginResultType \(type))"
+        }
+        return "logging in to Kingdee failed: " + what + "." + said
+    }
+
+    // MARK: - HTTP
+
+    private func post(_ url: String, body: JSONValue, sessionID: String?) async throws(KingdeeCallError)
+        -> (status: Int, sessionID: String?, body: [UInt8])
+    {
+        guard let target = URL(string: url) else { throw .login("target.url is not a valid URL: \(config.url)") }
+        var request = URLRequest(url: target)
+        request.httpMethod = "POST"
+        request.timeoutInterval = Self.effectiveTimeout(config.timeoutSeconds)  // a property: the initialiser argument is ignored on Linux
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("utf-8", forHTTPHeaderField: "Accept-Charset")
+        request.setValue("Ferry (Kingdee WebApi client)", forHTTPHeaderField: "User-Agent")
+        if config.auth == .signature {
+            let timestamp = String(Int(clock().timeIntervalSince1970))
+            for (name, value) in KingdeeSignature.headers(url: url, identity: config.signatureIdentity, timestamp: timestamp) {
+                request.setValue(value, forHTTPHeaderField: name)
+            }
+        }
+        if let sessionID {
+            request.setValue(sessionID, forHTTPHeaderField: Self.sessionCookieName)
+            request.setValue("Theme=standard; \(Self.sessionCookieName)=\(sessionID)", forHTTPHeaderField: "Cookie")
+        }
+        request.httpBody = Data(JSONWriter(style: .compact).bytes(body))
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch {
+            throw Self.classify(error, url: target)
+        }
+        guard let http = response as? HTTPURLResponse else { throw .noAnswer("not an HTTP response") }
+        let cookie = http.value(forHTTPHeaderField: "Set-Cookie").flatMap(Self.sessionID(fromSetCookie:))
+        return (http.statusCode, cookie, Array(data))
+    }
+
+    private static func classify(_ error: any Error, url: URL) -> KingdeeCallError {
+        let host = url.host ?? "?"
+        if let urlError = error as? URLError {
+            switch urlError.code {
+            case .timedOut: return .noAnswer("timed out waiting for \(host)")
+            case .cannotConnectToHost, .cannotFindHost, .dnsLookupFailed:
+                return .notSent("cannot connect to \(host) (\(urlError.code.rawValue)); check target.url and the network")
+            case .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateHasUnknownRoot,
+                .serverCertificateNotYetValid, .secureConnectionFailed:
+                return .notSent("the TLS certificate of \(host) is not trusted; install the CA, or (only if you accept the "
+                    + "risk) set target.insecure_tls: true")
+            case .networkConnectionLost: return .noAnswer("the connection to \(host) was lost before the answer")
+            default: return .noAnswer("\(host): \(urlError.localizedDescription) (\(urlError.code.rawValue))")
+            }
+        }
+        let nsError = error as NSError
+        return .noAnswer("\(host): \(nsError.localizedDescription) (\(nsError.code))")
+    }
+
+    /// The `kdservice-sessionid` value in a `Set-Cookie` header (several cookies may be comma-joined).
+    static func sessionID(fromSetCookie header: String) -> String? {
+        guard let range = header.range(of: sessionCookieName + "=") else { return nil }
+        let value = header[range.upperBound...].prefix { $0 != ";" && $0 != "," && $0 != " " }
+        return value.isEmpty ? nil : String(value)
+    }
+
+    static func snippet(_ bytes: some Collection<UInt8>) -> String {
+        let text = String(decoding: bytes.prefix(300), as: UTF8.self)
+        return text.replacingOccurrences(of: "\n", with: " ")
+    }
+}
+
+/// Accepts any server certificate. Installed only when `target.insecure_tls: true` is written.
+///
+/// On Darwin this answers the server-trust challenge; swift-corelibs-foundation on Linux does not route
+/// server-trust challenges to delegates, so there the setting has no effect and certificates stay verified.
+final class InsecureTrustDelegate: NSObject, URLSessionDelegate, @unchecked Sendable {
+    func urlSession(
+        _ session: URLSession, didReceive challenge: URLAuthenticationChallenge,
+        completionHandler: @escaping @Sendable (URLSession.AuthChallengeDisposition, URLCredential?) -> Void
+    ) {
+        #if canImport(Darwin)
+        if challenge.protectionSpace.authenticationMethod == NSURLAuthenticationMethodServerTrust,
+            let trust = challenge.protectionSpace.serverTrust
+        {
+            completionHandler(.useCredential, URLCredential(trust: trust))
+            return
+        }
+        #endif
+        completionHandler(.performDefaultHandling, nil)
+    }
+}

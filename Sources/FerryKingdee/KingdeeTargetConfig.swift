@@ -1,0 +1,85 @@
+/// Everything the Kingdee client and `ferry load` need, resolved from `ferry.yaml` by the command line.
+///
+/// A plain value: FerryKingdee never reads `ferry.yaml` or the environment itself. The secrets
+/// (`appSecret`, `password`) are only held in memory and sent to Kingdee; they never appear in a file
+/// or a message.
+public struct KingdeeTargetConfig: Sendable {
+    /// How Ferry authenticates (`target.auth`).
+    public enum AuthMode: String, Sendable, CaseIterable {
+        /// The SDK's signed headers on every request (`X-Api-Signature`, `X-Kd-Signature`); the default.
+        case signature
+        /// `AuthService.LoginByAppSecret`, then the session cookie.
+        case appsecret
+        /// `AuthService.ValidateUser` with a password, then the session cookie.
+        case password
+    }
+
+    /// The K/3 Cloud site, such as `https://erp.example.com/k3cloud/` (`target.url`).
+    public var url: String
+    /// The authentication mode.
+    public var auth: AuthMode
+    /// 账套 id (`target.acct_id`).
+    public var acctID: String
+    /// The integration user (`target.username`).
+    public var username: String
+    /// App id from 第三方系统登录授权 (signature and appsecret modes).
+    public var appID: String
+    /// App secret (signature and appsecret modes). Secret.
+    public var appSecret: String
+    /// Password (password mode only). Secret.
+    public var password: String
+    /// Language id; 2052 is Simplified Chinese.
+    public var lcid: Int
+    /// Organisation number for `X-Kd-Appdata` (`target.org_number`, default 0 as in the SDK).
+    public var orgNumber: String
+    /// Models per BatchSave request (`target.batch_size`).
+    public var batchSize: Int
+    /// `BatchCount` sent with BatchSave (`target.batch_count`), or `nil` to leave it out.
+    public var batchCount: Int?
+    /// Requests in flight at once (`target.concurrency`).
+    public var concurrency: Int
+    /// Per-request timeout in seconds (`target.timeout_seconds`).
+    public var timeoutSeconds: Double
+    /// Accept any TLS certificate (`target.insecure_tls`). Off unless written explicitly.
+    public var insecureTLS: Bool
+    /// How many times a retryable failure is retried within one run (`target.max_retries`).
+    public var maxRetries: Int
+    /// The first retry delay in seconds; it doubles per attempt up to 30 s (`target.retry_delay_seconds`).
+    public var retryDelaySeconds: Double
+
+    /// Creates a configuration; the defaults are those of `ferry init`.
+    public init(
+        url: String, auth: AuthMode = .signature, acctID: String, username: String, appID: String = "",
+        appSecret: String = "", password: String = "", lcid: Int = 2052, orgNumber: String = "0",
+        batchSize: Int = 50, batchCount: Int? = nil, concurrency: Int = 4, timeoutSeconds: Double = 30,
+        insecureTLS: Bool = false, maxRetries: Int = 3, retryDelaySeconds: Double = 1
+    ) {
+        self.url = url
+        self.auth = auth
+        self.acctID = acctID
+        self.username = username
+        self.appID = appID
+        self.appSecret = appSecret
+        self.password = password
+        self.lcid = lcid
+        self.orgNumber = orgNumber
+        self.batchSize = batchSize
+        self.batchCount = batchCount
+        self.concurrency = concurrency
+        self.timeoutSeconds = timeoutSeconds
+        self.insecureTLS = insecureTLS
+        self.maxRetries = maxRetries
+        self.retryDelaySeconds = retryDelaySeconds
+    }
+
+    /// The identity used for signature headers.
+    public var signatureIdentity: KingdeeSignature.Identity {
+        KingdeeSignature.Identity(
+            acctID: acctID, username: username, appID: appID, appSecret: appSecret, lcid: lcid, orgNumber: orgNumber)
+    }
+
+    /// The secret values in use, for "never print this" checks.
+    public var secrets: [String] {
+        [appSecret, password].filter { !$0.isEmpty }
+    }
+}

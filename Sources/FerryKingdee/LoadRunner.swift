@@ -1,0 +1,618 @@
+import FerryCore
+import Foundation
+
+/// What `ferry load` should do.
+public struct LoadOptions: Sendable {
+    /// List the batches and check the payloads; send nothing, write nothing.
+    public var isDryRun: Bool
+    /// Also re-post documents whose error file is of class `data`, `duplicate` or `config`.
+    public var retryFailed: Bool
+
+    /// Creates options.
+    public init(isDryRun: Bool = false, retryFailed: Bool = false) {
+        self.isDryRun = isDryRun
+        self.retryFailed = retryFailed
+    }
+}
+
+/// How a load ended.
+public struct LoadSummary: Sendable, Hashable {
+    /// Documents saved by Kingdee in this run (new receipts from BatchSave answers).
+    public var loaded = 0
+    /// In-doubt documents that ExecuteBillQuery found in Kingdee (receipts written, not sent again).
+    public var inDoubtFound = 0
+    /// In-doubt documents that Kingdee did not have (sent again).
+    public var inDoubtResent = 0
+    /// Documents that already had a receipt with an unchanged payload (skipped).
+    public var alreadyLoaded = 0
+    /// Documents with a receipt whose payload changed since (not sent), by payload name.
+    public var changed: [String] = []
+    /// Documents that end this run with an error file, by class.
+    public var failed: [KingdeeErrorClass: Int] = [:]
+    /// Of those, documents whose error file was left from an earlier run and not re-posted.
+    public var failedEarlier = 0
+    /// BatchSave requests sent.
+    public var requests = 0
+
+    /// An empty summary.
+    public init() {}
+
+    /// Whether some document failed or changed (exit code 1).
+    public var hasProblems: Bool { !changed.isEmpty || failed.values.contains { $0 > 0 } }
+
+    /// Total documents with error files.
+    public var failedTotal: Int { failed.values.reduce(0, +) }
+}
+
+/// The plan a dry run prints.
+public struct LoadPlan: Sendable {
+    /// A batch that would be sent.
+    public struct Batch: Sendable {
+        /// Form id.
+        public var formID: String
+        /// Payload names and bill numbers, in order.
+        public var documents: [(name: String, billNumber: String)]
+    }
+
+    /// Batches that would be sent, in order.
+    public var batches: [Batch] = []
+    /// Payloads that fail the local checks.
+    public var invalid: [Diagnostic] = []
+    /// Payload names already loaded (unchanged receipts).
+    public var alreadyLoaded: [String] = []
+    /// Payload names whose receipt no longer matches the payload.
+    public var changed: [String] = []
+    /// Payload names with error files that would not be re-posted (use `--retry-failed`).
+    public var failedNotRetried: [String] = []
+    /// Payload names in doubt from an interrupted load (would be checked with ExecuteBillQuery first).
+    public var inDoubt: [String] = []
+}
+
+/// Loads a run's write queue into Kingdee, exactly once.
+///
+/// Reads the payloads in `runs/<id>/transform/`, writes `<name>.receipt.json` or `<name>.error.json`
+/// beside each, and keeps the journal in `runs/<id>/load/journal/` (see `LoadJournal`). The caller must
+/// hold the run's lock (`Workspace.lockRun`).
+public enum LoadRunner {
+    /// The transform directory of a run.
+    public static func transformDirectory(run: String) -> String { run + "/transform" }
+    /// The journal directory of a run.
+    public static func journalDirectory(run: String) -> String { run + "/load/journal" }
+
+    /// Loads the run in `runDirectory`.
+    ///
+    /// - Parameters:
+    ///   - runDirectory: `runs/<id>`.
+    ///   - config: the Kingdee target.
+    ///   - options: retry-failed (dry runs go through `plan`).
+    ///   - progress: receives one line per step (for stderr); never a secret.
+    /// - Returns: the summary.
+    /// - Throws: a `Diagnostic` when the load cannot run or must stop (no transform directory, login
+    ///   failure, Kingdee unreachable while documents are in doubt, a file that cannot be written). What
+    ///   was sent stays journalled and is reconciled by the next run.
+    public static func run(
+        runDirectory: String, config: KingdeeTargetConfig, options: LoadOptions = LoadOptions(),
+        progress: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws(Diagnostic) -> LoadSummary {
+        let directory = transformDirectory(run: runDirectory)
+        guard FileSystem.isDirectory(directory) else {
+            throw .error("this run has no transform/ directory; run `ferry transform` first", file: directory)
+        }
+        let journal = try LoadJournal(directory: journalDirectory(run: runDirectory))
+        let client = KingdeeClient(config: config)
+        defer { Task { await client.close() } }
+        let session = LoadSession(directory: directory, config: config, client: client, journal: journal, progress: progress)
+        return try await session.run(retryFailed: options.retryFailed)
+    }
+
+    /// The dry-run plan: what `run` would send, after local checks. Sends nothing, writes nothing.
+    ///
+    /// - Throws: a `Diagnostic` when the run has no transform directory or the journal is unreadable.
+    public static func plan(runDirectory: String, config: KingdeeTargetConfig, options: LoadOptions) throws(Diagnostic)
+        -> LoadPlan
+    {
+        let directory = transformDirectory(run: runDirectory)
+        guard FileSystem.isDirectory(directory) else {
+            throw .error("this run has no transform/ directory; run `ferry transform` first", file: directory)
+        }
+        var plan = LoadPlan()
+        let scan = Scan(directory: directory)
+        plan.invalid = scan.invalid
+        let journalPath = journalDirectory(run: runDirectory)
+        let unsettled = FileSystem.isDirectory(journalPath) ? try LoadJournal(directory: journalPath).unsettled : []
+        let inDoubtNames = Set(unsettled.flatMap { $0.documents.map(\.name) })
+        var pending: [PayloadDocument] = []
+        for document in scan.documents {
+            switch scan.state(of: document, retryFailed: options.retryFailed) {
+            case .loaded: plan.alreadyLoaded.append(document.name)
+            case .changed: plan.changed.append(document.name)
+            case .failedKept: plan.failedNotRetried.append(document.name)
+            case .pending:
+                if inDoubtNames.contains(document.name) { plan.inDoubt.append(document.name) }
+                pending.append(document)
+            }
+        }
+        plan.batches = PayloadDirectory.batches(pending, size: config.batchSize).map { batch in
+            LoadPlan.Batch(formID: batch[0].formID, documents: batch.map { ($0.name, $0.billNumber) })
+        }
+        return plan
+    }
+}
+
+/// The payloads of a directory and what is already beside them.
+struct Scan {
+    enum State { case loaded, changed, failedKept, pending }
+
+    var directory: String
+    var documents: [PayloadDocument] = []
+    var invalid: [Diagnostic] = []
+    /// Payload names of invalid payloads.
+    var invalidNames: [(name: String, diagnostic: Diagnostic, sha256: String)] = []
+
+    init(directory: String) {
+        self.directory = directory
+        var seen: [String: String] = [:]
+        for path in PayloadDirectory.payloadFiles(in: directory) {
+            let name = String((path as NSString).lastPathComponent.dropLast(".json".count))
+            do {
+                let document = try PayloadDirectory.load(path)
+                if let first = seen[document.billNumber] {
+                    let d = Diagnostic.error(
+                        "FBillNo \(document.billNumber) is also in \(first).json; a bill number may be loaded only once",
+                        file: path, jsonPath: "$.data.Model.FBillNo")
+                    invalid.append(d)
+                    invalidNames.append((name, d, document.sha256))
+                    continue
+                }
+                seen[document.billNumber] = name
+                documents.append(document)
+            } catch {
+                invalid.append(error)
+                let sha = (try? FileSystem.read(path)).map { Hashing.sha256Hex($0) } ?? ""
+                invalidNames.append((name, error, sha))
+            }
+        }
+    }
+
+    func receipt(_ name: String) -> JSONValue? {
+        let path = PayloadDirectory.receiptPath(directory: directory, name: name)
+        guard FileSystem.exists(path), let bytes = try? FileSystem.read(path) else { return nil }
+        return try? JSONReader.parse(bytes)
+    }
+
+    func errorFile(_ name: String) -> JSONValue? {
+        let path = PayloadDirectory.errorPath(directory: directory, name: name)
+        guard FileSystem.exists(path), let bytes = try? FileSystem.read(path) else { return nil }
+        return try? JSONReader.parse(bytes)
+    }
+
+    func state(of document: PayloadDocument, retryFailed: Bool) -> State {
+        if let receipt = receipt(document.name) {
+            return receipt["payload_sha256"]?.stringValue == document.sha256 ? .loaded : .changed
+        }
+        if let error = errorFile(document.name) {
+            if retryFailed || error["class"]?.stringValue == KingdeeErrorClass.retryable.rawValue
+                || error["source"]?.stringValue == "ferry"
+            {
+                return .pending
+            }
+            return .failedKept
+        }
+        return .pending
+    }
+}
+
+/// One `ferry load` process: shared state of the batches in flight.
+final class LoadSession: @unchecked Sendable {
+    let directory: String
+    let config: KingdeeTargetConfig
+    let client: KingdeeClient
+    let journal: LoadJournal
+    let progress: @Sendable (String) -> Void
+    private let lock = Mutex()
+    private var summary = LoadSummary()
+    private var previousAttempts: [String: Int] = [:]
+    private var lastFailure: [String: (msgCode: Int, errors: [KingdeeResponseStatus.ErrorEntry])] = [:]
+
+    init(directory: String, config: KingdeeTargetConfig, client: KingdeeClient, journal: LoadJournal,
+         progress: @escaping @Sendable (String) -> Void) {
+        self.directory = directory
+        self.config = config
+        self.client = client
+        self.journal = journal
+        self.progress = progress
+    }
+
+    // MARK: - Run
+
+    func run(retryFailed: Bool) async throws(Diagnostic) -> LoadSummary {
+        let scan = Scan(directory: directory)
+        for (name, diagnostic, sha) in scan.invalidNames {
+            progress("load: \(diagnostic.description)")
+            if scan.receipt(name) != nil { continue }
+            if let existing = scan.errorFile(name), existing["payload_sha256"]?.stringValue == sha { continue }
+            try writeLocalError(name: name, diagnostic: diagnostic, sha256: sha)
+        }
+        var byName: [String: PayloadDocument] = [:]
+        var pending: [PayloadDocument] = []
+        for document in scan.documents {
+            byName[document.name] = document
+            if let error = scan.errorFile(document.name) {
+                previousAttempts[document.name] = Int(error["attempts"]?.scalarText ?? "") ?? 0
+            }
+            switch scan.state(of: document, retryFailed: retryFailed) {
+            case .loaded:
+                summary.alreadyLoaded += 1
+                try removeStaleError(document.name)
+            case .changed:
+                summary.changed.append(document.name)
+                progress("load: \(document.name).json changed since it was loaded (receipt has another SHA-256); not sent")
+                try removeStaleError(document.name)
+            case .failedKept:
+                summary.failedEarlier += 1
+            case .pending:
+                pending.append(document)
+            }
+        }
+
+        // Exactly once: settle what an earlier process left in flight before sending anything. Every
+        // journalled document without a receipt is in doubt, even one with an older error file.
+        if !journal.unsettled.isEmpty {
+            let pendingNames = Set(pending.map(\.name))
+            var inDoubt: [PayloadDocument] = []
+            var batchOf: [String: String] = [:]
+            for batch in journal.unsettled {
+                for entry in batch.documents where batchOf[entry.name] == nil {
+                    guard let document = byName[entry.name], scan.receipt(entry.name) == nil else { continue }
+                    batchOf[entry.name] = batch.batch
+                    inDoubt.append(document)
+                }
+            }
+            progress("load: \(journal.unsettled.count) batch(es) were in flight when an earlier load stopped; "
+                + "\(inDoubt.count) document(s) in doubt, asking Kingdee which exist")
+            let missing = try await reconcile(inDoubt, batches: journal.unsettled.map(\.batch), batchOf: batchOf)
+            let foundNames = Set(inDoubt.map(\.name)).subtracting(missing.map(\.name))
+            lock.withLock {
+                summary.inDoubtFound += foundNames.count
+                summary.inDoubtResent += missing.filter { pendingNames.contains($0.name) }.count
+                summary.failedEarlier -= inDoubt.filter { foundNames.contains($0.name) && !pendingNames.contains($0.name) }.count
+            }
+            pending.removeAll { foundNames.contains($0.name) }
+        }
+
+        let batches = PayloadDirectory.batches(pending, size: config.batchSize)
+        if !batches.isEmpty {
+            progress("load: sending \(pending.count) document(s) in \(batches.count) batch(es), up to \(config.concurrency) at a time")
+        }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var inFlight = 0
+                for batch in batches {
+                    if inFlight >= max(1, config.concurrency) {
+                        try await group.next()
+                        inFlight -= 1
+                    }
+                    group.addTask { try await self.process(batch, attempt: 1, reason: "new") }
+                    inFlight += 1
+                }
+                try await group.waitForAll()
+            }
+        } catch let error as Diagnostic {
+            throw error
+        } catch {
+            throw .error("the load stopped: \(error)")
+        }
+
+        // Final count from the files themselves.
+        var result = lock.withLock { summary }
+        result.failed = [:]
+        for document in scan.documents where scan.receipt(document.name) == nil {
+            if let error = scan.errorFile(document.name),
+                let cls = error["class"]?.stringValue.flatMap(KingdeeErrorClass.init(rawValue:))
+            {
+                result.failed[cls, default: 0] += 1
+            }
+        }
+        for (name, _, _) in scan.invalidNames where scan.receipt(name) == nil {
+            result.failed[.data, default: 0] += 1
+        }
+        return result
+    }
+
+    // MARK: - One batch
+
+    /// Sends one batch and settles every document in it (receipt, error file, retry or bisection).
+    func process(_ documents: [PayloadDocument], attempt: Int, reason: String) async throws(Diagnostic) {
+        guard let first = documents.first else { return }
+        let sentBefore = Set(documents.filter { journal.wasSent($0.name) }.map(\.name))
+        let batch = try journal.recordSent(formID: first.formID, attempt: attempt, documents: documents, reason: reason)
+        lock.withLock { summary.requests += 1 }
+        progress("load: \(batch) sending \(documents.count) document(s)" + (attempt > 1 ? " (attempt \(attempt))" : "")
+            + (reason == "bisect" ? " (split to find which document an error belongs to)" : ""))
+        let status: KingdeeResponseStatus
+        do {
+            status = try await client.batchSave(
+                formID: first.formID, options: first.options, models: documents.map(\.model),
+                batchCount: config.batchCount)
+        } catch {
+            switch error {
+            case .login(let message):
+                throw .error(message, file: config.url)
+            case .notSent(let message), .refused(_, let message):
+                let code: Int
+                if case .refused(let c, _) = error { code = c } else { code = 0 }
+                if code == 1, await !client.hasWorked {
+                    // MsgCode 1 before anything ever worked: the credentials are wrong, not the session.
+                    throw .error("Kingdee rejected Ferry's credentials: \(message)", file: config.url)
+                }
+                progress("load: \(batch) \(error.description); will retry")
+                note(documents, msgCode: code, message: message)
+                try journal.recordSettled(batch: batch, summary: ["outcome": "refused", "message": .string(message)])
+                try await retry(documents, after: attempt)
+            case .noAnswer(let message):
+                progress("load: \(batch) \(error.description); \(documents.count) document(s) in doubt, asking Kingdee")
+                note(documents, msgCode: 0, message: message)
+                let missing = try await reconcile(documents, batches: [batch])
+                lock.withLock {
+                    summary.inDoubtFound += documents.count - missing.count
+                    summary.inDoubtResent += missing.count
+                }
+                try await retry(missing, after: attempt)
+            }
+            return
+        }
+
+        // A refusal of the whole call.
+        let layout = KingdeeBatchLayout.subBatches(count: documents.count, batchCount: config.batchCount)
+        let anyIndexed = status.errors.contains { $0.dIndex != nil } || !status.successes.isEmpty
+        if !status.isSuccess && !anyIndexed {
+            let messages = status.errors.map(\.message)
+            let cls = KingdeeErrorClassifier.classify(msgCode: status.msgCode, messages: messages, fieldNames: [])
+            if cls == .retryable {
+                progress("load: \(batch) refused (MsgCode \(status.msgCode)): \(messages.joined(separator: "; ")); will retry")
+                lock.withLock { for d in documents { lastFailure[d.name] = (status.msgCode, status.errors) } }
+                try journal.recordSettled(batch: batch, summary: ["outcome": "refused", "MsgCode": .number(String(status.msgCode))])
+                try await retry(documents, after: attempt)
+                return
+            }
+            if cls == .config {
+                for d in documents {
+                    try writeError(d, cls: .config, msgCode: status.msgCode, errors: status.errors, batch: batch, attempt: attempt)
+                }
+                try journal.recordSettled(batch: batch, summary: ["outcome": "config error"])
+                return
+            }
+        }
+
+        // Split the answer per document.
+        var saved: [String: KingdeeResponseStatus.SuccessEntry] = [:]
+        var doubtful: Set<String> = []
+        func candidates(_ dIndex: Int?) -> [Int] {
+            guard let dIndex, dIndex >= 0 else { return [] }
+            return layout.compactMap { range in range.contains(range.lowerBound + dIndex) ? range.lowerBound + dIndex : nil }
+        }
+        for success in status.successes {
+            let positions = candidates(success.dIndex)
+            if let match = positions.first(where: { documents[$0].billNumber == success.number }) {
+                saved[documents[match].name] = success
+            } else {
+                // DIndex and bill number disagree: believe neither, ask Kingdee.
+                for p in positions { doubtful.insert(documents[p].name) }
+                for d in documents where d.billNumber == success.number { doubtful.insert(d.name) }
+            }
+        }
+        var attributed: [String: [KingdeeResponseStatus.ErrorEntry]] = [:]
+        var unattributed: [KingdeeResponseStatus.ErrorEntry] = []
+        for entry in status.errors {
+            var positions = candidates(entry.dIndex).filter { saved[documents[$0].name] == nil }
+            if positions.count > 1 {
+                positions = positions.filter { entry.message.contains(documents[$0].billNumber) }
+            }
+            if positions.count == 1 {
+                attributed[documents[positions[0]].name, default: []].append(entry)
+            } else {
+                unattributed.append(entry)
+            }
+        }
+
+        var retrySet: [PayloadDocument] = []
+        var rest: [PayloadDocument] = []
+        var counts = (saved: 0, failed: 0)
+        for document in documents {
+            if let success = saved[document.name] {
+                try writeReceipt(document, id: success.id, number: success.number, batch: batch, how: "saved", status: nil)
+                counts.saved += 1
+            } else if doubtful.contains(document.name) {
+                rest.append(document)
+            } else if let errors = attributed[document.name] {
+                let cls = KingdeeErrorClassifier.classify(
+                    msgCode: status.msgCode, messages: errors.map(\.message), fieldNames: errors.map(\.fieldName))
+                switch cls {
+                case .retryable:
+                    lock.withLock { lastFailure[document.name] = (status.msgCode, errors) }
+                    retrySet.append(document)
+                case .duplicate where sentBefore.contains(document.name):
+                    // Ferry sent it before (a lost answer, a crash): it is probably ours. Ask.
+                    doubtful.insert(document.name)
+                    rest.append(document)
+                default:
+                    try writeError(document, cls: cls, msgCode: status.msgCode, errors: errors, batch: batch, attempt: attempt)
+                    counts.failed += 1
+                }
+            } else {
+                rest.append(document)
+            }
+        }
+        lock.withLock { summary.loaded += counts.saved }
+        progress("load: \(batch) \(counts.saved) saved, \(counts.failed) failed"
+            + (rest.isEmpty ? "" : ", \(rest.count) unresolved") + (retrySet.isEmpty ? "" : ", \(retrySet.count) to retry"))
+
+        // Documents the answer does not settle.
+        let inDoubt = rest.filter { doubtful.contains($0.name) || unattributed.isEmpty }
+        let toBisect = rest.filter { !doubtful.contains($0.name) && !unattributed.isEmpty }
+        var missing: [PayloadDocument] = []
+        if !inDoubt.isEmpty {
+            for d in inDoubt { note([d], msgCode: status.msgCode, message: "Kingdee's answer did not settle this document") }
+            missing = try await reconcile(inDoubt, batches: [batch])
+        } else {
+            try journal.recordSettled(batch: batch, summary: [
+                "saved": .number(String(counts.saved)), "failed": .number(String(counts.failed)),
+            ])
+        }
+        try await retry(missing + retrySet, after: attempt)
+        if toBisect.count == 1 {
+            let document = toBisect[0]
+            let cls = KingdeeErrorClassifier.classify(
+                msgCode: status.msgCode, messages: unattributed.map(\.message), fieldNames: unattributed.map(\.fieldName))
+            if cls == .retryable {
+                lock.withLock { lastFailure[document.name] = (status.msgCode, unattributed) }
+                try await retry([document], after: attempt)
+            } else {
+                try writeError(document, cls: cls, msgCode: status.msgCode, errors: unattributed, batch: batch, attempt: attempt)
+            }
+        } else if toBisect.count > 1 {
+            let half = toBisect.count / 2
+            try await process(Array(toBisect[..<half]), attempt: attempt, reason: "bisect")
+            try await process(Array(toBisect[half...]), attempt: attempt, reason: "bisect")
+        }
+    }
+
+    /// Sends `documents` again after a backoff, or writes `retryable` error files when out of attempts.
+    func retry(_ documents: [PayloadDocument], after attempt: Int) async throws(Diagnostic) {
+        guard !documents.isEmpty else { return }
+        if attempt <= config.maxRetries {
+            let delay = min(30, config.retryDelaySeconds * pow(2, Double(attempt - 1)))
+            try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+            try await process(documents, attempt: attempt + 1, reason: "retry")
+            return
+        }
+        for document in documents {
+            let failure = lock.withLock { lastFailure[document.name] }
+            let errors = failure?.errors ?? [.init(fieldName: nil, message: "no answer from Kingdee", dIndex: nil)]
+            try writeError(document, cls: .retryable, msgCode: failure?.msgCode ?? 0, errors: errors, batch: "", attempt: attempt)
+        }
+    }
+
+    private func note(_ documents: [PayloadDocument], msgCode: Int, message: String) {
+        lock.withLock {
+            for d in documents { lastFailure[d.name] = (msgCode, [.init(fieldName: nil, message: message, dIndex: nil)]) }
+        }
+    }
+
+    // MARK: - In doubt
+
+    /// Asks Kingdee which of `documents` exist, writes receipts for those, journals the check (closing
+    /// `batches`) and returns the documents Kingdee does not have.
+    ///
+    /// - Throws: a `Diagnostic` when Kingdee cannot be asked (after retries): nothing is re-sent then.
+    func reconcile(_ documents: [PayloadDocument], batches: [String], batchOf: [String: String] = [:])
+        async throws(Diagnostic) -> [PayloadDocument]
+    {
+        var found: [String: (id: JSONValue, status: String)] = [:]
+        var byForm: [String: [PayloadDocument]] = [:]
+        for d in documents { byForm[d.formID, default: []].append(d) }
+        for (formID, group) in byForm.sorted(by: { $0.key < $1.key }) {
+            var attempt = 0
+            while true {
+                attempt += 1
+                do {
+                    let result = try await client.existingBills(formID: formID, billNumbers: group.map(\.billNumber))
+                    found.merge(result) { a, _ in a }
+                    break
+                } catch {
+                    if case .login(let message) = error { throw .error(message, file: config.url) }
+                    if case .refused(1, let message) = error, await !client.hasWorked {
+                        throw .error("Kingdee rejected Ferry's credentials: \(message)", file: config.url)
+                    }
+                    if attempt > config.maxRetries + 2 {
+                        throw .error(
+                            "cannot check with ExecuteBillQuery whether \(group.count) in-doubt document(s) exist in Kingdee "
+                                + "(\(error.description)); nothing was sent again. Run `ferry load` again when Kingdee answers.")
+                    }
+                    progress("load: checking in-doubt documents failed (\(error.description)); trying again")
+                    let delay = min(30, config.retryDelaySeconds * pow(2, Double(attempt - 1)))
+                    try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+                }
+            }
+        }
+        var missing: [PayloadDocument] = []
+        for document in documents {
+            if let hit = found[document.billNumber] {
+                try writeReceipt(
+                    document, id: hit.id, number: document.billNumber, batch: batchOf[document.name] ?? batches.first ?? "",
+                    how: "found by ExecuteBillQuery",
+                    status: hit.status)
+            } else {
+                missing.append(document)
+            }
+        }
+        try journal.recordReconciled(
+            batches: batches, found: documents.filter { found[$0.billNumber] != nil }.map(\.billNumber),
+            missing: missing.map(\.billNumber))
+        if !documents.isEmpty {
+            progress("load: in doubt: \(documents.count - missing.count) found in Kingdee (receipts written), \(missing.count) to send again")
+        }
+        return missing
+    }
+
+    // MARK: - Files
+
+    func writeReceipt(
+        _ document: PayloadDocument, id: JSONValue, number: String, batch: String, how: String, status: String?
+    ) throws(Diagnostic) {
+        let base: JSONValue = [
+            "FBillNo": .string(document.billNumber), "formid": .string(document.formID),
+            "kingdee": ["Id": id, "Number": .string(number)],
+            "payload": .string(document.name + ".json"), "payload_sha256": .string(document.sha256),
+            "loaded_at": .string(LoadJournal.now()), "batch": .string(batch), "how": .string(how),
+        ]
+        var receipt = base.objectValue ?? JSONObject()
+        if let status, !status.isEmpty { receipt.append("FDocumentStatus", .string(status)) }
+        try FileSystem.writeAtomically(
+            JSONWriter().bytes(.object(receipt)), to: PayloadDirectory.receiptPath(directory: directory, name: document.name))
+        try removeStaleError(document.name)
+    }
+
+    /// Removes the error file of a document that has a receipt, keeping its content in the journal.
+    func removeStaleError(_ name: String) throws(Diagnostic) {
+        let path = PayloadDirectory.errorPath(directory: directory, name: name)
+        guard FileSystem.exists(path) else { return }
+        let old = (try? FileSystem.read(path)).flatMap { try? JSONReader.parse($0) } ?? .null
+        try journal.recordSuperseded(name: name, previousError: old)
+        try FileSystem.remove(path)
+    }
+
+    func writeError(
+        _ document: PayloadDocument, cls: KingdeeErrorClass, msgCode: Int, errors: [KingdeeResponseStatus.ErrorEntry],
+        batch: String, attempt: Int
+    ) throws(Diagnostic) {
+        let attempts = (lock.withLock { previousAttempts[document.name] } ?? 0) + attempt
+        let hint = KingdeeErrorClassifier.hint(for: cls, messages: errors.map(\.message), billNumber: document.billNumber)
+        let object: JSONValue = [
+            "FBillNo": .string(document.billNumber), "formid": .string(document.formID),
+            "payload": .string(document.name + ".json"), "payload_sha256": .string(document.sha256),
+            "class": .string(cls.rawValue), "source": "kingdee", "MsgCode": .number(String(msgCode)),
+            "errors": .array(errors.map { e in
+                ["field": e.fieldName.map { .string($0) } ?? .null, "message": .string(e.message),
+                 "DIndex": e.dIndex.map { .number(String($0)) } ?? .null]
+            }),
+            "attempts": .number(String(attempts)), "batch": .string(batch), "failed_at": .string(LoadJournal.now()),
+            "hint": ["zh": .string(hint.zh), "en": .string(hint.en)],
+        ]
+        try FileSystem.writeAtomically(
+            JSONWriter().bytes(object), to: PayloadDirectory.errorPath(directory: directory, name: document.name))
+    }
+
+    func writeLocalError(name: String, diagnostic: Diagnostic, sha256: String) throws(Diagnostic) {
+        let object: JSONValue = [
+            "payload": .string(name + ".json"), "payload_sha256": .string(sha256), "class": "data", "source": "ferry",
+            "errors": [["field": diagnostic.jsonPath.map { .string($0) } ?? .null, "message": .string(diagnostic.message)]],
+            "attempts": 0, "failed_at": .string(LoadJournal.now()),
+            "hint": [
+                "zh": "该 payload 未通过 Ferry 的本地检查，未发送到金蝶。请修正模板或源数据后重新 transform（或手工修改该文件），再运行 ferry load。",
+                "en": "This payload failed Ferry's local checks and was not sent to Kingdee. Fix the template or the source data and transform again (or edit the file), then run `ferry load`.",
+            ],
+        ]
+        try FileSystem.writeAtomically(JSONWriter().bytes(object), to: PayloadDirectory.errorPath(directory: directory, name: name))
+    }
+}

@@ -1,0 +1,111 @@
+import FerryCore
+import Foundation
+
+/// One Kingdee Save payload in a run's `transform/` directory, checked and ready to batch.
+public struct PayloadDocument: Sendable {
+    /// The payload's path.
+    public var path: String
+    /// The file name without `.json`; receipts and error files use it (`<name>.receipt.json`).
+    public var name: String
+    /// `formid`.
+    public var formID: String
+    /// `data` without `Model`: the Save options. Only payloads with equal options share a batch.
+    public var options: JSONObject
+    /// `data.Model`.
+    public var model: JSONValue
+    /// `Model.FBillNo`.
+    public var billNumber: String
+    /// SHA-256 of the file's bytes.
+    public var sha256: String
+
+    /// The batching key: form id plus the options as compact JSON.
+    public var groupKey: String {
+        formID + "\u{1}" + JSONWriter(style: .compact).string(.object(options))
+    }
+}
+
+/// The files of a run's write queue (`runs/<id>/transform/`).
+public enum PayloadDirectory {
+    /// Whether `fileName` is a payload: every `*.json` except `manifest.json`, `*.reject.json`,
+    /// `*.receipt.json` and `*.error.json`.
+    public static func isPayload(_ fileName: String) -> Bool {
+        fileName.hasSuffix(".json") && !fileName.hasPrefix(".") && fileName != "manifest.json"
+            && !fileName.hasSuffix(".reject.json") && !fileName.hasSuffix(".receipt.json")
+            && !fileName.hasSuffix(".error.json")
+    }
+
+    /// The payload files in `directory`, sorted by name.
+    public static func payloadFiles(in directory: String) -> [String] {
+        FileSystem.list(directory).filter(isPayload).map { directory + "/" + $0 }
+    }
+
+    /// `<name>.receipt.json` beside a payload.
+    public static func receiptPath(directory: String, name: String) -> String { "\(directory)/\(name).receipt.json" }
+    /// `<name>.error.json` beside a payload.
+    public static func errorPath(directory: String, name: String) -> String { "\(directory)/\(name).error.json" }
+
+    /// Reads and checks one payload locally.
+    ///
+    /// - Throws: a `Diagnostic` naming the file and what is wrong: not JSON, no `formid`, no `data.Model`,
+    ///   no `Model.FBillNo`, an empty `Model.FEntity`, an entry without FMATERIALID/FSTOCKID/FQty.
+    public static func load(_ path: String) throws(Diagnostic) -> PayloadDocument {
+        let bytes = try FileSystem.read(path)
+        let value: JSONValue
+        do {
+            value = try JSONReader.parse(bytes)
+        } catch {
+            throw error.diagnostic(file: path)
+        }
+        let fileName = (path as NSString).lastPathComponent
+        let name = String(fileName.dropLast(".json".count))
+        guard let formID = value["formid"]?.stringValue, !formID.isEmpty else {
+            throw .error("the payload has no \"formid\"; it must be a Kingdee Save body {\"formid\", \"data\"}", file: path, jsonPath: "$.formid")
+        }
+        guard var data = value["data"]?.objectValue else {
+            throw .error("the payload has no \"data\" object", file: path, jsonPath: "$.data")
+        }
+        guard let model = data["Model"], let modelObject = model.objectValue else {
+            throw .error("\"data.Model\" must be one bill (an object)", file: path, jsonPath: "$.data.Model")
+        }
+        guard let billNumber = modelObject["FBillNo"]?.scalarText, !billNumber.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw .error("the bill has no FBillNo; Ferry needs it to load exactly once", file: path, jsonPath: "$.data.Model.FBillNo")
+        }
+        guard let entries = modelObject["FEntity"]?.arrayValue, !entries.isEmpty else {
+            throw .error("the bill has no entry lines (FEntity is missing or empty)", file: path, jsonPath: "$.data.Model.FEntity")
+        }
+        for (i, entry) in entries.enumerated() {
+            guard let line = entry.objectValue else {
+                throw .error("entry \(i + 1) is not an object", file: path, jsonPath: "$.data.Model.FEntity[\(i)]")
+            }
+            for key in ["FMATERIALID", "FSTOCKID", "FQty"] where line[key] == nil {
+                throw .error("entry \(i + 1) has no \(key)", file: path, jsonPath: "$.data.Model.FEntity[\(i)].\(key)")
+            }
+        }
+        data.members.removeAll { $0.key == "Model" || $0.key == "BatchCount" }
+        return PayloadDocument(
+            path: path, name: name, formID: formID, options: data, model: model, billNumber: billNumber,
+            sha256: Hashing.sha256Hex(bytes))
+    }
+
+    /// Cuts documents into batches of at most `size`, keeping sorted order; only documents with the same
+    /// form id and options share a batch.
+    public static func batches(_ documents: [PayloadDocument], size: Int) -> [[PayloadDocument]] {
+        var order: [String] = []
+        var groups: [String: [PayloadDocument]] = [:]
+        for document in documents {
+            let key = document.groupKey
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(document)
+        }
+        var result: [[PayloadDocument]] = []
+        for key in order {
+            let group = groups[key] ?? []
+            var start = 0
+            while start < group.count {
+                result.append(Array(group[start..<min(group.count, start + max(1, size))]))
+                start += max(1, size)
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,133 @@
+import FerryCore
+import Foundation
+
+/// The base data a sandbox knows. BatchSave checks every model against it (`IsVerifyBaseDataField`).
+///
+/// Change it while the server runs (`KingdeeSandboxServer.updateMasterData`) to show "a material Kingdee
+/// does not know" and then "fixed in Kingdee, `ferry load --retry-failed`".
+public struct KingdeeSandboxMasterData: Sendable, Hashable {
+    /// 物料编码 (FMATERIALID.FNumber).
+    public var materials: Set<String>
+    /// 仓库编码 (FSTOCKID.FNumber).
+    public var stocks: Set<String>
+    /// 组织编码 (FStockOrgId, FOwnerIdHead, FOWNERID, FKEEPERID).
+    public var organizations: Set<String>
+    /// 单据类型 (FBillTypeID.FNUMBER).
+    public var billTypes: Set<String>
+    /// 库存状态 (FSTOCKSTATUSID.FNumber).
+    public var stockStatuses: Set<String>
+
+    /// Creates master data.
+    public init(
+        materials: Set<String>, stocks: Set<String>, organizations: Set<String>, billTypes: Set<String>,
+        stockStatuses: Set<String>
+    ) {
+        self.materials = materials
+        self.stocks = stocks
+        self.organizations = organizations
+        self.billTypes = billTypes
+        self.stockStatuses = stockStatuses
+    }
+
+    /// A small standard set: materials `1.01.001`–`1.01.010`, `1.02.001`–`1.02.005`, stocks `CK001`–`CK005`,
+    /// organisations `100` and `101`, bill type `QTRKD01_SYS`, stock statuses `KCZT01_SYS` and `KCZT02_SYS`.
+    public static let standard = KingdeeSandboxMasterData(
+        materials: Set((1...10).map { "1.01.\(pad3($0))" } + (1...5).map { "1.02.\(pad3($0))" }),
+        stocks: Set((1...5).map { "CK\(pad3($0))" }),
+        organizations: ["100", "101"],
+        billTypes: ["QTRKD01_SYS"],
+        stockStatuses: ["KCZT01_SYS", "KCZT02_SYS"])
+
+    static func pad3(_ n: Int) -> String {
+        let s = String(n)
+        return String(repeating: "0", count: max(0, 3 - s.count)) + s
+    }
+}
+
+/// Faults the sandbox injects, deterministic by request count.
+///
+/// "Every N" counts in arrival order; 0 turns a fault off. Session loss and the call limit count every
+/// authenticated DynamicFormService call (Save, BatchSave, ExecuteBillQuery); HTTP 500, the slow save and
+/// the dropped connection count save calls (Save, BatchSave) only.
+public struct KingdeeSandboxFaults: Sendable, Hashable {
+    /// Added to every DynamicFormService call before it is processed.
+    public var latency: Duration
+    /// Every N-th save call answers HTTP 500 without saving anything.
+    public var http500Every: Int
+    /// Every N-th save call saves its bills, then closes the connection without an answer (a lost answer).
+    public var dropAfterCommitEvery: Int
+    /// Every N-th call all sessions expire and the call answers MsgCode 1 (会话信息已丢失，请重新登录).
+    public var sessionLossEvery: Int
+    /// Every N-th call answers MsgCode 14 (调用限制) without doing anything.
+    public var callLimitEvery: Int
+    /// Every N-th save call waits `slowSaveDelay` before saving (longer than the client's timeout: the
+    /// client gives up, then the bills are saved anyway).
+    public var slowSaveEvery: Int
+    /// The wait of a slow save call.
+    public var slowSaveDelay: Duration
+    /// A BatchSave containing one of these bill numbers fails as a whole with an error that names no
+    /// document (no DIndex), as Kingdee does on internal exceptions; nothing in it is saved.
+    public var unattributedErrorBills: Set<String>
+    /// With BatchCount, answer the sub-batches in reverse order (they run in parallel on a real server).
+    public var reverseSubBatches: Bool
+
+    /// Creates faults; all off by default.
+    public init(
+        latency: Duration = .zero, http500Every: Int = 0, dropAfterCommitEvery: Int = 0, sessionLossEvery: Int = 0,
+        callLimitEvery: Int = 0, slowSaveEvery: Int = 0, slowSaveDelay: Duration = .seconds(2),
+        unattributedErrorBills: Set<String> = [], reverseSubBatches: Bool = true
+    ) {
+        self.slowSaveEvery = slowSaveEvery
+        self.slowSaveDelay = slowSaveDelay
+        self.latency = latency
+        self.http500Every = http500Every
+        self.dropAfterCommitEvery = dropAfterCommitEvery
+        self.sessionLossEvery = sessionLossEvery
+        self.callLimitEvery = callLimitEvery
+        self.unattributedErrorBills = unattributedErrorBills
+        self.reverseSubBatches = reverseSubBatches
+    }
+
+    /// No faults.
+    public static let none = KingdeeSandboxFaults()
+}
+
+/// Who may log in to a sandbox, what it knows, and how it misbehaves.
+public struct KingdeeSandboxConfiguration: Sendable {
+    /// 账套 id.
+    public var acctID: String
+    /// The integration user.
+    public var username: String
+    /// Password for ValidateUser.
+    public var password: String
+    /// App id for LoginByAppSecret and signatures (`<clientId>_<32 Base64 characters>`).
+    public var appID: String
+    /// App secret.
+    public var appSecret: String
+    /// How long an unused session lives (Kingdee: 20 minutes).
+    public var sessionLifetime: Duration
+    /// Base data.
+    public var masterData: KingdeeSandboxMasterData
+    /// Faults.
+    public var faults: KingdeeSandboxFaults
+    /// The first `FID` given to a saved bill.
+    public var firstBillID: Int
+
+    /// Creates a configuration with sandbox credentials.
+    public init(
+        acctID: String = "ferry-sandbox", username: String = "ferry", password: String = "sandbox-password",
+        appID: String = "100001_MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0", appSecret: String = "sandbox-app-secret",
+        sessionLifetime: Duration = .seconds(20 * 60), masterData: KingdeeSandboxMasterData = .standard,
+        faults: KingdeeSandboxFaults = .none, firstBillID: Int = 100001
+    ) {
+        self.acctID = acctID
+        self.username = username
+        self.password = password
+        self.appID = appID
+        self.appSecret = appSecret
+        self.sessionLifetime = sessionLifetime
+        self.masterData = masterData
+        self.faults = faults
+        self.firstBillID = firstBillID
+    }
+}

@@ -1,0 +1,489 @@
+import FerryCore
+import FerryKingdee
+import FlyingFox
+import FlyingSocks
+import Foundation
+
+/// FlyingFox has a `JSONValue` too; the sandbox means Ferry's.
+typealias JSONValue = FerryCore.JSONValue
+
+/// A loopback 金蝶云星空 Web API for tests, `ferry demo` and `ferry sandbox`.
+///
+/// Serves `POST {baseURL}<Service>.common.kdsvc` for `AuthService.ValidateUser`,
+/// `AuthService.LoginByAppSecret`, `DynamicFormService.Save`, `BatchSave` and `ExecuteBillQuery`
+/// (service names are matched case-insensitively; bodies may use named properties or the positional
+/// `parameters` array, and `data` may be an object or a JSON string, as the SDKs send them).
+///
+/// Authentication: a live `kdservice-sessionid` (cookie or header) is enough; otherwise the SDK
+/// signature headers are verified with the same algorithm as the official SDK (so the official SDK can
+/// talk to it) and a new session is issued in `Set-Cookie`. Sessions expire after
+/// `sessionLifetime` without use. A call without either answers MsgCode 1.
+///
+/// BatchSave checks every model against the master data and the required fields (FBillNo, FBillTypeID,
+/// FStockOrgId, FDate, FEntity with FMATERIALID, FSTOCKID, FQty), rejects a bill number that exists, saves
+/// the rest one by one, and answers per model by DIndex (relative to the sub-batch when `BatchCount` is
+/// set; see `KingdeeBatchLayout`). Messages follow Kingdee's style, always naming the bill:
+/// `单据编号为“RK1”的其他入库单，第1行分录，物料编码“9.99.999”不存在` (FieldName `FMATERIALID`, MsgCode 11);
+/// `单据编号为“RK1”的其他入库单已经存在，单据编号不允许重复` (FieldName `FBillNo`);
+/// `单据编号为“RK1”的其他入库单，字段“仓库”是必录项` (first entry line named as `第1行分录`).
+public final class KingdeeSandboxServer: @unchecked Sendable {
+    /// The bills, sessions and counters, and the master data and faults to change at run time.
+    public let store: KingdeeSandboxStore
+    /// The configuration it started with (credentials, session lifetime).
+    public let configuration: KingdeeSandboxConfiguration
+    /// The site URL to put in `target.url`, such as `http://127.0.0.1:41234/k3cloud/`.
+    public let baseURL: String
+    /// The port it listens on.
+    public let port: UInt16
+    private let server: HTTPServer
+    private let task: Task<Void, Never>
+
+    private init(
+        store: KingdeeSandboxStore, configuration: KingdeeSandboxConfiguration, server: HTTPServer, port: UInt16,
+        task: Task<Void, Never>
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.server = server
+        self.port = port
+        self.baseURL = "http://127.0.0.1:\(port)/k3cloud/"
+        self.task = task
+    }
+
+    /// Starts a sandbox on 127.0.0.1.
+    ///
+    /// - Parameters:
+    ///   - port: the port, or 0 for any free one.
+    ///   - configuration: credentials, master data, faults.
+    /// - Returns: the running server.
+    /// - Throws: when the socket cannot be opened.
+    public static func start(port: UInt16 = 0, configuration: KingdeeSandboxConfiguration = .init()) async throws
+        -> KingdeeSandboxServer
+    {
+        let store = KingdeeSandboxStore(configuration: configuration)
+        let server = HTTPServer(
+            address: try .inet(ip4: "127.0.0.1", port: port), timeout: 120, logger: .disabled)
+        let handler = SandboxHandler(store: store, configuration: configuration)
+        await server.appendRoute("POST *") { request in await handler.handle(request) }
+        let task = Task { _ = try? await server.run() }
+        try await server.waitUntilListening()
+        guard case .ip4(_, let actual) = await server.listeningAddress else {
+            task.cancel()
+            throw Diagnostic.error("the Kingdee sandbox could not read its listening address")
+        }
+        return KingdeeSandboxServer(store: store, configuration: configuration, server: server, port: actual, task: task)
+    }
+
+    /// Changes the master data (e.g. adds the material that was missing).
+    public func updateMasterData(_ change: (inout KingdeeSandboxMasterData) -> Void) { store.updateMasterData(change) }
+
+    /// Changes the faults.
+    public func updateFaults(_ change: (inout KingdeeSandboxFaults) -> Void) { store.updateFaults(change) }
+
+    /// Stops the server at once (open keep-alive connections are closed).
+    public func stop() async {
+        task.cancel()
+        await server.stop(timeout: 0)
+    }
+}
+
+/// A response body that fails at once: FlyingFox has written the status line and headers (promising
+/// `Content-Length` bytes), then gives up and closes the connection, so the client sees the connection
+/// drop in the middle of the answer.
+struct DroppedBody: AsyncBufferedSequence {
+    typealias Element = UInt8
+    struct Dropped: Error {}
+
+    struct AsyncIterator: AsyncBufferedIteratorProtocol {
+        mutating func next() async throws -> UInt8? { throw Dropped() }
+        mutating func nextBuffer(suggested count: Int) async throws -> [UInt8]? { throw Dropped() }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator() }
+}
+
+/// The request handling of the sandbox.
+struct SandboxHandler: Sendable {
+    let store: KingdeeSandboxStore
+    let configuration: KingdeeSandboxConfiguration
+    static let formID = "STK_MISCELLANEOUS"
+
+    func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        let last = request.path.split(separator: "/").last.map(String.init) ?? ""
+        guard last.lowercased().hasSuffix(".common.kdsvc") else { return text(404, "not a Kingdee service: \(request.path)") }
+        let service = String(last.dropLast(".common.kdsvc".count))
+        let operation = service.split(separator: ".").last.map(String.init) ?? service
+        store.count(operation)
+        let body: JSONValue
+        do {
+            body = try JSONReader.parse(Array(try await request.bodyData))
+        } catch {
+            return text(500, "response_error:请求数据包不是有效的JSON")
+        }
+        switch operation.lowercased() {
+        case "validateuser": return validateUser(body)
+        case "loginbyappsecret": return loginByAppSecret(body)
+        case "save", "batchsave", "executebillquery":
+            return await dynamicForm(operation.lowercased(), request: request, body: body)
+        default:
+            return json(status(success: false, msgCode: 4, errors: [
+                .init(fieldName: nil, message: "沙箱不支持的服务：\(service)", dIndex: nil),
+            ]))
+        }
+    }
+
+    // MARK: - Login
+
+    private func validateUser(_ body: JSONValue) -> HTTPResponse {
+        let acct = argument(body, ["acctID", "acctid"], 0)
+        let user = argument(body, ["username", "userName"], 1)
+        let password = argument(body, ["password"], 2)
+        guard acct == configuration.acctID else { return loginAnswer(-1, "数据中心不存在或未启用") }
+        guard user == configuration.username, password == configuration.password else {
+            return loginAnswer(0, "用户名或密码错误！")
+        }
+        return loginSuccess()
+    }
+
+    private func loginByAppSecret(_ body: JSONValue) -> HTTPResponse {
+        let acct = argument(body, ["acctid", "acctID"], 0)
+        let user = argument(body, ["username", "userName"], 1)
+        let appID = argument(body, ["appid", "appId"], 2)
+        let secret = argument(body, ["appsecret", "appSecret"], 3)
+        guard acct == configuration.acctID else { return loginAnswer(-1, "数据中心不存在或未启用") }
+        guard user == configuration.username, appID == configuration.appID, secret == configuration.appSecret else {
+            return loginAnswer(-1, "第三方系统登录授权验证失败，请检查应用ID、应用密钥与用户")
+        }
+        return loginSuccess()
+    }
+
+    private func loginSuccess() -> HTTPResponse {
+        let sid = store.newSession(lifetime: configuration.sessionLifetime)
+        let answer: JSONValue = [
+            "Message": .null, "MessageCode": "CheckPasswordPolicy", "LoginResultType": 1,
+            "Context": ["UserName": .string(configuration.username), "DBid": .string(configuration.acctID), "SessionId": .string(sid)],
+            "KDSVCSessionId": .string(sid), "IsSuccessByAPI": true,
+        ]
+        return json(answer, sessionID: sid)
+    }
+
+    private func loginAnswer(_ type: Int, _ message: String) -> HTTPResponse {
+        json(["Message": .string(message), "LoginResultType": .number(String(type)), "KDSVCSessionId": .null, "IsSuccessByAPI": false])
+    }
+
+    // MARK: - DynamicFormService
+
+    private func dynamicForm(_ operation: String, request: HTTPRequest, body: JSONValue) async -> HTTPResponse {
+        // Authenticate: a live session, or valid signature headers (which open a session).
+        var issued: String?
+        let presented = request.headers[HTTPHeader(KingdeeClient.sessionCookieName)]
+            ?? request.headers[.cookie].flatMap { cookieValue($0, KingdeeClient.sessionCookieName) }
+        if let presented, store.touchSession(presented, lifetime: configuration.sessionLifetime) {
+            // a live session
+        } else if verifySignature(request) {
+            issued = store.newSession(lifetime: configuration.sessionLifetime)
+        } else {
+            return json(sessionLost())
+        }
+
+        let call = store.nextCall()
+        let faults = store.faults
+        if faults.latency > .zero { try? await Task.sleep(for: faults.latency) }
+        func every(_ n: Int) -> Bool { n > 0 && call % n == 0 }
+        if every(faults.sessionLossEvery) {
+            store.expireAllSessions()
+            return json(sessionLost())
+        }
+        if every(faults.callLimitEvery) {
+            return json(status(success: false, msgCode: 14, errors: [
+                .init(fieldName: nil, message: "接口调用超出限制（调用限制），请稍后再试", dIndex: nil),
+            ]), sessionID: issued)
+        }
+        let isSave = operation != "executebillquery"
+        let saveCall = isSave ? store.nextSaveCall() : 0
+        func everySave(_ n: Int) -> Bool { isSave && n > 0 && saveCall % n == 0 }
+        if everySave(faults.http500Every) {
+            return text(500, "服务器内部错误：Ferry 沙箱注入的 HTTP 500 故障（未保存任何单据）")
+        }
+        if everySave(faults.slowSaveEvery) { try? await Task.sleep(for: faults.slowSaveDelay) }
+        switch operation {
+        case "executebillquery":
+            return json(executeBillQuery(body), sessionID: issued)
+        default:
+            let answer = save(operation == "save", body: body)
+            if everySave(faults.dropAfterCommitEvery) {
+                return HTTPResponse(
+                    statusCode: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                    body: HTTPBodySequence(from: DroppedBody(), count: 4096))
+            }
+            return json(answer, sessionID: issued)
+        }
+    }
+
+    private func verifySignature(_ request: HTTPRequest) -> Bool {
+        func header(_ name: String) -> String? { request.headers[HTTPHeader(name)] }
+        guard let timestamp = header(KingdeeSignature.Header.timestamp),
+            let appKey = header(KingdeeSignature.Header.appKey), appKey == configuration.appID,
+            let appDataB64 = header(KingdeeSignature.Header.appData),
+            let appDataBytes = Data(base64Encoded: appDataB64),
+            let signature = header(KingdeeSignature.Header.signature),
+            let kdSignature = header(KingdeeSignature.Header.kdSignature)
+        else { return false }
+        let appData = String(decoding: appDataBytes, as: UTF8.self)
+        let parts = appData.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 4, parts[0] == configuration.acctID, parts[1] == configuration.username else { return false }
+        let identity = KingdeeSignature.Identity(
+            acctID: parts[0], username: parts[1], appID: appKey, appSecret: configuration.appSecret,
+            lcid: Int(parts[2]) ?? 2052, orgNumber: parts[3])
+        // The path as the client saw it: the request path (the SDK signs everything after the host).
+        let expected = KingdeeSignature.headers(url: "http://sandbox.local" + request.path, identity: identity, timestamp: timestamp)
+        let byName = Dictionary(expected, uniquingKeysWith: { a, _ in a })
+        return byName[KingdeeSignature.Header.signature] == signature
+            && byName[KingdeeSignature.Header.kdSignature] == kdSignature
+    }
+
+    private func sessionLost() -> JSONValue {
+        status(success: false, msgCode: 1, errors: [.init(fieldName: nil, message: "会话信息已丢失，请重新登录", dIndex: 0)])
+    }
+
+    // MARK: - Save / BatchSave
+
+    private func save(_ single: Bool, body: JSONValue) -> JSONValue {
+        let formID = argument(body, ["formid", "formId", "FormId"], 0) ?? ""
+        guard let data = dataArgument(body, position: 1) else {
+            return status(success: false, msgCode: 8, errors: [.init(fieldName: nil, message: "data 数据包不能为空", dIndex: nil)])
+        }
+        guard formID.uppercased() == Self.formID else {
+            return status(success: false, msgCode: 4, errors: [
+                .init(fieldName: nil, message: "标识为“\(formID)”的业务对象不存在，或者被删除", dIndex: nil),
+            ])
+        }
+        let models: [JSONValue]
+        if single {
+            guard let model = data["Model"], model.objectValue != nil else {
+                return status(success: false, msgCode: 8, errors: [.init(fieldName: nil, message: "Model 数据包不能为空", dIndex: nil)])
+            }
+            models = [model]
+        } else {
+            models = data["Model"]?.arrayValue ?? []
+            if models.isEmpty {
+                return status(success: false, msgCode: 8, errors: [.init(fieldName: nil, message: "Model 数据包不能为空", dIndex: nil)])
+            }
+        }
+        let faults = store.faults
+        let numbers = models.compactMap { $0["FBillNo"]?.scalarText }
+        if numbers.contains(where: faults.unattributedErrorBills.contains) {
+            return status(success: false, msgCode: 11, errors: [
+                .init(fieldName: nil, message: "保存失败：对象引用未设置到对象的实例。", dIndex: nil),
+            ])
+        }
+        let batchCount = single ? nil : data["BatchCount"]?.scalarText.flatMap { Int($0) }
+        var layout = KingdeeBatchLayout.subBatches(count: models.count, batchCount: batchCount)
+        if faults.reverseSubBatches { layout.reverse() }
+        let master = store.masterData
+        var errors: [KingdeeResponseStatus.ErrorEntry] = []
+        var successes: [KingdeeResponseStatus.SuccessEntry] = []
+        for range in layout {
+            for index in range {
+                let dIndex = index - range.lowerBound
+                let problems = validate(models[index], master: master)
+                if !problems.isEmpty {
+                    errors += problems.map { .init(fieldName: $0.field, message: $0.message, dIndex: dIndex) }
+                    continue
+                }
+                let number = models[index]["FBillNo"]?.scalarText ?? ""
+                if let id = store.commit(number: number, formID: Self.formID, model: models[index]) {
+                    successes.append(.init(id: .number(String(id)), number: number, dIndex: dIndex))
+                } else {
+                    errors.append(.init(
+                        fieldName: "FBillNo", message: "单据编号为“\(number)”的其他入库单已经存在，单据编号不允许重复", dIndex: dIndex))
+                }
+            }
+        }
+        var result = status(success: errors.isEmpty, msgCode: errors.isEmpty ? 0 : 11, errors: errors, successes: successes)
+        if single, let first = successes.first, case .object(var outer) = result, case .object(var inner)? = outer["Result"] {
+            inner.append("Id", first.id)
+            inner.append("Number", .string(first.number))
+            outer.set("Result", .object(inner))
+            result = .object(outer)
+        }
+        return result
+    }
+
+    private struct Problem {
+        var field: String
+        var message: String
+    }
+
+    private func validate(_ model: JSONValue, master: KingdeeSandboxMasterData) -> [Problem] {
+        guard let bill = model.objectValue else { return [Problem(field: "Model", message: "Model 数据包格式不正确")] }
+        var problems: [Problem] = []
+        guard let number = bill["FBillNo"]?.scalarText, !number.isEmpty else {
+            return [Problem(field: "FBillNo", message: "其他入库单，字段“单据编号”是必录项")]
+        }
+        let prefix = "单据编号为“\(number)”的其他入库单，"
+        func reference(_ value: JSONValue?) -> String? {
+            guard let value else { return nil }
+            if let object = value.objectValue {
+                return (object["FNumber"] ?? object["FNUMBER"] ?? object["Fnumber"])?.scalarText
+            }
+            return value.scalarText
+        }
+        func check(_ key: String, _ label: String, _ known: Set<String>, required: Bool, line: Int? = nil, in object: JSONObject) {
+            let at = line.map { "第\($0)行分录，" } ?? ""
+            guard let code = reference(object[key]), !code.isEmpty else {
+                if required { problems.append(Problem(field: key, message: prefix + at + "字段“\(label)”是必录项")) }
+                return
+            }
+            if !known.contains(code) {
+                problems.append(Problem(field: key, message: prefix + at + "\(label)编码“\(code)”不存在"))
+            }
+        }
+        check("FBillTypeID", "单据类型", master.billTypes, required: true, in: bill)
+        check("FStockOrgId", "库存组织", master.organizations, required: true, in: bill)
+        check("FOwnerIdHead", "货主", master.organizations, required: false, in: bill)
+        if let date = bill["FDate"]?.scalarText, !date.isEmpty {
+            if !Self.isDate(date) { problems.append(Problem(field: "FDate", message: prefix + "日期“\(date)”格式不正确")) }
+        } else {
+            problems.append(Problem(field: "FDate", message: prefix + "字段“日期”是必录项"))
+        }
+        let entries = bill["FEntity"]?.arrayValue ?? []
+        if entries.isEmpty {
+            problems.append(Problem(field: "FEntity", message: prefix + "单据体“明细”至少需要一行分录"))
+        }
+        for (i, entry) in entries.enumerated() {
+            guard let line = entry.objectValue else { continue }
+            check("FMATERIALID", "物料", master.materials, required: true, line: i + 1, in: line)
+            check("FSTOCKID", "仓库", master.stocks, required: true, line: i + 1, in: line)
+            check("FSTOCKSTATUSID", "库存状态", master.stockStatuses, required: false, line: i + 1, in: line)
+            check("FOWNERID", "货主", master.organizations, required: false, line: i + 1, in: line)
+            check("FKEEPERID", "保管者", master.organizations, required: false, line: i + 1, in: line)
+            if let qty = line["FQty"]?.scalarText {
+                if let value = ExactDecimal(qty), !value.isNegative, !value.isZero {
+                } else {
+                    problems.append(Problem(field: "FQty", message: prefix + "第\(i + 1)行分录，实收数量“\(qty)”必须大于0"))
+                }
+            } else {
+                problems.append(Problem(field: "FQty", message: prefix + "第\(i + 1)行分录，字段“实收数量”是必录项"))
+            }
+        }
+        return problems
+    }
+
+    static func isDate(_ text: String) -> Bool {
+        let chars = Array(text.prefix(10))
+        guard chars.count == 10, chars[4] == "-", chars[7] == "-" else { return false }
+        return chars.enumerated().allSatisfy { i, c in i == 4 || i == 7 || c.isASCII && c.isNumber }
+    }
+
+    // MARK: - ExecuteBillQuery
+
+    private func executeBillQuery(_ body: JSONValue) -> JSONValue {
+        guard let data = dataArgument(body, position: 0) else {
+            return .array([.array([status(success: false, msgCode: 8, errors: [
+                .init(fieldName: nil, message: "data 数据包不能为空", dIndex: nil),
+            ])])])
+        }
+        let formID = data["FormId"]?.scalarText ?? ""
+        guard formID.uppercased() == Self.formID else {
+            return .array([.array([status(success: false, msgCode: 4, errors: [
+                .init(fieldName: nil, message: "标识为“\(formID)”的业务对象不存在，或者被删除", dIndex: nil),
+            ])])])
+        }
+        let keys = (data["FieldKeys"]?.scalarText ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !keys.isEmpty else {
+            return .array([.array([status(success: false, msgCode: 8, errors: [
+                .init(fieldName: nil, message: "data 数据包中的参数 FieldKeys 的值不能为空", dIndex: nil),
+            ])])])
+        }
+        let filter = data["FilterString"]?.scalarText ?? ""
+        let wanted = Self.quotedValues(filter)
+        let bills = store.bills.filter { wanted == nil || wanted!.contains($0.number) }
+        return .array(bills.map { bill in
+            .array(keys.map { key -> JSONValue in
+                switch key.lowercased() {
+                case "fid": return .number(String(bill.id))
+                case "fbillno": return .string(bill.number)
+                case "fdocumentstatus": return .string(bill.documentStatus)
+                default: return .null
+                }
+            })
+        })
+    }
+
+    /// The quoted values of `FBillNo IN ('a','b')` or `FBillNo = 'a'` (with `''` for a quote); `nil` when
+    /// the filter is empty (everything).
+    static func quotedValues(_ filter: String) -> Set<String>? {
+        if filter.trimmingCharacters(in: .whitespaces).isEmpty { return nil }
+        var values: Set<String> = []
+        var chars = Array(filter)[...]
+        while let open = chars.firstIndex(of: "'") {
+            var value = ""
+            var i = open + 1
+            while i < chars.endIndex {
+                if chars[i] == "'" {
+                    if i + 1 < chars.endIndex && chars[i + 1] == "'" {
+                        value.append("'")
+                        i += 2
+                        continue
+                    }
+                    break
+                }
+                value.append(chars[i])
+                i += 1
+            }
+            values.insert(value)
+            chars = chars[min(i + 1, chars.endIndex)...]
+        }
+        return values
+    }
+
+    // MARK: - Helpers
+
+    private func argument(_ body: JSONValue, _ names: [String], _ position: Int) -> String? {
+        for name in names { if let v = body[name]?.scalarText { return v } }
+        if let parameters = body["parameters"]?.arrayValue ?? body.arrayValue, position < parameters.count {
+            return parameters[position].scalarText
+        }
+        return nil
+    }
+
+    private func dataArgument(_ body: JSONValue, position: Int) -> JSONValue? {
+        var raw = body["data"]
+        if raw == nil, let parameters = body["parameters"]?.arrayValue ?? body.arrayValue, position < parameters.count {
+            raw = parameters[position]
+        }
+        if let text = raw?.stringValue { return try? JSONReader.parse(text) }
+        return raw
+    }
+
+    private func cookieValue(_ header: String, _ name: String) -> String? {
+        for part in header.split(separator: ";") {
+            let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            if pair.count == 2 && pair[0] == name { return String(pair[1]) }
+        }
+        return nil
+    }
+
+    private func status(
+        success: Bool, msgCode: Int, errors: [KingdeeResponseStatus.ErrorEntry],
+        successes: [KingdeeResponseStatus.SuccessEntry] = []
+    ) -> JSONValue {
+        let status = KingdeeResponseStatus(isSuccess: success, msgCode: msgCode, errors: errors, successes: successes)
+        return ["Result": ["ResponseStatus": status.json]]
+    }
+
+    private func json(_ value: JSONValue, sessionID: String? = nil) -> HTTPResponse {
+        var headers: HTTPHeaders = [.contentType: "application/json; charset=utf-8"]
+        if let sessionID {
+            headers[.setCookie] = "\(KingdeeClient.sessionCookieName)=\(sessionID); path=/; HttpOnly"
+        }
+        return HTTPResponse(statusCode: .ok, headers: headers, body: Data(JSONWriter(style: .compact).bytes(value)))
+    }
+
+    private func text(_ code: Int, _ message: String) -> HTTPResponse {
+        HTTPResponse(
+            statusCode: HTTPStatusCode(code, phrase: code == 404 ? "Not Found" : "Internal Server Error"),
+            headers: [.contentType: "text/plain; charset=utf-8"], body: Data(message.utf8))
+    }
+}

@@ -1,0 +1,134 @@
+import FerryCore
+import Foundation
+
+/// What the sandbox holds: saved bills, sessions, counters. Thread-safe; tests and people can inspect it.
+public final class KingdeeSandboxStore: @unchecked Sendable {
+    /// A saved bill.
+    public struct Bill: Sendable, Hashable {
+        /// `FID`.
+        public var id: Int
+        /// `FBillNo`.
+        public var number: String
+        /// The form id it was saved as.
+        public var formID: String
+        /// The model as received (numbers keep their text).
+        public var model: FerryCore.JSONValue
+        /// How many save requests created this bill number; more than 1 would be a duplicate (the sandbox
+        /// rejects duplicates, so this stays 1; the rejected attempts are in `duplicateRejections`).
+        public var saveCount: Int
+        /// FDocumentStatus: A (创建) after Save.
+        public var documentStatus: String
+    }
+
+    private let lock = Mutex()
+    private var billsByNumber: [String: Bill] = [:]
+    private var nextID: Int
+    private var rejectedDuplicates: [String: Int] = [:]
+    private var counts: [String: Int] = [:]
+    private var sessions: [String: ContinuousClock.Instant] = [:]
+    private var master: KingdeeSandboxMasterData
+    private var faultSettings: KingdeeSandboxFaults
+    private var callCounter = 0
+    private var saveCounter = 0
+    private var allSessionIDs: [String] = []
+
+    init(configuration: KingdeeSandboxConfiguration) {
+        nextID = configuration.firstBillID
+        master = configuration.masterData
+        faultSettings = configuration.faults
+    }
+
+    // MARK: - Inspection
+
+    /// Every saved bill, in save order.
+    public var bills: [Bill] { lock.withLock { billsByNumber.values.sorted { $0.id < $1.id } } }
+
+    /// The bill with number `number`, if saved.
+    public func bill(_ number: String) -> Bill? { lock.withLock { billsByNumber[number] } }
+
+    /// Save attempts rejected because the bill number existed, by bill number.
+    public var duplicateRejections: [String: Int] { lock.withLock { rejectedDuplicates } }
+
+    /// Requests received, by operation name (`BatchSave`, `ExecuteBillQuery`, `ValidateUser`, …).
+    public var requestCounts: [String: Int] { lock.withLock { counts } }
+
+    /// Every session id the sandbox ever issued (for "no session id on disk" checks).
+    public var issuedSessionIDs: [String] { lock.withLock { allSessionIDs } }
+
+    /// The current master data.
+    public var masterData: KingdeeSandboxMasterData { lock.withLock { master } }
+
+    /// The current faults.
+    public var faults: KingdeeSandboxFaults { lock.withLock { faultSettings } }
+
+    /// Changes the master data.
+    public func updateMasterData(_ change: (inout KingdeeSandboxMasterData) -> Void) {
+        lock.withLock { change(&master) }
+    }
+
+    /// Changes the faults.
+    public func updateFaults(_ change: (inout KingdeeSandboxFaults) -> Void) {
+        lock.withLock { change(&faultSettings) }
+    }
+
+    /// Ends every session (as a server restart or a session clean-up would).
+    public func expireAllSessions() { lock.withLock { sessions.removeAll() } }
+
+    // MARK: - Server side
+
+    func count(_ operation: String) { lock.withLock { counts[operation, default: 0] += 1 } }
+
+    /// The number of this save call (Save or BatchSave, 1-based).
+    func nextSaveCall() -> Int {
+        lock.withLock {
+            saveCounter += 1
+            return saveCounter
+        }
+    }
+
+    /// The number of this DynamicFormService call (1-based).
+    func nextCall() -> Int {
+        lock.withLock {
+            callCounter += 1
+            return callCounter
+        }
+    }
+
+    func newSession(lifetime: Duration) -> String {
+        let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        lock.withLock {
+            sessions[id] = ContinuousClock.now + lifetime
+            allSessionIDs.append(id)
+        }
+        return id
+    }
+
+    /// Whether `id` is a live session; touching it extends it.
+    func touchSession(_ id: String, lifetime: Duration) -> Bool {
+        lock.withLock {
+            guard let expiry = sessions[id] else { return false }
+            if expiry < ContinuousClock.now {
+                sessions[id] = nil
+                return false
+            }
+            sessions[id] = ContinuousClock.now + lifetime
+            return true
+        }
+    }
+
+    /// Saves a validated model unless its number exists; returns the new id, or `nil` for a duplicate.
+    func commit(number: String, formID: String, model: FerryCore.JSONValue) -> Int? {
+        lock.withLock {
+            if billsByNumber[number] != nil {
+                rejectedDuplicates[number, default: 0] += 1
+                return nil
+            }
+            let id = nextID
+            nextID += 1
+            billsByNumber[number] = Bill(id: id, number: number, formID: formID, model: model, saveCount: 1, documentStatus: "A")
+            return id
+        }
+    }
+
+    func exists(_ number: String) -> Bool { lock.withLock { billsByNumber[number] != nil } }
+}

@@ -1,0 +1,145 @@
+import FerryCore
+import FerryKingdee
+import FerryTestSupport
+import Foundation
+import KingdeeSandbox
+import Testing
+
+/// Every sandbox fault, and what Ferry makes of it.
+struct FaultTests {
+    static func start(_ faults: KingdeeSandboxFaults) async throws -> KingdeeSandboxServer {
+        try await KingdeeSandboxServer.start(configuration: .init(faults: faults))
+    }
+
+    /// All documents end with receipts, each bill is in Kingdee once, receipts carry Kingdee's ids.
+    func expectAllLoadedOnce(_ run: TestRun, _ numbers: [String], _ server: KingdeeSandboxServer,
+                             sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(server.store.bills.count == numbers.count, sourceLocation: sourceLocation)
+        for number in numbers {
+            let receipt = run.receipt(number)
+            #expect(receipt != nil, "\(number) has no receipt", sourceLocation: sourceLocation)
+            #expect(run.error(number) == nil, "\(number) has an error file", sourceLocation: sourceLocation)
+            #expect(receipt?["kingdee"]?["Id"]?.scalarText == server.store.bill(number).map { String($0.id) },
+                    sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func latencyOnlySlowsDown() async throws {
+        let server = try await Self.start(.init(latency: .milliseconds(30)))
+        defer { Task { await server.stop() } }
+        let run = TestRun("latency")
+        let numbers = try PayloadGenerator.write(count: 10, into: run.transform)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        #expect(summary.loaded == 10 && summary.requests == 2)
+        expectAllLoadedOnce(run, numbers, server)
+    }
+
+    @Test func http500IsCheckedThenSentAgain() async throws {
+        let server = try await Self.start(.init(http500Every: 2))
+        defer { Task { await server.stop() } }
+        let run = TestRun("http500")
+        let numbers = try PayloadGenerator.write(count: 20, into: run.transform)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        #expect(summary.inDoubtResent > 0)
+        #expect(!summary.hasProblems)
+        expectAllLoadedOnce(run, numbers, server)
+        #expect(server.store.duplicateRejections.isEmpty)
+    }
+
+    @Test func aLostAnswerIsFoundByExecuteBillQuery() async throws {
+        let server = try await Self.start(.init(dropAfterCommitEvery: 2))
+        defer { Task { await server.stop() } }
+        let run = TestRun("drop")
+        let numbers = try PayloadGenerator.write(count: 20, into: run.transform)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        #expect(summary.inDoubtFound > 0)
+        #expect(!summary.hasProblems)
+        expectAllLoadedOnce(run, numbers, server)
+        #expect(server.store.duplicateRejections.isEmpty, "nothing committed was sent again")
+        let found = numbers.compactMap { run.receipt($0) }.filter { $0["how"]?.stringValue == "found by ExecuteBillQuery" }
+        #expect(found.count == summary.inDoubtFound)
+        #expect(found.allSatisfy { $0["FDocumentStatus"]?.stringValue == "A" })
+    }
+
+    @Test(arguments: [KingdeeTargetConfig.AuthMode.signature, .password, .appsecret])
+    func sessionLossLogsInAgain(_ auth: KingdeeTargetConfig.AuthMode) async throws {
+        let server = try await Self.start(.init(sessionLossEvery: 3))
+        defer { Task { await server.stop() } }
+        let run = TestRun("session")
+        let numbers = try PayloadGenerator.write(count: 20, into: run.transform)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target(auth: auth, concurrency: 1))
+        #expect(!summary.hasProblems)
+        expectAllLoadedOnce(run, numbers, server)
+        let logins = (server.store.requestCounts["ValidateUser"] ?? 0) + (server.store.requestCounts["LoginByAppSecret"] ?? 0)
+        if auth != .signature { #expect(logins > 1) }
+    }
+
+    @Test func callLimitIsRetriedWithBackoff() async throws {
+        let server = try await Self.start(.init(callLimitEvery: 2))
+        defer { Task { await server.stop() } }
+        let run = TestRun("limit")
+        let numbers = try PayloadGenerator.write(count: 20, into: run.transform)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        #expect(!summary.hasProblems)
+        #expect(summary.requests > 4)
+        expectAllLoadedOnce(run, numbers, server)
+    }
+
+    @Test func aTimeoutPutsTheBatchInDoubt() async throws {
+        let server = try await Self.start(.init(slowSaveEvery: 3, slowSaveDelay: .milliseconds(1800)))
+        defer { Task { await server.stop() } }
+        let run = TestRun("timeout")
+        let numbers = try PayloadGenerator.write(count: 15, into: run.transform)
+        let summary = try await LoadRunner.run(
+            runDirectory: run.runDirectory, config: server.target(concurrency: 1, timeout: 1))
+        try await Task.sleep(for: .milliseconds(1000))  // let the slow request finish on the server
+        #expect(!summary.hasProblems)
+        #expect(summary.inDoubtFound + summary.inDoubtResent > 0)
+        expectAllLoadedOnce(run, numbers, server)
+    }
+
+    @Test func retriesRunOutThenAPlainRunLoadsTheRest() async throws {
+        let server = try await Self.start(.init(http500Every: 1))
+        defer { Task { await server.stop() } }
+        let run = TestRun("exhausted")
+        let numbers = try PayloadGenerator.write(count: 6, into: run.transform)
+        let first = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target(maxRetries: 2))
+        #expect(first.failed[.retryable] == 6)
+        let error = try #require(run.error(numbers[0]))
+        #expect(error["class"]?.stringValue == "retryable")
+        #expect(error["attempts"]?.scalarText == "3")
+        #expect(error["errors"]?.arrayValue?.first?["message"]?.stringValue?.contains("HTTP 500") == true)
+        server.updateFaults { $0.http500Every = 0 }
+        let second = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        #expect(second.loaded == 6)
+        #expect(!second.hasProblems)
+        expectAllLoadedOnce(run, numbers, server)
+    }
+
+    @Test func everyFaultAtOnceConverges() async throws {
+        let poison = PayloadGenerator.billNumber(17)
+        let server = try await Self.start(.init(
+            latency: .milliseconds(2), http500Every: 7, dropAfterCommitEvery: 5, sessionLossEvery: 11, callLimitEvery: 13,
+            unattributedErrorBills: [poison]))
+        defer { Task { await server.stop() } }
+        let run = TestRun("allfaults")
+        let numbers = try PayloadGenerator.write(count: 60, into: run.transform) { i, number in
+            i == 33 ? PayloadGenerator.payload(billNumber: number, material: "NOPE") : nil
+        }
+        // Repeated runs converge: a run may exhaust its retries for a few documents; the next re-posts them.
+        var last = LoadSummary()
+        for _ in 0..<8 {
+            last = try await LoadRunner.run(
+                runDirectory: run.runDirectory, config: server.target(batchSize: 8, batchCount: 2, concurrency: 3))
+            if last.failed[.retryable] == nil { break }
+        }
+        #expect(last.failed[.data] == 2)
+        #expect(last.failed[.retryable] == nil)
+        for number in numbers {
+            #expect((run.receipt(number) == nil) != (run.error(number) == nil), "\(number)")
+        }
+        #expect(run.error(poison) != nil && run.error(numbers[32]) != nil)
+        #expect(server.store.bills.count == 58)
+        #expect(server.store.bills.allSatisfy { $0.saveCount == 1 })
+    }
+}

@@ -1,0 +1,69 @@
+import FerryCore
+import FerryKingdee
+import FerryTestSupport
+import Foundation
+import KingdeeSandbox
+import Testing
+
+/// `ferry load` as a process: flags, exit codes, output.
+struct LoadCommandTests {
+    @Test func loadsAndExitsZeroThenDryRunListsNothingToSend() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let workspace = try CrashTests.Workspace("cli")
+        let numbers = try PayloadGenerator.write(count: 7, into: workspace.run.transform)
+        let env = CrashTests.environment(server)
+
+        let dryBefore = workspace.run.snapshot()
+        let dry = try await FerryProcess.run(["load", "--workspace", workspace.root, "--dry-run"], environment: env)
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.contains("batch 1: STK_MISCELLANEOUS, 7 document(s)"))
+        #expect(dry.stdout.contains("\(numbers[0]).json  FBillNo \(numbers[0])"))
+        #expect(workspace.run.snapshot() == dryBefore, "a dry run writes nothing")
+        #expect(server.store.requestCounts.isEmpty, "a dry run sends nothing")
+
+        let load = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(load.status == 0, "\(load.stderr)")
+        #expect(load.stderr.contains("loaded:            7"))
+        #expect(server.store.bills.count == 7)
+
+        let again = try await FerryProcess.run(["load", "--workspace", workspace.root, "--dry-run"], environment: env)
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("already loaded: \(numbers[6]).json"))
+        #expect(!again.stdout.contains("batch 1"))
+    }
+
+    @Test func failedDocumentsExitOneAndRetryFailedFixesThem() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let workspace = try CrashTests.Workspace("cli-fail")
+        let numbers = try PayloadGenerator.write(count: 3, into: workspace.run.transform) { i, number in
+            i == 2 ? PayloadGenerator.payload(billNumber: number, material: "7.77.777") : nil
+        }
+        let env = CrashTests.environment(server)
+        let first = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(first.status == 1)
+        #expect(first.stderr.contains("data 1"))
+        server.updateMasterData { $0.materials.insert("7.77.777") }
+        let retried = try await FerryProcess.run(["load", "--workspace", workspace.root, "--retry-failed"], environment: env)
+        #expect(retried.status == 0, "\(retried.stderr)")
+        #expect(workspace.run.receipt(numbers[1]) != nil && workspace.run.error(numbers[1]) == nil)
+    }
+
+    @Test func configurationProblemsExitTwoAndUsageExitsSixtyFour() async throws {
+        let workspace = try CrashTests.Workspace("cli-config")
+        try PayloadGenerator.write(count: 1, into: workspace.run.transform)
+        var env = ProcessInfo.processInfo.environment
+        env["KINGDEE_APP_SECRET"] = nil
+        env["KINGDEE_URL"] = nil
+        let missing = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("KINGDEE_URL"))
+        #expect(missing.stderr.contains("ferry.yaml:"))
+        let noRun = try await FerryProcess.run(["load", "--workspace", workspace.root, "--run", "20991231T000000Z", "--dry-run"])
+        #expect(noRun.status == 2)
+        let usage = try await FerryProcess.run(["load", "--no-such-flag"])
+        #expect(usage.status == 64)
+        #expect(FileSystem.list(workspace.run.runDirectory + "/load").isEmpty)
+    }
+}
