@@ -6,6 +6,7 @@ import PackageDescription
 // - Yams: `ferry.yaml` is YAML; Yams gives node line numbers for `ferry.yaml:LINE: error:` messages.
 // - swift-crypto: SHA-256 for manifests and receipts, MD5 for WDT signatures, HMAC-SHA256 for Kingdee.
 // - FlyingFox: the loopback HTTP servers of the WDT and Kingdee sandboxes (no SwiftNIO, ~15 s of build).
+// - swift-log: structured logs of the pipeline (`--log-level`), separate from diagnostics and progress.
 let package = Package(
     name: "ferry",
     platforms: [.macOS(.v14)],
@@ -17,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.20.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // libxml2 through pkg-config; imported by FerryTemplate only.
@@ -61,13 +63,23 @@ let package = Package(
             name: "KingdeeSandbox",
             dependencies: ["FerryCore", "FerryKingdee", "FlyingFox", .product(name: "FlyingSocks", package: "FlyingFox")]
         ),
+        // The whole pipeline: stage settings from ferry.yaml, `ferry run`, the run overview and report,
+        // the demo and the sandbox pair. Composes the stages; holds no stage logic of its own.
+        .target(
+            name: "FerryPipeline",
+            dependencies: [
+                "FerryCore", "FerryTemplate", "FerryTransform", "FerryWorkspace", "FerryWDT", "FerryKingdee",
+                "WDTSandbox", "KingdeeSandbox", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The thin command line.
         .executableTarget(
             name: "ferry",
             dependencies: [
                 "FerryCore", "FerryTemplate", "FerryTransform", "FerryWorkspace", "FerrySchemes",
-                "FerryWDT", "FerryKingdee", "WDTSandbox", "KingdeeSandbox",
+                "FerryWDT", "FerryKingdee", "WDTSandbox", "KingdeeSandbox", "FerryPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -81,6 +93,10 @@ let package = Package(
         .testTarget(name: "FerryWDTTests", dependencies: ["FerryWDT", "WDTSandbox", "FerryCore", "FerryTestSupport", "ferry"]),
         .testTarget(name: "FerryKingdeeTests", dependencies: ["FerryKingdee", "KingdeeSandbox", "FerryCore", "FerryTestSupport", "ferry"]),
         .testTarget(name: "FerryCLITests", dependencies: ["FerryCore", "FerryWorkspace", "FerryTestSupport", "ferry"]),
+        .testTarget(
+            name: "FerryPipelineTests",
+            dependencies: ["FerryPipeline", "FerryCore", "FerryWorkspace", "WDTSandbox", "KingdeeSandbox", "FerryTestSupport", "ferry"]
+        ),
     ]
 )
 

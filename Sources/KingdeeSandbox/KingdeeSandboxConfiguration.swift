@@ -60,6 +60,11 @@ public struct KingdeeSandboxFaults: Sendable, Hashable {
     public var sessionLossEvery: Int
     /// Every N-th call answers MsgCode 14 (调用限制) without doing anything.
     public var callLimitEvery: Int
+    /// Save calls (1-based, in arrival order) answered with HTTP 500, in addition to `http500Every`.
+    public var http500At: Set<Int> = []
+    /// Save calls (1-based) whose connection is dropped after the bills were committed, in addition to
+    /// `dropAfterCommitEvery`.
+    public var dropAfterCommitAt: Set<Int> = []
     /// Every N-th save call waits `slowSaveDelay` before saving (longer than the client's timeout: the
     /// client gives up, then the bills are saved anyway).
     public var slowSaveEvery: Int

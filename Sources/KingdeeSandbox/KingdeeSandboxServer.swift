@@ -191,10 +191,12 @@ struct SandboxHandler: Sendable {
         if faults.latency > .zero { try? await Task.sleep(for: faults.latency) }
         func every(_ n: Int) -> Bool { n > 0 && call % n == 0 }
         if every(faults.sessionLossEvery) {
+            store.injected("session_loss")
             store.expireAllSessions()
             return json(sessionLost())
         }
         if every(faults.callLimitEvery) {
+            store.injected("call_limit")
             return json(status(success: false, msgCode: 14, errors: [
                 .init(fieldName: nil, message: "接口调用超出限制（调用限制），请稍后再试", dIndex: nil),
             ]), sessionID: issued)
@@ -202,7 +204,8 @@ struct SandboxHandler: Sendable {
         let isSave = operation != "executebillquery"
         let saveCall = isSave ? store.nextSaveCall() : 0
         func everySave(_ n: Int) -> Bool { isSave && n > 0 && saveCall % n == 0 }
-        if everySave(faults.http500Every) {
+        if everySave(faults.http500Every) || (isSave && faults.http500At.contains(saveCall)) {
+            store.injected("http500")
             return text(500, "服务器内部错误：Ferry 沙箱注入的 HTTP 500 故障（未保存任何单据）")
         }
         if everySave(faults.slowSaveEvery) { try? await Task.sleep(for: faults.slowSaveDelay) }
@@ -211,7 +214,8 @@ struct SandboxHandler: Sendable {
             return json(executeBillQuery(body), sessionID: issued)
         default:
             let answer = save(operation == "save", body: body)
-            if everySave(faults.dropAfterCommitEvery) {
+            if everySave(faults.dropAfterCommitEvery) || faults.dropAfterCommitAt.contains(saveCall) {
+                store.injected("lost_response")
                 return HTTPResponse(
                     statusCode: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                     body: HTTPBodySequence(from: DroppedBody(), count: 4096))

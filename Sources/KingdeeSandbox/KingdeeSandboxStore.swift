@@ -25,6 +25,7 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
     private var nextID: Int
     private var rejectedDuplicates: [String: Int] = [:]
     private var counts: [String: Int] = [:]
+    private var injected: [String: Int] = [:]
     private var sessions: [String: ContinuousClock.Instant] = [:]
     private var master: KingdeeSandboxMasterData
     private var faultSettings: KingdeeSandboxFaults
@@ -77,6 +78,11 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
     // MARK: - Server side
 
     func count(_ operation: String) { lock.withLock { counts[operation, default: 0] += 1 } }
+
+    /// Faults injected so far, by name (`http500`, `lost_response`, `session_loss`, `call_limit`).
+    public var faultsInjected: [String: Int] { lock.withLock { injected } }
+
+    func injected(_ fault: String) { lock.withLock { injected[fault, default: 0] += 1 } }
 
     /// The number of this save call (Save or BatchSave, 1-based).
     func nextSaveCall() -> Int {

@@ -32,4 +32,15 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     public mutating func pick<T>(_ items: [T]) -> T {
         items[int(in: 0...(items.count - 1))]
     }
+
+    /// An index drawn with the given (positive) weights.
+    public mutating func weightedIndex(_ weights: [Int]) -> Int {
+        let total = weights.reduce(0, +)
+        var draw = int(in: 0...(total - 1))
+        for (index, weight) in weights.enumerated() {
+            if draw < weight { return index }
+            draw -= weight
+        }
+        return weights.count - 1
+    }
 }

@@ -164,7 +164,8 @@ public final class WDTDataset: @unchecked Sendable {
         let stringy = rng.chance(0.3)  // some tenants' gateways send numbers as strings
         func number(_ n: Int) -> JSONValue { stringy ? .string(String(n)) : .number(String(n)) }
         func decimal(_ text: String) -> JSONValue { stringy ? .string(text) : .number(text) }
-        let warehouse = rng.pick(warehouses)
+        // Like a real tenant: most stock arrives at the main warehouses, a little at the returns warehouse.
+        let warehouse = warehouses[rng.weightedIndex(warehouses.map { $0.no == "WH005" ? 1 : 12 })]
         let supplier = rng.pick(suppliers)
         let created = modified.adding(seconds: -Int64(rng.int(in: 0...259_200)))
         let checked = modified.adding(seconds: -Int64(rng.int(in: 0...3600)))
@@ -173,9 +174,11 @@ public final class WDTDataset: @unchecked Sendable {
         var lines: [JSONValue] = []
         var totalCount = 0
         var totalUnits = 0
-        let lineCount = rng.int(in: 1...20)
+        // Most orders are short; a few are long (1–20 lines in all).
+        let lineCount = rng.chance(0.75) ? rng.int(in: 1...5) : rng.int(in: 6...20)
         for line in 0..<lineCount {
-            let item = rng.pick(goods)
+            // A long tail: the last two goods are rare (new listings).
+            let item = goods[rng.weightedIndex(goods.indices.map { $0 >= goods.count - 2 ? 1 : 20 })]
             let count = rng.chance(0.05) ? 0 : rng.int(in: 1...120)
             let price = item.price + rng.int(in: -500...500) * 10
             let cost = price * count

@@ -8,6 +8,8 @@ public enum WDTFaultRule: Sendable, Hashable {
     case every(Int)
     /// With this probability per eligible request, drawn from the sandbox's seeded generator.
     case probability(Double)
+    /// Only on the Nth eligible request (N ≥ 1): exactly one fault.
+    case once(at: Int)
 }
 
 /// Faults the sandbox injects, to prove the client survives them.

@@ -141,6 +141,9 @@ final class SandboxState: @unchecked Sendable {
             faultCounters[name, default: 0] += 1
             return n >= 1 && faultCounters[name, default: 0] % n == 0
         case .probability(let p): return rng.chance(p)
+        case .once(let n):
+            faultCounters[name, default: 0] += 1
+            return faultCounters[name, default: 0] == n
         }
     }
 

@@ -2,6 +2,10 @@ import ArgumentParser
 import FerryCore
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// How a command ended, mapped to Ferry's exit codes.
 enum Outcome {
     /// Everything worked: exit 0.
@@ -18,12 +22,35 @@ enum FerryExit {
 
 /// Standard error, for diagnostics, progress and summaries (stdout stays for machine-readable output).
 enum Console {
+    /// Whether stderr is a terminal.
+    static let isTerminal = isatty(2) == 1
+
+    /// Whether to colour output: a terminal, and `NO_COLOR` not set (https://no-color.org).
+    static let usesColor = isTerminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+
+    /// The terminal's width, or 100.
+    static var terminalWidth: Int {
+        var size = winsize()
+        if ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 20 { return Int(size.ws_col) }
+        return 100
+    }
+
+    static func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
     static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        write(text + "\n")
     }
 
     static func print(_ diagnostic: Diagnostic) {
-        error(diagnostic.description)
+        var text = diagnostic.description
+        if usesColor {
+            let label = "\(diagnostic.severity.rawValue):"
+            let color = diagnostic.severity == .error ? "\u{1B}[1;31m" : diagnostic.severity == .warning ? "\u{1B}[1;33m" : "\u{1B}[1m"
+            if let range = text.range(of: label) { text.replaceSubrange(range, with: color + label + "\u{1B}[0m") }
+        }
+        error(text)
     }
 }
 

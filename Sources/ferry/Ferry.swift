@@ -15,6 +15,7 @@ struct Ferry: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, SchemesCommand.self, ValidateCommand.self,
             ExtractCommand.self, TransformCommand.self, LoadCommand.self,
+            RunCommand.self, StatusCommand.self, DemoCommand.self, SandboxCommand.self,
         ]
     )
 }

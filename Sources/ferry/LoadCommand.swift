@@ -1,6 +1,7 @@
 import ArgumentParser
 import FerryCore
 import FerryKingdee
+import FerryPipeline
 import FerryWorkspace
 import Foundation
 
@@ -29,6 +30,8 @@ struct LoadCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Also re-post documents that have error files (after fixing master data or a payload).")
     var retryFailed = false
 
+    @OptionGroup var output: OutputOptions
+
     func run() async throws {
         try await runCommand {
             let workspace = try Workspace(root: workspaceOptions.workspace)
@@ -37,67 +40,24 @@ struct LoadCommand: AsyncParsableCommand {
             let environment = workspaceOptions.environment
             let options = LoadOptions(isDryRun: dryRun, retryFailed: retryFailed)
             if dryRun {
-                let config = try Self.targetConfig(workspace.config, environment: environment, withSecrets: false)
+                let config = try KingdeeTargetConfig.resolved(from: workspace.config, environment: environment, withSecrets: false)
                 let plan = try LoadRunner.plan(runDirectory: runDirectory, config: config, options: options)
                 Self.printPlan(plan, run: id)
                 return plan.invalid.isEmpty && plan.changed.isEmpty ? .success : .documentsFailed
             }
-            let config = try Self.targetConfig(workspace.config, environment: environment, withSecrets: true)
+            let config = try KingdeeTargetConfig.resolved(from: workspace.config, environment: environment, withSecrets: true)
             if config.insecureTLS {
                 Console.error("ferry load: warning: target.insecure_tls is true; the Kingdee server's TLS certificate is NOT verified")
             }
             let lock = try workspace.lockRun(id)
             defer { lock.release() }
             Console.error("ferry load: run \(id), \(config.url)")
-            let summary = try await LoadRunner.run(
-                runDirectory: runDirectory, config: config, options: options, progress: { Console.error($0) })
+            let pipeline = Pipeline(
+                workspace: workspace, environment: environment, progress: output.progress(), logger: output.logger())
+            let summary = try await pipeline.load(runID: id, options: options)
             Self.printSummary(summary)
             return summary.hasProblems ? .documentsFailed : .success
         }
-    }
-
-    /// Resolves the `target` section of ferry.yaml; secrets are read only for the chosen auth mode.
-    static func targetConfig(_ yaml: WorkspaceConfig, environment: [String: String], withSecrets: Bool)
-        throws(Diagnostic) -> KingdeeTargetConfig
-    {
-        let authText = try yaml.choice(
-            "target.auth", default: "signature", choices: KingdeeTargetConfig.AuthMode.allCases.map(\.rawValue),
-            environment: environment)
-        let auth = KingdeeTargetConfig.AuthMode(rawValue: authText) ?? .signature
-        let purpose = "to load into Kingdee"
-        var config = KingdeeTargetConfig(
-            url: withSecrets ? try yaml.string("target.url", environment: environment, purpose: purpose) : "",
-            auth: auth,
-            acctID: withSecrets ? try yaml.string("target.acct_id", environment: environment, purpose: purpose) : "",
-            username: withSecrets ? try yaml.string("target.username", environment: environment, purpose: purpose) : "")
-        if withSecrets {
-            switch auth {
-            case .signature, .appsecret:
-                config.appID = try yaml.string("target.app_id", environment: environment, purpose: "for target.auth: \(auth.rawValue)")
-                config.appSecret = try yaml.string(
-                    "target.app_secret", environment: environment, purpose: "for target.auth: \(auth.rawValue)")
-            case .password:
-                config.password = try yaml.string("target.password", environment: environment, purpose: "for target.auth: password")
-            }
-            if auth == .signature, !config.appID.contains("_") {
-                throw .error(
-                    "target.app_id must look like <clientId>_<32 characters> (the app id from 第三方系统登录授权) for signature auth",
-                    file: yaml.file, line: yaml.entry("target.app_id")?.line)
-            }
-        }
-        config.lcid = try yaml.int("target.lcid", default: 2052, range: 1...65535, environment: environment)
-        config.orgNumber = try yaml.optionalString("target.org_number", environment: environment) ?? "0"
-        config.batchSize = try yaml.int("target.batch_size", default: 50, range: 1...2000, environment: environment)
-        if yaml.entry("target.batch_count") != nil {
-            config.batchCount = try yaml.int("target.batch_count", default: 0, range: 1...1000, environment: environment)
-        }
-        config.concurrency = try yaml.int("target.concurrency", default: 4, range: 1...64, environment: environment)
-        config.timeoutSeconds = try yaml.number("target.timeout_seconds", default: 30, range: 0.1...3600, environment: environment)
-        config.insecureTLS = try yaml.bool("target.insecure_tls", default: false, environment: environment)
-        config.maxRetries = try yaml.int("target.max_retries", default: 3, range: 0...20, environment: environment)
-        config.retryDelaySeconds = try yaml.number(
-            "target.retry_delay_seconds", default: 1, range: 0...300, environment: environment)
-        return config
     }
 
     static func printPlan(_ plan: LoadPlan, run: String) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FerryCore
 import FerrySchemes
+import FerryPipeline
 import FerryWorkspace
 
 /// `ferry transform`: WDT pages → Kingdee payload files, offline or inside a run.
@@ -39,6 +40,8 @@ struct TransformCommand: AsyncParsableCommand {
     @Option(help: "The run to transform (default: the newest).")
     var run: String?
 
+    @OptionGroup var outputOptions: OutputOptions
+
     func validate() throws {
         if !input.isEmpty {
             guard output != nil else { throw ValidationError("--input needs --output DIR") }
@@ -59,35 +62,35 @@ struct TransformCommand: AsyncParsableCommand {
                 extra[parts[0]] = parts.count > 1 ? parts[1] : ""
             }
             if let org { extra["org_number"] = org }
-            let request: TransformRequest
-            var lock: FileLock?
+            let summary: TransformSummary
+            let outputDirectory: String
             if !input.isEmpty {
                 var settingsMap = ["org_number": "100"]
                 settingsMap.merge(extra) { $1 }
-                request = TransformRequest(
+                let request = TransformRequest(
                     inputs: input, outputDirectory: output!,
                     templatePath: template ?? BuiltInSchemes.path(BuiltInSchemes.templateFileNames[0]),
                     lookupsDirectory: lookups, settings: settingsMap)
+                outputDirectory = request.outputDirectory
+                summary = try TransformRunner.run(request)
             } else {
                 let space = try Workspace(root: workspace ?? ".")
                 let id = try space.resolveRun(run)
-                lock = try space.lockRun(id)
-                var settingsMap = try space.config.templateSettings(environment: ProcessInfoEnvironment.current)
-                settingsMap.merge(extra) { $1 }
-                let runDirectory = space.runDirectory(id)
-                request = TransformRequest(
-                    inputs: [Workspace.join(runDirectory, "extract")], outputDirectory: Workspace.join(runDirectory, "transform"),
-                    templatePath: template ?? space.templatePath, lookupsDirectory: lookups ?? space.lookupsDirectory,
-                    settings: settingsMap)
+                let lock = try space.lockRun(id)
+                defer { lock.release() }
                 Console.error("transform: run \(id)")
+                let pipeline = Pipeline(
+                    workspace: space, environment: ProcessInfoEnvironment.current, progress: outputOptions.progress(),
+                    logger: outputOptions.logger())
+                outputDirectory = Workspace.join(space.runDirectory(id), "transform")
+                summary = try await pipeline.transform(
+                    runID: id, settings: extra, templatePath: template, lookupsDirectory: lookups)
             }
-            defer { lock?.release() }
-            let summary = try TransformRunner.run(request)
-            printDiagnostics(summary.diagnostics, outputDirectory: request.outputDirectory)
+            printDiagnostics(summary.diagnostics, outputDirectory: outputDirectory)
             Console.error(
                 "transform: \(summary.documents) document(s) in \(summary.inputFiles) file(s) → \(summary.payloads) payload(s), "
                     + "\(summary.rejected) rejected, \(summary.filtered) filtered, \(summary.superseded) superseded duplicate(s), "
-                    + "\(summary.droppedLines) line(s) dropped; \(summary.filesWithErrors) file(s) with errors → \(request.outputDirectory)")
+                    + "\(summary.droppedLines) line(s) dropped; \(summary.filesWithErrors) file(s) with errors → \(outputDirectory)")
             return summary.hasDocumentFailures ? .documentsFailed : .success
         }
     }

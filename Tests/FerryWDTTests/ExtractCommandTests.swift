@@ -59,7 +59,7 @@ struct ExtractCommandTests {
 
     @Test func extractsNinetyDaysWithFaultsThenContinuesFromTheCursor() async throws {
         var faults = WDTSandboxFaults.all
-        faults.modifyBetweenPages = .every(13)
+        faults.modifyBetweenPages = .every(29)
         let server = try await WDTSandboxServer.start(
             configuration: WDTSandboxConfiguration(orderCount: 400, faults: faults))
         defer { Task { await server.stop() } }

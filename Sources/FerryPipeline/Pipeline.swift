@@ -1,0 +1,178 @@
+import FerryCore
+import FerryKingdee
+import FerrySchemes
+import FerryTemplate
+import FerryTransform
+import FerryWDT
+import FerryWorkspace
+import Foundation
+import Logging
+
+/// How a whole `ferry run` (or a continued one) ended.
+public struct RunResult: Sendable {
+    /// The run id.
+    public var runID: String
+    /// Extract summary.
+    public var extract: ExtractSummary
+    /// Transform summary.
+    public var transform: TransformSummary
+    /// Load summary.
+    public var load: LoadSummary
+    /// The overview read back from the run's files after the last stage.
+    public var overview: RunOverview
+
+    /// Whether anything needs attention (exit code 1).
+    public var needsAttention: Bool {
+        !extract.isComplete || transform.hasDocumentFailures || load.hasProblems
+    }
+}
+
+/// The three stages of a workspace, composed: each stage reads and writes exactly the files its command does,
+/// records its timing in `runs/<id>/run.json` and refreshes `runs/<id>/report.html`.
+///
+/// The caller holds the run's lock (`Workspace.lockRun`) around any of these calls.
+public struct Pipeline: Sendable {
+    /// The workspace.
+    public var workspace: Workspace
+    /// Where `${NAME}` in ferry.yaml is looked up.
+    public var environment: [String: String]
+    /// Human progress lines (stderr in the CLI).
+    public var progress: @Sendable (String) -> Void
+    /// Structured logs of the process.
+    public var logger: Logger
+    /// The clock (tests and the demo may fix it).
+    public var now: @Sendable () -> Date
+
+    /// Creates a pipeline over a workspace.
+    public init(
+        workspace: Workspace, environment: [String: String], progress: @escaping @Sendable (String) -> Void = { _ in },
+        logger: Logger = Logger(label: "ferry"), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.workspace = workspace
+        self.environment = environment
+        self.progress = progress
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Loads the workspace's scheme.
+    ///
+    /// - Throws: `StageFailure` with every template problem.
+    public func template() throws(StageFailure) -> MappingTemplate {
+        let (template, problems) = MappingTemplate.load(path: workspace.templatePath)
+        guard let template else { throw StageFailure(problems) }
+        return template
+    }
+
+    /// Extract: WDT pages of the range into `runs/<id>/extract/`.
+    ///
+    /// - Throws: `StageFailure` for a bad template; a `Diagnostic` when extract cannot run (config, auth).
+    public func extract(runID: String, since: WDTTime?, until: WDTTime?) async throws -> ExtractSummary {
+        try await timed("extract", runID: runID, exitCode: { $0.isComplete ? 0 : 1 }) {
+            let template = try self.template()
+            let source = try WDTSourceConfig.resolved(from: workspace.config, scheme: template.source, environment: environment)
+            let extractor = WDTExtractor(config: source, progress: progress)
+            return try await extractor.run(
+                ExtractRequest(
+                    runID: runID, extractDirectory: Workspace.join(workspace.runDirectory(runID), "extract"),
+                    statePath: workspace.statePath, since: since, until: until, now: now()))
+        }
+    }
+
+    /// Transform: `runs/<id>/extract/` → `runs/<id>/transform/`.
+    ///
+    /// - Throws: `StageFailure` when the stage cannot run (template, settings, lookups).
+    public func transform(
+        runID: String, settings overrides: [String: String] = [:], templatePath: String? = nil, lookupsDirectory: String? = nil
+    ) async throws -> TransformSummary {
+        try await timed("transform", runID: runID, exitCode: { $0.hasDocumentFailures ? 1 : 0 }) {
+            var settings = try workspace.config.templateSettings(environment: environment)
+            settings.merge(overrides) { $1 }
+            let runDirectory = workspace.runDirectory(runID)
+            return try TransformRunner.run(
+                TransformRequest(
+                    inputs: [Workspace.join(runDirectory, "extract")],
+                    outputDirectory: Workspace.join(runDirectory, "transform"),
+                    templatePath: templatePath ?? workspace.templatePath,
+                    lookupsDirectory: lookupsDirectory ?? workspace.lookupsDirectory, settings: settings))
+        }
+    }
+
+    /// Load: the payloads of `runs/<id>/transform/` into Kingdee, with receipts and error files beside them.
+    ///
+    /// - Throws: a `Diagnostic` when load cannot run (config, credentials, journal).
+    public func load(runID: String, options: LoadOptions = LoadOptions()) async throws -> LoadSummary {
+        try await timed("load", runID: runID, exitCode: { $0.hasProblems ? 1 : 0 }) {
+            let config = try KingdeeTargetConfig.resolved(from: workspace.config, environment: environment, withSecrets: true)
+            return try await LoadRunner.run(
+                runDirectory: workspace.runDirectory(runID), config: config, options: options, progress: progress)
+        }
+    }
+
+    /// Extract, transform and load in one go; with an existing `runID`, continues that run where it stopped.
+    ///
+    /// - Throws: what the first failing stage throws; the stages before it keep their files.
+    public func run(runID requested: String?, since: WDTTime?, until: WDTTime?) async throws -> RunResult {
+        let runID = try requested.map { id throws(Diagnostic) in try workspace.resolveRun(id) } ?? workspace.createRun(now: now())
+        let lock = try workspace.lockRun(runID)
+        defer { lock.release() }
+        logger.info("run started", metadata: ["run.id": "\(runID)"])
+        progress("run \(runID): extract")
+        let extract = try await self.extract(runID: runID, since: since, until: until)
+        progress("run \(runID): transform")
+        let transform = try await self.transform(runID: runID)
+        progress("run \(runID): load")
+        let load = try await self.load(runID: runID)
+        let overview = try overview(runID: runID)
+        logger.info("run finished", metadata: ["run.id": "\(runID)", "clean": "\(overview.isClean)"])
+        return RunResult(runID: runID, extract: extract, transform: transform, load: load, overview: overview)
+    }
+
+    /// The run overview, read from the run's files.
+    ///
+    /// - Throws: a `Diagnostic` when a manifest cannot be read.
+    public func overview(runID: String) throws(Diagnostic) -> RunOverview {
+        try RunOverview.read(
+            runDirectory: workspace.runDirectory(runID), runID: runID, template: try? template())
+    }
+
+    /// Writes `runs/<id>/report.html` from the run's files and returns its path.
+    ///
+    /// - Throws: a `Diagnostic` when a manifest cannot be read or the report cannot be written.
+    @discardableResult
+    public func writeReport(runID: String) throws(Diagnostic) -> String {
+        let path = Workspace.join(workspace.runDirectory(runID), "report.html")
+        try FileSystem.writeAtomically(RunReport.html(overview(runID: runID)), to: path)
+        return path
+    }
+
+    /// Runs a stage, records it in `run.json` (exit 2 when it throws) and refreshes the report.
+    private func timed<T>(
+        _ stage: String, runID: String, exitCode: (T) -> Int, _ body: () async throws -> T
+    ) async throws -> T {
+        let started = now()
+        let runDirectory = workspace.runDirectory(runID)
+        logger.info("stage started", metadata: ["stage": "\(stage)", "run.id": "\(runID)"])
+        do {
+            let result = try await body()
+            let code = exitCode(result)
+            try RunLog.append(runDirectory: runDirectory, stage: stage, started: started, finished: now(), exitCode: code)
+            logger.info("stage finished", metadata: ["stage": "\(stage)", "run.id": "\(runID)", "exit": "\(code)"])
+            refreshReport(runID: runID)
+            return result
+        } catch {
+            try? RunLog.append(runDirectory: runDirectory, stage: stage, started: started, finished: now(), exitCode: 2)
+            logger.warning("stage could not run", metadata: ["stage": "\(stage)", "run.id": "\(runID)"])
+            refreshReport(runID: runID)
+            throw error
+        }
+    }
+
+    private func refreshReport(runID: String) {
+        do {
+            try writeReport(runID: runID)
+        } catch {
+            logger.warning("report not written", metadata: ["run.id": "\(runID)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,440 @@
+import FerryCore
+import FerryKingdee
+import FerryTemplate
+import FerryWDT
+import FerryWorkspace
+import Foundation
+
+/// Where one document of a run stands.
+public enum DocumentState: String, Sendable, Hashable, CaseIterable, Comparable {
+    /// Rejected by the transform (a `*.reject.json` says why).
+    case rejected
+    /// Skipped by a document filter (listed in the transform manifest).
+    case filtered
+    /// A payload waiting to be loaded.
+    case pending
+    /// Sent in a batch whose outcome is not known yet (the next `ferry load` checks Kingdee first).
+    case inDoubt = "in_doubt"
+    /// Saved in Kingdee: a receipt matches the payload.
+    case loaded
+    /// Loaded earlier, but the payload changed since (not sent again).
+    case changed
+    /// Kingdee refused it (a `*.error.json` says why and what to do).
+    case failed
+
+    /// Order of importance for listings.
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// One document of a run: its key, bill number, state and files.
+public struct DocumentStatus: Sendable, Hashable {
+    /// The source key (`stockin_no`).
+    public var key: String?
+    /// The bill number (`FBillNo`), for documents that have a payload.
+    public var billNumber: String?
+    /// Where it stands.
+    public var state: DocumentState
+    /// Its files, relative to the run directory.
+    public var files: [String]
+    /// One line on why, for rejected, filtered, failed and changed documents.
+    public var detail: String?
+}
+
+/// Documents that failed for the same reason, with a hint saying what to do.
+public struct ProblemGroup: Sendable, Hashable {
+    /// `extract`, `transform` or `load`.
+    public var stage: String
+    /// The class: `retryable`, `data`, `duplicate`, `config` (load), `rejected` (transform), `incomplete` (extract).
+    public var errorClass: String
+    /// The message with its document-specific values replaced by `…`.
+    public var message: String
+    /// The field involved, when known.
+    public var field: String?
+    /// The documents affected (keys or bill numbers), sorted.
+    public var documents: [String]
+    /// The distinct values the messages named (material numbers, stock numbers, …), sorted.
+    public var values: [String]
+    /// What to do.
+    public var hint: String
+}
+
+/// How long a stage took in a run, from `run.json`.
+public struct StageTiming: Sendable, Hashable {
+    /// The stage.
+    public var stage: String
+    /// When it started (ISO 8601, UTC).
+    public var startedAt: String
+    /// How long it took.
+    public var seconds: Double
+    /// Its exit code.
+    public var exitCode: Int
+}
+
+/// The run overview (运行概况): every stage's counts, every document's state, problems grouped with hints.
+///
+/// Built from the files of a run directory only: it needs no network and no configuration.
+public struct RunOverview: Sendable {
+    /// Counts of the extract stage.
+    public struct ExtractCounts: Sendable, Hashable {
+        public var state: String
+        public var rangeStart: String?
+        public var rangeEnd: String?
+        public var windows = 0
+        public var completeWindows = 0
+        public var incompleteWindows = 0
+        public var splitWindows = 0
+        public var pages = 0
+        public var documents = 0
+        public var duplicates = 0
+    }
+
+    /// Counts of the transform stage.
+    public struct TransformCounts: Sendable, Hashable {
+        public var state: String
+        public var documents = 0
+        public var payloads = 0
+        public var rejected = 0
+        public var filtered = 0
+        public var supersededDuplicates = 0
+        public var filesWithErrors = 0
+        public var droppedLines = 0
+    }
+
+    /// Counts of the load stage.
+    public struct LoadCounts: Sendable, Hashable {
+        public var state: String
+        public var payloads = 0
+        public var loaded = 0
+        public var failed = 0
+        public var inDoubt = 0
+        public var pending = 0
+        public var changed = 0
+        public var failedByClass: [String: Int] = [:]
+    }
+
+    /// The run id.
+    public var runID: String
+    /// The run directory.
+    public var runDirectory: String
+    /// Extract counts.
+    public var extract: ExtractCounts
+    /// Transform counts.
+    public var transform: TransformCounts
+    /// Load counts.
+    public var load: LoadCounts
+    /// Every document known to the run, by state then key.
+    public var documents: [DocumentStatus]
+    /// Problems grouped by stage, class and message, largest first.
+    public var problems: [ProblemGroup]
+    /// Stage timings, in order.
+    public var timings: [StageTiming]
+
+    /// Whether every document is either loaded or filtered and every window complete.
+    public var isClean: Bool {
+        extract.incompleteWindows == 0 && documents.allSatisfy { $0.state == .loaded || $0.state == .filtered }
+    }
+}
+
+extension RunOverview {
+    /// Reads a run directory into an overview.
+    ///
+    /// - Parameters:
+    ///   - runDirectory: `runs/<id>`.
+    ///   - runID: the run id.
+    ///   - template: the scheme, to name lookup files in hints (optional).
+    /// - Throws: a `Diagnostic` when a manifest exists but cannot be read.
+    public static func read(runDirectory: String, runID: String, template: MappingTemplate? = nil) throws(Diagnostic)
+        -> RunOverview
+    {
+        var overview = RunOverview(
+            runID: runID, runDirectory: runDirectory, extract: ExtractCounts(state: "not_started"),
+            transform: TransformCounts(state: "not_started"), load: LoadCounts(state: "not_started"), documents: [],
+            problems: [],
+            timings: RunLog.read(runDirectory: runDirectory).map {
+                StageTiming(stage: $0.stage, startedAt: $0.startedAt, seconds: $0.seconds, exitCode: $0.exitCode)
+            })
+        try overview.readExtract()
+        try overview.readTransformAndLoad(template: template)
+        overview.documents.sort { ($0.state, $0.key ?? $0.billNumber ?? "") < ($1.state, $1.key ?? $1.billNumber ?? "") }
+        overview.problems.sort { ($0.documents.count, $1.message) > ($1.documents.count, $0.message) }
+        return overview
+    }
+
+    private mutating func readExtract() throws(Diagnostic) {
+        let path = runDirectory + "/extract/manifest.json"
+        guard FileSystem.exists(path) else { return }
+        let manifest = try ExtractManifest.load(path)
+        extract.state = manifest.isComplete ? "complete" : "incomplete"
+        extract.rangeStart = manifest.rangeStart.description
+        extract.rangeEnd = manifest.rangeEnd.description
+        for window in manifest.windows {
+            extract.windows += 1
+            switch window.verdict {
+            case .complete: extract.completeWindows += 1
+            case .incomplete: extract.incompleteWindows += 1
+            case .split: extract.splitWindows += 1
+            }
+            if window.verdict != .split {
+                extract.pages += window.pages.count
+                extract.documents += window.received
+                extract.duplicates += window.duplicates.count
+            }
+        }
+        let incomplete = manifest.windows.filter { $0.verdict == .incomplete }
+        if !incomplete.isEmpty {
+            problems.append(
+                ProblemGroup(
+                    stage: "extract", errorClass: "incomplete", message: "window not proven complete",
+                    field: nil, documents: incomplete.map { "\($0.start) … \($0.end)" },
+                    values: incomplete.compactMap(\.reason),
+                    hint: "run `ferry extract --run \(runID)` to read these windows again; the cursor stays behind them"))
+        }
+    }
+
+    private mutating func readTransformAndLoad(template: MappingTemplate?) throws(Diagnostic) {
+        let directory = runDirectory + "/transform"
+        let manifestPath = directory + "/manifest.json"
+        guard FileSystem.exists(manifestPath) else { return }
+        let manifest: JSONValue
+        do {
+            manifest = try JSONReader.parse(FileSystem.read(manifestPath))
+        } catch let error as JSONSyntaxError {
+            throw error.diagnostic(file: manifestPath)
+        } catch let error as Diagnostic {
+            throw error
+        } catch {
+            throw .error("cannot read the transform manifest", file: manifestPath)
+        }
+        func count(_ name: String) -> Int { Int(manifest["counts"]?[name]?.scalarText ?? "") ?? 0 }
+        transform.state = "done"
+        transform.documents = count("documents")
+        transform.payloads = count("payloads")
+        transform.rejected = count("rejected")
+        transform.filtered = count("filtered")
+        transform.supersededDuplicates = count("superseded_duplicates")
+        transform.filesWithErrors = count("files_with_errors")
+        transform.droppedLines = count("dropped_lines")
+
+        for entry in manifest["filtered"]?.arrayValue ?? [] {
+            documents.append(
+                DocumentStatus(
+                    key: entry["key"]?.scalarText, billNumber: nil, state: .filtered, files: [],
+                    detail: entry["detail"]?.stringValue))
+        }
+        var rejectGroups: [String: ProblemGroup] = [:]
+        for entry in manifest["rejected"]?.arrayValue ?? [] {
+            let file = entry["file"]?.stringValue ?? ""
+            let key = entry["key"]?.scalarText
+            let reject = (try? FileSystem.read(directory + "/" + file)).flatMap { try? JSONReader.parse($0) }
+            let reasons = reject?["reasons"]?.arrayValue ?? []
+            let first = reasons.first.map { r in
+                (r["field"]?.stringValue.map { "\($0): " } ?? "") + (r["message"]?.stringValue ?? "")
+            }
+            documents.append(
+                DocumentStatus(key: key, billNumber: nil, state: .rejected, files: ["transform/" + file], detail: first))
+            for reason in reasons {
+                let field = reason["field"]?.stringValue.map(Self.withoutIndexes)
+                let (message, values) = Self.normalize(reason["message"]?.stringValue ?? "")
+                let groupKey = "\(field ?? "")|\(message)"
+                var group = rejectGroups[groupKey] ?? ProblemGroup(
+                    stage: "transform", errorClass: "rejected", message: message, field: field, documents: [], values: [],
+                    hint: "fix the source data, the template or the lookups, then `ferry transform --run \(runID)` and `ferry load --run \(runID)`")
+                if let key, !group.documents.contains(key) { group.documents.append(key) }
+                group.values += values
+                rejectGroups[groupKey] = group
+            }
+        }
+        problems += rejectGroups.values.map(Self.tidy)
+
+        // Load: receipts, error files and the journal beside the payloads.
+        let journalDirectory = LoadRunner.journalDirectory(run: runDirectory)
+        let inFlight: Set<String>
+        if FileSystem.isDirectory(journalDirectory) {
+            inFlight = Set(try LoadJournal(directory: journalDirectory).unsettled.flatMap { $0.documents.map(\.name) })
+        } else {
+            inFlight = []
+        }
+        var loadGroups: [String: ProblemGroup] = [:]
+        let lookupFiles = Self.lookupFilesByField(template)
+        var sawLoadFiles = false
+        for entry in manifest["outputs"]?.arrayValue ?? [] {
+            let file = entry["file"]?.stringValue ?? ""
+            let name = String(file.dropLast(".json".count))
+            let number = entry["bill_number"]?.scalarText
+            let key = entry["key"]?.scalarText
+            let payloadPath = directory + "/" + file
+            guard FileSystem.exists(payloadPath) else { continue }
+            load.payloads += 1
+            var files = ["transform/" + file]
+            let receiptPath = PayloadDirectory.receiptPath(directory: directory, name: name)
+            let errorPath = PayloadDirectory.errorPath(directory: directory, name: name)
+            var state = DocumentState.pending
+            var detail: String?
+            if FileSystem.exists(receiptPath) {
+                sawLoadFiles = true
+                files.append("transform/" + name + ".receipt.json")
+                let receipt = (try? FileSystem.read(receiptPath)).flatMap { try? JSONReader.parse($0) }
+                let payloadHash = (try? FileSystem.read(payloadPath)).map { Hashing.sha256Hex($0) }
+                if receipt?["payload_sha256"]?.stringValue == payloadHash {
+                    state = .loaded
+                } else {
+                    state = .changed
+                    detail = "the payload changed after it was loaded; it is not sent again"
+                }
+            } else if FileSystem.exists(errorPath) {
+                sawLoadFiles = true
+                files.append("transform/" + name + ".error.json")
+                state = .failed
+                let error = (try? FileSystem.read(errorPath)).flatMap { try? JSONReader.parse($0) }
+                let cls = error?["class"]?.stringValue ?? "data"
+                load.failedByClass[cls, default: 0] += 1
+                let entries = error?["errors"]?.arrayValue ?? []
+                detail = entries.first?["message"]?.stringValue
+                let hint = error?["hint"]?["en"]?.stringValue ?? ""
+                for item in entries.isEmpty ? [JSONValue.null] : entries {
+                    let field = item["field"]?.stringValue
+                    let (message, values) = Self.normalize(item["message"]?.stringValue ?? "(no message)")
+                    let groupKey = "\(cls)|\(field ?? "")|\(message)"
+                    var group = loadGroups[groupKey] ?? ProblemGroup(
+                        stage: "load", errorClass: cls, message: message, field: field, documents: [], values: [],
+                        hint: Self.loadHint(cls: cls, field: field, lookupFiles: lookupFiles, fallback: hint, runID: runID))
+                    if let label = number ?? key, !group.documents.contains(label) { group.documents.append(label) }
+                    group.values += values.filter { $0 != number }
+                    loadGroups[groupKey] = group
+                }
+            } else if inFlight.contains(name) {
+                sawLoadFiles = true
+                state = .inDoubt
+                detail = "sent, outcome unknown; the next `ferry load` checks Kingdee before sending anything"
+            }
+            switch state {
+            case .loaded: load.loaded += 1
+            case .failed: load.failed += 1
+            case .inDoubt: load.inDoubt += 1
+            case .changed: load.changed += 1
+            default: load.pending += 1
+            }
+            documents.append(DocumentStatus(key: key, billNumber: number, state: state, files: files, detail: detail))
+        }
+        problems += loadGroups.values.map(Self.tidy)
+        if FileSystem.isDirectory(runDirectory + "/load") || sawLoadFiles {
+            load.state = load.pending == 0 && load.inDoubt == 0 ? "done" : "partial"
+        }
+        if load.changed > 0 {
+            problems.append(
+                ProblemGroup(
+                    stage: "load", errorClass: "changed", message: "payload changed after it was loaded", field: nil,
+                    documents: documents.filter { $0.state == .changed }.compactMap { $0.billNumber }.sorted(), values: [],
+                    hint: "the bill exists in Kingdee already; compare the payload with the receipt and update the bill in Kingdee by hand (Ferry does not send it twice)"))
+        }
+    }
+
+    private static func tidy(_ group: ProblemGroup) -> ProblemGroup {
+        var g = group
+        g.documents.sort()
+        g.values = Array(Set(g.values)).sorted()
+        return g
+    }
+
+    /// `FEntity[2].FMATERIALID` → `FEntity[].FMATERIALID`.
+    static func withoutIndexes(_ field: String) -> String {
+        var out = ""
+        var skipping = false
+        for ch in field {
+            if ch == "[" {
+                skipping = true
+                out.append("[")
+            } else if ch == "]" {
+                skipping = false
+                out.append("]")
+            } else if !skipping {
+                out.append(ch)
+            }
+        }
+        return out
+    }
+
+    /// Replaces quoted values (“…”, "…", '…') and line numbers with placeholders and returns the values.
+    static func normalize(_ message: String) -> (String, [String]) {
+        var out = ""
+        var values: [String] = []
+        var current: String?
+        var closing: Character = "”"
+        let pairs: [Character: Character] = ["“": "”", "\"": "\"", "'": "'", "「": "」"]
+        for ch in message {
+            if var value = current {
+                if ch == closing {
+                    values.append(value)
+                    out.append("…")
+                    out.append(ch)
+                    current = nil
+                } else {
+                    value.append(ch)
+                    current = value
+                }
+            } else if let close = pairs[ch] {
+                out.append(ch)
+                current = ""
+                closing = close
+            } else {
+                out.append(ch)
+            }
+        }
+        if let value = current { out += value }
+        // 第3行分录 → 第N行分录: line numbers do not make a different problem.
+        var result = ""
+        var rest = Substring(out)
+        while let start = rest.range(of: "第") {
+            result += rest[..<start.upperBound]
+            rest = rest[start.upperBound...]
+            let digits = rest.prefix { $0.isASCII && $0.isNumber }
+            if !digits.isEmpty && rest.dropFirst(digits.count).hasPrefix("行") {
+                result += "N"
+                rest = rest.dropFirst(digits.count)
+            }
+        }
+        result += rest
+        // Kingdee starts messages with the bill ("单据编号为“…”的其他入库单，"); it names each document, not the problem.
+        if let range = result.range(of: "的其他入库单，"), result.hasPrefix("单据编号为“…”") {
+            result = String(result[range.upperBound...])
+        }
+        return (result, values)
+    }
+
+    /// Lookup CSV files by output field name (`FMATERIALID` → `lookups/materials.csv`).
+    static func lookupFilesByField(_ template: MappingTemplate?) -> [String: String] {
+        guard let template else { return [:] }
+        var result: [String: String] = [:]
+        func visit(_ fields: [FieldSpec]) {
+            for field in fields {
+                switch field.kind {
+                case .value(let value):
+                    if let name = value.lookup, case .csv(let file, _, _, _)? = template.lookups[name]?.origin {
+                        result[field.name] = "lookups/" + file
+                    }
+                case .entries(let entries):
+                    visit(entries.fields)
+                }
+            }
+        }
+        visit(template.bill)
+        return result
+    }
+
+    static func loadHint(cls: String, field: String?, lookupFiles: [String: String], fallback: String, runID: String) -> String {
+        switch cls {
+        case "data":
+            if let field, let file = lookupFiles[field] {
+                return "add them to \(file) and run `ferry transform --run \(runID)`, or create them in Kingdee; "
+                    + "then `ferry load --run \(runID) --retry-failed`"
+            }
+            return fallback.isEmpty ? "fix the data, then `ferry load --run \(runID) --retry-failed`" : fallback
+        case "retryable":
+            return "temporary; `ferry load --run \(runID)` sends these again"
+        default:
+            return fallback
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import FerryCore
+import FerryPipeline
+import FerryWDT
+import FerryWorkspace
+import Foundation
+
+/// `ferry run`: extract → transform → load in one go, or continue an unfinished run.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Extract, transform and load in one go (the files are exactly those the single stages write).",
+        discussion: """
+            Without --run a new run is created (its id is printed on stdout); with --run ID an unfinished run \
+            continues where it stopped: complete windows are skipped, the transform is redone (byte-identical), \
+            and load never sends a document twice. Each stage can still be rerun on its own afterwards.
+            """)
+
+    @OptionGroup var options: WorkspaceOptions
+
+    @Option(name: .long, help: "Continue this run instead of creating a new one.")
+    var run: String?
+
+    @Option(name: .long, help: "Start of the range (WDT time, 'yyyy-MM-dd HH:mm:ss', Asia/Shanghai).")
+    var since: String?
+
+    @Option(name: .long, help: "End of the range, included (WDT time).")
+    var until: String?
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        for (name, value) in [("--since", since), ("--until", until)] {
+            if let value, WDTTime(value) == nil {
+                throw ValidationError("\(name) '\(value)' is not a WDT time; write it as 'yyyy-MM-dd HH:mm:ss'")
+            }
+        }
+    }
+
+    func run() async throws {
+        try await runCommand {
+            let workspace = try Workspace(root: options.workspace)
+            let pipeline = Pipeline(
+                workspace: workspace, environment: options.environment, progress: output.progress(), logger: output.logger())
+            _ = try pipeline.template()
+            let result = try await pipeline.run(
+                runID: run, since: since.flatMap(WDTTime.init), until: until.flatMap(WDTTime.init))
+            print(result.runID)
+            Console.error(result.overview.text(includeDocuments: false))
+            Console.error("report: \(Workspace.join(workspace.runDirectory(result.runID), "report.html"))")
+            return result.needsAttention ? .documentsFailed : .success
+        }
+    }
+}
