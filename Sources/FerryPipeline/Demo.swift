@@ -60,7 +60,11 @@ public enum Demo {
         }
     }
 
-    static func prepareDirectory(_ directory: String) throws(Diagnostic) {
+    /// Creates (or replaces) a demo workspace in `directory`: the built-in scheme, lookups that fit the
+    /// sandbox data, a ferry.yaml tuned for loopback, and the marker file.
+    ///
+    /// - Throws: a `Diagnostic` when the directory exists and is not a demo workspace.
+    public static func prepareDirectory(_ directory: String) throws(Diagnostic) {
         if FileSystem.exists(directory) {
             let entries = FileSystem.list(directory)
             guard entries.isEmpty || entries.contains(markerFile) else {
@@ -124,7 +128,7 @@ public enum Demo {
         let workspace = try Workspace(root: directory)
         let pipeline = Pipeline(workspace: workspace, environment: environment, progress: progress, logger: logger)
         let period = pair.period
-        let run = try await pipeline.run(runID: nil, since: period.start, until: period.end)
+        let run = try await pipeline.run(runID: pipeline.prepareRun(nil), since: period.start, until: period.end)
         let reportPath = try pipeline.writeReport(runID: run.runID)
 
         let wdt = pair.wdt.counters

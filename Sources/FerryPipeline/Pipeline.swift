@@ -109,11 +109,19 @@ public struct Pipeline: Sendable {
         }
     }
 
-    /// Extract, transform and load in one go; with an existing `runID`, continues that run where it stopped.
+    /// The run to work on: `requested` (which must exist), or a new one.
+    ///
+    /// - Throws: a `Diagnostic` when `requested` does not exist or a new run cannot be created.
+    public func prepareRun(_ requested: String?) throws(Diagnostic) -> String {
+        if let requested { return try workspace.resolveRun(requested) }
+        return try workspace.createRun(now: now())
+    }
+
+    /// Extract, transform and load in one go over an existing run (see `prepareRun`); a run that stopped
+    /// half-way continues where it stopped.
     ///
     /// - Throws: what the first failing stage throws; the stages before it keep their files.
-    public func run(runID requested: String?, since: WDTTime?, until: WDTTime?) async throws -> RunResult {
-        let runID = try requested.map { id throws(Diagnostic) in try workspace.resolveRun(id) } ?? workspace.createRun(now: now())
+    public func run(runID: String, since: WDTTime?, until: WDTTime?) async throws -> RunResult {
         let lock = try workspace.lockRun(runID)
         defer { lock.release() }
         logger.info("run started", metadata: ["run.id": "\(runID)"])

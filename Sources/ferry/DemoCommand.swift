@@ -51,7 +51,6 @@ struct DemoCommand: AsyncParsableCommand {
                 lines.append("ferry demo: NOT as designed:")
                 lines += result.surprises.map { "  - " + $0 }
             }
-            print(run.runID)
             Console.error(lines.joined(separator: "\n"))
             return result.surprises.isEmpty ? .success : .documentsFailed
         }

@@ -43,9 +43,11 @@ struct RunCommand: AsyncParsableCommand {
             let pipeline = Pipeline(
                 workspace: workspace, environment: options.environment, progress: output.progress(), logger: output.logger())
             _ = try pipeline.template()
+            let runID = try pipeline.prepareRun(run)
+            // Written unbuffered: the id is on stdout at once, so a killed run can be continued with --run.
+            FileHandle.standardOutput.write(Data((runID + "\n").utf8))
             let result = try await pipeline.run(
-                runID: run, since: since.flatMap(WDTTime.init), until: until.flatMap(WDTTime.init))
-            print(result.runID)
+                runID: runID, since: since.flatMap(WDTTime.init), until: until.flatMap(WDTTime.init))
             Console.error(result.overview.text(includeDocuments: false))
             Console.error("report: \(Workspace.join(workspace.runDirectory(result.runID), "report.html"))")
             return result.needsAttention ? .documentsFailed : .success

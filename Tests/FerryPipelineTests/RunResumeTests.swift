@@ -1,0 +1,74 @@
+import FerryCore
+import FerryPipeline
+import FerryTestSupport
+import Foundation
+import KingdeeSandbox
+import Testing
+import WDTSandbox
+
+/// `ferry run` killed with SIGKILL at random moments, continued with `--run ID` until it finishes.
+@Suite(.serialized) struct RunResumeTests {
+    @Test func killedRunContinuesToTheSameCompleteResult() async throws {
+        var options = SandboxPair.Options()
+        options.orders = 400
+        options.wdtFaults = WDTSandboxFaults(latencyMilliseconds: 15)
+        options.kingdeeFaults = KingdeeSandboxFaults(latency: .milliseconds(40))
+        let pair = try await SandboxPair.start(options: options)
+        defer { Task { await pair.stop() } }
+        let dir = TestSupport.makeTemporaryDirectory("ferry-run-kill") + "/ws"
+        try Demo.prepareDirectory(dir)
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(pair.environment()) { $1 }
+        let period = pair.period
+        let arguments = ["run", "--workspace", dir, "--since", period.start.description, "--until", period.end.description]
+
+        var generator = SystemRandomNumberGenerator()
+        var runID: String?
+        var kills = 0
+        for _ in 0..<4 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: TestSupport.ferryBinary)
+            process.arguments = runID.map { ["run", "--workspace", dir, "--run", $0] } ?? arguments
+            process.environment = environment
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            try await Task.sleep(for: .milliseconds(Int.random(in: 150...900, using: &generator)))
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            process.waitUntilExit()
+            let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            if runID == nil, let line = printed.split(separator: "\n").first { runID = String(line) }
+        }
+        let id = try #require(runID, "the run id is printed before any work")
+        let final = try TestSupport.runFerry(["run", "--workspace", dir, "--run", id], environment: environment)
+        #expect(final.status == 1, "the demo data has fixable failures: \(final.stderr)")
+        #expect(kills >= 1, "at least one run was killed mid-way")
+
+        // Every bill exists exactly once in Kingdee and has exactly one receipt; every payload ended somewhere.
+        let transform = "\(dir)/runs/\(id)/transform"
+        let bills = pair.kingdee.store.bills
+        #expect(bills.allSatisfy { $0.saveCount == 1 })
+        let payloads = FileSystem.list(transform).filter {
+            $0.hasSuffix(".json") && !$0.hasSuffix(".receipt.json") && !$0.hasSuffix(".error.json")
+                && !$0.hasSuffix(".reject.json") && $0 != "manifest.json"
+        }
+        var receipts = 0
+        for payload in payloads {
+            let base = String(payload.dropLast(5))
+            let hasReceipt = FileSystem.exists("\(transform)/\(base).receipt.json")
+            let hasError = FileSystem.exists("\(transform)/\(base).error.json")
+            #expect(hasReceipt != hasError, "\(payload) has exactly one outcome")
+            if hasReceipt { receipts += 1 }
+        }
+        #expect(receipts == bills.count)
+        let status = try TestSupport.runFerry(["status", "--workspace", dir, "--json"])
+        let value = try JSONReader.parse(status.stdout)
+        #expect(value["stages"]?["extract"]?["state"] == "complete")
+        #expect(value["stages"]?["load"]?["in_doubt"] == .number("0") && value["stages"]?["load"]?["pending"] == .number("0"))
+        #expect(value["timings"]?.arrayValue?.count ?? 0 >= 3)
+    }
+}
