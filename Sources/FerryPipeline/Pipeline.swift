@@ -104,6 +104,12 @@ public struct Pipeline: Sendable {
     public func load(runID: String, options: LoadOptions = LoadOptions()) async throws -> LoadSummary {
         try await timed("load", runID: runID, exitCode: { $0.hasProblems ? 1 : 0 }) {
             let config = try KingdeeTargetConfig.resolved(from: workspace.config, environment: environment, withSecrets: true)
+            if !options.isDryRun {
+                let carried = try carryOverReceipts(runID: runID)
+                if carried > 0 {
+                    progress("load: \(carried) document(s) were loaded by an earlier run (receipts carried over, not sent again)")
+                }
+            }
             return try await LoadRunner.run(
                 runDirectory: workspace.runDirectory(runID), config: config, options: options, progress: progress)
         }
@@ -115,6 +121,41 @@ public struct Pipeline: Sendable {
     public func prepareRun(_ requested: String?) throws(Diagnostic) -> String {
         if let requested { return try workspace.resolveRun(requested) }
         return try workspace.createRun(now: now())
+    }
+
+    /// Copies into this run the newest receipt an earlier run of the workspace wrote for each payload that
+    /// has no receipt or error file here yet, with `carried_from` naming that run.
+    ///
+    /// The extract look-back re-reads recently edited orders, so the same bill can appear in two runs.
+    /// With the earlier receipt beside it, load treats the document as loaded (same payload SHA-256) or
+    /// as changed since it was loaded (different SHA-256: reported, never sent twice).
+    ///
+    /// - Returns: how many receipts were carried over.
+    /// - Throws: a `Diagnostic` when a receipt cannot be written.
+    public func carryOverReceipts(runID: String) throws(Diagnostic) -> Int {
+        let directory = Workspace.join(workspace.runDirectory(runID), "transform")
+        let earlier = workspace.runIDs().filter { $0 < runID }.reversed()
+        guard !earlier.isEmpty else { return 0 }
+        var carried = 0
+        for file in PayloadDirectory.payloadFiles(in: directory) {
+            let name = String((file as NSString).lastPathComponent.dropLast(".json".count))
+            guard !FileSystem.exists(PayloadDirectory.receiptPath(directory: directory, name: name)),
+                !FileSystem.exists(PayloadDirectory.errorPath(directory: directory, name: name))
+            else { continue }
+            for other in earlier {
+                let path = PayloadDirectory.receiptPath(
+                    directory: Workspace.join(workspace.runDirectory(other), "transform"), name: name)
+                guard let bytes = try? FileSystem.read(path), case .object(var receipt)? = try? JSONReader.parse(bytes) else {
+                    continue
+                }
+                receipt.set("carried_from", .string(receipt["carried_from"]?.stringValue ?? other))
+                try FileSystem.writeAtomically(
+                    JSONWriter().bytes(.object(receipt)), to: PayloadDirectory.receiptPath(directory: directory, name: name))
+                carried += 1
+                break
+            }
+        }
+        return carried
     }
 
     /// Extract, transform and load in one go over an existing run (see `prepareRun`); a run that stopped

@@ -72,3 +72,44 @@ import WDTSandbox
         #expect(value["timings"]?.arrayValue?.count ?? 0 >= 3)
     }
 }
+
+/// Overlapping runs (the extract look-back) never send a bill twice.
+@Suite(.serialized) struct OverlappingRunTests {
+    @Test func aBillLoadedByAnEarlierRunIsNotSentAgain() async throws {
+        let pair = try await SandboxPair.start(options: SandboxPair.Options())
+        defer { Task { await pair.stop() } }
+        let dir = TestSupport.makeTemporaryDirectory("ferry-overlap") + "/ws"
+        try Demo.prepareDirectory(dir)
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(pair.environment()) { $1 }
+        let period = pair.period
+        let middle = period.start.adding(seconds: 15 * 86_400)
+        let first = try TestSupport.runFerry(
+            ["run", "--workspace", dir, "--since", period.start.description, "--until", middle.description],
+            environment: environment)
+        #expect(first.status == 1, "\(first.stderr)")
+        let billsAfterFirst = pair.kingdee.store.bills.count
+        #expect(billsAfterFirst > 0)
+
+        // The second run starts five days before the first one ended.
+        let second = try TestSupport.runFerry(
+            ["run", "--workspace", dir, "--since", middle.adding(seconds: -5 * 86_400).description, "--until", period.end.description],
+            environment: environment)
+        #expect(second.status == 1, "\(second.stderr)")
+        #expect(second.stderr.contains("were loaded by an earlier run"), "\(second.stderr)")
+        let bills = pair.kingdee.store.bills
+        #expect(bills.allSatisfy { $0.saveCount == 1 })
+        #expect(pair.kingdee.store.duplicateRejections.isEmpty, "nothing was posted twice")
+        let runs = FileSystem.list(dir + "/runs").filter { !$0.hasPrefix(".") }
+        #expect(runs.count == 2)
+        let secondRun = "\(dir)/runs/\(runs[1])/transform"
+        let carried = FileSystem.list(secondRun).filter { $0.hasSuffix(".receipt.json") }.filter { name in
+            (try? FileSystem.readText(secondRun + "/" + name))?.contains("\"carried_from\"") == true
+        }
+        #expect(!carried.isEmpty)
+        for name in FileSystem.list(secondRun) where name.hasSuffix(".error.json") {
+            let text = try FileSystem.readText(secondRun + "/" + name)
+            #expect(!text.contains("\"class\": \"duplicate\""), "\(name)")
+        }
+    }
+}
