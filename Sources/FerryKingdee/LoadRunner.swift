@@ -454,6 +454,10 @@ final class LoadSession: @unchecked Sendable {
         if !inDoubt.isEmpty {
             for d in inDoubt { note([d], msgCode: status.msgCode, message: "Kingdee's answer did not settle this document") }
             missing = try await reconcile(inDoubt, batches: [batch])
+            lock.withLock {
+                summary.inDoubtFound += inDoubt.count - missing.count
+                summary.inDoubtResent += missing.count
+            }
         } else {
             try journal.recordSettled(batch: batch, summary: [
                 "saved": .number(String(counts.saved)), "failed": .number(String(counts.failed)),

@@ -66,4 +66,16 @@ struct LoadCommandTests {
         #expect(usage.status == 64)
         #expect(FileSystem.list(workspace.run.runDirectory + "/load").isEmpty)
     }
+
+    @Test func aRunLockedByAnotherProcessIsNotLoaded() async throws {
+        let workspace = try CrashTests.Workspace("cli-lock")
+        try PayloadGenerator.write(count: 1, into: workspace.run.transform)
+        let lock = try FileLock(path: workspace.run.runDirectory + "/.lock", purpose: "test")
+        defer { lock.release() }
+        var env = ProcessInfo.processInfo.environment
+        for key in ["URL", "ACCT_ID", "USERNAME", "APP_ID", "APP_SECRET"] { env["KINGDEE_" + key] = "x_y" }
+        let locked = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(locked.status == 2)
+        #expect(locked.stderr.contains("locked by another Ferry process"))
+    }
 }
