@@ -41,10 +41,15 @@ public enum KingdeeCallError: Error, Sendable, CustomStringConvertible {
 public actor KingdeeClient {
     /// Service names used by Ferry.
     public enum Service {
+        /// Login with user name and password.
         public static let validateUser = "Kingdee.BOS.WebApi.ServicesStub.AuthService.ValidateUser"
+        /// Login with app id and app secret.
         public static let loginByAppSecret = "Kingdee.BOS.WebApi.ServicesStub.AuthService.LoginByAppSecret"
+        /// Save one bill.
         public static let save = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.Save"
+        /// Save many bills in one request.
         public static let batchSave = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.BatchSave"
+        /// Query bills; answers rows of values.
         public static let executeBillQuery = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.ExecuteBillQuery"
     }
 
