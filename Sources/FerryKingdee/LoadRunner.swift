@@ -444,6 +444,10 @@ final class LoadSession: @unchecked Sendable {
             }
         }
         lock.withLock { summary.loaded += counts.saved }
+        if !unattributed.isEmpty {
+            progress("load: \(batch) Kingdee reported an error that names no document: "
+                + unattributed.map(\.message).joined(separator: "; "))
+        }
         progress("load: \(batch) \(counts.saved) saved, \(counts.failed) failed"
             + (rest.isEmpty ? "" : ", \(rest.count) unresolved") + (retrySet.isEmpty ? "" : ", \(retrySet.count) to retry"))
 
