@@ -15,8 +15,9 @@ public enum KingdeeCallError: Error, Sendable, CustomStringConvertible {
     /// Kingdee refused the call as a whole without processing it: session lost even after logging in
     /// again (MsgCode 1), call limit (MsgCode 14).
     case refused(msgCode: Int, message: String)
-    /// Logging in failed (wrong account, user, password, app id or secret): the run cannot go on.
-    case login(String)
+    /// Kingdee cannot be used as configured (login failed: wrong account, user, password, app id or
+    /// secret; an untrusted TLS certificate; an invalid URL): the run cannot go on.
+    case configuration(String)
 
     /// A one-line description without any secret.
     public var description: String {
@@ -24,7 +25,7 @@ public enum KingdeeCallError: Error, Sendable, CustomStringConvertible {
         case .noAnswer(let text): return "no answer from Kingdee: \(text)"
         case .notSent(let text): return "cannot reach Kingdee: \(text)"
         case .refused(let code, let message): return "Kingdee refused the call (MsgCode \(code)): \(message)"
-        case .login(let text): return text
+        case .configuration(let text): return text
         }
     }
 }
@@ -40,11 +41,25 @@ public enum KingdeeCallError: Error, Sendable, CustomStringConvertible {
 public actor KingdeeClient {
     /// Service names used by Ferry.
     public enum Service {
+        /// Login with user name and password.
         public static let validateUser = "Kingdee.BOS.WebApi.ServicesStub.AuthService.ValidateUser"
+        /// Login with app id and app secret.
         public static let loginByAppSecret = "Kingdee.BOS.WebApi.ServicesStub.AuthService.LoginByAppSecret"
+        /// Save one bill.
         public static let save = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.Save"
+        /// Save many bills in one request.
         public static let batchSave = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.BatchSave"
+        /// Query bills; answers rows of values.
         public static let executeBillQuery = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.ExecuteBillQuery"
+    }
+
+    /// Whether `target.insecure_tls` can take effect on this platform (not with corelibs Foundation).
+    public static var insecureTLSIsSupported: Bool {
+        #if canImport(Darwin)
+        return true
+        #else
+        return false
+        #endif
     }
 
     /// The name of the session cookie and header.
@@ -210,7 +225,7 @@ public actor KingdeeClient {
             return nil
         case .appsecret, .password:
             if let loginTask {
-                do { return try await loginTask.value } catch { throw error as? KingdeeCallError ?? .login("\(error)") }
+                do { return try await loginTask.value } catch { throw error as? KingdeeCallError ?? .configuration("\(error)") }
             }
             let task = Task<String, any Error> { try await self.login() }
             loginTask = task
@@ -220,7 +235,7 @@ public actor KingdeeClient {
                 sessionID = sid
                 return sid
             } catch {
-                throw error as? KingdeeCallError ?? .login("\(error)")
+                throw error as? KingdeeCallError ?? .configuration("\(error)")
             }
         }
     }
@@ -245,20 +260,20 @@ public actor KingdeeClient {
         }
         let (status, cookieSID, data) = try await post(serviceURL(service), body: body, sessionID: nil)
         guard status == 200 || status == 206 else {
-            throw .login(
+            throw .configuration(
                 "logging in to Kingdee failed with HTTP \(status) (\(Self.snippet(data))); "
                     + "check target.url and target.acct_id (账套 id)")
         }
         guard let value = try? JSONReader.parse(data), let object = value.objectValue else {
-            throw .login("the login answer of Kingdee is not JSON: \(Self.snippet(data)); check target.url")
+            throw .configuration("the login answer of Kingdee is not JSON: \(Self.snippet(data)); check target.url")
         }
         let type = Int(object["LoginResultType"]?.scalarText ?? "") ?? -1
         guard type == 1 || type == -5 else {
-            throw .login(Self.loginFailureMessage(type: type, message: object["Message"]?.scalarText, auth: config.auth))
+            throw .configuration(Self.loginFailureMessage(type: type, message: object["Message"]?.scalarText, auth: config.auth))
         }
         if let sid = object["KDSVCSessionId"]?.scalarText, !sid.isEmpty { return sid }
         if let cookieSID { return cookieSID }
-        throw .login("Kingdee accepted the login but sent no session (KDSVCSessionId); check target.url")
+        throw .configuration("Kingdee accepted the login but sent no session (KDSVCSessionId); check target.url")
     }
 
     /// A clear message for a `LoginResultType` other than success.
@@ -288,7 +303,7 @@ public actor KingdeeClient {
     private func post(_ url: String, body: JSONValue, sessionID: String?) async throws(KingdeeCallError)
         -> (status: Int, sessionID: String?, body: [UInt8])
     {
-        guard let target = URL(string: url) else { throw .login("target.url is not a valid URL: \(config.url)") }
+        guard let target = URL(string: url) else { throw .configuration("target.url is not a valid URL: \(config.url)") }
         var request = URLRequest(url: target)
         request.httpMethod = "POST"
         request.timeoutInterval = Self.effectiveTimeout(config.timeoutSeconds)  // a property: the initialiser argument is ignored on Linux
@@ -320,15 +335,21 @@ public actor KingdeeClient {
 
     private static func classify(_ error: any Error, url: URL) -> KingdeeCallError {
         let host = url.host ?? "?"
+        let text = (error as NSError).localizedDescription
+        if text.contains("SSL certificate problem") || text.contains("certificate verify failed") {
+            return .configuration(
+                "the TLS certificate of \(host) is not trusted (\(text)); install its CA certificate in the system trust "
+                    + "store (/usr/local/share/ca-certificates, then update-ca-certificates) or use the server's proper name")
+        }
         if let urlError = error as? URLError {
             switch urlError.code {
             case .timedOut: return .noAnswer("timed out waiting for \(host)")
             case .cannotConnectToHost, .cannotFindHost, .dnsLookupFailed:
                 return .notSent("cannot connect to \(host) (\(urlError.code.rawValue)); check target.url and the network")
             case .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateHasUnknownRoot,
-                .serverCertificateNotYetValid, .secureConnectionFailed:
-                return .notSent("the TLS certificate of \(host) is not trusted; install the CA, or (only if you accept the "
-                    + "risk) set target.insecure_tls: true")
+                .serverCertificateNotYetValid:
+                return .configuration("the TLS certificate of \(host) is not trusted; install its CA certificate, or (only if you "
+                    + "accept the risk, and only where supported) set target.insecure_tls: true")
             case .networkConnectionLost: return .noAnswer("the connection to \(host) was lost before the answer")
             default: return .noAnswer("\(host): \(urlError.localizedDescription) (\(urlError.code.rawValue))")
             }
@@ -352,8 +373,10 @@ public actor KingdeeClient {
 
 /// Accepts any server certificate. Installed only when `target.insecure_tls: true` is written.
 ///
-/// On Darwin this answers the server-trust challenge; swift-corelibs-foundation on Linux does not route
-/// server-trust challenges to delegates, so there the setting has no effect and certificates stay verified.
+/// On Darwin this answers the server-trust challenge. swift-corelibs-foundation on Linux never asks the
+/// delegate about server trust (checked on Swift 6.3.1 against a self-signed server; `SSL_CERT_FILE`,
+/// `CURL_CA_BUNDLE` and `URLSessionCertificateAuthorityInfoFile` are ignored too), so on Linux the setting
+/// has no effect and certificates stay verified; `KingdeeClient.insecureTLSIsSupported` says which.
 final class InsecureTrustDelegate: NSObject, URLSessionDelegate, @unchecked Sendable {
     func urlSession(
         _ session: URLSession, didReceive challenge: URLAuthenticationChallenge,

@@ -12,7 +12,7 @@ public enum KingdeeErrorClass: String, Sendable, Hashable, CaseIterable, Compara
 
     /// Orders classes for summaries.
     public static func < (lhs: Self, rhs: Self) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        (allCases.firstIndex(of: lhs) ?? 0) < (allCases.firstIndex(of: rhs) ?? 0)
     }
 }
 

@@ -40,14 +40,23 @@ public enum KingdeeSignature {
 
     /// Header names, spelled as the Python SDK spells them.
     public enum Header {
+        /// `X-Api-ClientID`: the client id half of the app id.
         public static let clientID = "X-Api-ClientID"
+        /// `X-Api-Auth-Version`: always `2.0`.
         public static let authVersion = "X-Api-Auth-Version"
+        /// `x-api-timestamp`: Unix seconds.
         public static let timestamp = "x-api-timestamp"
+        /// `x-api-nonce`: the timestamp again, as the SDKs send it.
         public static let nonce = "x-api-nonce"
+        /// `x-api-signheaders`: which headers are signed.
         public static let signHeaders = "x-api-signheaders"
+        /// `X-Api-Signature`: signature of method, path, nonce and timestamp.
         public static let signature = "X-Api-Signature"
+        /// `X-Kd-Appkey`: the full app id.
         public static let appKey = "X-Kd-Appkey"
+        /// `X-Kd-Appdata`: Base64 of `acct,user,lcid,org`.
         public static let appData = "X-Kd-Appdata"
+        /// `X-Kd-Signature`: signature of app id and app data with the app secret.
         public static let kdSignature = "X-Kd-Signature"
     }
 

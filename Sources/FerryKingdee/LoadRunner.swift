@@ -336,14 +336,14 @@ final class LoadSession: @unchecked Sendable {
                 batchCount: config.batchCount)
         } catch {
             switch error {
-            case .login(let message):
-                throw .error(message, file: config.url)
+            case .configuration(let message):
+                throw .error("Kingdee at \(config.url): \(message)")
             case .notSent(let message), .refused(_, let message):
                 let code: Int
                 if case .refused(let c, _) = error { code = c } else { code = 0 }
                 if code == 1, await !client.hasWorked {
                     // MsgCode 1 before anything ever worked: the credentials are wrong, not the session.
-                    throw .error("Kingdee rejected Ferry's credentials: \(message)", file: config.url)
+                    throw .error("Kingdee at \(config.url) rejected Ferry's credentials: \(message)")
                 }
                 progress("load: \(batch) \(error.description); will retry")
                 note(documents, msgCode: code, message: message)
@@ -444,6 +444,10 @@ final class LoadSession: @unchecked Sendable {
             }
         }
         lock.withLock { summary.loaded += counts.saved }
+        if !unattributed.isEmpty {
+            progress("load: \(batch) Kingdee reported an error that names no document: "
+                + unattributed.map(\.message).joined(separator: "; "))
+        }
         progress("load: \(batch) \(counts.saved) saved, \(counts.failed) failed"
             + (rest.isEmpty ? "" : ", \(rest.count) unresolved") + (retrySet.isEmpty ? "" : ", \(retrySet.count) to retry"))
 
@@ -454,6 +458,10 @@ final class LoadSession: @unchecked Sendable {
         if !inDoubt.isEmpty {
             for d in inDoubt { note([d], msgCode: status.msgCode, message: "Kingdee's answer did not settle this document") }
             missing = try await reconcile(inDoubt, batches: [batch])
+            lock.withLock {
+                summary.inDoubtFound += inDoubt.count - missing.count
+                summary.inDoubtResent += missing.count
+            }
         } else {
             try journal.recordSettled(batch: batch, summary: [
                 "saved": .number(String(counts.saved)), "failed": .number(String(counts.failed)),
@@ -520,9 +528,9 @@ final class LoadSession: @unchecked Sendable {
                     found.merge(result) { a, _ in a }
                     break
                 } catch {
-                    if case .login(let message) = error { throw .error(message, file: config.url) }
+                    if case .configuration(let message) = error { throw .error("Kingdee at \(config.url): \(message)") }
                     if case .refused(1, let message) = error, await !client.hasWorked {
-                        throw .error("Kingdee rejected Ferry's credentials: \(message)", file: config.url)
+                        throw .error("Kingdee at \(config.url) rejected Ferry's credentials: \(message)")
                     }
                     if attempt > config.maxRetries + 2 {
                         throw .error(

@@ -73,6 +73,9 @@ public struct KingdeeSandboxFaults: Sendable, Hashable {
     /// A BatchSave containing one of these bill numbers fails as a whole with an error that names no
     /// document (no DIndex), as Kingdee does on internal exceptions; nothing in it is saved.
     public var unattributedErrorBills: Set<String>
+    /// Report every success with the DIndex of the next model in its sub-batch (wrapping), so DIndex and
+    /// Number disagree: a client must not trust DIndex alone.
+    public var shiftSuccessDIndex: Bool
     /// With BatchCount, answer the sub-batches in reverse order (they run in parallel on a real server).
     public var reverseSubBatches: Bool
 
@@ -80,8 +83,9 @@ public struct KingdeeSandboxFaults: Sendable, Hashable {
     public init(
         latency: Duration = .zero, http500Every: Int = 0, dropAfterCommitEvery: Int = 0, sessionLossEvery: Int = 0,
         callLimitEvery: Int = 0, slowSaveEvery: Int = 0, slowSaveDelay: Duration = .seconds(2),
-        unattributedErrorBills: Set<String> = [], reverseSubBatches: Bool = true
+        unattributedErrorBills: Set<String> = [], shiftSuccessDIndex: Bool = false, reverseSubBatches: Bool = true
     ) {
+        self.shiftSuccessDIndex = shiftSuccessDIndex
         self.slowSaveEvery = slowSaveEvery
         self.slowSaveDelay = slowSaveDelay
         self.latency = latency

@@ -32,7 +32,7 @@ struct CrashTests {
                   lcid: 2052
                   batch_size: 50
                   concurrency: 4
-                  timeout_seconds: 5
+                  timeout_seconds: 30
                   max_retries: 6
                   retry_delay_seconds: 0.02
                 \(extra)

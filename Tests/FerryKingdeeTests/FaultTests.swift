@@ -142,4 +142,29 @@ struct FaultTests {
         #expect(server.store.bills.count == 58)
         #expect(server.store.bills.allSatisfy { $0.saveCount == 1 })
     }
+
+    @Test func aSuccessWhoseNumberDisagreesWithItsDIndexIsCheckedNotTrusted() async throws {
+        let server = try await Self.start(.init(shiftSuccessDIndex: true))
+        defer { Task { await server.stop() } }
+        let run = TestRun("shifted")
+        let numbers = try PayloadGenerator.write(count: 6, into: run.transform)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target(batchSize: 6))
+        #expect(summary.loaded == 0)
+        #expect(summary.inDoubtFound == 6)
+        #expect(!summary.hasProblems)
+        expectAllLoadedOnce(run, numbers, server)
+    }
+
+    @Test func expiredSessionsAreRenewedByLoggingInAgain() async throws {
+        let server = try await KingdeeSandboxServer.start(configuration: .init(
+            sessionLifetime: .milliseconds(500), faults: .init(latency: .milliseconds(700))))
+        defer { Task { await server.stop() } }
+        let run = TestRun("expiry")
+        let numbers = try PayloadGenerator.write(count: 6, into: run.transform)
+        let summary = try await LoadRunner.run(
+            runDirectory: run.runDirectory, config: server.target(auth: .password, batchSize: 3, concurrency: 1))
+        #expect(!summary.hasProblems)
+        #expect((server.store.requestCounts["ValidateUser"] ?? 0) >= 2)
+        expectAllLoadedOnce(run, numbers, server)
+    }
 }

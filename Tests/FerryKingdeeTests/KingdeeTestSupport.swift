@@ -101,10 +101,11 @@ struct TestRun {
 }
 
 extension KingdeeSandboxServer {
-    /// A target configuration for this sandbox with small, fast test settings.
+    /// A target configuration for this sandbox with small, fast test settings. The timeout is long: when
+    /// the whole package's tests share two cores, a loopback answer can take seconds.
     func target(
         auth: KingdeeTargetConfig.AuthMode = .signature, batchSize: Int = 5, batchCount: Int? = nil,
-        concurrency: Int = 2, timeout: Double = 5, maxRetries: Int = 4
+        concurrency: Int = 2, timeout: Double = 30, maxRetries: Int = 4
     ) -> KingdeeTargetConfig {
         KingdeeTargetConfig(
             url: baseURL, auth: auth, acctID: configuration.acctID, username: configuration.username,

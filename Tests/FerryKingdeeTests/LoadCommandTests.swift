@@ -40,7 +40,8 @@ struct LoadCommandTests {
         let numbers = try PayloadGenerator.write(count: 3, into: workspace.run.transform) { i, number in
             i == 2 ? PayloadGenerator.payload(billNumber: number, material: "7.77.777") : nil
         }
-        let env = CrashTests.environment(server)
+        var env = CrashTests.environment(server)
+        env["KINGDEE_PASSWORD"] = nil  // signature auth never reads target.password
         let first = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
         #expect(first.status == 1)
         #expect(first.stderr.contains("data 1"))
@@ -65,5 +66,17 @@ struct LoadCommandTests {
         let usage = try await FerryProcess.run(["load", "--no-such-flag"])
         #expect(usage.status == 64)
         #expect(FileSystem.list(workspace.run.runDirectory + "/load").isEmpty)
+    }
+
+    @Test func aRunLockedByAnotherProcessIsNotLoaded() async throws {
+        let workspace = try CrashTests.Workspace("cli-lock")
+        try PayloadGenerator.write(count: 1, into: workspace.run.transform)
+        let lock = try FileLock(path: workspace.run.runDirectory + "/.lock", purpose: "test")
+        defer { lock.release() }
+        var env = ProcessInfo.processInfo.environment
+        for key in ["URL", "ACCT_ID", "USERNAME", "APP_ID", "APP_SECRET"] { env["KINGDEE_" + key] = "x_y" }
+        let locked = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(locked.status == 2)
+        #expect(locked.stderr.contains("locked by another Ferry process"))
     }
 }

@@ -34,6 +34,8 @@ struct LoadTests {
         #expect(!summary.hasProblems)
         expectSettled(run, numbers, server)
         let logins = server.store.requestCounts
+        // The session is reused: signature mode opens one per request in flight at first, at most.
+        #expect(server.store.issuedSessionIDs.count <= (auth == .signature ? 2 : 1))
         switch auth {
         case .signature: #expect(logins["ValidateUser"] == nil && logins["LoginByAppSecret"] == nil)
         case .appsecret: #expect(logins["LoginByAppSecret"] == 1)
