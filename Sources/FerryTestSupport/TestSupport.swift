@@ -132,3 +132,37 @@ extension TestSupport {
         try FileManager.default.copyItem(atPath: source, toPath: destination)
     }
 }
+
+extension TestSupport {
+    /// Runs the built `ferry` without blocking a thread while it runs (for tests whose sandbox servers
+    /// live in the test process: the cooperative pool has only as many threads as cores).
+    public static func runFerryAsync(
+        _ arguments: [String], environment: [String: String]? = nil, killAfter: Duration? = nil
+    ) async throws -> ProcessResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ferryBinary)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let dir = makeTemporaryDirectory("ferry-proc")
+        FileManager.default.createFile(atPath: dir + "/stdout", contents: nil)
+        FileManager.default.createFile(atPath: dir + "/stderr", contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/stdout"))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/stderr"))
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        if let killAfter {
+            try await Task.sleep(for: killAfter)
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        while process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
+        try? out.close()
+        try? err.close()
+        let stdout = (try? String(contentsOfFile: dir + "/stdout", encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOfFile: dir + "/stderr", encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(atPath: dir)
+        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        return ProcessResult(status: status, stdout: stdout, stderr: stderr)
+    }
+}

@@ -26,25 +26,14 @@ import WDTSandbox
         var runID: String?
         var kills = 0
         for _ in 0..<4 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: TestSupport.ferryBinary)
-            process.arguments = runID.map { ["run", "--workspace", dir, "--run", $0] } ?? arguments
-            process.environment = environment
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            try await Task.sleep(for: .milliseconds(Int.random(in: 150...900, using: &generator)))
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                kills += 1
-            }
-            process.waitUntilExit()
-            let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            if runID == nil, let line = printed.split(separator: "\n").first { runID = String(line) }
+            let result = try await TestSupport.runFerryAsync(
+                runID.map { ["run", "--workspace", dir, "--run", $0] } ?? arguments, environment: environment,
+                killAfter: .milliseconds(Int.random(in: 150...900, using: &generator)))
+            if result.status == 128 + SIGKILL { kills += 1 }
+            if runID == nil, let line = result.stdout.split(separator: "\n").first { runID = String(line) }
         }
         let id = try #require(runID, "the run id is printed before any work")
-        let final = try TestSupport.runFerry(["run", "--workspace", dir, "--run", id], environment: environment)
+        let final = try await TestSupport.runFerryAsync(["run", "--workspace", dir, "--run", id], environment: environment)
         #expect(final.status == 1, "the demo data has fixable failures: \(final.stderr)")
         #expect(kills >= 1, "at least one run was killed mid-way")
 
@@ -84,7 +73,7 @@ import WDTSandbox
         environment.merge(pair.environment()) { $1 }
         let period = pair.period
         let middle = period.start.adding(seconds: 15 * 86_400)
-        let first = try TestSupport.runFerry(
+        let first = try await TestSupport.runFerryAsync(
             ["run", "--workspace", dir, "--since", period.start.description, "--until", middle.description],
             environment: environment)
         #expect(first.status == 1, "\(first.stderr)")
@@ -92,7 +81,7 @@ import WDTSandbox
         #expect(billsAfterFirst > 0)
 
         // The second run starts five days before the first one ended.
-        let second = try TestSupport.runFerry(
+        let second = try await TestSupport.runFerryAsync(
             ["run", "--workspace", dir, "--since", middle.adding(seconds: -5 * 86_400).description, "--until", period.end.description],
             environment: environment)
         #expect(second.status == 1, "\(second.stderr)")
