@@ -11,7 +11,8 @@ let package = Package(
     name: "ferry",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "ferry", targets: ["ferry"])
+        .executable(name: "ferry", targets: ["ferry"]),
+        .executable(name: "ferry-bench", targets: ["ferry-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -80,6 +81,15 @@ let package = Package(
                 "FerryWDT", "FerryKingdee", "WDTSandbox", "KingdeeSandbox", "FerryPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Benchmark helpers for Scripts/bench.sh (corpus generation, load and extract against the sandboxes).
+        .executableTarget(
+            name: "ferry-bench",
+            dependencies: [
+                "FerryCore", "FerryWDT", "FerryKingdee", "WDTSandbox", "KingdeeSandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 

@@ -50,6 +50,15 @@ public enum FileSystem {
     ///
     /// - Throws: a `Diagnostic` naming the file when any step fails; the old file, if any, is untouched.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(Diagnostic) {
+        try writeAtomically(bytes, to: path, durable: true)
+    }
+
+    /// Writes `bytes` to `path` atomically (temporary file and rename); with `durable`, also flushes the
+    /// file and its directory to disk before returning. A stage that writes many files may write them
+    /// without `durable` and call `syncFileSystem(containing:)` once before it records them as written.
+    ///
+    /// - Throws: a `Diagnostic` naming the file when any step fails; the old file, if any, is untouched.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, durable: Bool) throws(Diagnostic) {
         let directory = (path as NSString).deletingLastPathComponent
         try createDirectory(directory.isEmpty ? "." : directory)
         let name = (path as NSString).lastPathComponent
@@ -70,7 +79,7 @@ public enum FileSystem {
             }
             written += n
         }
-        if fsync(fd) != 0 {
+        if durable && fsync(fd) != 0 {
             let failure = ioError("cannot flush", path)
             close(fd)
             unlink(temporary)
@@ -82,7 +91,23 @@ public enum FileSystem {
             unlink(temporary)
             throw failure
         }
-        syncDirectory(directory.isEmpty ? "." : directory)
+        if durable { syncDirectory(directory.isEmpty ? "." : directory) }
+    }
+
+    /// Flushes everything written to the file system holding `path` (one `syncfs`, instead of an
+    /// `fsync` per file).
+    public static func syncFileSystem(containing path: String) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            sync()
+            return
+        }
+        #if os(Linux)
+        if ferry_syncfs(fd) != 0 { sync() }
+        #else
+        sync()
+        #endif
+        close(fd)
     }
 
     /// Writes UTF-8 text atomically; see `writeAtomically(_:to:)`.
@@ -167,6 +192,12 @@ public enum FileSystem {
     }
 }
 
+#if os(Linux)
+/// glibc's `syncfs(2)` (declared only under _GNU_SOURCE, so not visible through the Glibc module).
+@_silgen_name("syncfs")
+private func ferry_syncfs(_ fd: Int32) -> Int32
+#endif
+
 /// An exclusive advisory lock on a file, held until `release()` or process exit.
 ///
 /// Uses `flock`, so the kernel drops the lock when the process dies (even on SIGKILL): a stale lock file
@@ -207,4 +238,80 @@ public final class FileLock: @unchecked Sendable {
     }
 
     deinit { release() }
+}
+
+/// A file written piece by piece and published atomically: a temporary file in the target's directory,
+/// renamed over the target by `commit()` after an `fsync`. For large files (manifests) that should not
+/// be held in memory whole.
+public final class StreamingFile {
+    private var fd: Int32
+    private let temporary: String
+    /// The file's final path.
+    public let path: String
+    private var buffer: [UInt8] = []
+
+    /// Starts writing `path`.
+    ///
+    /// - Throws: a `Diagnostic` when the temporary file cannot be created.
+    public init(path: String) throws(Diagnostic) {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileSystem.createDirectory(directory.isEmpty ? "." : directory)
+        temporary = (directory.isEmpty ? "" : directory + "/") + ".\((path as NSString).lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileSystem.ioError("cannot create", temporary) }
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    /// Appends bytes (buffered).
+    ///
+    /// - Throws: a `Diagnostic` when the data cannot be written.
+    public func write(_ bytes: [UInt8]) throws(Diagnostic) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    /// Appends UTF-8 text (buffered).
+    ///
+    /// - Throws: a `Diagnostic` when the data cannot be written.
+    public func write(_ text: String) throws(Diagnostic) {
+        try write(Array(text.utf8))
+    }
+
+    private func flush() throws(Diagnostic) {
+        var written = 0
+        while written < buffer.count {
+            let n = buffer.withUnsafeBytes { raw in Glibc.write(fd, raw.baseAddress! + written, raw.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileSystem.ioError("cannot write", path)
+            }
+            written += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes, `fsync`s and renames the file into place.
+    ///
+    /// - Throws: a `Diagnostic` when any step fails (the target is then untouched).
+    public func commit() throws(Diagnostic) {
+        try flush()
+        if fsync(fd) != 0 { throw FileSystem.ioError("cannot flush", path) }
+        close(fd)
+        fd = -1
+        if rename(temporary, path) != 0 {
+            let failure = FileSystem.ioError("cannot replace", path)
+            unlink(temporary)
+            throw failure
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        FileSystem.syncDirectory(directory.isEmpty ? "." : directory)
+    }
+
+    deinit {
+        if fd >= 0 {
+            close(fd)
+            unlink(temporary)
+        }
+    }
 }

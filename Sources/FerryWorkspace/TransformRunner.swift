@@ -2,6 +2,7 @@ import FerryCore
 import FerrySchemes
 import FerryTemplate
 import FerryTransform
+import Dispatch
 import Foundation
 
 /// What to transform, with what, and where to write.
@@ -95,111 +96,89 @@ public enum TransformRunner {
         if files.isEmpty {
             summary.diagnostics.append(.warning("no input files (*.json, *.jsonl, *.ndjson) found", file: request.inputs.first))
         }
-        var inputs: [InputFile] = []
-        var orders: [StockInOrder] = []
-        for (index, file) in files.enumerated() {
-            var input: InputFile
-            do {
-                input = InputReader.read(try FileSystem.read(file), file: file, fileIndex: index, source: template.source)
-            } catch {
-                input = InputFile(file: file, shape: nil, orders: [], diagnostics: [error], sha256: "")
-            }
-            if input.diagnostics.contains(where: { $0.severity == .error }) { summary.filesWithErrors += 1 }
-            summary.diagnostics += input.diagnostics
-            orders += input.orders
-            inputs.append(input)
-        }
         summary.inputFiles = files.count
-        summary.documents = orders.count
-
-        let (unique, duplicates) = Deduplication.resolve(orders)
-        summary.superseded = duplicates.reduce(0) { $0 + $1.superseded.count }
-
-        let transformer = Transformer(context: context)
-        var outputs: [(name: String, bytes: [UInt8])] = []
-        var outputEntries: [JSONValue] = []
-        var rejectEntries: [JSONValue] = []
-        var filteredEntries: [JSONValue] = []
-        var producerOfName: [String: StockInOrder] = [:]
-        let writer = JSONWriter(style: .pretty)
-
-        for order in unique {
-            var result = transformer.transform(order)
-            if case .bill(let bill) = result {
-                let name = SafeFileName.make(bill.number) + ".json"
-                if let other = producerOfName[name] {
-                    result = .rejected([
-                        RejectionReason(
-                            field: template.target.numberField, jsonPath: nil,
-                            message: "bill number '\(bill.number)' is also produced by \(other.key ?? "another document") "
-                                + "(\(other.origin)); bill numbers must be unique",
-                            templateLine: template.target.line)
-                    ])
-                } else {
-                    producerOfName[name] = order
-                }
-            }
-            switch result {
-            case .bill(let bill):
-                let bytes = writer.bytes(bill.payload)
-                let name = SafeFileName.make(bill.number) + ".json"
-                outputs.append((name, bytes))
-                summary.payloads += 1
-                summary.droppedLines += bill.droppedLines
-                outputEntries.append(
-                    .object(
-                        JSONObject([
-                            .init("file", .string(name)),
-                            .init("bill_number", .string(bill.number)),
-                            .init("key", order.key.map(JSONValue.string) ?? .null),
-                            .init("sha256", .string(Hashing.sha256Hex(bytes))),
-                            .init("lines", .number(String(bill.lines))),
-                            .init("dropped_lines", .number(String(bill.droppedLines))),
-                            .init("source", originValue(order.origin)),
-                        ])))
-            case .rejected(let reasons):
-                let name = SafeFileName.make(order.key ?? "no-key-\(order.origin)") + ".reject.json"
-                let body = rejectDocument(order, reasons: reasons, template: template)
-                outputs.append((name, writer.bytes(body)))
-                summary.rejected += 1
-                for reason in reasons {
-                    summary.diagnostics.append(
-                        .error(
-                            "\(order.key ?? "document") rejected: \(reason.field.map { "\($0): " } ?? "")\(reason.message)",
-                            file: order.origin.file, line: order.origin.line, jsonPath: reason.jsonPath))
-                }
-                rejectEntries.append(
-                    .object(
-                        JSONObject([
-                            .init("file", .string(name)),
-                            .init("key", order.key.map(JSONValue.string) ?? .null),
-                            .init("reasons", .number(String(reasons.count))),
-                            .init("source", originValue(order.origin)),
-                        ])))
-            case .filtered(let outcome):
-                summary.filtered += 1
-                filteredEntries.append(
-                    .object(
-                        JSONObject([
-                            .init("key", order.key.map(JSONValue.string) ?? .null),
-                            .init("reason", .string(outcome.reason)),
-                            .init("detail", .string(outcome.detail)),
-                            .init("source", originValue(order.origin)),
-                        ])))
-            }
-        }
-
-        try write(outputs, to: request.outputDirectory, summary: &summary)
-
-        let manifest = manifestValue(
-            template: template, context: context, request: request, inputs: inputs, outputs: outputEntries,
-            rejects: rejectEntries, filtered: filteredEntries, duplicates: duplicates, summary: summary)
+        let directory = request.outputDirectory
         do {
-            try FileSystem.writeAtomically(writer.bytes(manifest), to: request.outputDirectory + "/manifest.json")
+            try FileSystem.createDirectory(directory)
+        } catch {
+            throw StageFailure([error])
+        }
+        let previous = previousOutputs(directory)
+
+        // Files are read, parsed and transformed in parallel, a window at a time; their results are then
+        // absorbed one file after the other, in input order, so every decision (which version of a
+        // document wins, which document keeps a bill number) is the same as a serial run's. Memory holds
+        // one window of files and a small record per document, never the corpus.
+        let transformer = Transformer(context: context)
+        var collector = OutputCollector(directory: directory, template: template)
+        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let window = workers * 2
+        var start = 0
+        while start < files.count {
+            let batch = Array(files[start..<min(start + window, files.count)])
+            let slots = ResultSlots(count: batch.count)
+            let first = start
+            DispatchQueue.concurrentPerform(iterations: batch.count) { i in
+                slots.set(i, processFile(batch[i], index: first + i, transformer: transformer))
+            }
+            for result in slots.results {
+                do {
+                    try collector.absorb(result)
+                } catch {
+                    throw StageFailure([error])
+                }
+            }
+            start += batch.count
+        }
+        let inputs = collector.inputs
+
+        do {
+            try collector.removeStale(previous, summary: &summary)
+            // Payloads and rejects were written without an fsync each; one flush makes them all durable
+            // before the manifest (written durably, last) says they exist.
+            FileSystem.syncFileSystem(containing: directory)
+            summary.filesWithErrors = inputs.filter(\.hasErrors).count
+            summary.diagnostics += inputs.flatMap(\.diagnostics)
+            summary.documents = collector.records.count
+            collector.tally(&summary)
+            try writeManifest(
+                to: directory + "/manifest.json", template: template, context: context, inputs: inputs,
+                collector: collector, summary: summary)
         } catch {
             throw StageFailure([error])
         }
         return summary
+    }
+
+    /// Reads, parses and transforms one input file (on any thread).
+    static func processFile(_ file: String, index: Int, transformer: Transformer) -> FileResult {
+        let template = transformer.context.template
+        let input: InputFile
+        do {
+            input = InputReader.read(try FileSystem.read(file), file: file, fileIndex: index, source: template.source)
+        } catch {
+            return FileResult(
+                input: InputSummary(file: file, sha256: "", shape: nil, documents: 0, diagnostics: [error]), documents: [])
+        }
+        let writer = JSONWriter(style: .pretty)
+        let documents = input.orders.map { order -> DocumentResult in
+            let outcome: DocumentResult.Outcome
+            switch transformer.transform(order) {
+            case .bill(let bill):
+                outcome = .bill(
+                    number: bill.number, bytes: writer.bytes(bill.payload), lines: bill.lines, dropped: bill.droppedLines)
+            case .rejected(let reasons):
+                outcome = .rejected(reasons)
+            case .filtered(let filtered):
+                outcome = .filtered(filtered)
+            }
+            return DocumentResult(key: order.key, version: order.version, origin: order.origin, outcome: outcome)
+        }
+        return FileResult(
+            input: InputSummary(
+                file: file, sha256: input.sha256, shape: input.shape, documents: input.orders.count,
+                diagnostics: input.diagnostics),
+            documents: documents)
     }
 
     // MARK: - Inputs
@@ -268,34 +247,6 @@ public enum TransformRunner {
 
     // MARK: - Outputs
 
-    static func write(
-        _ outputs: [(name: String, bytes: [UInt8])], to directory: String, summary: inout TransformSummary
-    ) throws(StageFailure) {
-        let produced = Set(outputs.map(\.name))
-        do {
-            try FileSystem.createDirectory(directory)
-            for (name, bytes) in outputs {
-                let path = directory + "/" + name
-                if let existing = try? FileSystem.read(path), existing == bytes { continue }
-                try FileSystem.writeAtomically(bytes, to: path)
-            }
-            // Outputs of an earlier run that this run no longer produces.
-            for name in previousOutputs(directory) where !produced.contains(name) {
-                let base = name.hasSuffix(".reject.json") ? String(name.dropLast(".reject.json".count)) : String(name.dropLast(".json".count))
-                if !name.hasSuffix(".reject.json") && FileSystem.exists(directory + "/" + base + ".receipt.json") {
-                    summary.diagnostics.append(
-                        .warning(
-                            "this payload was loaded before (it has a receipt) but is no longer produced; it is kept",
-                            file: directory + "/" + name))
-                    continue
-                }
-                try FileSystem.remove(directory + "/" + name)
-            }
-        } catch {
-            throw StageFailure([error])
-        }
-    }
-
     static func previousOutputs(_ directory: String) -> [String] {
         guard let bytes = try? FileSystem.read(directory + "/manifest.json"), let manifest = try? JSONReader.parse(bytes)
         else { return [] }
@@ -313,99 +264,4 @@ public enum TransformRunner {
         if let line = origin.line { object.append("line", .number(String(line))) }
         return .object(object)
     }
-
-    static func rejectDocument(_ order: StockInOrder, reasons: [RejectionReason], template: MappingTemplate) -> JSONValue {
-        let reasonValues: [JSONValue] = reasons.map { reason in
-            var object = JSONObject()
-            object.append("field", reason.field.map(JSONValue.string) ?? .null)
-            object.append("source_file", .string(order.origin.file))
-            object.append("json_path", reason.jsonPath.map(JSONValue.string) ?? .null)
-            object.append("message", .string(reason.message))
-            if let line = reason.templateLine { object.append("template_line", .number(String(line))) }
-            return .object(object)
-        }
-        return .object(
-            JSONObject([
-                .init("key", order.key.map(JSONValue.string) ?? .null),
-                .init("status", .string("rejected")),
-                .init("source", originValue(order.origin)),
-                .init("template", .object(JSONObject([.init("name", .string(template.name)), .init("version", .string(template.version))]))),
-                .init("reasons", .array(reasonValues)),
-                .init("hint", .string("fix the source data, the template or the lookups, then run `ferry transform` again")),
-            ]))
-    }
-
-    static func manifestValue(
-        template: MappingTemplate, context: TransformContext, request: TransformRequest, inputs: [InputFile],
-        outputs: [JSONValue], rejects: [JSONValue], filtered: [JSONValue], duplicates: [DuplicateGroup],
-        summary: TransformSummary
-    ) -> JSONValue {
-        let inputValues: [JSONValue] = inputs.map { input in
-            var object = JSONObject([
-                .init("file", .string(input.file)),
-                .init("sha256", .string(input.sha256)),
-                .init("shape", input.shape.map { .string($0.rawValue) } ?? .null),
-                .init("documents", .number(String(input.orders.count))),
-            ])
-            let errors = input.diagnostics.filter { $0.severity == .error }.map { JSONValue.string($0.description) }
-            object.append("errors", .array(errors))
-            return .object(object)
-        }
-        let lookupValues: [JSONValue] = context.lookups.keys.sorted().compactMap { name in
-            guard let table = context.lookups[name] else { return nil }
-            return .object(
-                JSONObject([
-                    .init("name", .string(name)),
-                    .init("file", table.file.map(JSONValue.string) ?? .null),
-                    .init("sha256", table.sha256.map(JSONValue.string) ?? .null),
-                    .init("entries", .number(String(table.entries.count))),
-                ]))
-        }
-        let duplicateValues: [JSONValue] = duplicates.map { group in
-            func version(_ order: StockInOrder) -> JSONValue {
-                var object = originValue(order.origin).objectValue!
-                object.append("version", order.version.map(JSONValue.string) ?? .null)
-                return .object(object)
-            }
-            return .object(
-                JSONObject([
-                    .init("key", .string(group.key)),
-                    .init("used", version(group.used)),
-                    .init("superseded", .array(group.superseded.map(version))),
-                ]))
-        }
-        let settings = JSONObject(context.settings.keys.sorted().map { .init($0, .string(context.settings[$0]!)) })
-        let counts = JSONObject([
-            .init("input_files", .number(String(summary.inputFiles))),
-            .init("files_with_errors", .number(String(summary.filesWithErrors))),
-            .init("documents", .number(String(summary.documents))),
-            .init("superseded_duplicates", .number(String(summary.superseded))),
-            .init("payloads", .number(String(summary.payloads))),
-            .init("rejected", .number(String(summary.rejected))),
-            .init("filtered", .number(String(summary.filtered))),
-            .init("dropped_lines", .number(String(summary.droppedLines))),
-        ])
-        return .object(
-            JSONObject([
-                .init("stage", .string("transform")),
-                .init(
-                    "template",
-                    .object(
-                        JSONObject([
-                            .init("name", .string(template.name)),
-                            .init("version", .string(template.version)),
-                            .init("file", .string(BuiltInSchemes.displayName(template.file))),
-                            .init("sha256", .string(template.sha256)),
-                        ]))),
-                .init("settings", .object(settings)),
-                .init("lookups", .array(lookupValues)),
-                .init("counts", .object(counts)),
-                .init("inputs", .array(inputValues)),
-                .init("outputs", .array(outputs)),
-                .init("rejected", .array(rejects)),
-                .init("filtered", .array(filtered)),
-                .init("duplicates", .array(duplicateValues)),
-            ]))
-    }
 }
-

@@ -110,3 +110,25 @@ private func files(_ directory: String) -> [String: [UInt8]] {
         ])
     }
 }
+
+@Suite struct StreamingDeduplicationTests {
+    func order(_ modified: String, count: String) -> String {
+        #"{"stockin_no":"RK1","status":"80","warehouse_no":"WH-SH01","stockin_time":"2026-01-05 10:00:00","modified":"\#(modified)","details_list":[{"spec_no":"A","goods_count":"\#(count)","cost_price":"1"}]}"#
+    }
+
+    @Test(arguments: [(true, "a"), (false, "a"), (true, "b"), (false, "b")])
+    func theNewestVersionDecidesWhateverTheReadOrder(newestIsGood: Bool, newestFile: String) throws {
+        let input = TestSupport.makeTemporaryDirectory()
+        let out = TestSupport.makeTemporaryDirectory()
+        let newest = order("2026-01-06 00:00:00", count: newestIsGood ? "2" : "0")
+        let oldest = order("2026-01-05 00:00:00", count: newestIsGood ? "0" : "2")
+        try FileSystem.writeAtomically("[\(newestFile == "a" ? newest : oldest)]", to: input + "/a.json")
+        try FileSystem.writeAtomically("[\(newestFile == "a" ? oldest : newest)]", to: input + "/b.json")
+        let summary = try TransformRunner.run(request([input], output: out))
+        #expect(summary.superseded == 1 && summary.documents == 2)
+        #expect(FileSystem.exists(out + "/RK1.json") == newestIsGood)
+        #expect(FileSystem.exists(out + "/RK1.reject.json") == !newestIsGood)
+        let manifest = try JSONReader.parse(FileSystem.read(out + "/manifest.json"))
+        #expect(manifest["duplicates"]?.arrayValue?.first?["used"]?["version"] == "2026-01-06 00:00:00")
+    }
+}

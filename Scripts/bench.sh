@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Ferry's benchmark harness: builds in release, generates corpora with the WDT sandbox's generator,
+# and measures in one invocation:
+#   - transform throughput (MiB/s of source JSON, documents/s) and peak RSS, on one core and on both,
+#     against a plain Python script with the standard json module (Benchmarks/baseline_transform.py),
+#     whose payloads are checked byte-identical to Ferry's;
+#   - load documents/s against the Kingdee sandbox with 20 ms latency, against the bound
+#     batch_size × concurrency ÷ latency and a naive one-document-per-request client;
+#   - extract requests/s against the WDT sandbox's rate limit.
+# Prints a Markdown report (medians of FERRY_BENCH_RUNS runs) for BENCHMARKS.md.
+#
+#   Scripts/bench.sh                          # sizes 10 and 100 MiB, 3 runs each
+#   FERRY_BENCH_SIZES="10 100 1024" FERRY_BENCH_RUNS=5 Scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sizes=${FERRY_BENCH_SIZES:-"10 100"}
+runs=${FERRY_BENCH_RUNS:-3}
+work=${FERRY_BENCH_DIR:-$(mktemp -d /tmp/ferry-bench.XXXXXX)}
+log() { printf '==> %s\n' "$*" >&2; }
+
+log "release build"
+swift build -c release --product ferry >&2
+swift build -c release --product ferry-bench >&2
+bin=$(swift build -c release --show-bin-path)
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+# time_cmd OUTFILE CMD…: runs CMD, appends "seconds maxrss_kib" to OUTFILE.
+time_cmd() {
+    local out=$1; shift
+    local t; t=$(mktemp)
+    /usr/bin/time -f "%e %M" -o "$t" "$@" >/dev/null 2>&1 || true
+    cat "$t" >> "$out"
+    rm -f "$t"
+}
+
+echo "# Ferry benchmark run"
+echo
+echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(swift --version 2>/dev/null | head -1)"
+echo "- python: $(python3 --version 2>&1)"
+echo "- command: \`FERRY_BENCH_SIZES=\"$sizes\" FERRY_BENCH_RUNS=$runs Scripts/bench.sh\`"
+echo
+echo "## Transform"
+echo
+echo "| corpus | documents | Ferry 1 core | Ferry 2 cores | 2 ÷ 1 core | Python (1 core) | Ferry 1 core ÷ Python | peak RSS (Ferry, 2 cores) |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+for size in $sizes; do
+    corpus=$work/corpus-$size
+    if [ ! -d "$corpus" ]; then
+        log "corpus $size MiB"
+        "$bin/ferry-bench" corpus --mib "$size" --out "$corpus" >&2
+    fi
+    bytes=$(du -sb "$corpus" | cut -f1)
+    mib=$(awk -v b="$bytes" 'BEGIN {printf "%.1f", b/1048576}')
+    rm -f "$work"/t1 "$work"/t2 "$work"/tp
+    for i in $(seq "$runs"); do
+        rm -rf "$work/out1" "$work/out2" "$work/outp"
+        log "size $size run $i: ferry (1 core)"
+        time_cmd "$work/t1" taskset -c 0 "$bin/ferry" transform --input "$corpus" --output "$work/out1" --lookups Templates/lookups
+        log "size $size run $i: ferry (2 cores)"
+        time_cmd "$work/t2" "$bin/ferry" transform --input "$corpus" --output "$work/out2" --lookups Templates/lookups
+        log "size $size run $i: python (1 core)"
+        time_cmd "$work/tp" taskset -c 0 python3 Benchmarks/baseline_transform.py "$corpus" "$work/outp" Templates/lookups
+    done
+    # The outputs must agree: every payload Ferry wrote is byte-identical to Python's, and the counts match.
+    documents=$(grep -o '"documents": [0-9]*' "$work/out2/manifest.json" | head -1 | grep -o '[0-9]*$')
+    ferry_payloads=$(find "$work/out2" -name '*.json' ! -name '*.reject.json' ! -name manifest.json | wc -l)
+    python_payloads=$(find "$work/outp" -name '*.json' ! -name '*.reject.json' | wc -l)
+    [ "$ferry_payloads" -eq "$python_payloads" ] || { echo "payload counts differ: ferry $ferry_payloads, python $python_payloads" >&2; exit 1; }
+    (cd "$work/out2" && find . -name '*.json' ! -name '*.reject.json' ! -name manifest.json -print0 \
+        | xargs -0 -n 200 sh -c 'for f; do cmp -s "$f" "'"$work"'/outp/$f" || { echo "differs: $f" >&2; exit 1; }; done' sh) \
+        || { echo "Ferry and the Python baseline disagree" >&2; exit 1; }
+    s1=$(cut -d' ' -f1 "$work/t1" | median); s2=$(cut -d' ' -f1 "$work/t2" | median); sp=$(cut -d' ' -f1 "$work/tp" | median)
+    rss=$(cut -d' ' -f2 "$work/t2" | median)
+    awk -v mib="$mib" -v docs="$documents" -v s1="$s1" -v s2="$s2" -v sp="$sp" -v rss="$rss" 'BEGIN {
+        printf "| %s MiB | %d | %.1f MiB/s, %.0f docs/s | %.1f MiB/s, %.0f docs/s | %.2f× | %.1f MiB/s | %.2f× | %.0f MiB |\n",
+            mib, docs, mib/s1, docs/s1, mib/s2, docs/s2, s1/s2, mib/sp, sp/s1, rss/1024 }'
+done
+echo
+echo "Payloads of every corpus were checked byte-identical between Ferry and the Python baseline."
+echo
+
+echo "## Load (Kingdee sandbox, 20 ms latency per request)"
+echo
+rm -f "$work/load"
+for i in $(seq "$runs"); do "$bin/ferry-bench" load --documents 5000 --latency-ms 20 >> "$work/load"; done
+rate=$(grep -o '= [0-9.]* docs/s; bound' "$work/load" | grep -o '[0-9.]*' | median)
+naive=$(grep -o 'sequential) = [0-9.]*' "$work/load" | grep -o '[0-9.]*$' | median)
+echo "- documents/s (median of $runs): $rate; bound batch_size 50 × concurrency 4 ÷ 20 ms = 10000 docs/s → $(awk -v r="$rate" 'BEGIN {printf "%.0f%%", 100*r/10000}')"
+echo "- naive baseline (one document per request, sequential): $naive docs/s → Ferry is $(awk -v r="$rate" -v n="$naive" 'BEGIN {printf "%.0f×", r/n}') faster"
+echo
+echo "## Extract (WDT sandbox with a rate limit)"
+echo
+for r in 5 20; do
+    rm -f "$work/extract"
+    for i in $(seq "$runs"); do "$bin/ferry-bench" extract --rate "$r" --orders 3000 >> "$work/extract"; done
+    got=$(grep -o '= [0-9.]* requests/s' "$work/extract" | grep -o '[0-9.]*' | median)
+    violations=$(grep -o 'sandbox: [0-9]*' "$work/extract" | grep -o '[0-9]*$' | sort -n | tail -1)
+    echo "- limit $r requests/s: $got requests/s (median; $(awk -v g="$got" -v r="$r" 'BEGIN {printf "%.1f%%", 100*g/r}') of the limit); most rate violations seen by the sandbox in a run: $violations"
+done
+[ -n "${FERRY_BENCH_DIR:-}" ] || rm -rf "$work"

@@ -1,0 +1,186 @@
+import ArgumentParser
+import FerryCore
+import FerryKingdee
+import FerryWDT
+import Foundation
+import KingdeeSandbox
+import WDTSandbox
+
+/// `ferry-bench`: the pieces of `Scripts/bench.sh` that need Ferry's own code — a corpus made with the
+/// WDT sandbox's generator, and the network stages against the sandboxes.
+@main
+struct FerryBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ferry-bench",
+        abstract: "Benchmark helpers for Scripts/bench.sh (corpus generation, load and extract against the sandboxes).",
+        subcommands: [Corpus.self, Load.self, Extract.self])
+}
+
+/// Writes a realistic corpus of Qimen pages with the WDT sandbox's generator.
+struct Corpus: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Generate Qimen pages of about --mib MiB (all values as strings).")
+
+    @Option(help: "Approximate corpus size in MiB.") var mib: Int = 10
+    @Option(help: "Output directory.") var out: String
+    @Option(help: "Seed.") var seed: UInt64 = 7
+
+    func run() async throws {
+        let target = mib * 1024 * 1024
+        var written = 0
+        var page = 0
+        var documents = 0
+        var chunk = 0
+        let writer = JSONWriter(style: .compact)
+        while written < target {
+            // 2,000 orders at a time keeps memory flat whatever the corpus size.
+            let dataset = WDTDataset(
+                seed: seed &+ UInt64(chunk), orderCount: 2000, periodStart: WDTTime("2026-01-01 00:00:00")!, periodDays: 30)
+            let orders = dataset.orders(
+                matching: WDTOrderFilter(
+                    start: WDTTime("2026-01-01 00:00:00")!, end: WDTTime("2026-01-31 00:00:00")!, statuses: Set(WDTDataset.statuses)))
+            var index = 0
+            while index < orders.count && written < target {
+                let slice = orders[index..<min(index + 100, orders.count)]
+                index += slice.count
+                let list: [JSONValue] = slice.enumerated().map { offset, order in
+                    Self.stringified(order, number: chunk * 2000 + index - slice.count + offset)
+                }
+                let body: JSONValue = [
+                    "response": [
+                        "errorcode": 0, "message": "", "total_count": .number(String(list.count)), "stockin_list": .array(list),
+                    ]
+                ]
+                let bytes = writer.bytes(body)
+                let dir = out + "/" + String(format: "%04d", page / 1000)
+                try FileSystem.writeAtomically(bytes, to: dir + "/page-" + String(format: "%06d", page) + ".json")
+                written += bytes.count
+                documents += list.count
+                page += 1
+            }
+            chunk += 1
+        }
+        print("\(written) bytes, \(page) pages, \(documents) documents")
+    }
+
+    /// Every number becomes a string (as many tenants' gateways send them) and the stock-in number is
+    /// made unique across chunks.
+    static func stringified(_ value: JSONValue, number: Int) -> JSONValue {
+        func convert(_ v: JSONValue) -> JSONValue {
+            switch v {
+            case .number(let text): return .string(text)
+            case .array(let items): return .array(items.map(convert))
+            case .object(let object): return .object(JSONObject(object.members.map { .init($0.key, convert($0.value)) }))
+            default: return v
+            }
+        }
+        guard case .object(var object) = convert(value) else { return value }
+        let no = "RK" + String(format: "%010d", number)
+        object.set("stockin_no", .string(no))
+        object.set("order_no", .string(no))
+        return .object(object)
+    }
+}
+
+/// Load throughput against the Kingdee sandbox with a fixed latency, against its bound and a naive client.
+struct Load: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Load N payloads into the Kingdee sandbox; report documents/s.")
+
+    @Option(help: "Documents.") var documents: Int = 5000
+    @Option(help: "Sandbox latency per request, ms.") var latencyMs: Int = 20
+    @Option(help: "target.batch_size") var batchSize: Int = 50
+    @Option(help: "target.concurrency") var concurrency: Int = 4
+    @Option(help: "Documents for the naive baseline (one per request, sequential).") var naiveDocuments: Int = 200
+
+    func run() async throws {
+        let masterData = KingdeeSandboxMasterData(
+            materials: ["1.01.001"], stocks: ["CK001"], organizations: ["100"], billTypes: ["QTRKD01_SYS"],
+            stockStatuses: ["KCZT01_SYS"])
+        let server = try await KingdeeSandboxServer.start(
+            configuration: KingdeeSandboxConfiguration(
+                masterData: masterData, faults: KingdeeSandboxFaults(latency: .milliseconds(latencyMs))))
+        defer { Task { await server.stop() } }
+        let (rate, seconds) = try await measure(server, count: documents, prefix: "B", batch: batchSize, concurrency: concurrency)
+        let bound = Double(batchSize * concurrency) / (Double(latencyMs) / 1000)
+        let (naive, _) = try await measure(server, count: naiveDocuments, prefix: "N", batch: 1, concurrency: 1)
+        print(String(
+            format: "load: %d documents in %.2f s = %.0f docs/s; bound batch_size*concurrency/latency = %.0f docs/s (%.0f%%); naive (1 per request, sequential) = %.1f docs/s; speed-up %.0fx",
+            documents, seconds, rate, bound, 100 * rate / bound, naive, rate / naive))
+    }
+
+    func measure(_ server: KingdeeSandboxServer, count: Int, prefix: String, batch: Int, concurrency: Int) async throws
+        -> (rate: Double, seconds: Double)
+    {
+        let run = NSTemporaryDirectory() + "/ferry-bench-load-\(prefix)-\(getpid())"
+        try? FileManager.default.removeItem(atPath: run)
+        let writer = JSONWriter()
+        for i in 0..<count {
+            let number = prefix + String(format: "%09d", i)
+            let payload: JSONValue = [
+                "formid": "STK_MISCELLANEOUS",
+                "data": [
+                    "IsDeleteEntry": true, "IsVerifyBaseDataField": true, "ValidateFlag": true, "NumberSearch": true,
+                    "IsAutoSubmitAndAudit": false,
+                    "Model": [
+                        "FBillNo": .string(number), "FBillTypeID": ["FNUMBER": "QTRKD01_SYS"], "FStockOrgId": ["FNumber": "100"],
+                        "FStockDirect": "GENERAL", "FDate": "2026-01-05", "FOwnerTypeIdHead": "BD_OwnerOrg",
+                        "FOwnerIdHead": ["FNumber": "100"], "FNOTE": .string("旺店通入库单 \(number)"),
+                        "FEntity": .array(
+                            (0..<5).map { _ in
+                                [
+                                    "FMATERIALID": ["FNumber": "1.01.001"], "FSTOCKID": ["FNumber": "CK001"],
+                                    "FSTOCKSTATUSID": ["FNumber": "KCZT01_SYS"], "FQty": .number("10.0000"),
+                                    "FPrice": .number("12.3000"), "FEntryNote": "",
+                                    "FOWNERTYPEID": "BD_OwnerOrg", "FOWNERID": ["FNumber": "100"],
+                                    "FKEEPERTYPEID": "BD_KeeperOrg", "FKEEPERID": ["FNumber": "100"],
+                                ]
+                            }),
+                    ],
+                ],
+            ]
+            try FileSystem.writeAtomically(writer.bytes(payload), to: "\(run)/transform/\(number).json")
+        }
+        let c = server.configuration
+        let config = KingdeeTargetConfig(
+            url: server.baseURL, acctID: c.acctID, username: c.username, appID: c.appID, appSecret: c.appSecret,
+            orgNumber: "100", batchSize: batch, concurrency: concurrency, timeoutSeconds: 30)
+        let started = Date()
+        let summary = try await LoadRunner.run(runDirectory: run, config: config, options: LoadOptions(), progress: { _ in })
+        let seconds = Date().timeIntervalSince(started)
+        guard summary.loaded == count else { throw ValidationError("only \(summary.loaded) of \(count) loaded") }
+        try? FileManager.default.removeItem(atPath: run)
+        return (Double(count) / seconds, seconds)
+    }
+}
+
+/// Extract request rate against the WDT sandbox's rate limit.
+struct Extract: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Extract from the WDT sandbox at --rate requests/s; report pages/s.")
+
+    @Option(help: "source.requests_per_second, also the sandbox's limit.") var rate: Double = 5
+    @Option(help: "Orders in the sandbox.") var orders: Int = 3000
+    @Option(help: "Page size.") var pageSize: Int = 20
+
+    func run() async throws {
+        let server = try await WDTSandboxServer.start(
+            configuration: WDTSandboxConfiguration(orderCount: orders, periodDays: 30, rateLimit: rate))
+        defer { Task { await server.stop() } }
+        let c = server.configuration.credentials
+        let config = WDTSourceConfig(
+            url: server.qimenURL, sid: c.sid, appKey: c.appKey, appSecret: c.appSecret, targetAppKey: c.targetAppKey,
+            requestsPerSecond: rate, pageSize: pageSize, fixedParameters: ["status": "80"])
+        let dir = NSTemporaryDirectory() + "/ferry-bench-extract-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        let started = Date()
+        let summary = try await WDTExtractor(config: config).run(
+            ExtractRequest(
+                runID: "bench", extractDirectory: dir + "/extract", statePath: dir + "/state.json",
+                since: WDTTime("2026-01-01 00:00:00"), until: WDTTime("2026-01-30 23:59:59")))
+        let seconds = Date().timeIntervalSince(started)
+        let counters = server.counters
+        try? FileManager.default.removeItem(atPath: dir)
+        print(String(
+            format: "extract: %d requests (%d pages served) in %.2f s = %.2f requests/s against a limit of %.2f (%.1f%%); rate violations counted by the sandbox: %d; complete: %@",
+            counters.requests, counters.pagesServed, seconds, Double(counters.requests) / seconds, rate,
+            100 * Double(counters.requests) / seconds / rate, counters.rateViolations, summary.isComplete ? "yes" : "no"))
+    }
+}
