@@ -285,17 +285,20 @@ public enum JSONReader {
             let open = index
             index += 1
             let start = index
-            // Fast path: no escapes.
+            // Fast path: no escapes; ASCII needs no UTF-8 validation.
+            var isASCII = true
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
                     let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                     index += 1
+                    if isASCII { return String(decoding: slice, as: UTF8.self) }
                     guard let string = String(validating: slice, as: UTF8.self) else {
                         throw Failure(message: "invalid UTF-8 in string", offset: start)
                     }
                     return string
                 }
+                if byte >= 0x80 { isASCII = false }
                 if byte == UInt8(ascii: "\\") { break }
                 if byte < 0x20 {
                     throw Failure(message: "unescaped control character in string (use \\n, \\t or \\u00XX)", offset: index)

@@ -72,6 +72,41 @@ public struct ValuePath: Sendable, Hashable, CustomStringConvertible {
         return nil
     }
 
+    /// The value at this path in a stack of enclosing values (outermost first, current last), or `nil`
+    /// when a step is missing or steps through a non-container. The fast path of the transform.
+    public func value(in stack: [JSONValue]) -> JSONValue? {
+        let level = stack.count - 1 - parentLevels
+        guard level >= 0 else { return nil }
+        var current: JSONValue? = stack[level]
+        for segment in segments {
+            switch segment {
+            case .key(let key):
+                current = current?[key]
+            case .index(let index):
+                if let array = current?.arrayValue, index < array.count {
+                    current = array[index]
+                } else {
+                    current = nil
+                }
+            }
+        }
+        return current
+    }
+
+    /// The JSON path this path names, built from `basePaths` (one per stack level): for messages only.
+    public func jsonPath(basePaths: [String]) -> String {
+        let level = basePaths.count - 1 - parentLevels
+        guard level >= 0 else { return text }
+        var jsonPath = basePaths[level]
+        for segment in segments {
+            switch segment {
+            case .key(let key): jsonPath += "." + key
+            case .index(let index): jsonPath += "[\(index)]"
+            }
+        }
+        return jsonPath
+    }
+
     /// Resolves the path against a stack of enclosing values (outermost first, current last).
     ///
     /// - Returns: the value, or `nil` when a step is missing or steps through a non-container; also the

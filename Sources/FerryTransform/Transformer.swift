@@ -105,7 +105,7 @@ public struct Transformer: Sendable {
         for filter in template.filters {
             let passes: Bool
             do {
-                passes = try filter.condition.evaluate { path in path.resolve(in: [document], basePaths: [basePath]).value }
+                passes = try filter.condition.evaluate { path in path.value(in: [document]) }
             } catch {
                 reasons.append(
                     RejectionReason(
@@ -167,7 +167,8 @@ public struct Transformer: Sendable {
                     object.append(field.name, value)
                 }
             case .entries(let spec):
-                let (source, jsonPath) = spec.path.resolve(in: stack, basePaths: basePaths)
+                let source = spec.path.value(in: stack)
+                let jsonPath = spec.path.jsonPath(basePaths: basePaths)
                 let elements: [JSONValue]
                 switch source {
                 case .none, .some(.null):
@@ -189,7 +190,7 @@ public struct Transformer: Sendable {
                     let elementPaths = basePaths + ["\(jsonPath)[\(i)]"]
                     if let condition = spec.condition {
                         do {
-                            if try !condition.evaluate({ $0.resolve(in: elementStack, basePaths: elementPaths).value }) {
+                            if try !condition.evaluate({ $0.value(in: elementStack) }) {
                                 dropped += 1
                                 continue
                             }
@@ -233,36 +234,36 @@ public struct Transformer: Sendable {
         return object
     }
 
-    /// The text of a value source, and the JSON path it came from (nil when absent).
+    /// The text of a value source (nil when absent), and the path it came from (for messages).
     private func sourceText(
         _ spec: ValueSpec, fieldName: String, line: Int, stack: [JSONValue], basePaths: [String],
         reasons: inout [RejectionReason]
-    ) -> (text: String?, jsonPath: String?) {
+    ) -> (text: String?, path: ValuePath?) {
         switch spec.source {
         case .constant(let text):
             return (text, nil)
         case .setting(let name):
             return (context.settings[name], nil)
         case .path(let path):
-            let (value, jsonPath) = path.resolve(in: stack, basePaths: basePaths)
+            let value = path.value(in: stack)
             switch value {
             case .none, .some(.null):
-                return (nil, jsonPath)
+                return (nil, path)
             case .some(.array), .some(.object):
                 reasons.append(
                     RejectionReason(
-                        field: fieldName, jsonPath: jsonPath,
+                        field: fieldName, jsonPath: path.jsonPath(basePaths: basePaths),
                         message: "expected a single value at '\(path.text)' but found \(value!.kindDescription)", templateLine: line))
-                return (nil, jsonPath)
+                return (nil, path)
             case .some(let scalar):
-                return (scalar.scalarText, jsonPath)
+                return (scalar.scalarText, path)
             }
         case .template(let template):
             let text = template.render { part in
                 switch part {
                 case .literal(let text): return text
                 case .setting(let name): return context.settings[name]
-                case .path(let path): return path.resolve(in: stack, basePaths: basePaths).value?.scalarText
+                case .path(let path): return path.value(in: stack)?.scalarText
                 }
             }
             return (text, nil)
@@ -274,11 +275,14 @@ public struct Transformer: Sendable {
         reasons: inout [RejectionReason]
     ) -> JSONValue? {
         let before = reasons.count
-        var (text, jsonPath) = sourceText(
+        var (text, sourcePath) = sourceText(
             spec, fieldName: fieldName, line: field.line, stack: stack, basePaths: basePaths, reasons: &reasons)
         if reasons.count > before { return nil }
         func reject(_ message: String) -> JSONValue? {
-            reasons.append(RejectionReason(field: fieldName, jsonPath: jsonPath, message: message, templateLine: field.line))
+            reasons.append(
+                RejectionReason(
+                    field: fieldName, jsonPath: sourcePath?.jsonPath(basePaths: basePaths), message: message,
+                    templateLine: field.line))
             return nil
         }
         let isEmpty = text == nil || text!.isEmpty
