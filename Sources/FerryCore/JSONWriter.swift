@@ -85,13 +85,18 @@ public struct JSONWriter: Sendable {
     /// Appends `string` as a JSON string literal.
     public static func writeString(_ string: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        let utf8 = string.utf8
+        var string = string
         // Most strings need no escape at all: copy them whole.
-        if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-            out.append(contentsOf: utf8)
+        let copied: Bool = string.withUTF8 { bytes in
+            for byte in bytes where byte < 0x20 || byte == 0x22 || byte == 0x5C { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if copied {
             out.append(UInt8(ascii: "\""))
             return
         }
+        let utf8 = string.utf8
         for byte in utf8 {
             switch byte {
             case 0x22: out.append(0x5C); out.append(0x22)

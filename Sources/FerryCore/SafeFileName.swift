@@ -13,6 +13,18 @@ public enum SafeFileName {
         var out = ""
         var changed = false
         for scalar in number.unicodeScalars {
+            if scalar.isASCII {
+                let v = scalar.value
+                let ok = (v >= 0x30 && v <= 0x39) || (v >= 0x41 && v <= 0x5A) || (v >= 0x61 && v <= 0x7A) || v == 0x2D
+                    || v == 0x5F || v == 0x2E
+                if ok {
+                    out.unicodeScalars.append(scalar)
+                } else {
+                    out.append("_")
+                    changed = true
+                }
+                continue
+            }
             let ok = (scalar.properties.isAlphabetic || scalar.properties.numericType != nil || scalar == "-" || scalar == "_"
                 || scalar == ".") && scalar.value >= 0x20 && scalar.value != 0x7F
             if ok {

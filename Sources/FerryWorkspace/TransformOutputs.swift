@@ -89,10 +89,13 @@ struct OutputCollector {
     /// File names written in this run (and not removed since).
     private(set) var produced: Set<String> = []
     private let writer = JSONWriter(style: .pretty)
+    /// Files an earlier run listed: only these can already hold the bytes about to be written.
+    private let earlier: Set<String>
 
-    init(directory: String, template: MappingTemplate) {
+    init(directory: String, template: MappingTemplate, earlier: Set<String>) {
         self.directory = directory
         self.template = template
+        self.earlier = earlier
     }
 
     mutating func absorb(_ result: FileResult) throws(Diagnostic) {
@@ -186,7 +189,7 @@ struct OutputCollector {
     private mutating func put(_ bytes: [UInt8], _ name: String) throws(Diagnostic) {
         produced.insert(name)
         let path = directory + "/" + name
-        if let existing = try? FileSystem.read(path), existing == bytes { return }
+        if earlier.contains(name), let existing = try? FileSystem.read(path), existing == bytes { return }
         try FileSystem.writeAtomically(bytes, to: path, durable: false)
     }
 

@@ -110,7 +110,7 @@ public enum TransformRunner {
         // document wins, which document keeps a bill number) is the same as a serial run's. Memory holds
         // one window of files and a small record per document, never the corpus.
         let transformer = Transformer(context: context)
-        var collector = OutputCollector(directory: directory, template: template)
+        var collector = OutputCollector(directory: directory, template: template, earlier: Set(previous))
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let window = workers * 2
         var start = 0
