@@ -17,6 +17,10 @@ cd "$(dirname "$0")/.."
 sizes=${FERRY_BENCH_SIZES:-"10 100"}
 runs=${FERRY_BENCH_RUNS:-3}
 work=${FERRY_BENCH_DIR:-$(mktemp -d /tmp/ferry-bench.XXXXXX)}
+# Transform outputs go to tmpfs when there is one: the benchmark measures Ferry and the baseline, not the
+# disk (on this project's VMs, ext4 inode allocation after deleting tens of thousands of files between
+# runs costs more than the whole transform; see BENCHMARKS.md).
+if [ -z "${FERRY_BENCH_OUT:-}" ] && [ -d /dev/shm ]; then out_root=$(mktemp -d /dev/shm/ferry-bench-out.XXXXXX); else out_root=${FERRY_BENCH_OUT:-$work}; fi
 log() { printf '==> %s\n' "$*" >&2; }
 
 log "release build"
@@ -56,21 +60,21 @@ for size in $sizes; do
     mib=$(awk -v b="$bytes" 'BEGIN {printf "%.1f", b/1048576}')
     rm -f "$work"/t1 "$work"/t2 "$work"/tp
     for i in $(seq "$runs"); do
-        rm -rf "$work/out1" "$work/out2" "$work/outp"
+        rm -rf "$out_root/out1" "$out_root/out2" "$out_root/outp"
         log "size $size run $i: ferry (1 core)"
-        time_cmd "$work/t1" taskset -c 0 "$bin/ferry" transform --input "$corpus" --output "$work/out1" --lookups Templates/lookups
+        time_cmd "$work/t1" taskset -c 0 "$bin/ferry" transform --input "$corpus" --output "$out_root/out1" --lookups Templates/lookups
         log "size $size run $i: ferry (2 cores)"
-        time_cmd "$work/t2" "$bin/ferry" transform --input "$corpus" --output "$work/out2" --lookups Templates/lookups
+        time_cmd "$work/t2" "$bin/ferry" transform --input "$corpus" --output "$out_root/out2" --lookups Templates/lookups
         log "size $size run $i: python (1 core)"
-        time_cmd "$work/tp" taskset -c 0 python3 Benchmarks/baseline_transform.py "$corpus" "$work/outp" Templates/lookups
+        time_cmd "$work/tp" taskset -c 0 python3 Benchmarks/baseline_transform.py "$corpus" "$out_root/outp" Templates/lookups
     done
     # The outputs must agree: every payload Ferry wrote is byte-identical to Python's, and the counts match.
-    documents=$(grep -o '"documents": [0-9]*' "$work/out2/manifest.json" | head -1 | grep -o '[0-9]*$')
-    ferry_payloads=$(find "$work/out2" -name '*.json' ! -name '*.reject.json' ! -name manifest.json | wc -l)
-    python_payloads=$(find "$work/outp" -name '*.json' ! -name '*.reject.json' | wc -l)
+    documents=$(grep -o '"documents": [0-9]*' "$out_root/out2/manifest.json" | head -1 | grep -o '[0-9]*$')
+    ferry_payloads=$(find "$out_root/out2" -name '*.json' ! -name '*.reject.json' ! -name manifest.json | wc -l)
+    python_payloads=$(find "$out_root/outp" -name '*.json' ! -name '*.reject.json' | wc -l)
     [ "$ferry_payloads" -eq "$python_payloads" ] || { echo "payload counts differ: ferry $ferry_payloads, python $python_payloads" >&2; exit 1; }
-    (cd "$work/out2" && find . -name '*.json' ! -name '*.reject.json' ! -name manifest.json -print0 \
-        | xargs -0 -n 200 sh -c 'for f; do cmp -s "$f" "'"$work"'/outp/$f" || { echo "differs: $f" >&2; exit 1; }; done' sh) \
+    (cd "$out_root/out2" && find . -name '*.json' ! -name '*.reject.json' ! -name manifest.json -print0 \
+        | xargs -0 -n 200 sh -c 'for f; do cmp -s "$f" "'"$out_root"'/outp/$f" || { echo "differs: $f" >&2; exit 1; }; done' sh) \
         || { echo "Ferry and the Python baseline disagree" >&2; exit 1; }
     s1=$(cut -d' ' -f1 "$work/t1" | median); s2=$(cut -d' ' -f1 "$work/t2" | median); sp=$(cut -d' ' -f1 "$work/tp" | median)
     rss=$(cut -d' ' -f2 "$work/t2" | median)
@@ -100,4 +104,6 @@ for r in 5 20; do
     violations=$(grep -o 'sandbox: [0-9]*' "$work/extract" | grep -o '[0-9]*$' | sort -n | tail -1)
     echo "- limit $r requests/s: $got requests/s (median; $(awk -v g="$got" -v r="$r" 'BEGIN {printf "%.1f%%", 100*g/r}') of the limit); most rate violations seen by the sandbox in a run: $violations"
 done
+rm -rf "$out_root/out1" "$out_root/out2" "$out_root/outp"
+[ -n "${FERRY_BENCH_OUT:-}" ] || [ "$out_root" = "$work" ] || rm -rf "$out_root"
 [ -n "${FERRY_BENCH_DIR:-}" ] || rm -rf "$work"

@@ -18,7 +18,7 @@ struct InputSummary: Sendable {
 /// One document, transformed (on a worker thread), waiting to be absorbed in input order.
 struct DocumentResult: Sendable {
     enum Outcome: Sendable {
-        case bill(number: String, bytes: [UInt8], lines: Int, dropped: Int)
+        case bill(number: String, bytes: [UInt8], sha256: String, lines: Int, dropped: Int)
         case rejected([RejectionReason])
         case filtered(FilterOutcome)
     }
@@ -147,7 +147,7 @@ struct OutputCollector {
 
     private mutating func write(_ document: DocumentResult) throws(Diagnostic) -> DocumentRecord {
         var outcome = document.outcome
-        if case .bill(let number, _, _, _) = outcome {
+        if case .bill(let number, _, _, _, _) = outcome {
             let name = SafeFileName.make(number) + ".json"
             if let holder = claims[name], holder != document.key {
                 outcome = .rejected([
@@ -161,12 +161,12 @@ struct OutputCollector {
             }
         }
         switch outcome {
-        case .bill(let number, let bytes, let lines, let dropped):
+        case .bill(let number, let bytes, let sha256, let lines, let dropped):
             let name = SafeFileName.make(number) + ".json"
             try put(bytes, name)
             return DocumentRecord(
                 key: document.key, version: document.version, origin: document.origin,
-                kind: .bill(file: name, number: number, sha256: Hashing.sha256Hex(bytes), lines: lines, dropped: dropped))
+                kind: .bill(file: name, number: number, sha256: sha256, lines: lines, dropped: dropped))
         case .rejected(let reasons):
             let name = SafeFileName.make(document.key ?? "no-key-\(document.origin)") + ".reject.json"
             try put(writer.bytes(TransformRunner.rejectDocument(key: document.key, origin: document.origin, reasons: reasons, template: template)), name)

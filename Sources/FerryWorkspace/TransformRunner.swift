@@ -165,8 +165,10 @@ public enum TransformRunner {
             let outcome: DocumentResult.Outcome
             switch transformer.transform(order) {
             case .bill(let bill):
+                let bytes = writer.bytes(bill.payload)
                 outcome = .bill(
-                    number: bill.number, bytes: writer.bytes(bill.payload), lines: bill.lines, dropped: bill.droppedLines)
+                    number: bill.number, bytes: bytes, sha256: Hashing.sha256Hex(bytes), lines: bill.lines,
+                    dropped: bill.droppedLines)
             case .rejected(let reasons):
                 outcome = .rejected(reasons)
             case .filtered(let filtered):

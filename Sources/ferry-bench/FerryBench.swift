@@ -179,8 +179,8 @@ struct Extract: AsyncParsableCommand {
         let counters = server.counters
         try? FileManager.default.removeItem(atPath: dir)
         print(String(
-            format: "extract: %d requests (%d pages served) in %.2f s = %.2f requests/s against a limit of %.2f (%.1f%%); rate violations counted by the sandbox: %d; complete: %@",
-            counters.requests, counters.pagesServed, seconds, Double(counters.requests) / seconds, rate,
-            100 * Double(counters.requests) / seconds / rate, counters.rateViolations, summary.isComplete ? "yes" : "no"))
+            format: "extract: %d requests (%d pages served) in %.2f s = %.2f requests/s (intervals between requests) against a limit of %.2f (%.1f%%); rate violations counted by the sandbox: %d; complete: %@",
+            counters.requests, counters.pagesServed, seconds, Double(counters.requests - 1) / seconds, rate,
+            100 * Double(counters.requests - 1) / seconds / rate, counters.rateViolations, summary.isComplete ? "yes" : "no"))
     }
 }
