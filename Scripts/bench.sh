@@ -69,7 +69,7 @@ for size in $sizes; do
         time_cmd "$work/tp" taskset -c 0 python3 Benchmarks/baseline_transform.py "$corpus" "$out_root/outp" Templates/lookups
     done
     # The outputs must agree: every payload Ferry wrote is byte-identical to Python's, and the counts match.
-    documents=$(grep -o '"documents": [0-9]*' "$out_root/out2/manifest.json" | head -1 | grep -o '[0-9]*$')
+    documents=$(grep -m1 -o '"documents": [0-9]*' "$out_root/out2/manifest.json" | grep -o '[0-9]*$')
     ferry_payloads=$(find "$out_root/out2" -name '*.json' ! -name '*.reject.json' ! -name manifest.json | wc -l)
     python_payloads=$(find "$out_root/outp" -name '*.json' ! -name '*.reject.json' | wc -l)
     [ "$ferry_payloads" -eq "$python_payloads" ] || { echo "payload counts differ: ferry $ferry_payloads, python $python_payloads" >&2; exit 1; }
