@@ -2,7 +2,9 @@ import FerryCore
 import Foundation
 
 /// The load journal of a run: `runs/<id>/load/journal/`, one small JSON file per event, each written
-/// atomically and durably (`FileSystem.writeAtomically`), never changed afterwards.
+/// atomically (`FileSystem.writeAtomically`) and never changed afterwards. `sent` entries are flushed to disk
+/// before the batch goes out; `settled` and `reconciled` entries (like receipts and error files) are
+/// flushed together at the end of the load: losing them in a crash only makes a batch in doubt again.
 ///
 /// ```
 /// 000001-sent-B000001.json        before a BatchSave is sent: batch id, form id, attempt, documents
@@ -109,7 +111,9 @@ public final class LoadJournal: @unchecked Sendable {
         object.append("batch", .string(batch))
         object.append("at", .string(Self.now()))
         for member in summary.objectValue?.members ?? [] { object.append(member.key, member.value) }
-        try write(sequence: takeSequence(), suffix: "settled-\(batch)", .object(object))
+        // Not flushed on its own: if a crash loses it (with the receipts written just before it), the batch
+        // is in doubt again and the next load asks Kingdee; nothing is sent twice. Only `sent` must be durable.
+        try write(sequence: takeSequence(), suffix: "settled-\(batch)", .object(object), durable: false)
     }
 
     /// Records that in-doubt `batches` were checked: `found` now have receipts, `missing` go out again.
@@ -118,7 +122,7 @@ public final class LoadJournal: @unchecked Sendable {
             "kind": "reconciled", "at": .string(Self.now()), "batches": .array(batches.map { .string($0) }),
             "found": .array(found.map { .string($0) }), "missing": .array(missing.map { .string($0) }),
         ]
-        try write(sequence: takeSequence(), suffix: "reconciled", entry)
+        try write(sequence: takeSequence(), suffix: "reconciled", entry, durable: false)
     }
 
     /// Keeps a removed error file's content (the document has since been loaded).
@@ -137,8 +141,9 @@ public final class LoadJournal: @unchecked Sendable {
         }
     }
 
-    private func write(sequence: Int, suffix: String, _ value: JSONValue) throws(Diagnostic) {
-        try FileSystem.writeAtomically(JSONWriter().bytes(value), to: "\(directory)/\(Self.pad(sequence))-\(suffix).json")
+    private func write(sequence: Int, suffix: String, _ value: JSONValue, durable: Bool = true) throws(Diagnostic) {
+        try FileSystem.writeAtomically(
+            JSONWriter().bytes(value), to: "\(directory)/\(Self.pad(sequence))-\(suffix).json", durable: durable)
     }
 
     static func pad(_ n: Int) -> String {

@@ -102,6 +102,8 @@ public enum LoadRunner {
         let client = KingdeeClient(config: config)
         defer { Task { await client.close() } }
         let session = LoadSession(directory: directory, config: config, client: client, journal: journal, progress: progress)
+        // Receipts and error files are flushed together (by the journal, and here at the end, whatever happened).
+        defer { FileSystem.syncFileSystem(containing: directory) }
         return try await session.run(retryFailed: options.retryFailed)
     }
 
@@ -576,8 +578,10 @@ final class LoadSession: @unchecked Sendable {
         ]
         var receipt = base.objectValue ?? JSONObject()
         if let status, !status.isEmpty { receipt.append("FDocumentStatus", .string(status)) }
+        // Not flushed one by one: the journal's next settled/reconciled entry flushes them all first.
         try FileSystem.writeAtomically(
-            JSONWriter().bytes(.object(receipt)), to: PayloadDirectory.receiptPath(directory: directory, name: document.name))
+            JSONWriter().bytes(.object(receipt)), to: PayloadDirectory.receiptPath(directory: directory, name: document.name),
+            durable: false)
         try removeStaleError(document.name)
     }
 
@@ -608,7 +612,8 @@ final class LoadSession: @unchecked Sendable {
             "hint": ["zh": .string(hint.zh), "en": .string(hint.en)],
         ]
         try FileSystem.writeAtomically(
-            JSONWriter().bytes(object), to: PayloadDirectory.errorPath(directory: directory, name: document.name))
+            JSONWriter().bytes(object), to: PayloadDirectory.errorPath(directory: directory, name: document.name),
+            durable: false)
     }
 
     func writeLocalError(name: String, diagnostic: Diagnostic, sha256: String) throws(Diagnostic) {

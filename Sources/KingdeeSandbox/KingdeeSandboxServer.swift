@@ -71,6 +71,7 @@ public final class KingdeeSandboxServer: @unchecked Sendable {
             task.cancel()
             throw Diagnostic.error("the Kingdee sandbox could not read its listening address")
         }
+        LoopbackTuning.disableNagle(onListenerPort: actual)
         return KingdeeSandboxServer(store: store, configuration: configuration, server: server, port: actual, task: task)
     }
 

@@ -68,6 +68,7 @@ public final class WDTSandboxServer: Sendable {
             task.cancel()
             throw SandboxError(message: "the WDT sandbox did not report its port")
         }
+        LoopbackTuning.disableNagle(onListenerPort: bound)
         return WDTSandboxServer(
             dataset: dataset, configuration: configuration, port: bound, server: server, task: task, state: state)
     }

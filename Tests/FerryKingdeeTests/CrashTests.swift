@@ -55,7 +55,7 @@ struct CrashTests {
     @Test func killedAtRandomMomentsItStillLoadsEveryBillExactlyOnce() async throws {
         let poison = PayloadGenerator.billNumber(333)
         let server = try await KingdeeSandboxServer.start(configuration: .init(faults: .init(
-            latency: .milliseconds(3), http500Every: 7, dropAfterCommitEvery: 5, sessionLossEvery: 9, callLimitEvery: 11,
+            latency: .milliseconds(25), http500Every: 7, dropAfterCommitEvery: 5, sessionLossEvery: 9, callLimitEvery: 11,
             unattributedErrorBills: [poison])))
         defer { Task { await server.stop() } }
         let workspace = try Workspace("crash")
@@ -69,7 +69,7 @@ struct CrashTests {
         var kills: [Int] = []
         var final: FerryProcess.Result?
         for attempt in 0..<40 {
-            let killAfter: Duration? = attempt < 10 ? .milliseconds(Int.random(in: 20...700, using: &rng)) : nil
+            let killAfter: Duration? = attempt < 10 ? .milliseconds(Int.random(in: 20...400, using: &rng)) : nil
             let result = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env, killAfter: killAfter)
             outputs.append(result.stdout + result.stderr)
             if result.status == 128 + SIGKILL {
