@@ -403,3 +403,17 @@ public enum JSONReader {
         }
     }
 }
+
+extension JSONReader {
+    /// Reads and parses a JSON file.
+    ///
+    /// - Throws: a `Diagnostic` naming the file: unreadable, or not JSON (with the line and column).
+    public static func parseFile(_ path: String) throws(Diagnostic) -> JSONValue {
+        let bytes = try FileSystem.read(path)
+        do {
+            return try parse(bytes)
+        } catch {
+            throw error.diagnostic(file: path)
+        }
+    }
+}

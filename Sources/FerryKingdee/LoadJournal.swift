@@ -47,16 +47,7 @@ public final class LoadJournal: @unchecked Sendable {
         for file in FileSystem.list(directory) where file.hasSuffix(".json") && !file.hasPrefix(".") {
             if let number = Int(file.prefix(6)) { maximum = max(maximum, number) }
             let path = directory + "/" + file
-            let value: JSONValue
-            do {
-                value = try JSONReader.parse(try FileSystem.read(path))
-            } catch let error as JSONSyntaxError {
-                throw error.diagnostic(file: path)
-            } catch let error as Diagnostic {
-                throw error
-            } catch {
-                throw .error("cannot read the journal entry: \(error)", file: path)
-            }
+            let value = try JSONReader.parseFile(path)
             switch value["kind"]?.stringValue {
             case "sent":
                 let documents = (value["documents"]?.arrayValue ?? []).map { d in

@@ -197,16 +197,7 @@ extension RunOverview {
         let directory = runDirectory + "/transform"
         let manifestPath = directory + "/manifest.json"
         guard FileSystem.exists(manifestPath) else { return }
-        let manifest: JSONValue
-        do {
-            manifest = try JSONReader.parse(FileSystem.read(manifestPath))
-        } catch let error as JSONSyntaxError {
-            throw error.diagnostic(file: manifestPath)
-        } catch let error as Diagnostic {
-            throw error
-        } catch {
-            throw .error("cannot read the transform manifest", file: manifestPath)
-        }
+        let manifest = try JSONReader.parseFile(manifestPath)
         func count(_ name: String) -> Int { Int(manifest["counts"]?[name]?.scalarText ?? "") ?? 0 }
         transform.state = "done"
         transform.documents = count("documents")

@@ -129,13 +129,7 @@ public struct ExtractManifest: Sendable, Hashable {
     ///
     /// - Throws: a `Diagnostic` naming the file when it is not a manifest this Ferry wrote.
     public static func load(_ path: String) throws(Diagnostic) -> ExtractManifest {
-        let bytes = try FileSystem.read(path)
-        let value: JSONValue
-        do {
-            value = try JSONReader.parse(bytes)
-        } catch {
-            throw error.diagnostic(file: path)
-        }
+        let value = try JSONReader.parseFile(path)
         func bad(_ what: String) -> Diagnostic {
             .error("not a Ferry extract manifest (\(what)); move it away and extract into a new run", file: path)
         }
@@ -204,16 +198,7 @@ public struct ExtractCursor: Sendable, Hashable {
     /// - Throws: a `Diagnostic` naming the file when it exists but is not a cursor.
     public static func load(_ path: String) throws(Diagnostic) -> ExtractCursor? {
         guard FileSystem.exists(path) else { return nil }
-        let value: JSONValue
-        do {
-            value = try JSONReader.parse(try FileSystem.read(path))
-        } catch let error as JSONSyntaxError {
-            throw error.diagnostic(file: path)
-        } catch let error as Diagnostic {
-            throw error
-        } catch {
-            throw .error("cannot read the cursor", file: path)
-        }
+        let value = try JSONReader.parseFile(path)
         guard let text = value["cursor"]?.stringValue, let time = WDTTime(text) else {
             throw .error(
                 "'cursor' must be a WDT time 'yyyy-MM-dd HH:mm:ss'; fix it, or delete state.json and pass --since",

@@ -25,22 +25,7 @@ struct ExtractCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Resume this run instead of creating a new one.")
     var run: String?
 
-    @Option(name: .long, help: "Start of the range (WDT time, 'yyyy-MM-dd HH:mm:ss', Asia/Shanghai).")
-    var since: String?
-
-    @Option(name: .long, help: "End of the range, included (WDT time); clamped to now minus source.lag_seconds.")
-    var until: String?
-
-    func validate() throws {
-        for (name, value) in [("--since", since), ("--until", until)] {
-            if let value, WDTTime(value) == nil {
-                throw ValidationError("\(name) '\(value)' is not a WDT time; write it as 'yyyy-MM-dd HH:mm:ss'")
-            }
-        }
-        if let s = since.flatMap(WDTTime.init), let u = until.flatMap(WDTTime.init), s > u {
-            throw ValidationError("--since \(s) is after --until \(u)")
-        }
-    }
+    @OptionGroup var range: TimeRangeOptions
 
     @OptionGroup var output: OutputOptions
 
@@ -55,8 +40,7 @@ struct ExtractCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data((runID + "\n").utf8))
             let lock = try workspace.lockRun(runID)
             defer { lock.release() }
-            let summary = try await pipeline.extract(
-                runID: runID, since: since.flatMap(WDTTime.init), until: until.flatMap(WDTTime.init))
+            let summary = try await pipeline.extract(runID: runID, since: range.sinceTime, until: range.untilTime)
             Console.error(Self.describe(summary, runID: runID))
             return summary.isComplete ? .success : .documentsFailed
         }

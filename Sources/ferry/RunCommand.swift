@@ -21,21 +21,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Continue this run instead of creating a new one.")
     var run: String?
 
-    @Option(name: .long, help: "Start of the range (WDT time, 'yyyy-MM-dd HH:mm:ss', Asia/Shanghai).")
-    var since: String?
-
-    @Option(name: .long, help: "End of the range, included (WDT time).")
-    var until: String?
+    @OptionGroup var range: TimeRangeOptions
 
     @OptionGroup var output: OutputOptions
-
-    func validate() throws {
-        for (name, value) in [("--since", since), ("--until", until)] {
-            if let value, WDTTime(value) == nil {
-                throw ValidationError("\(name) '\(value)' is not a WDT time; write it as 'yyyy-MM-dd HH:mm:ss'")
-            }
-        }
-    }
 
     func run() async throws {
         try await runCommand {
@@ -46,8 +34,7 @@ struct RunCommand: AsyncParsableCommand {
             let runID = try pipeline.prepareRun(run)
             // Written unbuffered: the id is on stdout at once, so a killed run can be continued with --run.
             FileHandle.standardOutput.write(Data((runID + "\n").utf8))
-            let result = try await pipeline.run(
-                runID: runID, since: since.flatMap(WDTTime.init), until: until.flatMap(WDTTime.init))
+            let result = try await pipeline.run(runID: runID, since: range.sinceTime, until: range.untilTime)
             Console.error(result.overview.text(includeDocuments: false))
             Console.error("report: \(Workspace.join(workspace.runDirectory(result.runID), "report.html"))")
             return result.needsAttention ? .documentsFailed : .success

@@ -129,31 +129,7 @@ enum FerryProcess {
     static func run(_ arguments: [String], environment: [String: String]? = nil, killAfter: Duration? = nil) async throws
         -> Result
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestSupport.ferryBinary)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let dir = TestSupport.makeTemporaryDirectory("ferry-proc-out")
-        _ = FileManager.default.createFile(atPath: dir + "/out", contents: nil)
-        _ = FileManager.default.createFile(atPath: dir + "/err", contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/err"))
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        if let killAfter {
-            try await Task.sleep(for: killAfter)
-            kill(process.processIdentifier, SIGKILL)
-        }
-        while process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
-        try? out.close()
-        try? err.close()
-        let result = Result(
-            status: process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus,
-            stdout: (try? String(contentsOfFile: dir + "/out", encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? "")
-        try? FileManager.default.removeItem(atPath: dir)
-        return result
+        let result = try await TestSupport.runFerryAsync(arguments, environment: environment, killAfter: killAfter)
+        return Result(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 }

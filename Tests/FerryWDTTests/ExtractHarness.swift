@@ -62,11 +62,6 @@ extension Harness {
     /// Runs the built `ferry` on a plain thread, so that waiting for it never blocks the cooperative thread
     /// pool the in-process sandbox serves from (2 cores: two blocked waits would starve the server).
     static func runFerry(_ arguments: [String], environment: [String: String]) async throws -> TestSupport.ProcessResult {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                continuation.resume(with: Result { try TestSupport.runFerry(arguments, environment: environment) })
-            }
-            thread.start()
-        }
+        try await TestSupport.runFerryAsync(arguments, environment: environment)
     }
 }
