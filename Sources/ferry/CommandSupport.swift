@@ -35,12 +35,29 @@ enum Console {
         return 100
     }
 
+    private static let lock = Mutex()
+    nonisolated(unsafe) private static var statusLineShown = false
+
     static func write(_ text: String) {
         FileHandle.standardError.write(Data(text.utf8))
     }
 
+    /// Redraws the one-line status on a terminal (progress); the next `error` line clears it first.
+    static func writeStatus(_ text: String) {
+        lock.withLock {
+            write("\r\u{1B}[K" + text)
+            statusLineShown = true
+        }
+    }
+
     static func error(_ text: String) {
-        write(text + "\n")
+        lock.withLock {
+            if statusLineShown {
+                write("\r\u{1B}[K")
+                statusLineShown = false
+            }
+            write(text + "\n")
+        }
     }
 
     static func print(_ diagnostic: Diagnostic) {

@@ -50,13 +50,15 @@ enum LogBootstrap {
     }
 }
 
-/// Shows progress: on a terminal the latest line is redrawn in place (lines about retries, doubts and
-/// problems stay); elsewhere every line is printed as it comes.
+/// Shows progress: on a terminal the latest line is redrawn in place with a bar when the stage's total
+/// is known (pages of the current extract window, documents of a load); lines about retries, doubts
+/// and problems stay. Elsewhere every line is printed as it comes.
 final class ProgressPrinter: @unchecked Sendable {
     private let isTerminal: Bool
     private let lock = Mutex()
-    private var statusShown = false
     private let started = Date()
+    private var done = 0
+    private var total = 0
 
     init(isTerminal: Bool) {
         self.isTerminal = isTerminal
@@ -64,30 +66,51 @@ final class ProgressPrinter: @unchecked Sendable {
 
     func show(_ line: String) {
         lock.withLock {
+            count(line)
             guard isTerminal else {
                 Console.error(line)
                 return
             }
             let lasting = ["retry", "doubt", "error", "warning", "failed", "refused", "incomplete", "changed", "summary"]
-                .contains { line.lowercased().contains($0) }
+                .contains { line.lowercased().contains($0) } && !line.contains(" 0 failed")
             let elapsed = String(format: "%5.1fs", Date().timeIntervalSince(started))
             if lasting {
-                Console.write("\r\u{1B}[K\(line)\n")
-                statusShown = false
-            } else {
-                let width = Console.terminalWidth - 8
-                let text = line.count > width ? String(line.prefix(max(10, width - 1))) + "…" : line
-                Console.write("\r\u{1B}[K\(elapsed) \(text)")
-                statusShown = true
+                Console.error(line)
             }
+            var status = elapsed
+            if total > 0 {
+                let width = 20
+                let filled = min(width, width * min(done, total) / total)
+                status += " [" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+                    + "] \(min(done, total))/\(total)"
+            }
+            let room = Console.terminalWidth - status.count - 2
+            let text = line.count > room ? String(line.prefix(max(10, room - 1))) + "…" : line
+            Console.writeStatus("\(status) \(lasting ? "" : text)")
         }
     }
 
-    /// Ends the status line (before a summary is printed).
-    func finish() {
-        lock.withLock {
-            if statusShown { Console.write("\r\u{1B}[K") }
-            statusShown = false
+    /// Totals and progress read from the stages' progress lines.
+    private func count(_ line: String) {
+        let words = line.split(separator: " ").map { String($0.trimmingCharacters(in: .punctuationCharacters)) }
+        func number(before word: String) -> Int? {
+            guard let i = words.firstIndex(where: { $0.hasPrefix(word) }), i > 0 else { return nil }
+            return Int(words[i - 1])
+        }
+        if line.contains("total_count"), let pages = number(before: "page(s") ?? number(before: "page") {
+            // "window …: total_count N, P page(s) (pass k)": a new pass over P pages, then page 0 again.
+            total = pages + 1
+            done = 0
+        } else if line.hasPrefix("  page ") {
+            done += 1
+        } else if line.hasPrefix("load: sending "), line.contains("batch(es)"), let documents = number(before: "document") {
+            total = documents
+            done = 0
+        } else if line.hasPrefix("load: "), let saved = number(before: "saved") {
+            done += saved + (number(before: "failed") ?? 0)
+        } else if line.hasPrefix("load: in doubt:"), let found = number(before: "found") {
+            done += found
         }
     }
+
 }
