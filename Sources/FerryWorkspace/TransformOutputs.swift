@@ -109,7 +109,7 @@ struct OutputCollector {
             if let previous = current[key] {
                 occurrences[key, default: [previous]].append(index)
                 let earlier = records[previous]
-                let newer = Self.isNewer(version: document.version, than: earlier.version)
+                let newer = Deduplication.replaces(document.version, earlier.version)
                 if !newer {
                     records.append(placeholder(document, superseded: true))
                     return
@@ -120,13 +120,6 @@ struct OutputCollector {
             current[key] = index
         }
         records.append(try write(document))
-    }
-
-    /// The newest version wins; on a tie (or without versions) the one read later.
-    static func isNewer(version a: String?, than b: String?) -> Bool {
-        guard let a, let b, a != b else { return true }
-        if let x = ExactDecimal(a), let y = ExactDecimal(b) { return x > y }
-        return a > b
     }
 
     /// A record for a superseded version that is never written.

@@ -10,9 +10,9 @@ import WDTSandbox
 @Suite(.serialized) struct RunResumeTests {
     @Test func killedRunContinuesToTheSameCompleteResult() async throws {
         var options = SandboxPair.Options()
-        options.orders = 400
-        options.wdtFaults = WDTSandboxFaults(latencyMilliseconds: 15)
-        options.kingdeeFaults = KingdeeSandboxFaults(latency: .milliseconds(40))
+        options.orders = 600
+        options.wdtFaults = WDTSandboxFaults(latencyMilliseconds: 40)
+        options.kingdeeFaults = KingdeeSandboxFaults(latency: .milliseconds(150))
         let pair = try await SandboxPair.start(options: options)
         defer { Task { await pair.stop() } }
         let dir = TestSupport.makeTemporaryDirectory("ferry-run-kill") + "/ws"
@@ -25,10 +25,11 @@ import WDTSandbox
         var generator = SystemRandomNumberGenerator()
         var runID: String?
         var kills = 0
-        for _ in 0..<4 {
+        for attempt in 0..<8 where kills < 3 {
+            // Early attempts die in extract, later ones (the earlier stages being complete) in load.
             let result = try await TestSupport.runFerryAsync(
                 runID.map { ["run", "--workspace", dir, "--run", $0] } ?? arguments, environment: environment,
-                killAfter: .milliseconds(Int.random(in: 150...900, using: &generator)))
+                killAfter: .milliseconds(Int.random(in: 60...(200 + 100 * attempt), using: &generator)))
             if result.status == 128 + SIGKILL { kills += 1 }
             if runID == nil, let line = result.stdout.split(separator: "\n").first { runID = String(line) }
         }

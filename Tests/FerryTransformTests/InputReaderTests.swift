@@ -59,23 +59,12 @@ private func read(_ text: String, file: String = "in.json") -> InputFile {
 }
 
 @Suite struct DeduplicationTests {
-    func order(_ key: String, _ version: String?, file: Int, position: Int) -> StockInOrder {
-        StockInOrder(
-            key: key, version: version, document: ["stockin_no": .string(key)],
-            origin: DocumentOrigin(file: "f\(file)", jsonPath: "$[\(position)]", line: nil, fileIndex: file, position: position))
-    }
-
-    @Test func mostRecentVersionWinsAndTiesGoToTheLaterRead() {
-        let orders = [
-            order("A", "2026-01-09 08:00:00", file: 0, position: 0),
-            order("B", "2026-01-01 00:00:00", file: 0, position: 1),
-            order("A", "2026-01-08 11:30:00", file: 1, position: 0),
-            order("B", "2026-01-01 00:00:00", file: 1, position: 1),
-            order("C", nil, file: 1, position: 2),
-        ]
-        let (unique, duplicates) = Deduplication.resolve(orders)
-        #expect(unique.map { "\($0.key!)@\($0.origin.file)" } == ["A@f0", "B@f1", "C@f1"])
-        #expect(duplicates.map(\.key) == ["A", "B"])
-        #expect(duplicates[0].superseded.map(\.origin.file) == ["f1"])
+    @Test(arguments: [
+        ("2026-01-09 08:00:00", "2026-01-08 11:30:00", true), ("2026-01-08 11:30:00", "2026-01-09 08:00:00", false),
+        ("2026-01-01 00:00:00", "2026-01-01 00:00:00", true), (nil, "2026-01-01 00:00:00", true), ("10", "9", true),
+        ("9", "10", false), ("9.50", "9.5", true),
+    ] as [(String?, String?, Bool)])
+    func theNewestVersionWinsAndTiesGoToTheLaterRead(later: String?, earlier: String?, replaces: Bool) {
+        #expect(Deduplication.replaces(later, earlier) == replaces)
     }
 }
