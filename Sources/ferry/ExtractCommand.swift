@@ -35,7 +35,7 @@ struct ExtractCommand: AsyncParsableCommand {
             let pipeline = Pipeline(
                 workspace: workspace, environment: options.environment, progress: output.progress(), logger: output.logger())
             _ = try pipeline.template()
-            let runID = try run.map { id throws(Diagnostic) in try workspace.resolveRun(id) } ?? workspace.createRun()
+            let runID = try pipeline.prepareRun(run)
             // Written unbuffered: the id is on stdout at once, even if the process is killed later.
             FileHandle.standardOutput.write(Data((runID + "\n").utf8))
             let lock = try workspace.lockRun(runID)
