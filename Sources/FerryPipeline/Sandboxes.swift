@@ -105,15 +105,7 @@ public final class SandboxPair: @unchecked Sendable {
 
     /// The environment variables a workspace's ferry.yaml reads, pointing at these servers.
     public func environment(transport: WDTTransport = .qimen) -> [String: String] {
-        var env = wdt.environment(for: transport)
-        let k = kingdee.configuration
-        env["KINGDEE_URL"] = kingdee.baseURL
-        env["KINGDEE_ACCT_ID"] = k.acctID
-        env["KINGDEE_USERNAME"] = k.username
-        env["KINGDEE_APP_ID"] = k.appID
-        env["KINGDEE_APP_SECRET"] = k.appSecret
-        env["KINGDEE_PASSWORD"] = k.password
-        return env
+        wdt.environment(for: transport).merging(kingdee.environment) { $1 }
     }
 
     /// The first and last second of the generated period (WDT time).

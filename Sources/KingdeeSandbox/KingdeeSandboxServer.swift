@@ -75,6 +75,15 @@ public final class KingdeeSandboxServer: @unchecked Sendable {
         return KingdeeSandboxServer(store: store, configuration: configuration, server: server, port: actual, task: task)
     }
 
+    /// The `KINGDEE_*` environment variables a workspace's ferry.yaml reads, pointing at this sandbox.
+    public var environment: [String: String] {
+        [
+            "KINGDEE_URL": baseURL, "KINGDEE_ACCT_ID": configuration.acctID, "KINGDEE_USERNAME": configuration.username,
+            "KINGDEE_APP_ID": configuration.appID, "KINGDEE_APP_SECRET": configuration.appSecret,
+            "KINGDEE_PASSWORD": configuration.password,
+        ]
+    }
+
     /// Changes the master data (e.g. adds the material that was missing).
     public func updateMasterData(_ change: (inout KingdeeSandboxMasterData) -> Void) { store.updateMasterData(change) }
 

@@ -42,14 +42,7 @@ struct CrashTests {
     }
 
     static func environment(_ server: KingdeeSandboxServer) -> [String: String] {
-        var env = ProcessInfo.processInfo.environment
-        env["KINGDEE_URL"] = server.baseURL
-        env["KINGDEE_ACCT_ID"] = server.configuration.acctID
-        env["KINGDEE_USERNAME"] = server.configuration.username
-        env["KINGDEE_APP_ID"] = server.configuration.appID
-        env["KINGDEE_APP_SECRET"] = server.configuration.appSecret
-        env["KINGDEE_PASSWORD"] = server.configuration.password
-        return env
+        ProcessInfo.processInfo.environment.merging(server.environment) { $1 }
     }
 
     @Test func killedAtRandomMomentsItStillLoadsEveryBillExactlyOnce() async throws {
