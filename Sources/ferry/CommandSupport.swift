@@ -1,5 +1,7 @@
 import ArgumentParser
 import FerryCore
+import FerryPipeline
+import FerryWorkspace
 import Foundation
 
 #if canImport(Glibc)
@@ -92,10 +94,23 @@ struct WorkspaceOptions: ParsableArguments {
     var workspace: String = "."
 
     /// The process environment, where `${NAME}` in ferry.yaml is looked up.
-    var environment: [String: String] { ProcessInfo.processInfo.environment }
-}
+    var environment: [String: String] { Self.environment }
 
-/// The process environment (where `${NAME}` in ferry.yaml is looked up).
-enum ProcessInfoEnvironment {
-    static var current: [String: String] { ProcessInfo.processInfo.environment }
+    /// The process environment, for commands whose workspace is optional.
+    static var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// Opens the workspace and its pipeline, checks its scheme, and picks the run to work on (`requested`,
+    /// or a new one), printing the run id on stdout at once and unbuffered, so that a run killed later can
+    /// be continued with `--run ID`.
+    ///
+    /// - Throws: a `Diagnostic` or `StageFailure` when the workspace, its scheme or the run is not usable.
+    func startRun(_ requested: String?, output: OutputOptions) throws -> (Workspace, Pipeline, String) {
+        let workspace = try Workspace(root: self.workspace)
+        let pipeline = Pipeline(
+            workspace: workspace, environment: environment, progress: output.progress(), logger: output.logger())
+        _ = try pipeline.template()
+        let runID = try pipeline.prepareRun(requested)
+        FileHandle.standardOutput.write(Data((runID + "\n").utf8))
+        return (workspace, pipeline, runID)
+    }
 }

@@ -31,13 +31,7 @@ struct ExtractCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runCommand {
-            let workspace = try Workspace(root: options.workspace)
-            let pipeline = Pipeline(
-                workspace: workspace, environment: options.environment, progress: output.progress(), logger: output.logger())
-            _ = try pipeline.template()
-            let runID = try pipeline.prepareRun(run)
-            // Written unbuffered: the id is on stdout at once, even if the process is killed later.
-            FileHandle.standardOutput.write(Data((runID + "\n").utf8))
+            let (workspace, pipeline, runID) = try options.startRun(run, output: output)
             let lock = try workspace.lockRun(runID)
             defer { lock.release() }
             let summary = try await pipeline.extract(runID: runID, since: range.sinceTime, until: range.untilTime)

@@ -27,13 +27,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runCommand {
-            let workspace = try Workspace(root: options.workspace)
-            let pipeline = Pipeline(
-                workspace: workspace, environment: options.environment, progress: output.progress(), logger: output.logger())
-            _ = try pipeline.template()
-            let runID = try pipeline.prepareRun(run)
-            // Written unbuffered: the id is on stdout at once, so a killed run can be continued with --run.
-            FileHandle.standardOutput.write(Data((runID + "\n").utf8))
+            let (workspace, pipeline, runID) = try options.startRun(run, output: output)
             let result = try await pipeline.run(runID: runID, since: range.sinceTime, until: range.untilTime)
             Console.error(result.overview.text(includeDocuments: false))
             Console.error("report: \(Workspace.join(workspace.runDirectory(result.runID), "report.html"))")

@@ -80,7 +80,7 @@ struct TransformCommand: AsyncParsableCommand {
                 defer { lock.release() }
                 Console.error("transform: run \(id)")
                 let pipeline = Pipeline(
-                    workspace: space, environment: ProcessInfoEnvironment.current, progress: outputOptions.progress(),
+                    workspace: space, environment: WorkspaceOptions.environment, progress: outputOptions.progress(),
                     logger: outputOptions.logger())
                 outputDirectory = Workspace.join(space.runDirectory(id), "transform")
                 summary = try await pipeline.transform(
