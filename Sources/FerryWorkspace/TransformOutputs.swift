@@ -111,7 +111,7 @@ struct OutputCollector {
                 let earlier = records[previous]
                 let newer = Deduplication.replaces(document.version, earlier.version)
                 if !newer {
-                    records.append(placeholder(document, superseded: true))
+                    records.append(superseded(document))
                     return
                 }
                 records[previous].isSuperseded = true
@@ -122,11 +122,11 @@ struct OutputCollector {
         records.append(try write(document))
     }
 
-    /// A record for a superseded version that is never written.
-    private func placeholder(_ document: DocumentResult, superseded: Bool) -> DocumentRecord {
+    /// The record of a version that lost to one read earlier: never written, listed under `duplicates`.
+    private func superseded(_ document: DocumentResult) -> DocumentRecord {
         var record = DocumentRecord(
             key: document.key, version: document.version, origin: document.origin, kind: .filtered(reason: "", detail: ""))
-        record.isSuperseded = superseded
+        record.isSuperseded = true
         return record
     }
 
