@@ -59,12 +59,7 @@ public enum FileSystem {
     ///
     /// - Throws: a `Diagnostic` naming the file when any step fails; the old file, if any, is untouched.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, durable: Bool) throws(Diagnostic) {
-        let directory = (path as NSString).deletingLastPathComponent
-        try createDirectory(directory.isEmpty ? "." : directory)
-        let name = (path as NSString).lastPathComponent
-        let temporary = (directory.isEmpty ? "" : directory + "/") + ".\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ioError("cannot create", temporary) }
+        let (fd, temporary, directory) = try createTemporary(for: path)
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { raw in
@@ -91,8 +86,35 @@ public enum FileSystem {
             unlink(temporary)
             throw failure
         }
-        if durable { syncDirectory(directory.isEmpty ? "." : directory) }
+        if durable { syncDirectory(directory) }
     }
+
+    /// Opens a new hidden temporary file beside `path` (creating the directory when missing) for an
+    /// atomic write: `(descriptor, temporary path, directory)`.
+    static func createTemporary(for path: String) throws(Diagnostic) -> (Int32, String, String) {
+        let (directory, name) = split(path)
+        let temporary = directory + "/." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        var fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        // The directory usually exists: create it only when the first attempt says it does not (one
+        // system call per file instead of a directory walk).
+        if fd < 0 && errno == ENOENT {
+            try createDirectory(directory)
+            fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        }
+        guard fd >= 0 else { throw ioError("cannot create", temporary) }
+        return (fd, temporary, directory)
+    }
+
+    /// `path` split at its last `/` into directory (`.` when there is none) and file name.
+    public static func split(_ path: String) -> (directory: String, name: String) {
+        let utf8 = path.utf8
+        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return (".", path) }
+        let directory = slash == utf8.startIndex ? "/" : String(path[..<slash])
+        return (directory, String(path[path.index(after: slash)...]))
+    }
+
+    /// The file name of `path` (what follows its last `/`).
+    public static func fileName(_ path: String) -> String { split(path).name }
 
     /// Flushes everything written to the file system holding `path` (one `syncfs`, instead of an
     /// `fsync` per file).
@@ -255,11 +277,7 @@ public final class StreamingFile {
     /// - Throws: a `Diagnostic` when the temporary file cannot be created.
     public init(path: String) throws(Diagnostic) {
         self.path = path
-        let directory = (path as NSString).deletingLastPathComponent
-        try FileSystem.createDirectory(directory.isEmpty ? "." : directory)
-        temporary = (directory.isEmpty ? "" : directory + "/") + ".\((path as NSString).lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileSystem.ioError("cannot create", temporary) }
+        (fd, temporary, _) = try FileSystem.createTemporary(for: path)
         buffer.reserveCapacity(1 << 20)
     }
 

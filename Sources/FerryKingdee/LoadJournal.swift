@@ -147,9 +147,5 @@ public final class LoadJournal: @unchecked Sendable {
     }
 
     /// The current UTC time as ISO 8601 with milliseconds.
-    public static func now() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
-    }
+    public static func now() -> String { Timestamp.now() }
 }

@@ -40,8 +40,6 @@ public enum RunLog {
 
     /// `2026-11-29T08:15:30Z`.
     public static func iso8601(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+        Timestamp.format(seconds: Int(date.timeIntervalSince1970.rounded(.down)))
     }
 }

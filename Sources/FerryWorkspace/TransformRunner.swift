@@ -192,7 +192,7 @@ public enum TransformRunner {
             if FileSystem.isDirectory(path) {
                 do {
                     files += try FileSystem.filesRecursively(under: path).filter { file in
-                        let name = (file as NSString).lastPathComponent
+                        let name = FileSystem.fileName(file)
                         let lower = name.lowercased()
                         return !ignoredInputNames.contains(name) && !lower.hasSuffix(".reject.json")
                             && !lower.hasSuffix(".receipt.json") && !lower.hasSuffix(".error.json")

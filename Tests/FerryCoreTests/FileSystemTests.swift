@@ -13,6 +13,41 @@ import Testing
         #expect(FileSystem.list(dir + "/a/b") == ["c.json"])
     }
 
+    @Test func leavesNoTemporaryFilesAndCreatesMissingDirectoriesOnDemand() throws {
+        let dir = TestSupport.makeTemporaryDirectory()
+        try FileSystem.writeAtomically(Array("plain".utf8), to: dir + "/plain.json", durable: false)
+        try FileSystem.writeAtomically(Array("nested".utf8), to: dir + "/x/y/z.json", durable: true)
+        #expect(try FileSystem.readText(dir + "/plain.json") == "plain")
+        #expect(try FileSystem.readText(dir + "/x/y/z.json") == "nested")
+        // The hidden temporary files were renamed into place, none is left behind.
+        #expect((try FileManager.default.contentsOfDirectory(atPath: dir)).sorted() == ["plain.json", "x"])
+        #expect((try FileManager.default.contentsOfDirectory(atPath: dir + "/x/y")) == ["z.json"])
+    }
+
+    @Test(arguments: [
+        ("/a/b/c.json", "/a/b", "c.json"), ("c.json", ".", "c.json"), ("/c.json", "/", "c.json"),
+        ("runs/1/transform/RK 1.json", "runs/1/transform", "RK 1.json"), ("目录/单据.json", "目录", "单据.json"),
+    ])
+    func splitsPathsAtTheLastSlash(path: String, directory: String, name: String) {
+        #expect(FileSystem.split(path) == (directory, name))
+        #expect(FileSystem.fileName(path) == name)
+    }
+
+    @Test func concurrentMapKeepsInputOrder() {
+        let input = Array(0..<10_000)
+        #expect(ConcurrentMap.map(input) { $0 * 3 } == input.map { $0 * 3 })
+        #expect(ConcurrentMap.map([7]) { $0 + 1 } == [8])
+        #expect(ConcurrentMap.map([Int]()) { $0 }.isEmpty)
+    }
+
+    @Test func timestampsAreUTCInISO8601() {
+        #expect(Timestamp.format(seconds: 0) == "1970-01-01T00:00:00Z")
+        #expect(Timestamp.format(seconds: 1_796_000_000, milliseconds: 7) == "2026-11-30T00:53:20.007Z")
+        #expect(Timestamp.format(seconds: 951_782_400) == "2000-02-29T00:00:00Z")
+        let now = Timestamp.now()
+        #expect(now.count == 24 && now.hasSuffix("Z") && now.hasPrefix("20"))
+    }
+
     @Test func listsFilesRecursivelyInByteOrderSkippingHidden() throws {
         let dir = TestSupport.makeTemporaryDirectory()
         for name in ["b/2.json", "a.json", "b/10.json", ".hidden/x.json", "B.json"] {
