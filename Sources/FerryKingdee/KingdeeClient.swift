@@ -118,6 +118,12 @@ public actor KingdeeClient {
     /// Logs in first when the mode needs a session; on MsgCode 1 logs in again once and retries.
     /// - Throws: `KingdeeCallError` when there is no usable answer.
     public func call(_ service: String, body: JSONValue) async throws(KingdeeCallError) -> JSONValue {
+        try await call(service, body: JSONWriter(style: .compact).bytes(body))
+    }
+
+    /// Posts a body that is already JSON bytes. Encoding and parsing happen off the actor, so concurrent
+    /// batches only meet here to share the session.
+    public func call(_ service: String, body: [UInt8]) async throws(KingdeeCallError) -> JSONValue {
         var retriedAfterSessionLoss = false
         while true {
             let used = try await currentSession()
@@ -126,14 +132,7 @@ public actor KingdeeClient {
             guard status == 200 || status == 206 else {
                 throw .noAnswer("HTTP \(status) from \(service): \(Self.snippet(data))")
             }
-            let value: JSONValue
-            do {
-                value = try JSONReader.parse(data)
-            } catch {
-                let text = Self.snippet(data)
-                if text.hasPrefix("response_error:") { throw .noAnswer(text) }
-                throw .noAnswer("the answer of \(service) is not JSON (\(error.message)): \(text)")
-            }
+            let value = try await Self.parseAnswer(data, service: service)
             if let status = KingdeeResponseStatus.find(in: value), status.msgCode == 1, !status.isSuccess {
                 if sessionID == used || sessionID == nil { sessionID = nil }
                 if !retriedAfterSessionLoss {
@@ -154,17 +153,44 @@ public actor KingdeeClient {
     /// BatchSave of `models` with the options in `data` (everything but `Model`), plus `BatchCount` when set.
     ///
     /// - Throws: `KingdeeCallError` when there is no usable answer.
-    public func batchSave(formID: String, options: JSONObject, models: [JSONValue], batchCount: Int?)
+    /// `models` are compact JSON objects (`PayloadDocument.modelJSON`); they are spliced into the body as
+    /// they are, so the request carries exactly the payload files' models.
+    public func batchSave(formID: String, options: JSONObject, models: [[UInt8]], batchCount: Int?)
         async throws(KingdeeCallError) -> KingdeeResponseStatus
     {
-        var data = options
-        data.set("Model", .array(models))
-        if let batchCount { data.set("BatchCount", .number(String(batchCount))) }
-        let answer = try await call(Service.batchSave, body: ["formid": .string(formID), "data": .object(data)])
+        let answer = try await call(
+            Service.batchSave, body: Self.batchSaveBody(formID: formID, options: options, models: models, batchCount: batchCount))
         guard let status = KingdeeResponseStatus.find(in: answer) else {
             throw .noAnswer("the BatchSave answer has no Result.ResponseStatus: \(Self.snippet(JSONWriter(style: .compact).bytes(answer)))")
         }
         return status
+    }
+
+    /// `{"formid": …, "data": {…options…, "Model": [models…], "BatchCount": n}}` as compact JSON, with the
+    /// models' bytes copied in unchanged.
+    public nonisolated static func batchSaveBody(formID: String, options: JSONObject, models: [[UInt8]], batchCount: Int?)
+        -> [UInt8]
+    {
+        let writer = JSONWriter(style: .compact)
+        var data = options
+        data.members.removeAll { $0.key == "Model" || $0.key == "BatchCount" }
+        var body: [UInt8] = []
+        body.reserveCapacity(models.reduce(256) { $0 + $1.count + 1 })
+        body.append(contentsOf: "{\"formid\":".utf8)
+        body.append(contentsOf: writer.bytes(.string(formID)))
+        body.append(contentsOf: ",\"data\":".utf8)
+        var head = writer.bytes(.object(data))
+        head.removeLast()  // the closing brace: the models follow
+        body.append(contentsOf: head)
+        body.append(contentsOf: (data.isEmpty ? "\"Model\":[" : ",\"Model\":[").utf8)
+        for (i, model) in models.enumerated() {
+            if i > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(contentsOf: model)
+        }
+        body.append(UInt8(ascii: "]"))
+        if let batchCount { body.append(contentsOf: ",\"BatchCount\":\(batchCount)".utf8) }
+        body.append(contentsOf: "}}".utf8)
+        return body
     }
 
     /// ExecuteBillQuery: the rows (in `fieldKeys` order) of `formID` matching `filter`.
@@ -258,7 +284,8 @@ public actor KingdeeClient {
                 "lcid": .number(String(config.lcid)),
             ]
         }
-        let (status, cookieSID, data) = try await post(serviceURL(service), body: body, sessionID: nil)
+        let (status, cookieSID, data) = try await post(
+            serviceURL(service), body: JSONWriter(style: .compact).bytes(body), sessionID: nil)
         guard status == 200 || status == 206 else {
             throw .configuration(
                 "logging in to Kingdee failed with HTTP \(status) (\(Self.snippet(data))); "
@@ -300,7 +327,18 @@ public actor KingdeeClient {
 
     // MARK: - HTTP
 
-    private func post(_ url: String, body: JSONValue, sessionID: String?) async throws(KingdeeCallError)
+    /// The answer as JSON, parsed off the actor.
+    private nonisolated static func parseAnswer(_ data: [UInt8], service: String) async throws(KingdeeCallError) -> JSONValue {
+        do {
+            return try JSONReader.parse(data)
+        } catch {
+            let text = snippet(data)
+            if text.hasPrefix("response_error:") { throw .noAnswer(text) }
+            throw .noAnswer("the answer of \(service) is not JSON (\(error.message)): \(text)")
+        }
+    }
+
+    private nonisolated func post(_ url: String, body: [UInt8], sessionID: String?) async throws(KingdeeCallError)
         -> (status: Int, sessionID: String?, body: [UInt8])
     {
         guard let target = URL(string: url) else { throw .configuration("target.url is not a valid URL: \(config.url)") }
@@ -320,7 +358,7 @@ public actor KingdeeClient {
             request.setValue(sessionID, forHTTPHeaderField: Self.sessionCookieName)
             request.setValue("Theme=standard; \(Self.sessionCookieName)=\(sessionID)", forHTTPHeaderField: "Cookie")
         }
-        request.httpBody = Data(JSONWriter(style: .compact).bytes(body))
+        request.httpBody = Data(body)
         let data: Data
         let response: URLResponse
         do {

@@ -142,22 +142,57 @@ public enum LoadRunner {
 }
 
 /// The payloads of a directory and what is already beside them.
+///
+/// Payloads are read in chunks (`load`), each chunk on every core; a bill number already seen in an
+/// earlier payload (by name order) makes the later one invalid. Receipts and error files are looked up in
+/// the directory listing taken when the scan began before the disk is touched.
 struct Scan {
     enum State { case loaded, changed, failedKept, pending }
 
     var directory: String
+    /// Valid payloads loaded so far (only kept by `init(directory:)`, for plans).
     var documents: [PayloadDocument] = []
     var invalid: [Diagnostic] = []
     /// Payload names of invalid payloads.
     var invalidNames: [(name: String, diagnostic: Diagnostic, sha256: String)] = []
+    /// File names in the directory when the scan began.
+    var listing: Set<String>
+    /// Bill number → the payload name that has it.
+    private var seen: [String: String] = [:]
 
+    /// Scans every payload of `directory` at once (for plans).
     init(directory: String) {
+        self.init(directory: directory, listing: Set(FileSystem.list(directory)))
+        documents = load(PayloadDirectory.payloadFiles(in: directory))
+    }
+
+    /// Starts a scan that `load` feeds chunk by chunk.
+    init(directory: String, listing: Set<String>) {
         self.directory = directory
-        var seen: [String: String] = [:]
-        for path in PayloadDirectory.payloadFiles(in: directory) {
-            let name = String((path as NSString).lastPathComponent.dropLast(".json".count))
+        self.listing = listing
+    }
+
+    /// Reads, checks and hashes `paths` (in parallel) and returns the valid documents, in order. Invalid
+    /// payloads are added to `invalid` and `invalidNames`.
+    mutating func load(_ paths: [String]) -> [PayloadDocument] {
+        accept(paths, Self.read(paths))
+    }
+
+    /// Reads, checks and hashes `paths` on every core (no state: may run ahead of `accept`).
+    static func read(_ paths: [String]) -> [Result<PayloadDocument, Diagnostic>] {
+        ConcurrentMap.map(paths) { path -> Result<PayloadDocument, Diagnostic> in
+            do throws(Diagnostic) { return .success(try PayloadDirectory.load(path)) } catch { return .failure(error) }
+        }
+    }
+
+    /// Takes the results of `read(paths)` in order: the valid documents, with later holders of a bill
+    /// number made invalid.
+    mutating func accept(_ paths: [String], _ loaded: [Result<PayloadDocument, Diagnostic>]) -> [PayloadDocument] {
+        var documents: [PayloadDocument] = []
+        for (path, result) in zip(paths, loaded) {
+            let name = String(FileSystem.fileName(path).dropLast(".json".count))
             do {
-                let document = try PayloadDirectory.load(path)
+                let document = try result.get()
                 if let first = seen[document.billNumber] {
                     let d = Diagnostic.error(
                         "FBillNo \(document.billNumber) is also in \(first).json; a bill number may be loaded only once",
@@ -174,17 +209,21 @@ struct Scan {
                 invalidNames.append((name, error, sha))
             }
         }
+        return documents
     }
 
     func receipt(_ name: String) -> JSONValue? {
-        let path = PayloadDirectory.receiptPath(directory: directory, name: name)
-        guard FileSystem.exists(path), let bytes = try? FileSystem.read(path) else { return nil }
-        return try? JSONReader.parse(bytes)
+        guard listing.contains(name + ".receipt.json") else { return nil }
+        return Self.readJSON(PayloadDirectory.receiptPath(directory: directory, name: name))
     }
 
     func errorFile(_ name: String) -> JSONValue? {
-        let path = PayloadDirectory.errorPath(directory: directory, name: name)
-        guard FileSystem.exists(path), let bytes = try? FileSystem.read(path) else { return nil }
+        guard listing.contains(name + ".error.json") else { return nil }
+        return Self.readJSON(PayloadDirectory.errorPath(directory: directory, name: name))
+    }
+
+    static func readJSON(_ path: String) -> JSONValue? {
+        guard let bytes = try? FileSystem.read(path) else { return nil }
         return try? JSONReader.parse(bytes)
     }
 
@@ -227,75 +266,96 @@ final class LoadSession: @unchecked Sendable {
 
     // MARK: - Run
 
+    /// Payloads read (and checked) per step of the scan: the first batches go out after the first chunk,
+    /// and memory holds a chunk and the open batches, never the whole queue.
+    static let scanChunk = 512
+
     func run(retryFailed: Bool) async throws(Diagnostic) -> LoadSummary {
-        let scan = Scan(directory: directory)
-        for (name, diagnostic, sha) in scan.invalidNames {
-            progress("load: \(diagnostic.description)")
-            if scan.receipt(name) != nil { continue }
-            if let existing = scan.errorFile(name), existing["payload_sha256"]?.stringValue == sha { continue }
-            try writeLocalError(name: name, diagnostic: diagnostic, sha256: sha)
-        }
-        var byName: [String: PayloadDocument] = [:]
-        var pending: [PayloadDocument] = []
-        for document in scan.documents {
-            byName[document.name] = document
-            if let error = scan.errorFile(document.name) {
-                previousAttempts[document.name] = Int(error["attempts"]?.scalarText ?? "") ?? 0
-            }
-            switch scan.state(of: document, retryFailed: retryFailed) {
-            case .loaded:
-                summary.alreadyLoaded += 1
-                try removeStaleError(document.name)
-            case .changed:
-                summary.changed.append(document.name)
-                progress("load: \(document.name).json changed since it was loaded (receipt has another SHA-256); not sent")
-                try removeStaleError(document.name)
-            case .failedKept:
-                summary.failedEarlier += 1
-            case .pending:
-                pending.append(document)
-            }
-        }
+        let paths = PayloadDirectory.payloadFiles(in: directory)
 
         // Exactly once: settle what an earlier process left in flight before sending anything. Every
         // journalled document without a receipt is in doubt, even one with an older error file.
+        var foundInDoubt: Set<String> = []
+        var resend: Set<String> = []
         if !journal.unsettled.isEmpty {
-            let pendingNames = Set(pending.map(\.name))
-            var inDoubt: [PayloadDocument] = []
+            var before = Scan(directory: directory, listing: Set(FileSystem.list(directory)))
             var batchOf: [String: String] = [:]
             for batch in journal.unsettled {
-                for entry in batch.documents where batchOf[entry.name] == nil {
-                    guard let document = byName[entry.name], scan.receipt(entry.name) == nil else { continue }
-                    batchOf[entry.name] = batch.batch
-                    inDoubt.append(document)
-                }
+                for entry in batch.documents where batchOf[entry.name] == nil { batchOf[entry.name] = batch.batch }
             }
+            let journalled = Set(batchOf.keys)
+            let inDoubt = before.load(paths.filter { journalled.contains(String(FileSystem.fileName($0).dropLast(5))) })
+                .filter { before.receipt($0.name) == nil }
             progress("load: \(journal.unsettled.count) batch(es) were in flight when an earlier load stopped; "
                 + "\(inDoubt.count) document(s) in doubt, asking Kingdee which exist")
             let missing = try await reconcile(inDoubt, batches: journal.unsettled.map(\.batch), batchOf: batchOf)
-            let foundNames = Set(inDoubt.map(\.name)).subtracting(missing.map(\.name))
-            lock.withLock {
-                summary.inDoubtFound += foundNames.count
-                summary.inDoubtResent += missing.filter { pendingNames.contains($0.name) }.count
-                summary.failedEarlier -= inDoubt.filter { foundNames.contains($0.name) && !pendingNames.contains($0.name) }.count
-            }
-            pending.removeAll { foundNames.contains($0.name) }
+            resend = Set(missing.map(\.name))
+            foundInDoubt = Set(inDoubt.map(\.name)).subtracting(resend)
+            lock.withLock { summary.inDoubtFound += foundInDoubt.count }
         }
 
-        let batches = PayloadDirectory.batches(pending, size: config.batchSize)
-        if !batches.isEmpty {
-            progress("load: sending \(pending.count) document(s) in \(batches.count) batch(es), up to \(config.concurrency) at a time")
+        var scan = Scan(directory: directory, listing: Set(FileSystem.list(directory)))
+        var names: [String] = []
+        if !paths.isEmpty {
+            progress("load: \(paths.count) payload file(s); sending in batches of up to \(config.batchSize), "
+                + "\(config.concurrency) at a time, while the rest are read")
         }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 var inFlight = 0
-                for batch in batches {
+                func send(_ batch: [PayloadDocument]) async throws {
                     if inFlight >= max(1, config.concurrency) {
                         try await group.next()
                         inFlight -= 1
                     }
                     group.addTask { try await self.process(batch, attempt: 1, reason: "new") }
                     inFlight += 1
+                }
+                // Open batches by form id and options (only equal options share a batch), in order of first use.
+                var open: [String: [PayloadDocument]] = [:]
+                var order: [String] = []
+                // The next chunk is read while this one's batches are sent.
+                let chunks = stride(from: 0, to: paths.count, by: Self.scanChunk).map {
+                    Array(paths[$0..<min($0 + Self.scanChunk, paths.count)])
+                }
+                var reading = chunks.first.map { first in Task.detached { Scan.read(first) } }
+                for (k, chunk) in chunks.enumerated() {
+                    let loaded = await reading!.value
+                    reading = k + 1 < chunks.count ? Task.detached { [next = chunks[k + 1]] in Scan.read(next) } : nil
+                    let invalidBefore = scan.invalidNames.count
+                    let documents = scan.accept(chunk, loaded)
+                    for (name, diagnostic, sha) in scan.invalidNames[invalidBefore...] {
+                        progress("load: \(diagnostic.description)")
+                        if scan.receipt(name) != nil { continue }
+                        if let existing = scan.errorFile(name), existing["payload_sha256"]?.stringValue == sha { continue }
+                        try writeLocalError(name: name, diagnostic: diagnostic, sha256: sha)
+                    }
+                    var settled = scan.invalidNames.count - invalidBefore
+                    defer {
+                        if settled > 0 { progress("load: \(settled) payload(s) need no sending (loaded, changed, kept failed or invalid)") }
+                    }
+                    for document in documents {
+                        names.append(document.name)
+                        // Found in Kingdee just now: its receipt is written; it is neither pending nor failed.
+                        if foundInDoubt.contains(document.name) {
+                            settled += 1
+                            continue
+                        }
+                        let state = try classify(document, in: scan, retryFailed: retryFailed)
+                        if state != .pending { settled += 1 }
+                        if state == .pending {
+                            if resend.contains(document.name) { lock.withLock { summary.inDoubtResent += 1 } }
+                            let key = document.groupKey
+                            if open[key] == nil { order.append(key) }
+                            open[key, default: []].append(document)
+                            if open[key]!.count >= max(1, config.batchSize) {
+                                try await send(open.removeValue(forKey: key)!)
+                            }
+                        }
+                    }
+                }
+                for key in order {
+                    if let rest = open.removeValue(forKey: key), !rest.isEmpty { try await send(rest) }
                 }
                 try await group.waitForAll()
             }
@@ -308,17 +368,41 @@ final class LoadSession: @unchecked Sendable {
         // Final count from the files themselves.
         var result = lock.withLock { summary }
         result.failed = [:]
-        for document in scan.documents where scan.receipt(document.name) == nil {
-            if let error = scan.errorFile(document.name),
+        let after = Scan(directory: directory, listing: Set(FileSystem.list(directory)))
+        for name in names where after.receipt(name) == nil {
+            if let error = after.errorFile(name),
                 let cls = error["class"]?.stringValue.flatMap(KingdeeErrorClass.init(rawValue:))
             {
                 result.failed[cls, default: 0] += 1
             }
         }
-        for (name, _, _) in scan.invalidNames where scan.receipt(name) == nil {
+        for (name, _, _) in scan.invalidNames where after.receipt(name) == nil {
             result.failed[.data, default: 0] += 1
         }
         return result
+    }
+
+    /// Counts a document that is already settled (loaded, changed, failed earlier) and returns its state.
+    private func classify(_ document: PayloadDocument, in scan: Scan, retryFailed: Bool) throws(Diagnostic) -> Scan.State {
+        if let error = scan.errorFile(document.name) {
+            let attempts = Int(error["attempts"]?.scalarText ?? "") ?? 0
+            lock.withLock { previousAttempts[document.name] = attempts }
+        }
+        let state = scan.state(of: document, retryFailed: retryFailed)
+        switch state {
+        case .loaded:
+            lock.withLock { summary.alreadyLoaded += 1 }
+            try removeStaleError(document.name, listed: scan.listing)
+        case .changed:
+            lock.withLock { summary.changed.append(document.name) }
+            progress("load: \(document.name).json changed since it was loaded (receipt has another SHA-256); not sent")
+            try removeStaleError(document.name, listed: scan.listing)
+        case .failedKept:
+            lock.withLock { summary.failedEarlier += 1 }
+        case .pending:
+            break
+        }
+        return state
     }
 
     // MARK: - One batch
@@ -334,7 +418,7 @@ final class LoadSession: @unchecked Sendable {
         let status: KingdeeResponseStatus
         do {
             status = try await client.batchSave(
-                formID: first.formID, options: first.options, models: documents.map(\.model),
+                formID: first.formID, options: first.options, models: documents.map(\.modelJSON),
                 batchCount: config.batchCount)
         } catch {
             switch error {
@@ -586,7 +670,8 @@ final class LoadSession: @unchecked Sendable {
     }
 
     /// Removes the error file of a document that has a receipt, keeping its content in the journal.
-    func removeStaleError(_ name: String) throws(Diagnostic) {
+    func removeStaleError(_ name: String, listed listing: Set<String>? = nil) throws(Diagnostic) {
+        if let listing, !listing.contains(name + ".error.json") { return }
         let path = PayloadDirectory.errorPath(directory: directory, name: name)
         guard FileSystem.exists(path) else { return }
         let old = (try? FileSystem.read(path)).flatMap { try? JSONReader.parse($0) } ?? .null

@@ -11,8 +11,9 @@ public struct PayloadDocument: Sendable {
     public var formID: String
     /// `data` without `Model`: the Save options. Only payloads with equal options share a batch.
     public var options: JSONObject
-    /// `data.Model`.
-    public var model: JSONValue
+    /// `data.Model` as compact JSON, ready to be spliced into a BatchSave body (kept as bytes: encoding
+    /// each model again for every request cost more than the rest of the client).
+    public var modelJSON: [UInt8]
     /// `Model.FBillNo`.
     public var billNumber: String
     /// SHA-256 of the file's bytes.
@@ -56,7 +57,7 @@ public enum PayloadDirectory {
         } catch {
             throw error.diagnostic(file: path)
         }
-        let fileName = (path as NSString).lastPathComponent
+        let fileName = FileSystem.fileName(path)
         let name = String(fileName.dropLast(".json".count))
         guard let formID = value["formid"]?.stringValue, !formID.isEmpty else {
             throw .error("the payload has no \"formid\"; it must be a Kingdee Save body {\"formid\", \"data\"}", file: path, jsonPath: "$.formid")
@@ -83,7 +84,7 @@ public enum PayloadDirectory {
         }
         data.members.removeAll { $0.key == "Model" || $0.key == "BatchCount" }
         return PayloadDocument(
-            path: path, name: name, formID: formID, options: data, model: model, billNumber: billNumber,
+            path: path, name: name, formID: formID, options: data, modelJSON: JSONWriter(style: .compact).bytes(model), billNumber: billNumber,
             sha256: Hashing.sha256Hex(bytes))
     }
 

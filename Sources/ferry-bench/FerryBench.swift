@@ -13,7 +13,7 @@ struct FerryBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ferry-bench",
         abstract: "Benchmark helpers for Scripts/bench.sh (corpus generation, load and extract against the sandboxes).",
-        subcommands: [Corpus.self, Load.self, Extract.self])
+        subcommands: [Corpus.self, Load.self, KingdeeServer.self, Extract.self])
 }
 
 /// Writes a realistic corpus of Qimen pages with the WDT sandbox's generator.
@@ -90,24 +90,32 @@ struct Load: AsyncParsableCommand {
     @Option(help: "target.batch_size") var batchSize: Int = 50
     @Option(help: "target.concurrency") var concurrency: Int = 4
     @Option(help: "Documents for the naive baseline (one per request, sequential).") var naiveDocuments: Int = 200
+    @Option(help: "Use a sandbox already running (`ferry-bench kingdee-server`) at this URL instead of one in this process.")
+    var serverURL: String?
 
     func run() async throws {
-        let masterData = KingdeeSandboxMasterData(
-            materials: ["1.01.001"], stocks: ["CK001"], organizations: ["100"], billTypes: ["QTRKD01_SYS"],
-            stockStatuses: ["KCZT01_SYS"])
-        let server = try await KingdeeSandboxServer.start(
-            configuration: KingdeeSandboxConfiguration(
-                masterData: masterData, faults: KingdeeSandboxFaults(latency: .milliseconds(latencyMs))))
-        defer { Task { await server.stop() } }
-        let (rate, seconds) = try await measure(server, count: documents, prefix: "B", batch: batchSize, concurrency: concurrency)
+        var inProcess: KingdeeSandboxServer?
+        let url: String
+        if let serverURL {
+            url = serverURL
+        } else {
+            let server = try await KingdeeSandboxServer.start(configuration: KingdeeServer.configuration(latencyMs: latencyMs))
+            inProcess = server
+            url = server.baseURL
+        }
+        defer { if let inProcess { Task { await inProcess.stop() } } }
+        // A distinct prefix per invocation: an external sandbox keeps the bills of earlier runs.
+        let tag = String(getpid() % 100_000)
+        let (rate, seconds) = try await measure(url, count: documents, prefix: "B\(tag)-", batch: batchSize, concurrency: concurrency)
         let bound = Double(batchSize * concurrency) / (Double(latencyMs) / 1000)
-        let (naive, _) = try await measure(server, count: naiveDocuments, prefix: "N", batch: 1, concurrency: 1)
+        let (naive, _) = try await measure(url, count: naiveDocuments, prefix: "N\(tag)-", batch: 1, concurrency: 1)
         print(String(
-            format: "load: %d documents in %.2f s = %.0f docs/s; bound batch_size*concurrency/latency = %.0f docs/s (%.0f%%); naive (1 per request, sequential) = %.1f docs/s; speed-up %.0fx",
-            documents, seconds, rate, bound, 100 * rate / bound, naive, rate / naive))
+            format: "load: %d documents in %.2f s = %.0f docs/s; bound batch_size*concurrency/latency = %.0f docs/s (%.0f%%); naive (1 per request, sequential) = %.1f docs/s; speed-up %.0fx; sandbox %@",
+            documents, seconds, rate, bound, 100 * rate / bound, naive, rate / naive,
+            serverURL == nil ? "in this process" : "in its own process"))
     }
 
-    func measure(_ server: KingdeeSandboxServer, count: Int, prefix: String, batch: Int, concurrency: Int) async throws
+    func measure(_ url: String, count: Int, prefix: String, batch: Int, concurrency: Int) async throws
         -> (rate: Double, seconds: Double)
     {
         let run = NSTemporaryDirectory() + "/ferry-bench-load-\(prefix)-\(getpid())"
@@ -139,9 +147,9 @@ struct Load: AsyncParsableCommand {
             ]
             try FileSystem.writeAtomically(writer.bytes(payload), to: "\(run)/transform/\(number).json")
         }
-        let c = server.configuration
+        let c = KingdeeServer.configuration(latencyMs: latencyMs)
         let config = KingdeeTargetConfig(
-            url: server.baseURL, acctID: c.acctID, username: c.username, appID: c.appID, appSecret: c.appSecret,
+            url: url, acctID: c.acctID, username: c.username, appID: c.appID, appSecret: c.appSecret,
             orgNumber: "100", batchSize: batch, concurrency: concurrency, timeoutSeconds: 30)
         let started = Date()
         let summary = try await LoadRunner.run(runDirectory: run, config: config, options: LoadOptions(), progress: { _ in })
@@ -149,6 +157,31 @@ struct Load: AsyncParsableCommand {
         guard summary.loaded == count else { throw ValidationError("only \(summary.loaded) of \(count) loaded") }
         try? FileManager.default.removeItem(atPath: run)
         return (Double(count) / seconds, seconds)
+    }
+}
+
+/// The Kingdee sandbox alone, for `load --server-url`: the server then has its own process (as a real
+/// Kingdee would), instead of sharing the client's threads.
+struct KingdeeServer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kingdee-server", abstract: "Run the Kingdee sandbox with the load benchmark's master data until killed.")
+
+    @Option(help: "Port (0 picks a free one).") var port: UInt16 = 0
+    @Option(help: "Latency per request, ms.") var latencyMs: Int = 20
+
+    /// The sandbox of the load benchmark: the master data its payloads use, and a fixed latency.
+    static func configuration(latencyMs: Int) -> KingdeeSandboxConfiguration {
+        KingdeeSandboxConfiguration(
+            masterData: KingdeeSandboxMasterData(
+                materials: ["1.01.001"], stocks: ["CK001"], organizations: ["100"], billTypes: ["QTRKD01_SYS"],
+                stockStatuses: ["KCZT01_SYS"]),
+            faults: KingdeeSandboxFaults(latency: .milliseconds(latencyMs)))
+    }
+
+    func run() async throws {
+        let server = try await KingdeeSandboxServer.start(port: port, configuration: Self.configuration(latencyMs: latencyMs))
+        FileHandle.standardOutput.write(Data((server.baseURL + "\n").utf8))
+        while true { try await Task.sleep(for: .seconds(3600)) }
     }
 }
 

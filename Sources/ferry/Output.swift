@@ -103,9 +103,12 @@ final class ProgressPrinter: @unchecked Sendable {
             done = 0
         } else if line.hasPrefix("  page ") {
             done += 1
-        } else if line.hasPrefix("load: sending "), line.contains("batch(es)"), let documents = number(before: "document") {
-            total = documents
+        } else if line.hasPrefix("load: "), line.contains("payload file(s)"), let files = number(before: "payload") {
+            // "load: N payload file(s); sending …": every payload ends sent, found or counted as needing no sending.
+            total = files
             done = 0
+        } else if line.hasPrefix("load: "), line.contains("need no sending"), let settled = number(before: "payload") {
+            done += settled
         } else if line.hasPrefix("load: "), let saved = number(before: "saved") {
             done += saved + (number(before: "failed") ?? 0)
         } else if line.hasPrefix("load: in doubt:"), let found = number(before: "found") {

@@ -51,6 +51,25 @@ struct LoadTests {
         #expect(saved.model["FEntity"]?.arrayValue?.first?["FPrice"] == .number("12.50"))
     }
 
+    @Test func batchSaveBodySplicesTheModelsUnchanged() throws {
+        let models: [[UInt8]] = [Array(#"{"FBillNo":"A","FQty":12.30}"#.utf8), Array(#"{"FBillNo":"B","FNOTE":"入库 \"x\""}"#.utf8)]
+        var options = JSONObject()
+        options.append("IsDeleteEntry", true)
+        options.append("Model", "left over from the payload")
+        let body = KingdeeClient.batchSaveBody(formID: "STK_MISCELLANEOUS", options: options, models: models, batchCount: 2)
+        let expected: JSONValue = [
+            "formid": "STK_MISCELLANEOUS",
+            "data": [
+                "IsDeleteEntry": true,
+                "Model": [["FBillNo": "A", "FQty": .number("12.30")], ["FBillNo": "B", "FNOTE": "入库 \"x\""]],
+                "BatchCount": 2,
+            ],
+        ]
+        #expect(try JSONReader.parse(body) == expected)
+        let bare = KingdeeClient.batchSaveBody(formID: "F", options: JSONObject(), models: [models[0]], batchCount: nil)
+        #expect(String(decoding: bare, as: UTF8.self) == #"{"formid":"F","data":{"Model":[{"FBillNo":"A","FQty":12.30}]}}"#)
+    }
+
     @Test func wrongCredentialsStopWithAClearMessage() async throws {
         let server = try await KingdeeSandboxServer.start()
         defer { Task { await server.stop() } }
