@@ -157,3 +157,81 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         return 0
     }
 }
+
+extension ExactDecimal {
+    /// `ExactDecimal(text)` rounded to `scale` (when given) as text, computed straight from the bytes for
+    /// the plain forms that make up nearly all source data (`-12.30`, `007`, ` 1.5 `); `nil` for anything
+    /// else (exponents, invalid text), which the caller then hands to `ExactDecimal` itself.
+    ///
+    /// The transform converts every quantity and price this way: parsing into digit arrays and back
+    /// cost more than reading the JSON they came from. Tests check it against `ExactDecimal` on random
+    /// inputs.
+    public static func plainText(_ text: String, roundedTo scale: Int?) -> String? {
+        var text = text
+        return text.withUTF8 { bytes -> String? in
+            var start = 0
+            var end = bytes.count
+            while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
+            while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
+            var negative = false
+            if start < end && (bytes[start] == UInt8(ascii: "-") || bytes[start] == UInt8(ascii: "+")) {
+                negative = bytes[start] == UInt8(ascii: "-")
+                start += 1
+            }
+            func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+            var i = start
+            while i < end && isDigit(bytes[i]) { i += 1 }
+            let integerEnd = i
+            guard integerEnd > start else { return nil }
+            var fractionStart = integerEnd
+            var fractionEnd = integerEnd
+            if i < end && bytes[i] == UInt8(ascii: ".") {
+                i += 1
+                fractionStart = i
+                while i < end && isDigit(bytes[i]) { i += 1 }
+                fractionEnd = i
+                guard fractionEnd > fractionStart else { return nil }
+            }
+            guard i == end else { return nil }
+            let fractionCount = fractionEnd - fractionStart
+            let target = scale ?? fractionCount
+            guard target >= 0 && target <= 1000 else { return nil }
+
+            // Digits of the result: integer digits without leading zeros, then `target` fraction digits.
+            var digits: [UInt8] = []
+            digits.reserveCapacity(integerEnd - start + target + 2)
+            var k = start
+            while k < integerEnd - 1 && bytes[k] == UInt8(ascii: "0") { k += 1 }
+            digits.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[k..<integerEnd]))
+            let kept = min(target, fractionCount)
+            digits.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[fractionStart..<(fractionStart + kept)]))
+            if target > fractionCount {
+                digits.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: target - fractionCount))
+            } else if target < fractionCount && bytes[fractionStart + target] >= UInt8(ascii: "5") {
+                // Half away from zero: add one unit in the last kept place.
+                var j = digits.count - 1
+                while j >= 0 {
+                    if digits[j] == UInt8(ascii: "9") {
+                        digits[j] = UInt8(ascii: "0")
+                        j -= 1
+                    } else {
+                        digits[j] += 1
+                        break
+                    }
+                }
+                if j < 0 { digits.insert(UInt8(ascii: "1"), at: 0) }
+            }
+            let isZero = !digits.contains { $0 != UInt8(ascii: "0") }
+            var out: [UInt8] = []
+            out.reserveCapacity(digits.count + 2)
+            if negative && !isZero { out.append(UInt8(ascii: "-")) }
+            let integerCount = digits.count - target
+            out.append(contentsOf: digits[..<integerCount])
+            if target > 0 {
+                out.append(UInt8(ascii: "."))
+                out.append(contentsOf: digits[integerCount...])
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+}

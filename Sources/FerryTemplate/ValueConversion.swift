@@ -20,11 +20,12 @@ public enum ValueConversion {
 
     /// Converts `text` to `type`.
     public static func convert(_ text: String, to type: ValueType, scale: Int?) -> Converted {
-        if type != .string && text.trimmingCharactersInSpaces().isEmpty { return .empty }
+        if type != .string && isBlank(text) { return .empty }
         switch type {
         case .string:
             return .value(.string(text))
         case .decimal:
+            if let plain = ExactDecimal.plainText(text, roundedTo: scale) { return .value(.number(plain)) }
             guard let decimal = ExactDecimal(text) else {
                 return .failure("'\(text)' is not a decimal number")
             }
@@ -55,28 +56,39 @@ public enum ValueConversion {
         }
     }
 
+    /// Whether `text` is empty or only whitespace (a byte check first: any visible ASCII byte settles it).
+    static func isBlank(_ text: String) -> Bool {
+        for byte in text.utf8 {
+            if byte > 0x20 && byte < 0x80 { return false }
+        }
+        return text.trimmingCharactersInSpaces().isEmpty
+    }
+
     /// Year, month, day, hour, minute, second from `yyyy-MM-dd[( |T)HH:mm:ss[.fff]]` (or with `/`).
     static func parseDateTime(_ text: String) -> [Int]? {
-        let chars = Array(text)
+        let chars = Array(text.utf8)
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= chars.count else { return nil }
-            let slice = chars[range]
-            guard slice.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-            return Int(String(slice))
+            var value = 0
+            for byte in chars[range] {
+                guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
         }
+        func at(_ i: Int, _ ascii: Unicode.Scalar) -> Bool { chars[i] == UInt8(ascii: ascii) }
         guard chars.count >= 10, let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-            chars[4] == chars[7], chars[4] == "-" || chars[4] == "/"
+            chars[4] == chars[7], at(4, "-") || at(4, "/")
         else { return nil }
         if chars.count == 10 { return [year, month, day, 0, 0, 0] }
-        guard chars.count >= 19, chars[10] == " " || chars[10] == "T", chars[13] == ":", chars[16] == ":",
+        guard chars.count >= 19, at(10, " ") || at(10, "T"), at(13, ":"), at(16, ":"),
             let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19)
         else { return nil }
-        let rest = chars[19...]
-        if !rest.isEmpty {
+        if chars.count > 19 {
             // Fractional seconds are allowed and dropped; nothing else may follow.
-            guard rest.first == ".", rest.dropFirst().allSatisfy({ $0.isASCII && $0.isNumber }), rest.count > 1 else {
-                return nil
-            }
+            guard at(19, "."), chars.count > 20,
+                chars[20...].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+            else { return nil }
         }
         return [year, month, day, hour, minute, second]
     }

@@ -129,8 +129,8 @@ public struct Transformer: Sendable {
                     templateLine: template.source.line))
         }
         var counts = (lines: 0, dropped: 0)
-        let model = buildObject(
-            template.bill, stack: [document], basePaths: [basePath], fieldPrefix: "", reasons: &reasons, counts: &counts)
+        var cursor = Cursor(document: document, basePath: basePath)
+        let model = buildObject(template.bill, cursor: &cursor, reasons: &reasons, counts: &counts)
         var number: String?
         if let value = model[template.target.numberField] {
             number = value.scalarText
@@ -154,21 +154,54 @@ public struct Transformer: Sendable {
         return .bill(OtherInboundBill(number: number, payload: payload, lines: counts.lines, droppedLines: counts.dropped))
     }
 
+    /// Where the transform is inside a document: the values it stepped into (outermost first) and, for
+    /// messages only, how to name them. Names are built when a problem is reported, never on the way:
+    /// building every field's name and JSON path up front cost more than the mapping itself.
+    struct Cursor {
+        /// The enclosing values, outermost first (the document, then the current line of each `<entries>`).
+        var stack: [JSONValue]
+        /// The document's JSON path.
+        var basePath: String
+        /// The `<entries>` stepped into: the source path and element index.
+        var sources: [(path: ValuePath, index: Int)] = []
+        /// The output entry arrays stepped into: field name and output index.
+        var outputs: [(name: String, index: Int)] = []
+
+        init(document: JSONValue, basePath: String) {
+            stack = [document]
+            stack.reserveCapacity(4)
+            self.basePath = basePath
+        }
+
+        /// One JSON path per stack level (for messages).
+        var basePaths: [String] {
+            var paths = [basePath]
+            for (path, index) in sources { paths.append(path.jsonPath(basePaths: paths) + "[\(index)]") }
+            return paths
+        }
+
+        /// `FEntity[2].FMATERIALID` for `name` at the current level.
+        func fieldName(_ name: String) -> String {
+            outputs.map { "\($0.name)[\($0.index)]." }.joined() + name
+        }
+
+        /// The JSON path `path` names from here.
+        func jsonPath(_ path: ValuePath) -> String { path.jsonPath(basePaths: basePaths) }
+    }
+
     private func buildObject(
-        _ fields: [FieldSpec], stack: [JSONValue], basePaths: [String], fieldPrefix: String,
-        reasons: inout [RejectionReason], counts: inout (lines: Int, dropped: Int)
+        _ fields: [FieldSpec], cursor: inout Cursor, reasons: inout [RejectionReason], counts: inout (lines: Int, dropped: Int)
     ) -> JSONObject {
         var object = JSONObject()
+        object.members.reserveCapacity(fields.count)
         for field in fields {
-            let fieldName = fieldPrefix + field.name
             switch field.kind {
             case .value(let spec):
-                if let value = buildValue(spec, field: field, fieldName: fieldName, stack: stack, basePaths: basePaths, reasons: &reasons) {
+                if let value = buildValue(spec, field: field, cursor: cursor, reasons: &reasons) {
                     object.append(field.name, value)
                 }
             case .entries(let spec):
-                let source = spec.path.value(in: stack)
-                let jsonPath = spec.path.jsonPath(basePaths: basePaths)
+                let source = spec.path.value(in: cursor.stack)
                 let elements: [JSONValue]
                 switch source {
                 case .none, .some(.null):
@@ -178,26 +211,33 @@ public struct Transformer: Sendable {
                 case .some(let other):
                     reasons.append(
                         RejectionReason(
-                            field: fieldName, jsonPath: jsonPath,
+                            field: cursor.fieldName(field.name), jsonPath: cursor.jsonPath(spec.path),
                             message: "'\(spec.path.text)' should be an array but is \(other.kindDescription)", templateLine: field.line))
                     continue
                 }
                 var entries: [JSONValue] = []
+                entries.reserveCapacity(elements.count)
                 var dropped = 0
                 var undecided = 0
                 for (i, element) in elements.enumerated() {
-                    let elementStack = stack + [element]
-                    let elementPaths = basePaths + ["\(jsonPath)[\(i)]"]
+                    cursor.stack.append(element)
+                    cursor.sources.append((spec.path, i))
+                    defer {
+                        cursor.stack.removeLast()
+                        cursor.sources.removeLast()
+                    }
                     if let condition = spec.condition {
                         do {
-                            if try !condition.evaluate({ $0.value(in: elementStack) }) {
+                            let stack = cursor.stack
+                            if try !condition.evaluate({ $0.value(in: stack) }) {
                                 dropped += 1
                                 continue
                             }
                         } catch {
                             reasons.append(
                                 RejectionReason(
-                                    field: "\(fieldName)[\(entries.count)]", jsonPath: "\(jsonPath)[\(i)].\(error.path)",
+                                    field: "\(cursor.fieldName(field.name))[\(entries.count)]",
+                                    jsonPath: cursor.basePaths.last! + ".\(error.path)",
                                     message: "line filter: \(error.message)", templateLine: field.line))
                             undecided += 1
                         }
@@ -205,13 +245,13 @@ public struct Transformer: Sendable {
                     guard case .object = element else {
                         reasons.append(
                             RejectionReason(
-                                field: "\(fieldName)[\(entries.count)]", jsonPath: "\(jsonPath)[\(i)]",
+                                field: "\(cursor.fieldName(field.name))[\(entries.count)]", jsonPath: cursor.basePaths.last!,
                                 message: "expected an object but found \(element.kindDescription)", templateLine: field.line))
                         continue
                     }
-                    let entry = buildObject(
-                        spec.fields, stack: elementStack, basePaths: elementPaths, fieldPrefix: "\(fieldName)[\(entries.count)].",
-                        reasons: &reasons, counts: &counts)
+                    cursor.outputs.append((field.name, entries.count))
+                    let entry = buildObject(spec.fields, cursor: &cursor, reasons: &reasons, counts: &counts)
+                    cursor.outputs.removeLast()
                     entries.append(.object(entry))
                 }
                 counts.lines += entries.count
@@ -226,7 +266,10 @@ public struct Transformer: Sendable {
                     } else {
                         message = "only \(entries.count) line(s); a bill needs at least \(spec.minimum)"
                     }
-                    reasons.append(RejectionReason(field: fieldName, jsonPath: jsonPath, message: message, templateLine: field.line))
+                    reasons.append(
+                        RejectionReason(
+                            field: cursor.fieldName(field.name), jsonPath: cursor.jsonPath(spec.path), message: message,
+                            templateLine: field.line))
                 }
                 object.append(field.name, .array(entries))
             }
@@ -236,8 +279,7 @@ public struct Transformer: Sendable {
 
     /// The text of a value source (nil when absent), and the path it came from (for messages).
     private func sourceText(
-        _ spec: ValueSpec, fieldName: String, line: Int, stack: [JSONValue], basePaths: [String],
-        reasons: inout [RejectionReason]
+        _ spec: ValueSpec, field: FieldSpec, cursor: Cursor, reasons: inout [RejectionReason]
     ) -> (text: String?, path: ValuePath?) {
         switch spec.source {
         case .constant(let text):
@@ -245,15 +287,16 @@ public struct Transformer: Sendable {
         case .setting(let name):
             return (context.settings[name], nil)
         case .path(let path):
-            let value = path.value(in: stack)
+            let value = path.value(in: cursor.stack)
             switch value {
             case .none, .some(.null):
                 return (nil, path)
             case .some(.array), .some(.object):
                 reasons.append(
                     RejectionReason(
-                        field: fieldName, jsonPath: path.jsonPath(basePaths: basePaths),
-                        message: "expected a single value at '\(path.text)' but found \(value!.kindDescription)", templateLine: line))
+                        field: cursor.fieldName(field.name), jsonPath: cursor.jsonPath(path),
+                        message: "expected a single value at '\(path.text)' but found \(value!.kindDescription)",
+                        templateLine: field.line))
                 return (nil, path)
             case .some(let scalar):
                 return (scalar.scalarText, path)
@@ -263,7 +306,7 @@ public struct Transformer: Sendable {
                 switch part {
                 case .literal(let text): return text
                 case .setting(let name): return context.settings[name]
-                case .path(let path): return path.value(in: stack)?.scalarText
+                case .path(let path): return path.value(in: cursor.stack)?.scalarText
                 }
             }
             return (text, nil)
@@ -271,17 +314,15 @@ public struct Transformer: Sendable {
     }
 
     private func buildValue(
-        _ spec: ValueSpec, field: FieldSpec, fieldName: String, stack: [JSONValue], basePaths: [String],
-        reasons: inout [RejectionReason]
+        _ spec: ValueSpec, field: FieldSpec, cursor: Cursor, reasons: inout [RejectionReason]
     ) -> JSONValue? {
         let before = reasons.count
-        var (text, sourcePath) = sourceText(
-            spec, fieldName: fieldName, line: field.line, stack: stack, basePaths: basePaths, reasons: &reasons)
+        var (text, sourcePath) = sourceText(spec, field: field, cursor: cursor, reasons: &reasons)
         if reasons.count > before { return nil }
         func reject(_ message: String) -> JSONValue? {
             reasons.append(
                 RejectionReason(
-                    field: fieldName, jsonPath: sourcePath?.jsonPath(basePaths: basePaths), message: message,
+                    field: cursor.fieldName(field.name), jsonPath: sourcePath.map(cursor.jsonPath), message: message,
                     templateLine: field.line))
             return nil
         }

@@ -35,20 +35,116 @@ struct FileResult: Sendable {
     var documents: [DocumentResult]
 }
 
-/// Result slots filled by parallel workers, read back in order.
-final class ResultSlots: @unchecked Sendable {
-    private let lock = Mutex()
-    private var items: [FileResult?]
-
-    init(count: Int) {
-        items = Array(repeating: nil, count: count)
+/// Runs `produce` for indices `0..<count` on `workers` threads (the calling thread among them), at most
+/// `window` ahead of the consumer, and hands the results to `consume` in index order.
+///
+/// Whichever worker finishes the next result in order consumes it (and any following ones already
+/// done), so absorbing results (deduplication, bill numbers, file writes) overlaps the other workers'
+/// transforms instead of every worker waiting for it at the end of a window, and no extra thread is
+/// needed (a separate consumer thread left one core idle a third of the time). `consume` runs on one
+/// thread at a time. If it throws, the workers stop after the item they are on and the error is rethrown.
+enum OrderedPipeline {
+    static func run<Result: Sendable>(
+        count: Int, workers: Int, window: Int, produce: (Int) -> Result,
+        consume: @escaping (Result) throws(Diagnostic) -> Void
+    ) throws(Diagnostic) {
+        guard count > 0 else { return }
+        let state = State<Result>(count: count, window: max(1, window), consume: consume)
+        withoutActuallyEscaping(produce) { produce in
+            nonisolated(unsafe) let produce = produce
+            DispatchQueue.concurrentPerform(iterations: max(1, min(workers, count))) { _ in
+                while true {
+                    state.drain()
+                    switch state.next() {
+                    case .produce(let index): state.put(index, produce(index))
+                    case .wait: state.waitForChange()
+                    case .done:
+                        state.drain()
+                        return
+                    }
+                }
+            }
+        }
+        if let error = state.failure { throw error }
     }
 
-    func set(_ index: Int, _ result: FileResult) {
-        lock.withLock { items[index] = result }
-    }
+    /// Slots, the next index to hand out, and who is consuming.
+    final class State<Result: Sendable>: @unchecked Sendable {
+        enum Step { case produce(Int), wait, done }
 
-    var results: [FileResult] { lock.withLock { items.compactMap { $0 } } }
+        private let lock = NSCondition()
+        private let consumeLock = NSLock()
+        private var slots: [Result?]
+        private var nextIndex = 0
+        private var consumed = 0
+        private let window: Int
+        private let consume: (Result) throws(Diagnostic) -> Void
+        private(set) var failure: Diagnostic?
+
+        init(count: Int, window: Int, consume: @escaping (Result) throws(Diagnostic) -> Void) {
+            slots = Array(repeating: nil, count: count)
+            self.window = window
+            self.consume = consume
+        }
+
+        func next() -> Step {
+            lock.lock()
+            defer { lock.unlock() }
+            if failure != nil || nextIndex >= slots.count { return .done }
+            if nextIndex - consumed >= window { return .wait }
+            nextIndex += 1
+            return .produce(nextIndex - 1)
+        }
+
+        func put(_ index: Int, _ result: Result) {
+            lock.lock()
+            slots[index] = result
+            lock.broadcast()
+            lock.unlock()
+        }
+
+        /// Sleeps until a result is put or consumed.
+        func waitForChange() {
+            lock.lock()
+            let seen = (consumed, nextIndex)
+            while failure == nil && (consumed, nextIndex) == seen && !(consumed < slots.count && slots[consumed] != nil) {
+                lock.wait()
+            }
+            lock.unlock()
+        }
+
+        /// Consumes every result that is ready in order, unless another worker is doing so.
+        func drain() {
+            while consumeLock.try() {
+                while let result = takeReady() {
+                    do throws(Diagnostic) {
+                        try consume(result)
+                    } catch {
+                        lock.lock()
+                        failure = error
+                        lock.broadcast()
+                        lock.unlock()
+                    }
+                }
+                consumeLock.unlock()
+                // A result put while we held the consume lock found it taken: look once more.
+                lock.lock()
+                let more = failure == nil && consumed < slots.count && slots[consumed] != nil
+                lock.unlock()
+                if !more { return }
+            }
+        }
+
+        private func takeReady() -> Result? {
+            lock.lock()
+            defer { lock.unlock() }
+            guard failure == nil, consumed < slots.count, let result = slots[consumed] else { return nil }
+            slots[consumed] = nil
+            consumed += 1
+            lock.broadcast()
+            return result
+        }
+    }
 }
 
 /// What the manifest needs to know about one document: a small record, kept for every document.

@@ -105,31 +105,22 @@ public enum TransformRunner {
         }
         let previous = previousOutputs(directory)
 
-        // Files are read, parsed and transformed in parallel, a window at a time; their results are then
-        // absorbed one file after the other, in input order, so every decision (which version of a
-        // document wins, which document keeps a bill number) is the same as a serial run's. Memory holds
-        // one window of files and a small record per document, never the corpus.
+        // Files are read, parsed and transformed in parallel, a few files ahead of the collector, which
+        // absorbs their results one file after the other, in input order, so every decision (which version
+        // of a document wins, which document keeps a bill number) is the same as a serial run's. Memory
+        // holds the files in the window and a small record per document, never the corpus.
         let transformer = Transformer(context: context)
-        var collector = OutputCollector(directory: directory, template: template, earlier: Set(previous))
+        let box = CollectorBox(OutputCollector(directory: directory, template: template, earlier: Set(previous)))
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let window = workers * 2
-        var start = 0
-        while start < files.count {
-            let batch = Array(files[start..<min(start + window, files.count)])
-            let slots = ResultSlots(count: batch.count)
-            let first = start
-            DispatchQueue.concurrentPerform(iterations: batch.count) { i in
-                slots.set(i, processFile(batch[i], index: first + i, transformer: transformer))
-            }
-            for result in slots.results {
-                do {
-                    try collector.absorb(result)
-                } catch {
-                    throw StageFailure([error])
-                }
-            }
-            start += batch.count
+        do {
+            try OrderedPipeline.run(
+                count: files.count, workers: workers, window: workers * 3,
+                produce: { index in processFile(files[index], index: index, transformer: transformer) },
+                consume: { (result: FileResult) throws(Diagnostic) in try box.value.absorb(result) })
+        } catch {
+            throw StageFailure([error])
         }
+        let collector = box.value
         let inputs = collector.inputs
 
         do {
@@ -148,6 +139,12 @@ public enum TransformRunner {
             throw StageFailure([error])
         }
         return summary
+    }
+
+    /// The collector, shared by the pipeline's workers (one consumes at a time).
+    final class CollectorBox: @unchecked Sendable {
+        var value: OutputCollector
+        init(_ value: OutputCollector) { self.value = value }
     }
 
     /// Reads, parses and transforms one input file (on any thread).

@@ -37,4 +37,34 @@ import Testing
         #expect(ExactDecimal("12.3000")!.normalized.description == "12.3")
         #expect(ExactDecimal("5.00")!.normalized.description == "5")
     }
+
+    /// The fast path the transform uses gives exactly what `ExactDecimal` gives, or steps aside.
+    @Test func plainTextAgreesWithExactDecimal() {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+        let pieces = ["0", "00", "1", "5", "9", "99", "4", "123", "-", "+", ".", " ", "\t", "e", "E", "e3", "5e-2", "x", "", "9999"]
+        var checked = 0
+        var fast = 0
+        for _ in 0..<20_000 {
+            var text = ""
+            for _ in 0..<(1 + next(5)) { text += pieces[next(pieces.count)] }
+            for scale in [nil, 0, 1, 2, 4, 10] as [Int?] {
+                let reference = ExactDecimal(text).map { d in (scale.map { d.rounded(toScale: $0) } ?? d).description }
+                if let plain = ExactDecimal.plainText(text, roundedTo: scale) {
+                    #expect(plain == reference, "'\(text)' scale \(String(describing: scale))")
+                    fast += 1
+                }
+                checked += 1
+            }
+        }
+        #expect(fast > checked / 10, "the fast path should take the plain forms")
+        #expect(ExactDecimal.plainText("1e3", roundedTo: nil) == nil)
+        #expect(ExactDecimal.plainText("-0.004", roundedTo: 2) == "0.00")
+        #expect(ExactDecimal.plainText("-0.005", roundedTo: 2) == "-0.01")
+        #expect(ExactDecimal.plainText("99.95", roundedTo: 1) == "100.0")
+        #expect(ExactDecimal.plainText(" 007.50 ", roundedTo: nil) == "7.50")
+    }
 }

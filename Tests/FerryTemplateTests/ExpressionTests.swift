@@ -102,4 +102,26 @@ import Testing
         if case .value = ValueConversion.convert("7.5", to: .integer, scale: nil) { Issue.record("7.5 is not an integer") }
         #expect(ValueConversion.convert("12.345", to: .decimal, scale: 2) == .value(.number("12.35")))
     }
+
+    @Test(arguments: [
+        "2026-01-05 10:20:00.", "2026-01-05 10:20:00x", "2026-01-05T10:20:00.12a", "２０２６-01-05", "2026-1-5",
+        "2026-01/05", "2026-01-05 10:20", "2026-01-05 10-20-00", "20260105", "2026-01-05 10:20:00.999999999999999999999999",
+    ])
+    func rejectsMalformedDates(text: String) {
+        let expectation: ValueConversion.Converted? = text.hasSuffix("999999999") ? .value(.string("2026-01-05 10:20:00")) : nil
+        let result = ValueConversion.convert(text, to: .datetime, scale: nil)
+        if let expectation {
+            #expect(result == expectation, "long fractions are dropped, not parsed")
+        } else if case .value(let value) = result {
+            Issue.record("'\(text)' became \(value)")
+        }
+    }
+
+    @Test func blankTextIsEmptyForEveryTypeButString() {
+        for type in [ValueType.decimal, .integer, .bool, .date, .datetime] {
+            #expect(ValueConversion.convert("  \t ", to: type, scale: nil) == .empty)
+            #expect(ValueConversion.convert("\u{3000}", to: type, scale: nil) == .empty, "an ideographic space is blank too")
+        }
+        #expect(ValueConversion.convert(" ", to: .string, scale: nil) == .value(.string(" ")))
+    }
 }
