@@ -7,13 +7,13 @@ import KingdeeSandbox
 import WDTSandbox
 
 /// `ferry-bench`: the pieces of `Scripts/bench.sh` that need Ferry's own code — a corpus made with the
-/// WDT sandbox's generator, and the network stages against the sandboxes.
+/// WDT sandbox's generator, the network stages against the sandboxes, and JSON parse throughput.
 @main
 struct FerryBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ferry-bench",
-        abstract: "Benchmark helpers for Scripts/bench.sh (corpus generation, load and extract against the sandboxes).",
-        subcommands: [Corpus.self, Load.self, KingdeeServer.self, Extract.self])
+        abstract: "Benchmark helpers (corpus generation, load and extract against the sandboxes, JSON parse throughput).",
+        subcommands: [Corpus.self, Load.self, KingdeeServer.self, Extract.self, Parse.self])
 }
 
 /// Writes a realistic corpus of Qimen pages with the WDT sandbox's generator.
@@ -215,5 +215,98 @@ struct Extract: AsyncParsableCommand {
             format: "extract: %d requests (%d pages served) in %.2f s = %.2f requests/s (intervals between requests) against a limit of %.2f (%.1f%%); rate violations counted by the sandbox: %d; complete: %@",
             counters.requests, counters.pagesServed, seconds, Double(counters.requests - 1) / seconds, rate,
             100 * Double(counters.requests - 1) / seconds / rate, counters.rateViolations, summary.isComplete ? "yes" : "no"))
+    }
+}
+
+/// Parse-only throughput of `JSONReader.parse` on files already in memory, to compare with
+/// `Benchmarks/simdjson_parse.cpp` on the same corpus (issue 6). For each repetition, two passes over
+/// all files: the parse alone (the tree is built and dropped), and the parse plus a walk of the tree
+/// that touches every value. The checksum is computed as the C++ program computes it.
+struct Parse: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Parse every *.json under --dir with JSONReader, --repetitions times; report the median MiB/s.")
+
+    @Option(help: "Directory of *.json files (searched recursively).") var dir: String
+    @Option(help: "Repetitions; the median is reported.") var repetitions: Int = 5
+
+    /// What the walk counts: string and key lengths are UTF-8 byte counts of the unescaped text, and
+    /// `numberBytes` the length of each number's text as written.
+    struct Checksum: Equatable, CustomStringConvertible {
+        var objects = 0, arrays = 0, keys = 0, keyBytes = 0, strings = 0, stringBytes = 0
+        var numbers = 0, numberBytes = 0, bools = 0, nulls = 0
+
+        mutating func walk(_ value: JSONValue) {
+            switch value {
+            case .object(let object):
+                objects += 1
+                for member in object.members {
+                    keys += 1
+                    keyBytes += member.key.utf8.count
+                    walk(member.value)
+                }
+            case .array(let items):
+                arrays += 1
+                for item in items { walk(item) }
+            case .string(let text):
+                strings += 1
+                stringBytes += text.utf8.count
+            case .number(let text):
+                numbers += 1
+                numberBytes += text.utf8.count
+            case .bool: bools += 1
+            case .null: nulls += 1
+            }
+        }
+
+        var description: String {
+            "objects=\(objects) arrays=\(arrays) keys=\(keys) keyBytes=\(keyBytes) strings=\(strings) stringBytes=\(stringBytes) "
+                + "numbers=\(numbers) bools=\(bools) nulls=\(nulls) numberBytes=\(numberBytes)"
+        }
+    }
+
+    func run() async throws {
+        let paths = try FileSystem.filesRecursively(under: dir).filter { $0.hasSuffix(".json") }
+        guard !paths.isEmpty else { throw ValidationError("no *.json files under \(dir)") }
+        let files = try paths.map { path throws(Diagnostic) in try FileSystem.read(path) }
+        let totalBytes = files.reduce(0) { $0 + $1.count }
+        let mib = Double(totalBytes) / Double(1 << 20)
+        let count = max(repetitions, 1)
+        print(String(format: "JSONReader: %d files, %d bytes (%.1f MiB), %d repetitions", files.count, totalBytes, mib, count))
+
+        var parseRates: [Double] = []
+        var walkRates: [Double] = []
+        var checksum = Checksum()
+        var parsed = 0
+        for repetition in 1...count {
+            parseRates.append(mib / (try Self.seconds { () throws(JSONSyntaxError) in
+                for file in files {
+                    // Something that depends on the parse, so that it is not left out.
+                    if case .object = try JSONReader.parse(file) { parsed += 1 }
+                }
+            }))
+            var sum = Checksum()
+            walkRates.append(mib / (try Self.seconds { () throws(JSONSyntaxError) in
+                for file in files { sum.walk(try JSONReader.parse(file)) }
+            }))
+            checksum = sum
+            print(String(
+                format: "rep %d: parse %.1f MiB/s, parse+walk %.1f MiB/s", repetition, parseRates.last!, walkRates.last!))
+        }
+        print(String(
+            format: "median over %d: parse %.1f MiB/s, parse+walk %.1f MiB/s (documents parsed: %d)",
+            count, Self.median(parseRates), Self.median(walkRates), parsed))
+        print("parse+walk checksum: \(checksum)")
+    }
+
+    static func seconds(_ body: () throws(JSONSyntaxError) -> Void) throws(JSONSyntaxError) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        let n = sorted.count
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
     }
 }
