@@ -88,12 +88,40 @@ echo
 
 echo "## Load (Kingdee sandbox, 20 ms latency per request)"
 echo
-rm -f "$work/load"
-for i in $(seq "$runs"); do "$bin/ferry-bench" load --documents 5000 --latency-ms 20 >> "$work/load"; done
-rate=$(grep -o '= [0-9.]* docs/s; bound' "$work/load" | grep -o '[0-9.]*' | median)
-naive=$(grep -o 'sequential) = [0-9.]*' "$work/load" | grep -o '[0-9.]*$' | median)
-echo "- documents/s (median of $runs): $rate; bound batch_size 50 × concurrency 4 ÷ 20 ms = 10000 docs/s → $(awk -v r="$rate" 'BEGIN {printf "%.0f%%", 100*r/10000}')"
-echo "- naive baseline (one document per request, sequential): $naive docs/s → Ferry is $(awk -v r="$rate" -v n="$naive" 'BEGIN {printf "%.0f×", r/n}') faster"
+# load_row LABEL BATCH CONCURRENCY [env/extra args…]: medians of $runs runs of 5,000 payloads.
+load_row() {
+    local label=$1 batch=$2 conc=$3; shift 3
+    rm -f "$work/load"
+    for i in $(seq "$runs"); do
+        env "$@" "$bin/ferry-bench" load --documents 5000 --latency-ms 20 --batch-size "$batch" --concurrency "$conc" \
+            --naive-documents 100 ${server_url:+--server-url "$server_url"} >> "$work/load"
+    done
+    local rate naive bound
+    rate=$(grep -o '= [0-9.]* docs/s; bound' "$work/load" | grep -o '[0-9.]*' | median)
+    naive=$(grep -o 'sequential) = [0-9.]*' "$work/load" | grep -o '[0-9.]*$' | median)
+    bound=$(awk -v b="$batch" -v c="$conc" 'BEGIN {print b*c/0.020}')
+    awk -v l="$label" -v b="$batch" -v c="$conc" -v r="$rate" -v bd="$bound" -v n="$naive" 'BEGIN {
+        printf "| %s | %d × %d | %.0f | %.0f | %.0f%% | %.1f |\n", l, b, c, bd, r, 100*r/bd, n }'
+}
+echo "| sandbox, payloads and journal on | batch_size × concurrency | bound (docs/s) | Ferry (docs/s) | of the bound | naive, 1 per request (docs/s) |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+shm=/dev/shm
+[ -d "$shm" ] || shm=$work
+server_url=""
+load_row "same process, disk ($work)" 50 4 TMPDIR="$work"
+load_row "same process, tmpfs" 50 4 TMPDIR="$shm"
+load_row "same process, tmpfs" 50 2 TMPDIR="$shm"
+load_row "same process, tmpfs" 50 1 TMPDIR="$shm"
+load_row "same process, tmpfs" 10 4 TMPDIR="$shm"
+# The sandbox in a process of its own, as a real Kingdee would be (same machine, same two cores).
+"$bin/ferry-bench" kingdee-server --latency-ms 20 > "$work/server-url" &
+server_pid=$!
+for _ in $(seq 50); do [ -s "$work/server-url" ] && break; sleep 0.1; done
+server_url=$(head -1 "$work/server-url")
+load_row "own process, tmpfs" 50 4 TMPDIR="$shm"
+kill "$server_pid" 2>/dev/null || true
+wait "$server_pid" 2>/dev/null || true
+server_url=""
 echo
 echo "## Extract (WDT sandbox with a rate limit)"
 echo

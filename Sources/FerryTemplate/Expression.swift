@@ -80,18 +80,13 @@ public indirect enum Expression: Sendable, Hashable {
         case .compare(let lhs, let op, let rhs):
             let a = Self.value(lhs, resolve)
             let b = Self.value(rhs, resolve)
+            // Each side as a number, parsed once (a literal number is already one).
+            let x = Self.number(lhs, a)
+            let y = Self.number(rhs, b)
             let isOrder = op != .equal && op != .notEqual
             if isOrder {
-                for (operand, value) in [(lhs, a), (rhs, b)] {
-                    guard case .path(let path) = operand else { continue }
-                    let text = value?.scalarText
-                    if text.flatMap(ExactDecimal.init) == nil {
-                        let shown = text.map { "'\($0)'" } ?? (value == nil || value == .null ? "missing" : value!.kindDescription)
-                        throw Undecidable(
-                            path: path.text,
-                            message: "\(path.text) is \(shown), not a number, so '\(self.text)' cannot be decided")
-                    }
-                }
+                if x == nil, case .path(let path) = lhs { throw undecidable(path, a) }
+                if y == nil, case .path(let path) = rhs { throw undecidable(path, b) }
             }
             let aNull = a == nil || a == .null
             let bNull = b == nil || b == .null
@@ -102,9 +97,7 @@ public indirect enum Expression: Sendable, Hashable {
                 default: return false
                 }
             }
-            let aText = a?.scalarText
-            let bText = b?.scalarText
-            if let aText, let bText, let x = ExactDecimal(aText), let y = ExactDecimal(bText) {
+            if let x, let y {
                 switch op {
                 case .equal: return x == y
                 case .notEqual: return x != y
@@ -114,12 +107,26 @@ public indirect enum Expression: Sendable, Hashable {
                 case .greaterOrEqual: return x >= y
                 }
             }
+            let aText = a?.scalarText
+            let bText = b?.scalarText
             switch op {
             case .equal: return aText != nil && aText == bText
             case .notEqual: return aText == nil || aText != bText
             default: return false
             }
         }
+    }
+
+    /// The operand as an exact decimal, when it is a number or a value whose text is one.
+    private static func number(_ operand: Operand, _ value: JSONValue?) -> ExactDecimal? {
+        if case .number(let literal) = operand { return literal }
+        return value?.scalarText.flatMap(ExactDecimal.init)
+    }
+
+    /// `goods_count is 'ten', not a number, so 'goods_count > 0' cannot be decided`.
+    private func undecidable(_ path: ValuePath, _ value: JSONValue?) -> Undecidable {
+        let shown = value?.scalarText.map { "'\($0)'" } ?? (value == nil || value == .null ? "missing" : value!.kindDescription)
+        return Undecidable(path: path.text, message: "\(path.text) is \(shown), not a number, so '\(self.text)' cannot be decided")
     }
 
     /// The expression written back as text (for messages).
