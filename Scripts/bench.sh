@@ -6,7 +6,8 @@
 #     whose payloads are checked byte-identical to Ferry's;
 #   - load documents/s against the Kingdee sandbox with 20 ms latency, against the bound
 #     batch_size × concurrency ÷ latency and a naive one-document-per-request client;
-#   - extract requests/s against the WDT sandbox's rate limit.
+#   - extract requests/s against the WDT sandbox's rate limit;
+#   - JSON parse throughput of Ferry's reader and, when libsimdjson-dev is installed, of simdjson.
 # Prints a Markdown report (medians of FERRY_BENCH_RUNS runs) for BENCHMARKS.md.
 #
 #   Scripts/bench.sh                          # sizes 10 and 100 MiB, 3 runs each
@@ -84,6 +85,23 @@ for size in $sizes; do
 done
 echo
 echo "Payloads of every corpus were checked byte-identical between Ferry and the Python baseline."
+echo
+
+echo "## JSON parse only (design (a) Ferry's JSONReader against (b) simdjson)"
+echo
+# The largest corpus that is at most 100 MiB; files read into memory first, one core, medians.
+parse_corpus=""
+for size in $sizes; do [ "$size" -le 100 ] && parse_corpus=$work/corpus-$size; done
+if [ -n "$parse_corpus" ] && [ -d "$parse_corpus" ]; then
+    echo "- Ferry JSONReader: $(taskset -c 0 "$bin/ferry-bench" parse --dir "$parse_corpus" --repetitions 5 | grep '^median' | sed 's/^median over [0-9]*: //')"
+    if [ -f /usr/include/simdjson.h ] && g++ -O2 -std=c++17 Benchmarks/simdjson_parse.cpp -lsimdjson -o "$work/simdjson_parse" 2>/dev/null; then
+        echo "- simdjson: $(taskset -c 0 "$work/simdjson_parse" "$parse_corpus" 5 | grep '^median' | sed 's/^median over [0-9]*: //')"
+    else
+        echo "- simdjson: not measured (install libsimdjson-dev to include it)"
+    fi
+else
+    echo "- not measured (needs a corpus of at most 100 MiB in FERRY_BENCH_SIZES)"
+fi
 echo
 
 echo "## Load (Kingdee sandbox, 20 ms latency per request)"
