@@ -5,12 +5,18 @@ import FerryTemplate
 public struct OtherInboundBill: Sendable, Hashable {
     /// The bill number (`FBillNo`), which names the payload file and is checked against receipts.
     public var number: String
-    /// `{"formid": …, "data": {…options…, "Model": {…}}}`.
-    public var payload: JSONValue
+    /// The complete payload file: `{"formid": …, "data": {…options…, "Model": {…}}}` as pretty JSON
+    /// (the bytes `JSONWriter(style: .pretty)` gives), written as the document was mapped.
+    public var bytes: [UInt8]
     /// Entry lines written (all entry arrays).
     public var lines: Int
     /// Entry lines dropped by entry filters.
     public var droppedLines: Int
+
+    /// The payload as a value (parsed from `bytes`; for inspection and tests).
+    public var payload: JSONValue {
+        (try? JSONReader.parse(bytes)) ?? .null
+    }
 }
 
 /// One reason a document was rejected.
@@ -130,9 +136,26 @@ public struct Transformer: Sendable {
         }
         var counts = (lines: 0, dropped: 0)
         var cursor = Cursor(document: document, basePath: basePath)
-        let model = buildObject(template.bill, cursor: &cursor, reasons: &reasons, counts: &counts)
+        // The payload is written as it is mapped; a rejected document's bytes are simply dropped.
+        var emitter = JSONEmitter()
+        emitter.beginObject()
+        emitter.key("formid")
+        emitter.value(.string(template.target.form))
+        emitter.key("data")
+        emitter.beginObject()
+        for option in template.target.options {
+            emitter.key(option.name)
+            emitter.value(option.value)
+        }
+        emitter.key("Model")
+        emitter.beginObject()
+        var numberValue: JSONValue?
+        buildObject(template.bill, cursor: &cursor, emitter: &emitter, reasons: &reasons, counts: &counts, number: &numberValue)
+        emitter.endObject()
+        emitter.endObject()
+        emitter.endObject()
         var number: String?
-        if let value = model[template.target.numberField] {
+        if let value = numberValue {
             number = value.scalarText
             if number == nil || number!.isEmpty {
                 reasons.append(
@@ -147,11 +170,7 @@ public struct Transformer: Sendable {
                     templateLine: template.target.line))
         }
         guard reasons.isEmpty, let number else { return .rejected(reasons) }
-        var data = JSONObject()
-        for option in template.target.options { data.append(option.name, option.value) }
-        data.append("Model", .object(model))
-        let payload: JSONValue = .object(JSONObject([.init("formid", .string(template.target.form)), .init("data", .object(data))]))
-        return .bill(OtherInboundBill(number: number, payload: payload, lines: counts.lines, droppedLines: counts.dropped))
+        return .bill(OtherInboundBill(number: number, bytes: emitter.finish(), lines: counts.lines, droppedLines: counts.dropped))
     }
 
     /// Where the transform is inside a document: the values it stepped into (outermost first) and, for
@@ -189,16 +208,20 @@ public struct Transformer: Sendable {
         func jsonPath(_ path: ValuePath) -> String { path.jsonPath(basePaths: basePaths) }
     }
 
+    /// Maps `fields` into the object `emitter` has open. `number` receives the value of the bill-number
+    /// field when it is at the top level.
     private func buildObject(
-        _ fields: [FieldSpec], cursor: inout Cursor, reasons: inout [RejectionReason], counts: inout (lines: Int, dropped: Int)
-    ) -> JSONObject {
-        var object = JSONObject()
-        object.members.reserveCapacity(fields.count)
+        _ fields: [FieldSpec], cursor: inout Cursor, emitter: inout JSONEmitter, reasons: inout [RejectionReason],
+        counts: inout (lines: Int, dropped: Int), number: inout JSONValue?
+    ) {
+        let isTopLevel = cursor.outputs.isEmpty
         for field in fields {
             switch field.kind {
             case .value(let spec):
                 if let value = buildValue(spec, field: field, cursor: cursor, reasons: &reasons) {
-                    object.append(field.name, value)
+                    emitter.key(field.name)
+                    emitter.value(value)
+                    if isTopLevel && field.name == context.template.target.numberField { number = value }
                 }
             case .entries(let spec):
                 let source = spec.path.value(in: cursor.stack)
@@ -215,8 +238,10 @@ public struct Transformer: Sendable {
                             message: "'\(spec.path.text)' should be an array but is \(other.kindDescription)", templateLine: field.line))
                     continue
                 }
-                var entries: [JSONValue] = []
-                entries.reserveCapacity(elements.count)
+                emitter.key(field.name)
+                emitter.beginArray()
+                if isTopLevel && field.name == context.template.target.numberField { number = .array([]) }
+                var written = 0
                 var dropped = 0
                 var undecided = 0
                 for (i, element) in elements.enumerated() {
@@ -236,7 +261,7 @@ public struct Transformer: Sendable {
                         } catch {
                             reasons.append(
                                 RejectionReason(
-                                    field: "\(cursor.fieldName(field.name))[\(entries.count)]",
+                                    field: "\(cursor.fieldName(field.name))[\(written)]",
                                     jsonPath: cursor.basePaths.last! + ".\(error.path)",
                                     message: "line filter: \(error.message)", templateLine: field.line))
                             undecided += 1
@@ -245,18 +270,22 @@ public struct Transformer: Sendable {
                     guard case .object = element else {
                         reasons.append(
                             RejectionReason(
-                                field: "\(cursor.fieldName(field.name))[\(entries.count)]", jsonPath: cursor.basePaths.last!,
+                                field: "\(cursor.fieldName(field.name))[\(written)]", jsonPath: cursor.basePaths.last!,
                                 message: "expected an object but found \(element.kindDescription)", templateLine: field.line))
                         continue
                     }
-                    cursor.outputs.append((field.name, entries.count))
-                    let entry = buildObject(spec.fields, cursor: &cursor, reasons: &reasons, counts: &counts)
+                    cursor.outputs.append((field.name, written))
+                    emitter.element()
+                    emitter.beginObject()
+                    buildObject(spec.fields, cursor: &cursor, emitter: &emitter, reasons: &reasons, counts: &counts, number: &number)
+                    emitter.endObject()
                     cursor.outputs.removeLast()
-                    entries.append(.object(entry))
+                    written += 1
                 }
-                counts.lines += entries.count
+                emitter.endArray()
+                counts.lines += written
                 counts.dropped += dropped
-                if entries.count < spec.minimum && undecided == 0 {
+                if written < spec.minimum && undecided == 0 {
                     let message: String
                     if elements.isEmpty {
                         message = "'\(spec.path.text)' has no lines; a bill needs at least \(spec.minimum)"
@@ -264,17 +293,15 @@ public struct Transformer: Sendable {
                         message = "no lines left: \(dropped) of \(elements.count) line(s) were dropped by '\(text)'; "
                             + "a bill needs at least \(spec.minimum)"
                     } else {
-                        message = "only \(entries.count) line(s); a bill needs at least \(spec.minimum)"
+                        message = "only \(written) line(s); a bill needs at least \(spec.minimum)"
                     }
                     reasons.append(
                         RejectionReason(
                             field: cursor.fieldName(field.name), jsonPath: cursor.jsonPath(spec.path), message: message,
                             templateLine: field.line))
                 }
-                object.append(field.name, .array(entries))
             }
         }
-        return object
     }
 
     /// The text of a value source (nil when absent), and the path it came from (for messages).

@@ -157,14 +157,12 @@ public enum TransformRunner {
             return FileResult(
                 input: InputSummary(file: file, sha256: "", shape: nil, documents: 0, diagnostics: [error]), documents: [])
         }
-        let writer = JSONWriter(style: .pretty)
         let documents = input.orders.map { order -> DocumentResult in
             let outcome: DocumentResult.Outcome
             switch transformer.transform(order) {
             case .bill(let bill):
-                let bytes = writer.bytes(bill.payload)
                 outcome = .bill(
-                    number: bill.number, bytes: bytes, sha256: Hashing.sha256Hex(bytes), lines: bill.lines,
+                    number: bill.number, bytes: bill.bytes, sha256: Hashing.sha256Hex(bill.bytes), lines: bill.lines,
                     dropped: bill.droppedLines)
             case .rejected(let reasons):
                 outcome = .rejected(reasons)

@@ -96,4 +96,53 @@ import Testing
         let value = try JSONReader.parse(#"{"a":1,"a":2}"#)
         #expect(value["a"] == .number("2"))
     }
+
+    /// The emitter the transform writes payloads with gives exactly the writer's bytes.
+    @Test func emitterWritesWhatTheWriterWrites() {
+        var state: UInt64 = 42
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+        func random(_ depth: Int) -> JSONValue {
+            switch next(depth > 3 ? 4 : 7) {
+            case 0: return .string(["", "RK0001", "旺店通 \"入库\"", "a\nb"][next(4)])
+            case 1: return .number(["0", "12.30", "-1e3"][next(3)])
+            case 2: return .bool(next(2) == 0)
+            case 3: return .null
+            case 4, 5:
+                return .object(JSONObject((0..<next(4)).map { i in .init(["FNumber", "键", "k\(i)"][next(3)], random(depth + 1)) }))
+            default:
+                return .array((0..<next(4)).map { _ in random(depth + 1) })
+            }
+        }
+        // Emits containers member by member, and scalars (or, at random, whole sub-trees) with `value`.
+        func emit(_ value: JSONValue, into emitter: inout JSONEmitter) {
+            switch value {
+            case .object(let object) where next(3) > 0:
+                emitter.beginObject()
+                for member in object.members {
+                    emitter.key(member.key)
+                    emit(member.value, into: &emitter)
+                }
+                emitter.endObject()
+            case .array(let items) where next(3) > 0:
+                emitter.beginArray()
+                for item in items {
+                    emitter.element()
+                    emit(item, into: &emitter)
+                }
+                emitter.endArray()
+            default:
+                emitter.value(value)
+            }
+        }
+        for _ in 0..<2000 {
+            let value = random(0)
+            var emitter = JSONEmitter()
+            emit(value, into: &emitter)
+            let emitted = emitter.finish()
+            #expect(emitted == JSONWriter(style: .pretty).bytes(value), "\(JSONWriter(style: .compact).string(value))")
+        }
+    }
 }

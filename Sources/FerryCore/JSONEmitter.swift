@@ -1,0 +1,96 @@
+/// Writes JSON as it is produced, without building a `JSONValue` first: the same bytes as
+/// `JSONWriter(style: .pretty).bytes(_:)` gives for the value described by the same calls.
+///
+/// The transform maps every document field by field; writing each member as it is mapped, instead of
+/// building a tree that the writer then walks (and that is freed after), saves most of the output's
+/// allocations. Containers open lazily, so an object or array that gets no members is written `{}`/`[]`,
+/// as `JSONWriter` does.
+///
+/// ```swift
+/// var emitter = JSONEmitter()
+/// emitter.beginObject()
+/// emitter.key("FBillNo"); emitter.value(.string("RK1"))
+/// emitter.key("FEntity"); emitter.beginArray()
+/// emitter.element(); emitter.value(.number("1"))
+/// emitter.endArray()
+/// emitter.endObject()
+/// let bytes = emitter.finish()   // == JSONWriter().bytes(["FBillNo": "RK1", "FEntity": [1]])
+/// ```
+public struct JSONEmitter: Sendable {
+    private var out: [UInt8] = []
+    /// Members or elements written so far in each open container, innermost last.
+    private var counts: [Int] = []
+    private let writer = JSONWriter(style: .pretty)
+
+    /// Starts an empty output.
+    public init(capacity: Int = 2048) {
+        out.reserveCapacity(capacity)
+    }
+
+    /// Opens an object (as the value of the current key or element, or as the top-level value).
+    public mutating func beginObject() {
+        out.append(UInt8(ascii: "{"))
+        counts.append(0)
+    }
+
+    /// Closes the innermost object.
+    public mutating func endObject() {
+        close(UInt8(ascii: "}"))
+    }
+
+    /// Opens an array.
+    public mutating func beginArray() {
+        out.append(UInt8(ascii: "["))
+        counts.append(0)
+    }
+
+    /// Closes the innermost array.
+    public mutating func endArray() {
+        close(UInt8(ascii: "]"))
+    }
+
+    /// Starts the member `key` of the innermost object; its value follows.
+    public mutating func key(_ key: String) {
+        separate()
+        JSONWriter.writeString(key, into: &out)
+        out.append(UInt8(ascii: ":"))
+        out.append(0x20)
+    }
+
+    /// Starts the next element of the innermost array; its value follows.
+    public mutating func element() {
+        separate()
+    }
+
+    /// Writes a whole value (after `key`, `element`, or as the top-level value).
+    public mutating func value(_ value: JSONValue) {
+        writer.write(value, into: &out, indent: counts.count)
+    }
+
+    /// The bytes, with the final newline `JSONWriter` writes. Every container must be closed.
+    public mutating func finish() -> [UInt8] {
+        precondition(counts.isEmpty, "JSONEmitter.finish with \(counts.count) container(s) open")
+        out.append(0x0A)
+        return out
+    }
+
+    private mutating func separate() {
+        if counts[counts.count - 1] > 0 { out.append(UInt8(ascii: ",")) }
+        counts[counts.count - 1] += 1
+        newline(counts.count)
+    }
+
+    private mutating func close(_ bracket: UInt8) {
+        let members = counts.removeLast()
+        if members > 0 { newline(counts.count) }
+        out.append(bracket)
+    }
+
+    private mutating func newline(_ indent: Int) {
+        out.append(0x0A)
+        for _ in 0..<indent {
+            out.append(0x20)
+            out.append(0x20)
+        }
+    }
+}
