@@ -7,6 +7,8 @@ import PackageDescription
 // - swift-crypto: SHA-256 for manifests and receipts, MD5 for WDT signatures, HMAC-SHA256 for Kingdee.
 // - FlyingFox: the loopback HTTP servers of the WDT and Kingdee sandboxes (no SwiftNIO, ~15 s of build).
 // - swift-log: structured logs of the pipeline (`--log-level`), separate from diagnostics and progress.
+// - async-http-client: the Kingdee client's HTTP (SwiftNIO): URLSession on Linux spends ~45% of the load's client CPU
+//   in libcurl/libdispatch, ignores target.insecure_tls and rounds timeouts up to whole seconds.
 let package = Package(
     name: "ferry",
     platforms: [.macOS(.v14)],
@@ -20,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.20.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // Already in the graph through async-http-client; named because FerryKingdee uses their types.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
     ],
     targets: [
         // libxml2 through pkg-config; imported by FerryTemplate only.
@@ -57,7 +63,14 @@ let package = Package(
         // The WDT (旺店通·企业奇门) source client: signatures, paging, window planner. Networking lives here.
         .target(name: "FerryWDT", dependencies: ["FerryCore"]),
         // The Kingdee (金蝶云星空) target client: auth, BatchSave, ExecuteBillQuery. Networking lives here.
-        .target(name: "FerryKingdee", dependencies: ["FerryCore"]),
+        .target(
+            name: "FerryKingdee",
+            dependencies: [
+                "FerryCore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // Loopback sandbox servers, used by tests, `ferry demo` and `ferry sandbox`.
         .target(name: "WDTSandbox", dependencies: ["FerryCore", "FerryWDT", "FlyingFox"]),
         .target(

@@ -1,9 +1,9 @@
+import AsyncHTTPClient
 import FerryCore
 import Foundation
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
+import NIOPosix
+import NIOSSL
 
 /// Why a Kingdee call did not give an answer Ferry can use.
 public enum KingdeeCallError: Error, Sendable, CustomStringConvertible {
@@ -38,6 +38,9 @@ public enum KingdeeCallError: Error, Sendable, CustomStringConvertible {
 /// answers MsgCode 1 (会话信息已丢失), the client drops the session, logs in again once and retries.
 /// TLS certificates are verified unless `insecureTLS` is set. Never logs or returns a secret, a
 /// signature or a session id.
+///
+/// HTTP goes through one AsyncHTTPClient `HTTPClient` per client (SwiftNIO, on the process-wide event
+/// loop group), HTTP/1.1 with a pool of keep-alive connections. Call `close()` when done.
 public actor KingdeeClient {
     /// Service names used by Ferry.
     public enum Service {
@@ -53,20 +56,20 @@ public actor KingdeeClient {
         public static let executeBillQuery = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.ExecuteBillQuery"
     }
 
-    /// Whether `target.insecure_tls` can take effect on this platform (not with corelibs Foundation).
-    public static var insecureTLSIsSupported: Bool {
-        #if canImport(Darwin)
-        return true
-        #else
-        return false
-        #endif
-    }
+    /// Whether `target.insecure_tls` takes effect on this platform (it does everywhere since the client
+    /// uses AsyncHTTPClient rather than URLSession).
+    public static var insecureTLSIsSupported: Bool { true }
 
     /// The name of the session cookie and header.
     public static let sessionCookieName = "kdservice-sessionid"
 
+    /// The largest answer read (ExecuteBillQuery answers at most 2000 rows; BatchSave one entry per model).
+    static let maxAnswerBytes = 64 << 20
+
     private let config: KingdeeTargetConfig
-    private let session: URLSession
+    private let http: HTTPClient
+    private let timeout: TimeAmount
+    private var isClosed = false
     private var sessionID: String?
     private var loginTask: Task<String, any Error>?
     private let clock: @Sendable () -> Date
@@ -77,33 +80,55 @@ public actor KingdeeClient {
     ///
     /// - Parameters:
     ///   - config: where and how to connect.
+    ///   - environment: where `https_proxy`, `http_proxy` and `no_proxy` are read (as libcurl does).
     ///   - clock: the time used for signature timestamps (tests pass a fixed one).
-    public init(config: KingdeeTargetConfig, clock: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        config: KingdeeTargetConfig, environment: [String: String] = ProcessInfo.processInfo.environment,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.config = config
         self.clock = clock
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpCookieStorage = nil
-        configuration.httpShouldSetCookies = false
-        configuration.httpCookieAcceptPolicy = .never
-        configuration.urlCache = nil
-        configuration.timeoutIntervalForRequest = Self.effectiveTimeout(config.timeoutSeconds)
-        configuration.httpMaximumConnectionsPerHost = max(1, config.concurrency) * 2 + 2
+        let timeout = TimeAmount.nanoseconds(Int64((Self.effectiveTimeout(config.timeoutSeconds) * 1e9).rounded()))
+        self.timeout = timeout
+        var configuration = HTTPClient.Configuration()
+        configuration.httpVersion = .http1Only
+        configuration.decompression = .disabled
+        // Connecting counts against the request's deadline too; the read timeout bounds the body, which the
+        // deadline (it ends with the response head) does not cover.
+        configuration.timeout = HTTPClient.Configuration.Timeout(
+            connect: min(timeout, .seconds(10)), read: timeout, write: timeout)
+        var pool = HTTPClient.Configuration.ConnectionPool(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, config.concurrency) * 2 + 2)
+        // Fail at once when a connection cannot be made (the requests waiting for it were not sent), as
+        // URLSession did; the load's own retries with backoff apply then.
+        pool.retryConnectionEstablishment = false
+        configuration.connectionPool = pool
+        configuration.proxy = Self.proxy(for: config.url, environment: environment)
         if config.insecureTLS {
-            session = URLSession(configuration: configuration, delegate: InsecureTrustDelegate(), delegateQueue: nil)
-        } else {
-            session = URLSession(configuration: configuration)
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .none
+            configuration.tlsConfiguration = tls
         }
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    /// The timeout actually used: whole seconds, at least 1. (swift-corelibs-foundation hands libcurl whole
-    /// seconds; a fraction below 1 would time out at once.)
+    deinit {
+        // A client dropped without `close()` (a test, an early return): shut its HTTPClient down anyway,
+        // without waiting; AsyncHTTPClient asserts (debug builds) when one is deinitialised running.
+        if !isClosed { http.shutdown { _ in } }
+    }
+
+    /// The timeout actually used, in seconds: `timeoutSeconds`, at least 1 ms. (URLSession on Linux
+    /// rounded it up to whole seconds; AsyncHTTPClient takes fractions.)
     public static func effectiveTimeout(_ seconds: Double) -> Double {
-        max(1, seconds.rounded(.up))
+        seconds.isFinite ? max(0.001, seconds) : 30
     }
 
-    /// Ends the URL session.
-    public func close() {
-        session.invalidateAndCancel()
+    /// Shuts the HTTP client down (closing its connections); calls after this fail as not sent.
+    public func close() async {
+        guard !isClosed else { return }
+        isClosed = true
+        try? await http.shutdown()
     }
 
     /// The URL of a service on the configured site.
@@ -341,59 +366,142 @@ public actor KingdeeClient {
     private nonisolated func post(_ url: String, body: [UInt8], sessionID: String?) async throws(KingdeeCallError)
         -> (status: Int, sessionID: String?, body: [UInt8])
     {
-        guard let target = URL(string: url) else { throw .configuration("target.url is not a valid URL: \(config.url)") }
-        var request = URLRequest(url: target)
-        request.httpMethod = "POST"
-        request.timeoutInterval = Self.effectiveTimeout(config.timeoutSeconds)  // a property: the initialiser argument is ignored on Linux
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("utf-8", forHTTPHeaderField: "Accept-Charset")
-        request.setValue("Ferry (Kingdee WebApi client)", forHTTPHeaderField: "User-Agent")
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.reserveCapacity(10)
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept-Charset", value: "utf-8")
+        request.headers.add(name: "User-Agent", value: "Ferry (Kingdee WebApi client)")
         if config.auth == .signature {
             let timestamp = String(Int(clock().timeIntervalSince1970))
             for (name, value) in KingdeeSignature.headers(url: url, identity: config.signatureIdentity, timestamp: timestamp) {
-                request.setValue(value, forHTTPHeaderField: name)
+                request.headers.replaceOrAdd(name: name, value: value)
             }
         }
         if let sessionID {
-            request.setValue(sessionID, forHTTPHeaderField: Self.sessionCookieName)
-            request.setValue("Theme=standard; \(Self.sessionCookieName)=\(sessionID)", forHTTPHeaderField: "Cookie")
+            request.headers.add(name: Self.sessionCookieName, value: sessionID)
+            request.headers.add(name: "Cookie", value: "Theme=standard; \(Self.sessionCookieName)=\(sessionID)")
         }
-        request.httpBody = Data(body)
-        let data: Data
-        let response: URLResponse
+        request.body = .bytes(ByteBuffer(bytes: body))
         do {
-            (data, response) = try await session.data(for: request)
+            let response = try await http.execute(request, deadline: .now() + timeout)
+            var buffer = try await response.body.collect(upTo: Self.maxAnswerBytes)
+            let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+            let cookies = response.headers["Set-Cookie"]
+            let cookie = cookies.isEmpty ? nil : Self.sessionID(fromSetCookie: cookies.joined(separator: ", "))
+            return (Int(response.status.code), cookie, bytes)
         } catch {
-            throw Self.classify(error, url: target)
+            throw Self.classify(error, url: url, configuredURL: config.url, timeoutSeconds: Self.effectiveTimeout(config.timeoutSeconds))
         }
-        guard let http = response as? HTTPURLResponse else { throw .noAnswer("not an HTTP response") }
-        let cookie = http.value(forHTTPHeaderField: "Set-Cookie").flatMap(Self.sessionID(fromSetCookie:))
-        return (http.statusCode, cookie, Array(data))
     }
 
-    private static func classify(_ error: any Error, url: URL) -> KingdeeCallError {
-        let host = url.host ?? "?"
-        let text = (error as NSError).localizedDescription
-        if text.contains("SSL certificate problem") || text.contains("certificate verify failed") {
+    /// Maps an AsyncHTTPClient/SwiftNIO error to what it means for the documents of the request.
+    ///
+    /// Only errors that can happen before a byte of the request is written are `.notSent` (no connection
+    /// could be made: refused, unreachable, name not found, connect timeout, TLS handshake); everything that
+    /// may come after the request went out (timeouts, a connection closed or reset, a cut body) is
+    /// `.noAnswer`, so the journal reconciles its documents before anything is sent again.
+    static func classify(_ error: any Error, url: String, configuredURL: String, timeoutSeconds: Double) -> KingdeeCallError {
+        let host = URLComponents(string: url)?.host ?? "?"
+        let text = String(describing: error)
+        if Self.isCertificateProblem(error) {
+            let why = text.contains("failedToValidateHostname") ? "its name does not match" : "certificate verify failed"
             return .configuration(
-                "the TLS certificate of \(host) is not trusted (\(text)); install its CA certificate in the system trust "
-                    + "store (/usr/local/share/ca-certificates, then update-ca-certificates) or use the server's proper name")
+                "the TLS certificate of \(host) is not trusted (\(why)); install its CA certificate in the system trust "
+                    + "store (/usr/local/share/ca-certificates, then update-ca-certificates) or use the server's proper name "
+                    + "(or, only if you accept the risk, set target.insecure_tls: true)")
         }
-        if let urlError = error as? URLError {
-            switch urlError.code {
-            case .timedOut: return .noAnswer("timed out waiting for \(host)")
-            case .cannotConnectToHost, .cannotFindHost, .dnsLookupFailed:
-                return .notSent("cannot connect to \(host) (\(urlError.code.rawValue)); check target.url and the network")
-            case .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateHasUnknownRoot,
-                .serverCertificateNotYetValid:
-                return .configuration("the TLS certificate of \(host) is not trusted; install its CA certificate, or (only if you "
-                    + "accept the risk, and only where supported) set target.insecure_tls: true")
-            case .networkConnectionLost: return .noAnswer("the connection to \(host) was lost before the answer")
-            default: return .noAnswer("\(host): \(urlError.localizedDescription) (\(urlError.code.rawValue))")
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .invalidURL, .emptyHost, .emptyScheme, .missingSocketPath:
+                return .configuration("target.url is not a valid URL: \(configuredURL)")
+            case .connectTimeout, .getConnectionFromPoolTimeout, .tlsHandshakeTimeout, .socksHandshakeTimeout,
+                .httpProxyHandshakeTimeout, .invalidProxyResponse, .proxyAuthenticationRequired:
+                return .notSent("cannot connect to \(host) (\(text)); check target.url and the network")
+            case .alreadyShutdown:
+                return .notSent("the Kingdee client is closed")
+            case .deadlineExceeded, .readTimeout, .writeTimeout:
+                return .noAnswer("timed out waiting for \(host) (after \(timeoutSeconds) s)")
+            case .remoteConnectionClosed:
+                return .noAnswer("the connection to \(host) was lost before the answer")
+            default:
+                if String(describing: error).contains("unsupportedScheme") {
+                    return .configuration("target.url is not a valid URL: \(configuredURL)")
+                }
+                return .noAnswer("\(host): \(text)")
             }
         }
-        let nsError = error as NSError
-        return .noAnswer("\(host): \(nsError.localizedDescription) (\(nsError.code))")
+        if error is NIOConnectionError {
+            // Happy Eyeballs: name resolution and every connect attempt failed; nothing was written.
+            return .notSent("cannot connect to \(host) (\(text)); check target.url and the network")
+        }
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            case ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL, ENETDOWN, EHOSTDOWN:
+                // Only a connect() gives these.
+                return .notSent("cannot connect to \(host) (\(text)); check target.url and the network")
+            case ECONNRESET, EPIPE:
+                return .noAnswer("the connection to \(host) was lost before the answer (\(text))")
+            default:
+                return .noAnswer("\(host): \(text)")
+            }
+        }
+        if case NIOSSLError.handshakeFailed = error {
+            // The handshake comes before the request.
+            return .notSent("the TLS handshake with \(host) failed (\(text)); check target.url")
+        }
+        if error is NIOTooManyBytesError {
+            return .noAnswer("the answer of \(host) is larger than \(maxAnswerBytes >> 20) MiB")
+        }
+        return .noAnswer("\(host): \(text)")
+    }
+
+    /// An untrusted certificate or a name that does not match it.
+    static func isCertificateProblem(_ error: any Error) -> Bool {
+        if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname { return true }
+        if case NIOSSLError.handshakeFailed = error {
+            let text = String(describing: error)
+            return text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate verify failed")
+        }
+        if let error = error as? NIOConnectionError {
+            return error.connectionErrors.contains { isCertificateProblem($0.error) }
+        }
+        return false
+    }
+
+    /// The proxy libcurl (so URLSession on Linux) would use for `url`: `https_proxy`/`HTTPS_PROXY` for
+    /// https, `http_proxy` for http (curl ignores `HTTP_PROXY`), `all_proxy`/`ALL_PROXY` otherwise, unless
+    /// `no_proxy`/`NO_PROXY` names the host. `http://[user:password@]host[:port]` and `socks5[h]://host[:port]`.
+    static func proxy(for url: String, environment: [String: String]) -> HTTPClient.Configuration.Proxy? {
+        guard let target = URLComponents(string: url), let scheme = target.scheme?.lowercased(),
+            let host = target.host?.lowercased()
+        else { return nil }
+        let noProxy = environment["no_proxy"] ?? environment["NO_PROXY"] ?? ""
+        for entry in noProxy.split(separator: ",") {
+            var name = entry.trimmingCharacters(in: .whitespaces).lowercased()
+            if name == "*" { return nil }
+            if name.hasPrefix(".") { name.removeFirst() }
+            if name.isEmpty { continue }
+            if host == name || host.hasSuffix("." + name) { return nil }
+        }
+        let value =
+            (scheme == "https" ? environment["https_proxy"] ?? environment["HTTPS_PROXY"] : environment["http_proxy"])
+            ?? environment["all_proxy"] ?? environment["ALL_PROXY"]
+        guard let value, !value.isEmpty else { return nil }
+        guard let proxy = URLComponents(string: value.contains("://") ? value : "http://" + value),
+            let proxyHost = proxy.host, !proxyHost.isEmpty
+        else { return nil }
+        switch proxy.scheme?.lowercased() {
+        case "socks5", "socks5h":
+            return .socksServer(host: proxyHost, port: proxy.port ?? 1080)
+        case "http":
+            let authorization: HTTPClient.Authorization? = proxy.user.map {
+                .basic(username: $0.removingPercentEncoding ?? $0, password: (proxy.password ?? "").removingPercentEncoding ?? "")
+            }
+            return .server(host: proxyHost, port: proxy.port ?? 1080, authorization: authorization)
+        default:
+            return nil
+        }
     }
 
     /// The `kdservice-sessionid` value in a `Set-Cookie` header (several cookies may be comma-joined).
@@ -406,28 +514,5 @@ public actor KingdeeClient {
     static func snippet(_ bytes: some Collection<UInt8>) -> String {
         let text = String(decoding: bytes.prefix(300), as: UTF8.self)
         return text.replacingOccurrences(of: "\n", with: " ")
-    }
-}
-
-/// Accepts any server certificate. Installed only when `target.insecure_tls: true` is written.
-///
-/// On Darwin this answers the server-trust challenge. swift-corelibs-foundation on Linux never asks the
-/// delegate about server trust (checked on Swift 6.3.1 against a self-signed server; `SSL_CERT_FILE`,
-/// `CURL_CA_BUNDLE` and `URLSessionCertificateAuthorityInfoFile` are ignored too), so on Linux the setting
-/// has no effect and certificates stay verified; `KingdeeClient.insecureTLSIsSupported` says which.
-final class InsecureTrustDelegate: NSObject, URLSessionDelegate, @unchecked Sendable {
-    func urlSession(
-        _ session: URLSession, didReceive challenge: URLAuthenticationChallenge,
-        completionHandler: @escaping @Sendable (URLSession.AuthChallengeDisposition, URLCredential?) -> Void
-    ) {
-        #if canImport(Darwin)
-        if challenge.protectionSpace.authenticationMethod == NSURLAuthenticationMethodServerTrust,
-            let trust = challenge.protectionSpace.serverTrust
-        {
-            completionHandler(.useCredential, URLCredential(trust: trust))
-            return
-        }
-        #endif
-        completionHandler(.performDefaultHandling, nil)
     }
 }

@@ -100,11 +100,13 @@ public enum LoadRunner {
         }
         let journal = try LoadJournal(directory: journalDirectory(run: runDirectory))
         let client = KingdeeClient(config: config)
-        defer { Task { await client.close() } }
         let session = LoadSession(directory: directory, config: config, client: client, journal: journal, progress: progress)
         // Receipts and error files are flushed together (by the journal, and here at the end, whatever happened).
         defer { FileSystem.syncFileSystem(containing: directory) }
-        return try await session.run(retryFailed: options.retryFailed)
+        let result: Result<LoadSummary, Diagnostic>
+        do { result = .success(try await session.run(retryFailed: options.retryFailed)) } catch { result = .failure(error) }
+        await client.close()  // its connections are closed before the load returns
+        return try result.get()
     }
 
     /// The dry-run plan: what `run` would send, after local checks. Sends nothing, writes nothing.

@@ -1,0 +1,92 @@
+@testable import FerryKingdee
+import FerryCore
+import Foundation
+import KingdeeSandbox
+import Testing
+
+/// The HTTP layer (AsyncHTTPClient): what a failure means for the documents, timeouts, proxies.
+struct TransportTests {
+    static func config(url: String, timeout: Double = 5) -> KingdeeTargetConfig {
+        KingdeeTargetConfig(
+            url: url, acctID: "a", username: "u", appID: "id", appSecret: "secret", orgNumber: "100",
+            timeoutSeconds: timeout)
+    }
+
+    @Test func aRefusedConnectionIsNotSent() async throws {
+        // A port nothing listens on: bind one, note it, close it.
+        let server = try await KingdeeSandboxServer.start()
+        let url = server.baseURL
+        await server.stop()
+        let client = KingdeeClient(config: Self.config(url: url), environment: [:])
+        do {
+            _ = try await client.call(KingdeeClient.Service.batchSave, body: ["formid": "X"])
+            Issue.record("a call to a closed port succeeded")
+        } catch {
+            guard case .notSent = error else { Issue.record("expected notSent, got \(error)"); return }
+        }
+        await client.close()
+    }
+
+    @Test func anUnknownHostIsNotSent() async throws {
+        let client = KingdeeClient(config: Self.config(url: "http://ferry-no-such-host.invalid/k3cloud"), environment: [:])
+        do {
+            _ = try await client.call(KingdeeClient.Service.batchSave, body: ["formid": "X"])
+            Issue.record("a call to an unknown host succeeded")
+        } catch {
+            guard case .notSent = error else { Issue.record("expected notSent, got \(error)"); return }
+        }
+        await client.close()
+    }
+
+    @Test func aFractionalTimeoutIsKeptAndPutsTheAnswerInDoubt() async throws {
+        #expect(KingdeeClient.effectiveTimeout(0.25) == 0.25)
+        let server = try await KingdeeSandboxServer.start(configuration: .init(faults: .init(latency: .milliseconds(1500))))
+        let client = KingdeeClient(config: server.target(auth: .signature, timeout: 0.25))
+        let started = Date()
+        do {
+            _ = try await client.call(KingdeeClient.Service.batchSave, body: ["formid": "X"])
+            Issue.record("a call slower than its timeout succeeded")
+        } catch {
+            guard case .noAnswer = error else { Issue.record("expected noAnswer, got \(error)"); return }
+        }
+        #expect(Date().timeIntervalSince(started) < 1.2)
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func aClientDroppedWithoutCloseDoesNotCrash() async throws {
+        // AsyncHTTPClient asserts in debug builds when an HTTPClient is deinitialised running.
+        var client: KingdeeClient? = KingdeeClient(config: Self.config(url: "http://127.0.0.1:9/"), environment: [:])
+        _ = client
+        client = nil
+        try await Task.sleep(for: .milliseconds(50))
+    }
+
+    @Test func callsAfterCloseAreNotSent() async throws {
+        let client = KingdeeClient(config: Self.config(url: "http://127.0.0.1:9/"), environment: [:])
+        await client.close()
+        await client.close()
+        do {
+            _ = try await client.call(KingdeeClient.Service.batchSave, body: ["formid": "X"])
+            Issue.record("a call after close succeeded")
+        } catch {
+            guard case .notSent = error else { Issue.record("expected notSent, got \(error)"); return }
+        }
+    }
+
+    @Test func proxiesFromTheEnvironmentAsCurlReadsThem() {
+        let url = "https://erp.example.com/k3cloud/"
+        #expect(KingdeeClient.proxy(for: url, environment: [:]) == nil)
+        #expect(KingdeeClient.proxy(for: url, environment: ["https_proxy": "http://proxy:3128"])?.host == "proxy")
+        #expect(KingdeeClient.proxy(for: url, environment: ["https_proxy": "http://proxy:3128"])?.port == 3128)
+        #expect(KingdeeClient.proxy(for: url, environment: ["HTTPS_PROXY": "proxy"])?.port == 1080)
+        #expect(KingdeeClient.proxy(for: url, environment: ["http_proxy": "http://proxy:3128"]) == nil)
+        #expect(KingdeeClient.proxy(for: "http://erp.example.com/", environment: ["http_proxy": "http://p:1"])?.host == "p")
+        #expect(KingdeeClient.proxy(for: "http://erp.example.com/", environment: ["HTTP_PROXY": "http://p:1"]) == nil)
+        #expect(KingdeeClient.proxy(for: url, environment: ["https_proxy": "http://p:1", "no_proxy": "localhost,.example.com"]) == nil)
+        #expect(KingdeeClient.proxy(for: url, environment: ["https_proxy": "http://p:1", "NO_PROXY": "*"]) == nil)
+        #expect(KingdeeClient.proxy(for: url, environment: ["https_proxy": "http://p:1", "no_proxy": "ample.com"]) != nil)
+        #expect(KingdeeClient.proxy(for: url, environment: ["all_proxy": "socks5h://s"])?.port == 1080)
+        #expect(KingdeeClient.proxy(for: url, environment: ["https_proxy": "http://user:p%40ss@p:8080"])?.authorization != nil)
+    }
+}
