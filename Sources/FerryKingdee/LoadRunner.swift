@@ -187,6 +187,15 @@ struct Scan {
         }
     }
 
+    /// `read(paths)` on Dispatch's threads, not on Swift concurrency's cooperative ones: a chunk takes tens of
+    /// milliseconds of CPU, and on two cores blocking a cooperative thread that long delays every batch's
+    /// answer and the next batch's start.
+    static func readOffThePool(_ paths: [String]) async -> [Result<PayloadDocument, Diagnostic>] {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: read(paths)) }
+        }
+    }
+
     /// Takes the results of `read(paths)` in order: the valid documents, with later holders of a bill
     /// number made invalid.
     mutating func accept(_ paths: [String], _ loaded: [Result<PayloadDocument, Diagnostic>]) -> [PayloadDocument] {
@@ -218,6 +227,9 @@ struct Scan {
         guard listing.contains(name + ".receipt.json") else { return nil }
         return Self.readJSON(PayloadDirectory.receiptPath(directory: directory, name: name))
     }
+
+    /// Whether the listing has a receipt for `name` (not read).
+    func hasReceipt(_ name: String) -> Bool { listing.contains(name + ".receipt.json") }
 
     func errorFile(_ name: String) -> JSONValue? {
         guard listing.contains(name + ".error.json") else { return nil }
@@ -254,6 +266,9 @@ final class LoadSession: @unchecked Sendable {
     let progress: @Sendable (String) -> Void
     private let lock = Mutex()
     private var summary = LoadSummary()
+    /// At most `target.concurrency` requests to Kingdee at once. A batch holds a permit only while its
+    /// request is out: writing its receipts overlaps the next batch's request.
+    private let permits: RequestPermits
     private var previousAttempts: [String: Int] = [:]
     private var lastFailure: [String: (msgCode: Int, errors: [KingdeeResponseStatus.ErrorEntry])] = [:]
 
@@ -264,6 +279,7 @@ final class LoadSession: @unchecked Sendable {
         self.client = client
         self.journal = journal
         self.progress = progress
+        self.permits = RequestPermits(max(1, config.concurrency))
     }
 
     // MARK: - Run
@@ -273,7 +289,8 @@ final class LoadSession: @unchecked Sendable {
     static let scanChunk = 512
 
     func run(retryFailed: Bool) async throws(Diagnostic) -> LoadSummary {
-        let paths = PayloadDirectory.payloadFiles(in: directory)
+        let listed = FileSystem.list(directory)
+        let paths = listed.filter(PayloadDirectory.isPayload).map { directory + "/" + $0 }
 
         // Exactly once: settle what an earlier process left in flight before sending anything. Every
         // journalled document without a receipt is in doubt, even one with an older error file.
@@ -296,7 +313,8 @@ final class LoadSession: @unchecked Sendable {
             lock.withLock { summary.inDoubtFound += foundInDoubt.count }
         }
 
-        var scan = Scan(directory: directory, listing: Set(FileSystem.list(directory)))
+        // Reconciling wrote receipts: list again then, else the first listing holds.
+        var scan = Scan(directory: directory, listing: journal.unsettled.isEmpty ? Set(listed) : Set(FileSystem.list(directory)))
         var names: [String] = []
         if !paths.isEmpty {
             progress("load: \(paths.count) payload file(s); sending in batches of up to \(config.batchSize), "
@@ -306,7 +324,9 @@ final class LoadSession: @unchecked Sendable {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 var inFlight = 0
                 func send(_ batch: [PayloadDocument]) async throws {
-                    if inFlight >= max(1, config.concurrency) {
+                    // Batches waiting for a permit or writing their files: a few more than the requests in
+                    // flight, so that a permit never waits for a batch to be prepared.
+                    if inFlight >= 2 * max(1, config.concurrency) {
                         try await group.next()
                         inFlight -= 1
                     }
@@ -317,13 +337,16 @@ final class LoadSession: @unchecked Sendable {
                 var open: [String: [PayloadDocument]] = [:]
                 var order: [String] = []
                 // The next chunk is read while this one's batches are sent.
-                let chunks = stride(from: 0, to: paths.count, by: Self.scanChunk).map {
-                    Array(paths[$0..<min($0 + Self.scanChunk, paths.count)])
-                }
-                var reading = chunks.first.map { first in Task.detached { Scan.read(first) } }
+                // The first chunk is small, so the first batches go out as soon as possible.
+                let first = min(paths.count, max(1, config.batchSize) * max(1, config.concurrency))
+                let chunks = [Array(paths[..<first])]
+                    + stride(from: first, to: paths.count, by: Self.scanChunk).map {
+                        Array(paths[$0..<min($0 + Self.scanChunk, paths.count)])
+                    }
+                var reading = chunks.first.map { first in Task { await Scan.readOffThePool(first) } }
                 for (k, chunk) in chunks.enumerated() {
                     let loaded = await reading!.value
-                    reading = k + 1 < chunks.count ? Task.detached { [next = chunks[k + 1]] in Scan.read(next) } : nil
+                    reading = k + 1 < chunks.count ? Task { [next = chunks[k + 1]] in await Scan.readOffThePool(next) } : nil
                     let invalidBefore = scan.invalidNames.count
                     let documents = scan.accept(chunk, loaded)
                     for (name, diagnostic, sha) in scan.invalidNames[invalidBefore...] {
@@ -370,15 +393,17 @@ final class LoadSession: @unchecked Sendable {
         // Final count from the files themselves.
         var result = lock.withLock { summary }
         result.failed = [:]
+        // A receipt written by this run or found by the scan counts by its presence (reading and parsing
+        // every receipt again took a tenth of a large load).
         let after = Scan(directory: directory, listing: Set(FileSystem.list(directory)))
-        for name in names where after.receipt(name) == nil {
+        for name in names where !after.hasReceipt(name) {
             if let error = after.errorFile(name),
                 let cls = error["class"]?.stringValue.flatMap(KingdeeErrorClass.init(rawValue:))
             {
                 result.failed[cls, default: 0] += 1
             }
         }
-        for (name, _, _) in scan.invalidNames where after.receipt(name) == nil {
+        for (name, _, _) in scan.invalidNames where !after.hasReceipt(name) {
             result.failed[.data, default: 0] += 1
         }
         return result
@@ -418,7 +443,9 @@ final class LoadSession: @unchecked Sendable {
         progress("load: \(batch) sending \(documents.count) document(s)" + (attempt > 1 ? " (attempt \(attempt))" : "")
             + (reason == "bisect" ? " (split to find which document an error belongs to)" : ""))
         let status: KingdeeResponseStatus
+        await permits.acquire()
         do {
+            defer { permits.release() }
             status = try await client.batchSave(
                 formID: first.formID, options: first.options, models: documents.map(\.modelJSON),
                 batchCount: config.batchCount)
@@ -612,6 +639,8 @@ final class LoadSession: @unchecked Sendable {
             while true {
                 attempt += 1
                 do {
+                    await permits.acquire()
+                    defer { permits.release() }
                     let result = try await client.existingBills(formID: formID, billNumbers: group.map(\.billNumber))
                     found.merge(result) { a, _ in a }
                     break
@@ -714,5 +743,42 @@ final class LoadSession: @unchecked Sendable {
             ],
         ]
         try FileSystem.writeAtomically(JSONWriter().bytes(object), to: PayloadDirectory.errorPath(directory: directory, name: name))
+    }
+}
+
+/// A counting semaphore for async code: `acquire` waits (first come, first served) until a permit is free.
+final class RequestPermits: @unchecked Sendable {
+    private let lock = NSLock()
+    private var available: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(_ count: Int) {
+        available = count
+    }
+
+    func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if available > 0 {
+                available -= 1
+                lock.unlock()
+                continuation.resume()
+            } else {
+                waiting.append(continuation)
+                lock.unlock()
+            }
+        }
+    }
+
+    func release() {
+        lock.lock()
+        if waiting.isEmpty {
+            available += 1
+            lock.unlock()
+        } else {
+            let next = waiting.removeFirst()
+            lock.unlock()
+            next.resume()
+        }
     }
 }
