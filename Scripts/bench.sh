@@ -106,12 +106,13 @@ echo
 
 echo "## Load (Kingdee sandbox, 20 ms latency per request)"
 echo
-# load_row LABEL BATCH CONCURRENCY [env/extra args…]: medians of $runs runs of 5,000 payloads.
+# load_row LABEL BATCH CONCURRENCY [env…]: medians of $runs runs of 20,000 payloads (a long enough run that
+# starting up and the last, partly filled round of batches weigh little, as in a real backlog).
 load_row() {
     local label=$1 batch=$2 conc=$3; shift 3
     rm -f "$work/load"
     for i in $(seq "$runs"); do
-        env "$@" "$bin/ferry-bench" load --documents 5000 --latency-ms 20 --batch-size "$batch" --concurrency "$conc" \
+        env "$@" "$bin/ferry-bench" load --documents 20000 --latency-ms 20 --batch-size "$batch" --concurrency "$conc" \
             --naive-documents 100 ${server_url:+--server-url "$server_url"} >> "$work/load"
     done
     local rate naive bound

@@ -50,7 +50,8 @@ public struct KingdeeSandboxMasterData: Sendable, Hashable {
 /// authenticated DynamicFormService call (Save, BatchSave, ExecuteBillQuery); HTTP 500, the slow save and
 /// the dropped connection count save calls (Save, BatchSave) only.
 public struct KingdeeSandboxFaults: Sendable, Hashable {
-    /// Added to every DynamicFormService call before it is processed.
+    /// How long after it was received every DynamicFormService call is processed (reading and parsing the
+    /// request count towards it).
     public var latency: Duration
     /// Every N-th save call answers HTTP 500 without saving anything.
     public var http500Every: Int

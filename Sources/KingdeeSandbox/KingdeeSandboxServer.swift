@@ -123,6 +123,7 @@ struct SandboxHandler: Sendable {
     static let formID = "STK_MISCELLANEOUS"
 
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        let received = ContinuousClock.now
         let last = request.path.split(separator: "/").last.map(String.init) ?? ""
         guard last.lowercased().hasSuffix(".common.kdsvc") else { return text(404, "not a Kingdee service: \(request.path)") }
         let service = String(last.dropLast(".common.kdsvc".count))
@@ -138,7 +139,7 @@ struct SandboxHandler: Sendable {
         case "validateuser": return validateUser(body)
         case "loginbyappsecret": return loginByAppSecret(body)
         case "save", "batchsave", "executebillquery":
-            return await dynamicForm(operation.lowercased(), request: request, body: body)
+            return await dynamicForm(operation.lowercased(), request: request, body: body, received: received)
         default:
             return json(status(success: false, msgCode: 4, errors: [
                 .init(fieldName: nil, message: "沙箱不支持的服务：\(service)", dIndex: nil),
@@ -187,7 +188,9 @@ struct SandboxHandler: Sendable {
 
     // MARK: - DynamicFormService
 
-    private func dynamicForm(_ operation: String, request: HTTPRequest, body: JSONValue) async -> HTTPResponse {
+    private func dynamicForm(_ operation: String, request: HTTPRequest, body: JSONValue, received: ContinuousClock.Instant) async
+        -> HTTPResponse
+    {
         // Authenticate: a live session, or valid signature headers (which open a session).
         var issued: String?
         let presented = request.headers[HTTPHeader(KingdeeClient.sessionCookieName)]
@@ -202,7 +205,8 @@ struct SandboxHandler: Sendable {
 
         let call = store.nextCall()
         let faults = store.faults
-        if faults.latency > .zero { try? await Task.sleep(for: faults.latency) }
+        // The latency counts from when the request was received, reading and parsing its body included.
+        if faults.latency > .zero { try? await Task.sleep(until: received + faults.latency, tolerance: .zero, clock: .continuous) }
         func every(_ n: Int) -> Bool { n > 0 && call % n == 0 }
         if every(faults.sessionLossEvery) {
             store.injected("session_loss")
