@@ -56,10 +56,6 @@ public actor KingdeeClient {
         public static let executeBillQuery = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.ExecuteBillQuery"
     }
 
-    /// Whether `target.insecure_tls` takes effect on this platform (it does everywhere since the client
-    /// uses AsyncHTTPClient rather than URLSession).
-    public static var insecureTLSIsSupported: Bool { true }
-
     /// The name of the session cookie and header.
     public static let sessionCookieName = "kdservice-sessionid"
 

@@ -47,13 +47,7 @@ struct LoadCommand: AsyncParsableCommand {
             }
             let config = try KingdeeTargetConfig.resolved(from: workspace.config, environment: environment, withSecrets: true)
             if config.insecureTLS {
-                if KingdeeClient.insecureTLSIsSupported {
-                    Console.error("ferry load: warning: target.insecure_tls is true; the Kingdee server's TLS certificate is NOT verified")
-                } else {
-                    Console.error(
-                        "ferry load: warning: target.insecure_tls is not supported on this platform; certificates are still "
-                            + "verified (install the server's CA certificate in the system trust store instead)")
-                }
+                Console.error("ferry load: warning: target.insecure_tls is true; the Kingdee server's TLS certificate is NOT verified")
             }
             let lock = try workspace.lockRun(id)
             defer { lock.release() }
