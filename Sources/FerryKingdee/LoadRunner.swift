@@ -164,8 +164,9 @@ struct Scan {
 
     /// Scans every payload of `directory` at once (for plans).
     init(directory: String) {
-        self.init(directory: directory, listing: Set(FileSystem.list(directory)))
-        documents = load(PayloadDirectory.payloadFiles(in: directory))
+        let listed = FileSystem.list(directory)
+        self.init(directory: directory, listing: Set(listed))
+        documents = load(PayloadDirectory.payloadFiles(in: directory, listing: listed))
     }
 
     /// Starts a scan that `load` feeds chunk by chunk.
@@ -201,7 +202,7 @@ struct Scan {
     mutating func accept(_ paths: [String], _ loaded: [Result<PayloadDocument, Diagnostic>]) -> [PayloadDocument] {
         var documents: [PayloadDocument] = []
         for (path, result) in zip(paths, loaded) {
-            let name = String(FileSystem.fileName(path).dropLast(".json".count))
+            let name = PayloadDirectory.name(ofPayload: path)
             do {
                 let document = try result.get()
                 if let first = seen[document.billNumber] {
@@ -290,20 +291,20 @@ final class LoadSession: @unchecked Sendable {
 
     func run(retryFailed: Bool) async throws(Diagnostic) -> LoadSummary {
         let listed = FileSystem.list(directory)
-        let paths = listed.filter(PayloadDirectory.isPayload).map { directory + "/" + $0 }
+        let paths = PayloadDirectory.payloadFiles(in: directory, listing: listed)
 
         // Exactly once: settle what an earlier process left in flight before sending anything. Every
         // journalled document without a receipt is in doubt, even one with an older error file.
         var foundInDoubt: Set<String> = []
         var resend: Set<String> = []
         if !journal.unsettled.isEmpty {
-            var before = Scan(directory: directory, listing: Set(FileSystem.list(directory)))
+            var before = Scan(directory: directory, listing: Set(listed))
             var batchOf: [String: String] = [:]
             for batch in journal.unsettled {
                 for entry in batch.documents where batchOf[entry.name] == nil { batchOf[entry.name] = batch.batch }
             }
             let journalled = Set(batchOf.keys)
-            let inDoubt = before.load(paths.filter { journalled.contains(String(FileSystem.fileName($0).dropLast(5))) })
+            let inDoubt = before.load(paths.filter { journalled.contains(PayloadDirectory.name(ofPayload: $0)) })
                 .filter { before.receipt($0.name) == nil }
             progress("load: \(journal.unsettled.count) batch(es) were in flight when an earlier load stopped; "
                 + "\(inDoubt.count) document(s) in doubt, asking Kingdee which exist")
@@ -689,7 +690,7 @@ final class LoadSession: @unchecked Sendable {
             "FBillNo": .string(document.billNumber), "formid": .string(document.formID),
             "kingdee": ["Id": id, "Number": .string(number)],
             "payload": .string(document.name + ".json"), "payload_sha256": .string(document.sha256),
-            "loaded_at": .string(LoadJournal.now()), "batch": .string(batch), "how": .string(how),
+            "loaded_at": .string(Timestamp.now()), "batch": .string(batch), "how": .string(how),
         ]
         var receipt = base.objectValue ?? JSONObject()
         if let status, !status.isEmpty { receipt.append("FDocumentStatus", .string(status)) }
@@ -724,7 +725,7 @@ final class LoadSession: @unchecked Sendable {
                 ["field": e.fieldName.map { .string($0) } ?? .null, "message": .string(e.message),
                  "DIndex": e.dIndex.map { .number(String($0)) } ?? .null]
             }),
-            "attempts": .number(String(attempts)), "batch": .string(batch), "failed_at": .string(LoadJournal.now()),
+            "attempts": .number(String(attempts)), "batch": .string(batch), "failed_at": .string(Timestamp.now()),
             "hint": ["zh": .string(hint.zh), "en": .string(hint.en)],
         ]
         try FileSystem.writeAtomically(
@@ -736,7 +737,7 @@ final class LoadSession: @unchecked Sendable {
         let object: JSONValue = [
             "payload": .string(name + ".json"), "payload_sha256": .string(sha256), "class": "data", "source": "ferry",
             "errors": [["field": diagnostic.jsonPath.map { .string($0) } ?? .null, "message": .string(diagnostic.message)]],
-            "attempts": 0, "failed_at": .string(LoadJournal.now()),
+            "attempts": 0, "failed_at": .string(Timestamp.now()),
             "hint": [
                 "zh": "该 payload 未通过 Ferry 的本地检查，未发送到金蝶。请修正模板或源数据后重新 transform（或手工修改该文件），再运行 ferry load。",
                 "en": "This payload failed Ferry's local checks and was not sent to Kingdee. Fix the template or the source data and transform again (or edit the file), then run `ferry load`.",

@@ -35,9 +35,15 @@ public enum PayloadDirectory {
             && !fileName.hasSuffix(".error.json")
     }
 
-    /// The payload files in `directory`, sorted by name.
-    public static func payloadFiles(in directory: String) -> [String] {
-        FileSystem.list(directory).filter(isPayload).map { directory + "/" + $0 }
+    /// The payload files in `directory`, sorted by name; from `listing` (its file names, sorted) when the
+    /// caller has already listed the directory.
+    public static func payloadFiles(in directory: String, listing: [String]? = nil) -> [String] {
+        (listing ?? FileSystem.list(directory)).filter(isPayload).map { directory + "/" + $0 }
+    }
+
+    /// A payload's name: its file name without `.json` (`…/RK001.json` → `RK001`).
+    public static func name(ofPayload path: String) -> String {
+        String(FileSystem.fileName(path).dropLast(".json".count))
     }
 
     /// `<name>.receipt.json` beside a payload.
@@ -57,8 +63,7 @@ public enum PayloadDirectory {
         } catch {
             throw error.diagnostic(file: path)
         }
-        let fileName = FileSystem.fileName(path)
-        let name = String(fileName.dropLast(".json".count))
+        let name = Self.name(ofPayload: path)
         guard let formID = value["formid"]?.stringValue, !formID.isEmpty else {
             throw .error("the payload has no \"formid\"; it must be a Kingdee Save body {\"formid\", \"data\"}", file: path, jsonPath: "$.formid")
         }

@@ -138,7 +138,7 @@ public struct Pipeline: Sendable {
         guard !earlier.isEmpty else { return 0 }
         var carried = 0
         for file in PayloadDirectory.payloadFiles(in: directory) {
-            let name = String(FileSystem.fileName(file).dropLast(".json".count))
+            let name = PayloadDirectory.name(ofPayload: file)
             guard !FileSystem.exists(PayloadDirectory.receiptPath(directory: directory, name: name)),
                 !FileSystem.exists(PayloadDirectory.errorPath(directory: directory, name: name))
             else { continue }
