@@ -85,7 +85,7 @@ public final class LoadJournal: @unchecked Sendable {
             return (s, "B" + Self.pad(s))
         }
         let entry: JSONValue = [
-            "kind": "sent", "batch": .string(batch), "formid": .string(formID), "at": .string(Self.now()),
+            "kind": "sent", "batch": .string(batch), "formid": .string(formID), "at": .string(Timestamp.now()),
             "attempt": .number(String(attempt)), "reason": .string(reason),
             "documents": .array(documents.map { d in
                 ["payload": .string(d.name), "FBillNo": .string(d.billNumber), "payload_sha256": .string(d.sha256)]
@@ -100,7 +100,7 @@ public final class LoadJournal: @unchecked Sendable {
         var object = JSONObject()
         object.append("kind", "settled")
         object.append("batch", .string(batch))
-        object.append("at", .string(Self.now()))
+        object.append("at", .string(Timestamp.now()))
         for member in summary.objectValue?.members ?? [] { object.append(member.key, member.value) }
         // Not flushed on its own: if a crash loses it (with the receipts written just before it), the batch
         // is in doubt again and the next load asks Kingdee; nothing is sent twice. Only `sent` must be durable.
@@ -110,7 +110,7 @@ public final class LoadJournal: @unchecked Sendable {
     /// Records that in-doubt `batches` were checked: `found` now have receipts, `missing` go out again.
     public func recordReconciled(batches: [String], found: [String], missing: [String]) throws(Diagnostic) {
         let entry: JSONValue = [
-            "kind": "reconciled", "at": .string(Self.now()), "batches": .array(batches.map { .string($0) }),
+            "kind": "reconciled", "at": .string(Timestamp.now()), "batches": .array(batches.map { .string($0) }),
             "found": .array(found.map { .string($0) }), "missing": .array(missing.map { .string($0) }),
         ]
         try write(sequence: takeSequence(), suffix: "reconciled", entry, durable: false)
@@ -119,7 +119,7 @@ public final class LoadJournal: @unchecked Sendable {
     /// Keeps a removed error file's content (the document has since been loaded).
     public func recordSuperseded(name: String, previousError: JSONValue) throws(Diagnostic) {
         let entry: JSONValue = [
-            "kind": "superseded", "at": .string(Self.now()), "payload": .string(name), "error": previousError,
+            "kind": "superseded", "at": .string(Timestamp.now()), "payload": .string(name), "error": previousError,
         ]
         try write(sequence: takeSequence(), suffix: "superseded-\(Self.safe(name))", entry)
     }
@@ -145,7 +145,4 @@ public final class LoadJournal: @unchecked Sendable {
     static func safe(_ name: String) -> String {
         String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
     }
-
-    /// The current UTC time as ISO 8601 with milliseconds.
-    public static func now() -> String { Timestamp.now() }
 }
