@@ -12,30 +12,31 @@ struct TransportTests {
             timeoutSeconds: timeout)
     }
 
+    /// A call to `url` fails as not sent: nothing could have reached Kingdee.
+    static func expectNotSent(_ url: String, sourceLocation: SourceLocation = #_sourceLocation) async {
+        let client = KingdeeClient(config: config(url: url), environment: [:])
+        do {
+            _ = try await client.call(KingdeeClient.Service.batchSave, body: ["formid": "X"])
+            Issue.record("a call to \(url) succeeded", sourceLocation: sourceLocation)
+        } catch {
+            guard case .notSent = error else {
+                Issue.record("expected notSent, got \(error)", sourceLocation: sourceLocation)
+                return
+            }
+        }
+        await client.close()
+    }
+
     @Test func aRefusedConnectionIsNotSent() async throws {
         // A port nothing listens on: bind one, note it, close it.
         let server = try await KingdeeSandboxServer.start()
         let url = server.baseURL
         await server.stop()
-        let client = KingdeeClient(config: Self.config(url: url), environment: [:])
-        do {
-            _ = try await client.call(KingdeeClient.Service.batchSave, body: ["formid": "X"])
-            Issue.record("a call to a closed port succeeded")
-        } catch {
-            guard case .notSent = error else { Issue.record("expected notSent, got \(error)"); return }
-        }
-        await client.close()
+        await Self.expectNotSent(url)
     }
 
-    @Test func anUnknownHostIsNotSent() async throws {
-        let client = KingdeeClient(config: Self.config(url: "http://ferry-no-such-host.invalid/k3cloud"), environment: [:])
-        do {
-            _ = try await client.call(KingdeeClient.Service.batchSave, body: ["formid": "X"])
-            Issue.record("a call to an unknown host succeeded")
-        } catch {
-            guard case .notSent = error else { Issue.record("expected notSent, got \(error)"); return }
-        }
-        await client.close()
+    @Test func anUnknownHostIsNotSent() async {
+        await Self.expectNotSent("http://ferry-no-such-host.invalid/k3cloud")
     }
 
     @Test func aFractionalTimeoutIsKeptAndPutsTheAnswerInDoubt() async throws {
