@@ -29,14 +29,17 @@ swift build -c release --product ferry >&2
 swift build -c release --product ferry-bench >&2
 bin=$(swift build -c release --show-bin-path)
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+# median: the median of the numbers on stdin, one per line; anything that is not a number is ignored.
+median() { grep -E '^[0-9]+([.][0-9]+)?$' | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
-# time_cmd OUTFILE CMD…: runs CMD, appends "seconds maxrss_kib" to OUTFILE.
+# time_cmd OUTFILE CMD…: runs CMD, appends "seconds maxrss_kib" to OUTFILE. GNU time writes a
+# "Command exited with non-zero status N" line first when CMD fails (ferry transform exits 1 when it
+# rejects documents, as the corpus makes it do); only the last line holds the figures.
 time_cmd() {
     local out=$1; shift
     local t; t=$(mktemp)
     /usr/bin/time -f "%e %M" -o "$t" "$@" >/dev/null 2>&1 || true
-    cat "$t" >> "$out"
+    tail -n 1 "$t" >> "$out"
     rm -f "$t"
 }
 
