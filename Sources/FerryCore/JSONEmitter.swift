@@ -57,6 +57,22 @@ public struct JSONEmitter: Sendable {
         out.append(0x20)
     }
 
+    /// The bytes `key(_:)` writes after the separator: the quoted, escaped name, a colon and a space.
+    /// Encode a name that is written again and again once, and pass it to `key(encoded:)`.
+    public static func encodedKey(_ key: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        JSONWriter.writeString(key, into: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(0x20)
+        return bytes
+    }
+
+    /// Starts a member whose name was encoded by `encodedKey(_:)`; the same bytes as `key(_:)`.
+    public mutating func key(encoded: [UInt8]) {
+        separate()
+        out.append(contentsOf: encoded)
+    }
+
     /// Starts the next element of the innermost array; its value follows.
     public mutating func element() {
         separate()
@@ -88,9 +104,6 @@ public struct JSONEmitter: Sendable {
 
     private mutating func newline(_ indent: Int) {
         out.append(0x0A)
-        for _ in 0..<indent {
-            out.append(0x20)
-            out.append(0x20)
-        }
+        out.append(contentsOf: repeatElement(0x20, count: 2 * indent))
     }
 }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Why a byte sequence is not JSON, and where.
 public struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What is wrong.
@@ -31,12 +37,21 @@ public enum JSONReader {
     /// Parses one JSON text.
     ///
     /// - Throws: `JSONSyntaxError` with the position of the first problem.
-    public static func parse(_ bytes: some Collection<UInt8>) throws(JSONSyntaxError) -> JSONValue {
+    /// - Parameter keeping: when given, object members whose names it does not hold are checked (a
+    ///   syntax error anywhere is still an error) but left out of the value, which saves building what
+    ///   nobody reads.
+    public static func parse(_ bytes: some Collection<UInt8>, keeping: JSONKeySet? = nil) throws(JSONSyntaxError) -> JSONValue {
         let array = Array(bytes)
         do {
             return try array.withUnsafeBufferPointer { buffer in
-                var parser = Parser(buffer)
-                return try parser.parseDocument()
+                guard let keeping else {
+                    var parser = Parser(buffer)
+                    return try parser.parseDocument()
+                }
+                return try keeping.withLookup { lookup in
+                    var parser = Parser(buffer, keeping: lookup)
+                    return try parser.parseDocument()
+                }
             }
         } catch let failure as Failure {
             throw syntaxError(failure, in: array)
@@ -61,7 +76,9 @@ public enum JSONReader {
     }
 
     /// Parses JSON Lines: one value per non-blank line. A bad line does not stop the others.
-    public static func parseLines(_ bytes: [UInt8]) -> [Line] {
+    ///
+    /// - Parameter keeping: as for `parse(_:keeping:)`.
+    public static func parseLines(_ bytes: [UInt8], keeping: JSONKeySet? = nil) -> [Line] {
         var lines: [Line] = []
         var start = 0
         var number = 1
@@ -72,7 +89,7 @@ public enum JSONReader {
             let slice = bytes[start..<end]
             if slice.contains(where: { !isWhitespace($0) }) {
                 do {
-                    lines.append(Line(number: number, result: .success(try parse(slice))))
+                    lines.append(Line(number: number, result: .success(try parse(slice, keeping: keeping))))
                 } catch {
                     var shifted = error
                     shifted.line = number
@@ -118,9 +135,12 @@ public enum JSONReader {
         var index = 0
         var depth = 0
         var scratch: [UInt8] = []
+        /// Member names to keep; `nil` keeps everything (also inside a member kept whole).
+        var keeping: JSONKeySet.Lookup?
 
-        init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        init(_ bytes: UnsafeBufferPointer<UInt8>, keeping: JSONKeySet.Lookup? = nil) {
             self.bytes = bytes
+            self.keeping = keeping
         }
 
         mutating func parseDocument() throws -> JSONValue {
@@ -200,13 +220,37 @@ public enum JSONReader {
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw unexpected("a member name in double quotes") }
-                let key = try parseString()
+                var key: String?
+                var keepWhole = false
+                if let keeping {
+                    switch try memberName(in: keeping) {
+                    case .skip: key = nil
+                    case .keep(let name): key = name
+                    case .keepWhole(let name):
+                        key = name
+                        keepWhole = true
+                    }
+                } else {
+                    key = try parseString()
+                }
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw unexpected("':' after a member name") }
                 index += 1
                 skipWhitespace()
-                let value = try parseValue()
-                object.members.append(JSONObject.Member(key, value))
+                if let key {
+                    let value: JSONValue
+                    if keepWhole {
+                        let saved = keeping
+                        keeping = nil
+                        defer { keeping = saved }
+                        value = try parseValue()
+                    } else {
+                        value = try parseValue()
+                    }
+                    object.members.append(JSONObject.Member(key, value))
+                } else {
+                    try skipValue()
+                }
                 skipWhitespace()
                 guard index < bytes.count else { throw unexpected("',' or '}'") }
                 if bytes[index] == UInt8(ascii: ",") {
@@ -250,6 +294,12 @@ public enum JSONReader {
 
         mutating func parseNumber() throws -> String {
             let start = index
+            try scanNumber()
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        }
+
+        /// Steps over a number, checking it.
+        mutating func scanNumber() throws {
             if bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard index < bytes.count else { throw unexpected("a digit") }
             if bytes[index] == UInt8(ascii: "0") {
@@ -275,7 +325,6 @@ public enum JSONReader {
                 guard index < bytes.count, isDigit(bytes[index]) else { throw unexpected("a digit in the exponent") }
                 while index < bytes.count && isDigit(bytes[index]) { index += 1 }
             }
-            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         }
 
         @inline(__always)
@@ -363,6 +412,120 @@ public enum JSONReader {
             throw Failure(message: "unterminated string starting here (is the file truncated?)", offset: open)
         }
 
+        // MARK: Skipping what is not kept
+
+        /// What to do with an object member, by its name.
+        enum MemberDecision {
+            case skip
+            case keep(String)
+            case keepWhole(String)
+        }
+
+        /// Reads a member name (at its opening quote) and decides whether the member is kept. Plain ASCII
+        /// names are matched on their bytes, without making a string for names that are skipped.
+        mutating func memberName(in keeping: JSONKeySet.Lookup) throws -> MemberDecision {
+            let start = index + 1
+            var end = start
+            while end < bytes.count {
+                let byte = bytes[end]
+                if byte == UInt8(ascii: "\"") {
+                    let name = UnsafeBufferPointer(rebasing: bytes[start..<end])
+                    switch keeping.decision(name) {
+                    case .none:
+                        index = end + 1
+                        return .skip
+                    case .some(let whole):
+                        index = end + 1
+                        let string = String(decoding: name, as: UTF8.self)
+                        return whole ? .keepWhole(string) : .keep(string)
+                    }
+                }
+                if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { break }
+                end += 1
+            }
+            // Escapes, non-ASCII, control characters or no end: read it as any string (same checks, same errors).
+            let name = try parseString()
+            switch Array(name.utf8).withUnsafeBufferPointer({ keeping.decision($0) }) {
+            case .none: return .skip
+            case .some(let whole): return whole ? .keepWhole(name) : .keep(name)
+            }
+        }
+
+        /// Steps over a value, checking it exactly as `parseValue` would, without building it.
+        mutating func skipValue() throws {
+            guard index < bytes.count else { throw unexpected("a value") }
+            switch bytes[index] {
+            case UInt8(ascii: "{"): try skipContainer(close: UInt8(ascii: "}"))
+            case UInt8(ascii: "["): try skipContainer(close: UInt8(ascii: "]"))
+            case UInt8(ascii: "\""): try skipString()
+            case UInt8(ascii: "t"): try expectLiteral("true")
+            case UInt8(ascii: "f"): try expectLiteral("false")
+            case UInt8(ascii: "n"): try expectLiteral("null")
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try scanNumber()
+            default: throw unexpected("a value")
+            }
+        }
+
+        /// Steps over an object (`close` is `}`) or an array (`]`), with the checks and messages of
+        /// `parseObject` and `parseArray`.
+        mutating func skipContainer(close: UInt8) throws {
+            try enter()
+            defer { depth -= 1 }
+            let isObject = close == UInt8(ascii: "}")
+            index += 1
+            skipWhitespace()
+            if index < bytes.count && bytes[index] == close {
+                index += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                if isObject {
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw unexpected("a member name in double quotes") }
+                    try skipString()
+                    skipWhitespace()
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw unexpected("':' after a member name") }
+                    index += 1
+                    skipWhitespace()
+                }
+                try skipValue()
+                skipWhitespace()
+                guard index < bytes.count else { throw unexpected(isObject ? "',' or '}'" : "',' or ']'") }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                if bytes[index] == close {
+                    index += 1
+                    return
+                }
+                throw unexpected(isObject ? "',' or '}'" : "',' or ']'")
+            }
+        }
+
+        /// Steps over a string, with the checks of `parseString` (strings with escapes are read by it).
+        mutating func skipString() throws {
+            let open = index
+            let start = index + 1
+            var end = start
+            var isASCII = true
+            while end < bytes.count {
+                let byte = bytes[end]
+                if byte == UInt8(ascii: "\"") {
+                    if !isASCII && !JSONReader.isValidUTF8(UnsafeBufferPointer(rebasing: bytes[start..<end])) {
+                        throw Failure(message: "invalid UTF-8 in string", offset: start)
+                    }
+                    index = end + 1
+                    return
+                }
+                if byte >= 0x80 { isASCII = false }
+                if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                end += 1
+            }
+            index = open
+            _ = try parseString()
+        }
+
         mutating func parseHex4() throws -> UInt32 {
             guard bytes.count - index >= 4 else {
                 throw Failure(message: "unexpected end of data in \\u escape (is the file truncated?)", offset: index)
@@ -401,6 +564,130 @@ public enum JSONReader {
                 scratch.append(UInt8(0x80 | (scalar & 0x3F)))
             }
         }
+    }
+}
+
+extension JSONReader {
+    /// Whether `bytes` are well-formed UTF-8 (Unicode table 3-7: no overlong forms, no surrogates,
+    /// nothing above U+10FFFF), the rule `String(validating:)` applies.
+    static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let lead = bytes[i]
+            if lead < 0x80 {
+                i += 1
+                continue
+            }
+            @inline(__always) func isContinuation(_ k: Int) -> Bool { bytes[k] & 0xC0 == 0x80 }
+            switch lead {
+            case 0xC2...0xDF:
+                guard i + 1 < n, isContinuation(i + 1) else { return false }
+                i += 2
+            case 0xE0...0xEF:
+                guard i + 2 < n else { return false }
+                let second = bytes[i + 1]
+                let low: UInt8 = lead == 0xE0 ? 0xA0 : 0x80
+                let high: UInt8 = lead == 0xED ? 0x9F : 0xBF
+                guard second >= low, second <= high, isContinuation(i + 2) else { return false }
+                i += 3
+            case 0xF0...0xF4:
+                guard i + 3 < n else { return false }
+                let second = bytes[i + 1]
+                let low: UInt8 = lead == 0xF0 ? 0x90 : 0x80
+                let high: UInt8 = lead == 0xF4 ? 0x8F : 0xBF
+                guard second >= low, second <= high, isContinuation(i + 2), isContinuation(i + 3) else { return false }
+                i += 4
+            default:
+                return false
+            }
+        }
+        return true
+    }
+}
+
+/// The object member names a `JSONReader` keeps: members with other names are checked and skipped.
+///
+/// A name is kept with its value filtered the same way at every depth, or kept *whole* (its value is
+/// read completely, as a condition that tests an object must see all of it). Names are matched on their
+/// UTF-8 bytes, so a skipped member costs no allocation.
+public struct JSONKeySet: Sendable {
+    /// Open-addressing table of name numbers (+1; 0 is empty), by hash of the name's bytes.
+    private var slots: [Int32]
+    /// All names' bytes, one after the other; name `i` is `bytes[offsets[i]..<offsets[i + 1]]`.
+    private var bytes: [UInt8] = []
+    private var offsets: [Int32] = [0]
+    private var whole: [Bool] = []
+
+    /// A set keeping `names`, and keeping `wholeNames` whole (a name in both is kept whole).
+    public init(_ names: some Sequence<String>, wholeNames: some Sequence<String> = [String]()) {
+        var all: [String: Bool] = [:]
+        for name in names { all[name] = all[name] ?? false }
+        for name in wholeNames { all[name] = true }
+        var size = 16
+        while size < all.count * 4 { size *= 2 }
+        slots = Array(repeating: 0, count: size)
+        for (name, isWhole) in all.sorted(by: { $0.key < $1.key }) {
+            let utf8 = Array(name.utf8)
+            var slot = utf8.withUnsafeBufferPointer { Self.hash($0) } & (size - 1)
+            while slots[slot] != 0 { slot = (slot + 1) & (size - 1) }
+            bytes += utf8
+            offsets.append(Int32(bytes.count))
+            whole.append(isWhole)
+            slots[slot] = Int32(whole.count)
+        }
+    }
+
+    /// Whether a name is kept.
+    public func contains(_ name: String) -> Bool {
+        withLookup { lookup in Array(name.utf8).withUnsafeBufferPointer { lookup.decision($0) } } != nil
+    }
+
+    /// The set's tables as plain pointers, valid inside `body`: a parser consults them for every member,
+    /// and copying the arrays instead would cost a reference count each time.
+    func withLookup<R>(_ body: (Lookup) throws -> R) rethrows -> R {
+        try slots.withUnsafeBufferPointer { slots in
+            try bytes.withUnsafeBufferPointer { bytes in
+                try offsets.withUnsafeBufferPointer { offsets in
+                    try whole.withUnsafeBufferPointer { whole in
+                        try body(Lookup(slots: slots, bytes: bytes, offsets: offsets, whole: whole))
+                    }
+                }
+            }
+        }
+    }
+
+    /// A borrowed view of a key set's tables.
+    struct Lookup {
+        let slots: UnsafeBufferPointer<Int32>
+        let bytes: UnsafeBufferPointer<UInt8>
+        let offsets: UnsafeBufferPointer<Int32>
+        let whole: UnsafeBufferPointer<Bool>
+
+        /// `nil` when the name is not kept; otherwise whether it is kept whole.
+        func decision(_ name: UnsafeBufferPointer<UInt8>) -> Bool? {
+            let mask = slots.count - 1
+            var slot = JSONKeySet.hash(name) & mask
+            while true {
+                let entry = Int(slots[slot])
+                if entry == 0 { return nil }
+                let start = Int(offsets[entry - 1])
+                let end = Int(offsets[entry])
+                if end - start == name.count && (name.count == 0 || memcmp(bytes.baseAddress! + start, name.baseAddress!, name.count) == 0) {
+                    return whole[entry - 1]
+                }
+                slot = (slot + 1) & mask
+            }
+        }
+    }
+
+    /// A cheap hash of a name: its length and three of its bytes (collisions are settled by comparing
+    /// the bytes; a template names a few dozen members).
+    @inline(__always)
+    fileprivate static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        let n = bytes.count
+        guard n > 0 else { return 0 }
+        return n &* 0x9E37 ^ Int(bytes[0]) &* 0x3B ^ Int(bytes[n / 2]) &* 0x1F3 ^ Int(bytes[n - 1]) &* 0x7
     }
 }
 

@@ -45,6 +45,61 @@ public struct MappingTemplate: Sendable {
         visit(bill)
         return result
     }
+
+    /// Every member name a source document can be read through: each key step of every path the
+    /// template reads (fields, placeholders, entries, entry and document filters), and the source's list,
+    /// key and version fields. A reader may skip the members of a document not named here (see
+    /// `JSONKeySet`): nothing in the transform can see them.
+    public var sourceKeys: Set<String> {
+        var keys: Set<String> = [source.list, source.key]
+        if let version = source.versionField { keys.insert(version) }
+        func add(_ path: ValuePath) {
+            for case .key(let key) in path.segments { keys.insert(key) }
+        }
+        func visit(_ fields: [FieldSpec]) {
+            for field in fields {
+                switch field.kind {
+                case .value(let value):
+                    switch value.source {
+                    case .path(let path): add(path)
+                    case .template(let template):
+                        for case .path(let path) in template.parts { add(path) }
+                    case .constant, .setting: break
+                    }
+                case .entries(let entries):
+                    add(entries.path)
+                    entries.condition?.paths.forEach(add)
+                    visit(entries.fields)
+                }
+            }
+        }
+        filters.forEach { $0.condition.paths.forEach(add) }
+        visit(bill)
+        return keys
+    }
+
+    /// The member names whose values a condition (document or entry filter) tests: the last key step
+    /// of each condition's paths. A reader must keep these values whole, since a condition (and the
+    /// message saying why it was false) sees the whole value.
+    public var sourceKeysTestedWhole: Set<String> {
+        var keys: Set<String> = []
+        func add(_ path: ValuePath) {
+            if case .key(let key)? = path.segments.last(where: { if case .key = $0 { true } else { false } }) {
+                keys.insert(key)
+            }
+        }
+        func visit(_ fields: [FieldSpec]) {
+            for field in fields {
+                if case .entries(let entries) = field.kind {
+                    entries.condition?.paths.forEach(add)
+                    visit(entries.fields)
+                }
+            }
+        }
+        filters.forEach { $0.condition.paths.forEach(add) }
+        visit(bill)
+        return keys
+    }
 }
 
 /// The `<source>` element: the API, its list key, the document key and fixed request parameters.

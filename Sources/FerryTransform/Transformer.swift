@@ -95,11 +95,14 @@ public struct TransformContext: Sendable {
 /// rejection lists all of its reasons at once.
 public struct Transformer: Sendable {
     /// The template, lookups and settings.
-    public var context: TransformContext
+    public let context: TransformContext
+    /// The template's fields, made ready for mapping.
+    private let plan: [FieldPlan]
 
     /// Creates a transformer.
     public init(context: TransformContext) {
         self.context = context
+        plan = FieldPlan.make(context.template.bill, context: context, isTopLevel: true)
     }
 
     /// Transforms one document.
@@ -150,7 +153,7 @@ public struct Transformer: Sendable {
         emitter.key("Model")
         emitter.beginObject()
         var numberValue: JSONValue?
-        buildObject(template.bill, cursor: &cursor, emitter: &emitter, reasons: &reasons, counts: &counts, number: &numberValue)
+        buildObject(plan, cursor: &cursor, emitter: &emitter, reasons: &reasons, counts: &counts, number: &numberValue)
         emitter.endObject()
         emitter.endObject()
         emitter.endObject()
@@ -211,108 +214,104 @@ public struct Transformer: Sendable {
     /// Maps `fields` into the object `emitter` has open. `number` receives the value of the bill-number
     /// field when it is at the top level.
     private func buildObject(
-        _ fields: [FieldSpec], cursor: inout Cursor, emitter: inout JSONEmitter, reasons: inout [RejectionReason],
+        _ fields: [FieldPlan], cursor: inout Cursor, emitter: inout JSONEmitter, reasons: inout [RejectionReason],
         counts: inout (lines: Int, dropped: Int), number: inout JSONValue?
     ) {
-        let isTopLevel = cursor.outputs.isEmpty
         for field in fields {
-            switch field.kind {
-            case .value(let spec):
-                if let value = buildValue(spec, field: field, cursor: cursor, reasons: &reasons) {
-                    emitter.key(field.name)
+            guard let spec = field.entries else {
+                if let value = buildValue(field, cursor: cursor, reasons: &reasons) {
+                    emitter.key(encoded: field.encodedKey)
                     emitter.value(value)
-                    if isTopLevel && field.name == context.template.target.numberField { number = value }
+                    if field.isBillNumber { number = value }
                 }
-            case .entries(let spec):
-                let source = spec.path.value(in: cursor.stack)
-                let elements: [JSONValue]
-                switch source {
-                case .none, .some(.null):
-                    elements = []
-                case .some(.array(let array)):
-                    elements = array
-                case .some(let other):
-                    reasons.append(
-                        RejectionReason(
-                            field: cursor.fieldName(field.name), jsonPath: cursor.jsonPath(spec.path),
-                            message: "'\(spec.path.text)' should be an array but is \(other.kindDescription)", templateLine: field.line))
-                    continue
+                continue
+            }
+            let source = spec.path.value(in: cursor.stack)
+            let elements: [JSONValue]
+            switch source {
+            case .none, .some(.null):
+                elements = []
+            case .some(.array(let array)):
+                elements = array
+            case .some(let other):
+                reasons.append(
+                    RejectionReason(
+                        field: cursor.fieldName(field.name), jsonPath: cursor.jsonPath(spec.path),
+                        message: "'\(spec.path.text)' should be an array but is \(other.kindDescription)", templateLine: field.line))
+                continue
+            }
+            emitter.key(encoded: field.encodedKey)
+            emitter.beginArray()
+            if field.isBillNumber { number = .array([]) }
+            var written = 0
+            var dropped = 0
+            var undecided = 0
+            for (i, element) in elements.enumerated() {
+                cursor.stack.append(element)
+                cursor.sources.append((spec.path, i))
+                defer {
+                    cursor.stack.removeLast()
+                    cursor.sources.removeLast()
                 }
-                emitter.key(field.name)
-                emitter.beginArray()
-                if isTopLevel && field.name == context.template.target.numberField { number = .array([]) }
-                var written = 0
-                var dropped = 0
-                var undecided = 0
-                for (i, element) in elements.enumerated() {
-                    cursor.stack.append(element)
-                    cursor.sources.append((spec.path, i))
-                    defer {
-                        cursor.stack.removeLast()
-                        cursor.sources.removeLast()
-                    }
-                    if let condition = spec.condition {
-                        do {
-                            let stack = cursor.stack
-                            if try !condition.evaluate({ $0.value(in: stack) }) {
-                                dropped += 1
-                                continue
-                            }
-                        } catch {
-                            reasons.append(
-                                RejectionReason(
-                                    field: "\(cursor.fieldName(field.name))[\(written)]",
-                                    jsonPath: cursor.basePaths.last! + ".\(error.path)",
-                                    message: "line filter: \(error.message)", templateLine: field.line))
-                            undecided += 1
+                if let condition = spec.condition {
+                    do {
+                        let stack = cursor.stack
+                        if try !condition.evaluate({ $0.value(in: stack) }) {
+                            dropped += 1
+                            continue
                         }
-                    }
-                    guard case .object = element else {
+                    } catch {
                         reasons.append(
                             RejectionReason(
-                                field: "\(cursor.fieldName(field.name))[\(written)]", jsonPath: cursor.basePaths.last!,
-                                message: "expected an object but found \(element.kindDescription)", templateLine: field.line))
-                        continue
+                                field: "\(cursor.fieldName(field.name))[\(written)]",
+                                jsonPath: cursor.basePaths.last! + ".\(error.path)",
+                                message: "line filter: \(error.message)", templateLine: field.line))
+                        undecided += 1
                     }
-                    cursor.outputs.append((field.name, written))
-                    emitter.element()
-                    emitter.beginObject()
-                    buildObject(spec.fields, cursor: &cursor, emitter: &emitter, reasons: &reasons, counts: &counts, number: &number)
-                    emitter.endObject()
-                    cursor.outputs.removeLast()
-                    written += 1
                 }
-                emitter.endArray()
-                counts.lines += written
-                counts.dropped += dropped
-                if written < spec.minimum && undecided == 0 {
-                    let message: String
-                    if elements.isEmpty {
-                        message = "'\(spec.path.text)' has no lines; a bill needs at least \(spec.minimum)"
-                    } else if let text = spec.conditionText, dropped > 0 {
-                        message = "no lines left: \(dropped) of \(elements.count) line(s) were dropped by '\(text)'; "
-                            + "a bill needs at least \(spec.minimum)"
-                    } else {
-                        message = "only \(written) line(s); a bill needs at least \(spec.minimum)"
-                    }
+                guard case .object = element else {
                     reasons.append(
                         RejectionReason(
-                            field: cursor.fieldName(field.name), jsonPath: cursor.jsonPath(spec.path), message: message,
-                            templateLine: field.line))
+                            field: "\(cursor.fieldName(field.name))[\(written)]", jsonPath: cursor.basePaths.last!,
+                            message: "expected an object but found \(element.kindDescription)", templateLine: field.line))
+                    continue
                 }
+                cursor.outputs.append((field.name, written))
+                emitter.element()
+                emitter.beginObject()
+                buildObject(field.children, cursor: &cursor, emitter: &emitter, reasons: &reasons, counts: &counts, number: &number)
+                emitter.endObject()
+                cursor.outputs.removeLast()
+                written += 1
+            }
+            emitter.endArray()
+            counts.lines += written
+            counts.dropped += dropped
+            if written < spec.minimum && undecided == 0 {
+                let message: String
+                if elements.isEmpty {
+                    message = "'\(spec.path.text)' has no lines; a bill needs at least \(spec.minimum)"
+                } else if let text = spec.conditionText, dropped > 0 {
+                    message = "no lines left: \(dropped) of \(elements.count) line(s) were dropped by '\(text)'; "
+                        + "a bill needs at least \(spec.minimum)"
+                } else {
+                    message = "only \(written) line(s); a bill needs at least \(spec.minimum)"
+                }
+                reasons.append(
+                    RejectionReason(
+                        field: cursor.fieldName(field.name), jsonPath: cursor.jsonPath(spec.path), message: message,
+                        templateLine: field.line))
             }
         }
     }
 
     /// The text of a value source (nil when absent), and the path it came from (for messages).
     private func sourceText(
-        _ spec: ValueSpec, field: FieldSpec, cursor: Cursor, reasons: inout [RejectionReason]
+        _ field: FieldPlan, cursor: Cursor, reasons: inout [RejectionReason]
     ) -> (text: String?, path: ValuePath?) {
-        switch spec.source {
+        switch field.source {
         case .constant(let text):
             return (text, nil)
-        case .setting(let name):
-            return (context.settings[name], nil)
         case .path(let path):
             let value = path.value(in: cursor.stack)
             switch value {
@@ -340,11 +339,9 @@ public struct Transformer: Sendable {
         }
     }
 
-    private func buildValue(
-        _ spec: ValueSpec, field: FieldSpec, cursor: Cursor, reasons: inout [RejectionReason]
-    ) -> JSONValue? {
+    private func buildValue(_ field: FieldPlan, cursor: Cursor, reasons: inout [RejectionReason]) -> JSONValue? {
         let before = reasons.count
-        var (text, sourcePath) = sourceText(spec, field: field, cursor: cursor, reasons: &reasons)
+        var (text, sourcePath) = sourceText(field, cursor: cursor, reasons: &reasons)
         if reasons.count > before { return nil }
         func reject(_ message: String) -> JSONValue? {
             reasons.append(
@@ -354,42 +351,46 @@ public struct Transformer: Sendable {
             return nil
         }
         let isEmpty = text == nil || text!.isEmpty
-        if isEmpty, let defaultValue = spec.defaultValue { text = defaultValue }
-        if let lookupName = spec.lookup, let key = text, !key.isEmpty, let table = context.lookups[lookupName] {
+        if isEmpty, let defaultValue = field.defaultValue { text = defaultValue }
+        if let table = field.lookup, let key = text, !key.isEmpty {
             if let mapped = table.entries[key] {
                 text = mapped
             } else {
-                let declared = context.template.lookups[lookupName]
-                switch spec.onMiss ?? declared?.onMiss ?? .reject {
+                switch field.onMiss {
                 case .pass:
                     break
                 case .default:
-                    text = spec.defaultValue ?? declared?.defaultValue
+                    text = field.missDefault
                 case .reject:
-                    let whereFrom = table.file.map { "\($0)" } ?? "map '\(lookupName)'"
+                    let whereFrom = table.file.map { "\($0)" } ?? "map '\(field.lookupName ?? table.name)'"
                     return reject("'\(key)' is not in \(whereFrom); add it there (or set on-miss=\"pass\" or \"default\")")
                 }
             }
         }
         var converted: JSONValue?
         if let text {
-            switch ValueConversion.convert(text, to: spec.type, scale: spec.scale) {
+            switch ValueConversion.convert(text, to: field.type, scale: field.scale) {
             case .value(let value): converted = value
             case .empty: converted = nil
             case .failure(let problem): return reject(problem)
             }
         }
         let convertedIsEmpty = converted == nil || converted == .string("")
-        if spec.isRequired && convertedIsEmpty {
-            switch spec.source {
-            case .path(let path): return reject("required value is missing or empty (source '\(path.text)')")
-            case .setting(let name): return reject("required setting '\(name)' is empty")
-            default: return reject("required value is empty")
+        if field.isRequired && convertedIsEmpty {
+            switch field.spec.kind {
+            case .value(let spec):
+                switch spec.source {
+                case .path(let path): return reject("required value is missing or empty (source '\(path.text)')")
+                case .setting(let name): return reject("required setting '\(name)' is empty")
+                default: return reject("required value is empty")
+                }
+            case .entries:
+                return reject("required value is empty")
             }
         }
-        if spec.omitEmpty && convertedIsEmpty { return nil }
+        if field.omitEmpty && convertedIsEmpty { return nil }
         guard let converted else { return nil }
-        if let key = spec.referenceKey { return .object(JSONObject([.init(key, converted)])) }
+        if let key = field.referenceKey { return .object(JSONObject([.init(key, converted)])) }
         return converted
     }
 
@@ -406,5 +407,98 @@ public struct Transformer: Sendable {
             }
         }
         return "\(text) is false" + (values.isEmpty ? "" : " (\(values.joined(separator: ", ")))")
+    }
+}
+
+/// A template field made ready for mapping, once per run: its key already encoded, its setting, lookup
+/// table and miss behaviour already resolved, entries' fields already planned.
+///
+/// Mapping walks these shared, immutable objects (one reference count each) instead of copying
+/// `FieldSpec` values, whose strings and arrays each cost a reference count per field and document.
+final class FieldPlan: Sendable {
+    /// Where a value comes from, with settings resolved.
+    enum Source: Sendable {
+        case constant(String?)
+        case path(ValuePath)
+        case template(StringTemplate)
+    }
+
+    /// The field as the template gives it (for messages).
+    let spec: FieldSpec
+    /// The output key.
+    let name: String
+    /// Template line.
+    let line: Int
+    /// `"name": ` as `JSONEmitter` writes it.
+    let encodedKey: [UInt8]
+    /// Whether this is the top-level bill-number field.
+    let isBillNumber: Bool
+    // A value field:
+    let source: Source
+    let type: ValueType
+    let scale: Int?
+    let isRequired: Bool
+    let defaultValue: String?
+    let omitEmpty: Bool
+    let referenceKey: String?
+    /// The lookup table, when the field has one and the context holds it.
+    let lookup: LookupTable?
+    /// The lookup's name in the template.
+    let lookupName: String?
+    /// What a lookup miss does (the field's, else the lookup's, else reject).
+    let onMiss: MissBehaviour
+    /// The value a miss gives with `on-miss="default"`.
+    let missDefault: String?
+    // An entries field:
+    let entries: EntriesSpec?
+    let children: [FieldPlan]
+
+    private init(_ field: FieldSpec, context: TransformContext, isTopLevel: Bool) {
+        spec = field
+        name = field.name
+        line = field.line
+        encodedKey = JSONEmitter.encodedKey(field.name)
+        isBillNumber = isTopLevel && field.name == context.template.target.numberField
+        switch field.kind {
+        case .value(let value):
+            switch value.source {
+            case .constant(let text): source = .constant(text)
+            case .setting(let name): source = .constant(context.settings[name])
+            case .path(let path): source = .path(path)
+            case .template(let template): source = .template(template)
+            }
+            type = value.type
+            scale = value.scale
+            isRequired = value.isRequired
+            defaultValue = value.defaultValue
+            omitEmpty = value.omitEmpty
+            referenceKey = value.referenceKey
+            let declared = value.lookup.flatMap { context.template.lookups[$0] }
+            lookup = value.lookup.flatMap { context.lookups[$0] }
+            lookupName = value.lookup
+            onMiss = value.onMiss ?? declared?.onMiss ?? .reject
+            missDefault = value.defaultValue ?? declared?.defaultValue
+            entries = nil
+            children = []
+        case .entries(let spec):
+            source = .constant(nil)
+            type = .string
+            scale = nil
+            isRequired = false
+            defaultValue = nil
+            omitEmpty = false
+            referenceKey = nil
+            lookup = nil
+            lookupName = nil
+            onMiss = .reject
+            missDefault = nil
+            entries = spec
+            children = FieldPlan.make(spec.fields, context: context, isTopLevel: false)
+        }
+    }
+
+    /// Plans `fields` (and, recursively, the fields of their entries).
+    static func make(_ fields: [FieldSpec], context: TransformContext, isTopLevel: Bool) -> [FieldPlan] {
+        fields.map { FieldPlan($0, context: context, isTopLevel: isTopLevel) }
     }
 }

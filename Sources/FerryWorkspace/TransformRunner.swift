@@ -110,12 +110,13 @@ public enum TransformRunner {
         // of a document wins, which document keeps a bill number) is the same as a serial run's. Memory
         // holds the files in the window and a small record per document, never the corpus.
         let transformer = Transformer(context: context)
+        let keys = InputReader.keySet(for: template)
         let box = CollectorBox(OutputCollector(directory: directory, template: template, earlier: Set(previous)))
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
         do {
             try OrderedPipeline.run(
                 count: files.count, workers: workers, window: workers * 3,
-                produce: { index in processFile(files[index], index: index, transformer: transformer) },
+                produce: { index in processFile(files[index], index: index, transformer: transformer, keys: keys) },
                 consume: { (result: FileResult) throws(Diagnostic) in try box.value.absorb(result) })
         } catch {
             throw StageFailure([error])
@@ -148,11 +149,14 @@ public enum TransformRunner {
     }
 
     /// Reads, parses and transforms one input file (on any thread).
-    static func processFile(_ file: String, index: Int, transformer: Transformer) -> FileResult {
+    ///
+    /// `keys` are the members the template can see (`InputReader.keySet(for:)`); the others are skipped.
+    static func processFile(_ file: String, index: Int, transformer: Transformer, keys: JSONKeySet) -> FileResult {
         let template = transformer.context.template
         let input: InputFile
         do {
-            input = InputReader.read(try FileSystem.read(file), file: file, fileIndex: index, source: template.source)
+            input = InputReader.read(
+                try FileSystem.read(file), file: file, fileIndex: index, source: template.source, keeping: keys)
         } catch {
             return FileResult(
                 input: InputSummary(file: file, sha256: "", shape: nil, documents: 0, diagnostics: [error]), documents: [])

@@ -1,5 +1,6 @@
 import FerryCore
 import FerryTemplate
+import FerryTestSupport
 import FerryTransform
 import Testing
 
@@ -66,5 +67,62 @@ private func read(_ text: String, file: String = "in.json") -> InputFile {
     ] as [(String?, String?, Bool)])
     func theNewestVersionWinsAndTiesGoToTheLaterRead(later: String?, earlier: String?, replaces: Bool) {
         #expect(Deduplication.replaces(later, earlier) == replaces)
+    }
+}
+
+/// Reading only the members a template can see must not change any transform result.
+@Suite struct ProjectedReadingTests {
+    @Test func readingOnlyTheTemplatesMembersChangesNoResult() throws {
+        let root = TestSupport.repositoryRoot
+        let (loaded, diagnostics) = MappingTemplate.load(path: root + "/Templates/wdt-stockin-to-kingdee-other-inbound.xml")
+        let template = try #require(loaded, "\(diagnostics)")
+        var lookups: [String: LookupTable] = [:]
+        for (name, file, key, value) in [
+            ("warehouses", "warehouses.csv", "wdt_warehouse_no", "kingdee_stock_number"),
+            ("materials", "materials.csv", "spec_no", "kingdee_material_number"),
+        ] {
+            let path = TestSupport.fixturesDirectory + "/lookups/" + file
+            lookups[name] = try LookupTable.parseCSV(FileSystem.read(path), file: path, name: name, keyColumn: key, valueColumn: value)
+        }
+        let transformer = Transformer(context: TransformContext(template: template, lookups: lookups, settings: ["org_number": "100"]))
+        let keys = InputReader.keySet(for: template)
+        #expect(keys.contains("details_list") && keys.contains("spec_no") && keys.contains("response") && !keys.contains("brand_name"))
+        let files = try FileSystem.filesRecursively(under: TestSupport.fixturesDirectory + "/wdt")
+            + FileSystem.filesRecursively(under: TestSupport.fixturesDirectory + "/malformed")
+        var documents = 0
+        for file in files {
+            let bytes = try FileSystem.read(file)
+            let whole = InputReader.read(bytes, file: file, fileIndex: 0, source: template.source)
+            let projected = InputReader.read(bytes, file: file, fileIndex: 0, source: template.source, keeping: keys)
+            #expect(whole.diagnostics == projected.diagnostics, "\(file)")
+            #expect(whole.shape == projected.shape && whole.orders.count == projected.orders.count, "\(file)")
+            for (a, b) in zip(whole.orders, projected.orders) {
+                #expect(a.key == b.key && a.version == b.version && a.origin == b.origin)
+                #expect(transformer.transform(a) == transformer.transform(b), "\(file) \(a.origin.jsonPath)")
+                documents += 1
+            }
+        }
+        #expect(documents > 10)
+    }
+
+    @Test func conditionsSeeTheWholeValueTheyTest() throws {
+        let text = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <scheme xmlns="urn:ferry:scheme:1" name="t" version="1.0.0">
+              <source api="wdt.stockin.order.query" list="stockin_list" key="stockin_no"/>
+              <target form="STK_MISCELLANEOUS" number="FBillNo"/>
+              <filter when="extra.flag == 1"/>
+              <bill>
+                <field name="FBillNo" path="stockin_no" required="true"/>
+                <entries name="FEntity" path="details_list" when="tags">
+                  <field name="FQty" path="num" type="decimal"/>
+                </entries>
+              </bill>
+            </scheme>
+            """
+        let (loaded, diagnostics) = MappingTemplate.parse(Array(text.utf8), file: "t.xml")
+        let template = try #require(loaded, "\(diagnostics)")
+        #expect(template.sourceKeys == ["stockin_list", "stockin_no", "extra", "flag", "details_list", "tags", "num"])
+        #expect(template.sourceKeysTestedWhole == ["flag", "tags"])
     }
 }
