@@ -68,7 +68,9 @@ public struct JSONEmitter: Sendable {
     }
 
     /// Starts a member whose name was encoded by `encodedKey(_:)`; the same bytes as `key(_:)`.
-    public mutating func key(encoded: [UInt8]) {
+    /// (A buffer rather than an array: it is written for every field of every document, and passing an
+    /// array costs a reference count each time.)
+    public mutating func key(encoded: UnsafeBufferPointer<UInt8>) {
         separate()
         out.append(contentsOf: encoded)
     }

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Why a byte sequence is not JSON, and where.
 public struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What is wrong.
@@ -217,6 +211,8 @@ public enum JSONReader {
                 index += 1
                 return object
             }
+            // One allocation for a typical record instead of growing 1, 2, 4, 8, 16.
+            object.members.reserveCapacity(16)
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw unexpected("a member name in double quotes") }
@@ -275,6 +271,7 @@ public enum JSONReader {
                 index += 1
                 return array
             }
+            array.reserveCapacity(8)
             while true {
                 skipWhitespace()
                 array.append(try parseValue())
@@ -673,8 +670,10 @@ public struct JSONKeySet: Sendable {
                 if entry == 0 { return nil }
                 let start = Int(offsets[entry - 1])
                 let end = Int(offsets[entry])
-                if end - start == name.count && (name.count == 0 || memcmp(bytes.baseAddress! + start, name.baseAddress!, name.count) == 0) {
-                    return whole[entry - 1]
+                if end - start == name.count {
+                    var k = 0
+                    while k < name.count && bytes[start + k] == name[k] { k += 1 }
+                    if k == name.count { return whole[entry - 1] }
                 }
                 slot = (slot + 1) & mask
             }

@@ -415,7 +415,8 @@ public struct Transformer: Sendable {
 ///
 /// Mapping walks these shared, immutable objects (one reference count each) instead of copying
 /// `FieldSpec` values, whose strings and arrays each cost a reference count per field and document.
-final class FieldPlan: Sendable {
+/// (`@unchecked Sendable`: every property is immutable; the key buffer is written once, in `init`.)
+final class FieldPlan: @unchecked Sendable {
     /// Where a value comes from, with settings resolved.
     enum Source: Sendable {
         case constant(String?)
@@ -429,8 +430,8 @@ final class FieldPlan: Sendable {
     let name: String
     /// Template line.
     let line: Int
-    /// `"name": ` as `JSONEmitter` writes it.
-    let encodedKey: [UInt8]
+    /// `"name": ` as `JSONEmitter` writes it (owned by the plan, freed with it).
+    let encodedKey: UnsafeBufferPointer<UInt8>
     /// Whether this is the top-level bill-number field.
     let isBillNumber: Bool
     // A value field:
@@ -457,7 +458,10 @@ final class FieldPlan: Sendable {
         spec = field
         name = field.name
         line = field.line
-        encodedKey = JSONEmitter.encodedKey(field.name)
+        let key = JSONEmitter.encodedKey(field.name)
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: key.count)
+        _ = buffer.initialize(from: key)
+        encodedKey = UnsafeBufferPointer(buffer)
         isBillNumber = isTopLevel && field.name == context.template.target.numberField
         switch field.kind {
         case .value(let value):
@@ -495,6 +499,10 @@ final class FieldPlan: Sendable {
             entries = spec
             children = FieldPlan.make(spec.fields, context: context, isTopLevel: false)
         }
+    }
+
+    deinit {
+        encodedKey.deallocate()
     }
 
     /// Plans `fields` (and, recursively, the fields of their entries).
