@@ -147,51 +147,68 @@ enum OrderedPipeline {
     }
 }
 
-/// What the manifest needs to know about one document: a small record, kept for every document.
-struct DocumentRecord {
-    enum Kind {
-        case bill(file: String, number: String, sha256: String, lines: Int, dropped: Int)
-        case rejected(file: String, reasons: Int, diagnostics: [Diagnostic])
-        case filtered(reason: String, detail: String)
-    }
-
-    var key: String?
-    var version: String?
-    var origin: DocumentOrigin
-    var kind: Kind
-    var isSuperseded = false
-
-    var fileName: String? {
-        switch kind {
-        case .bill(let file, _, _, _, _), .rejected(let file, _, _): return file
-        case .filtered: return nil
-        }
-    }
+/// The three manifest sections that list documents, in the manifest's order.
+enum ManifestSection: CaseIterable {
+    case outputs, rejected, filtered
 }
 
 /// Absorbs transformed documents in input order: keeps the most recent version of each key, gives each
-/// bill number to one document, writes payload and reject files, and remembers a record per document.
+/// bill number to one document, writes payload and reject files, and spools each document's manifest
+/// entry.
+///
+/// Memory per document stays small: a manifest entry goes to a `SpoolFile` as soon as its document is
+/// absorbed (and is skipped at the end if a newer version supersedes it), as do the details that
+/// deduplication needs again; in memory are the key and bill-number maps, a superseded flag and a spool
+/// offset per document, the counts, and the diagnostics of rejected documents.
 struct OutputCollector {
+    /// The counts of documents the manifest gives, kept as documents are absorbed and superseded.
+    struct Counts {
+        var payloads = 0
+        var rejected = 0
+        var filtered = 0
+        var superseded = 0
+        var droppedLines = 0
+    }
+
     let directory: String
     let template: MappingTemplate
     private(set) var inputs: [InputSummary] = []
-    private(set) var records: [DocumentRecord] = []
+    /// Documents absorbed, duplicates included (also the index of the next record).
+    private(set) var documents = 0
+    private(set) var counts = Counts()
+    /// Whether each record (by index) lost to a newer version of its key.
+    private var isSuperseded: [Bool] = []
+    /// Where each record's `DocumentDetails` are in `details`.
+    private var detailOffsets: [Int] = []
+    /// Each record's `DocumentDetails`.
+    private let details: SpoolFile
+    /// The manifest entries of each section, framed with their record index, in input order.
+    private let entries: [ManifestSection: SpoolFile]
     /// Index of the current (winning) record of each key.
     private var current: [String: Int] = [:]
     /// Every record index of each key seen more than once, in input order.
     private var occurrences: [String: [Int]] = [:]
-    /// Which key holds each payload file name.
+    /// Which key holds each payload, by its base name (`SafeFileName.make(number)`, without `.json`, so
+    /// that usual bill numbers stay Swift small strings, which take no heap).
     private var claims: [String: String] = [:]
-    /// File names written in this run (and not removed since).
-    private(set) var produced: Set<String> = []
+    /// The files an earlier run listed that this run wrote (and has not removed since): the only names
+    /// `removeStale` asks about.
+    private var producedEarlier: Set<String> = []
+    /// The console diagnostics of each rejected record.
+    private var rejections: [(index: Int, diagnostics: [Diagnostic])] = []
     private let writer = JSONWriter(style: .pretty)
     /// Files an earlier run listed: only these can already hold the bytes about to be written.
     private let earlier: Set<String>
 
-    init(directory: String, template: MappingTemplate, earlier: Set<String>) {
+    /// - Throws: a `Diagnostic` when the spool files cannot be created in `directory`.
+    init(directory: String, template: MappingTemplate, earlier: Set<String>) throws(Diagnostic) {
         self.directory = directory
         self.template = template
         self.earlier = earlier
+        details = try SpoolFile(directory: directory)
+        var entries: [ManifestSection: SpoolFile] = [:]
+        for section in ManifestSection.allCases { entries[section] = try SpoolFile(directory: directory) }
+        self.entries = entries
     }
 
     mutating func absorb(_ result: FileResult) throws(Diagnostic) {
@@ -200,45 +217,64 @@ struct OutputCollector {
     }
 
     private mutating func absorb(_ document: DocumentResult) throws(Diagnostic) {
-        let index = records.count
+        let index = documents
+        documents += 1
+        isSuperseded.append(false)
         if let key = document.key {
             if let previous = current[key] {
                 occurrences[key, default: [previous]].append(index)
-                let earlier = records[previous]
-                let newer = Deduplication.replaces(document.version, earlier.version)
-                if !newer {
-                    records.append(superseded(document))
+                let earlier = try details(of: previous)
+                if !Deduplication.replaces(document.version, earlier.version) {
+                    // A version that lost to one read earlier: never written, listed under `duplicates`.
+                    try remember(DocumentDetails(kind: .superseded, version: document.version, origin: document.origin), index)
+                    isSuperseded[index] = true
+                    counts.superseded += 1
                     return
                 }
-                records[previous].isSuperseded = true
-                try release(records[previous], key: key)
+                try supersede(previous, earlier, key: key)
             }
             current[key] = index
         }
-        records.append(try write(document))
+        try write(document, index: index)
     }
 
-    /// The record of a version that lost to one read earlier: never written, listed under `duplicates`.
-    private func superseded(_ document: DocumentResult) -> DocumentRecord {
-        var record = DocumentRecord(
-            key: document.key, version: document.version, origin: document.origin, kind: .filtered(reason: "", detail: ""))
-        record.isSuperseded = true
-        return record
+    /// The details `remember` kept for a record.
+    private func details(of index: Int) throws(Diagnostic) -> DocumentDetails {
+        DocumentDetails(decoding: try details.frame(at: detailOffsets[index]))
     }
 
-    /// Removes the files of a record that lost to a newer version, and its bill-number claim.
-    private mutating func release(_ record: DocumentRecord, key: String) throws(Diagnostic) {
+    /// Keeps a record's details (record `index` is the one being absorbed).
+    private mutating func remember(_ record: DocumentDetails, _ index: Int) throws(Diagnostic) {
+        detailOffsets.append(try details.append(index: index, record.encoded))
+    }
+
+    /// Marks a record that lost to a newer version, takes it out of the counts, and removes its files and
+    /// its bill-number claim.
+    private mutating func supersede(_ index: Int, _ record: DocumentDetails, key: String) throws(Diagnostic) {
+        isSuperseded[index] = true
+        counts.superseded += 1
+        switch record.kind {
+        case .bill:
+            counts.payloads -= 1
+            counts.droppedLines -= record.droppedLines
+        case .rejected: counts.rejected -= 1
+        case .filtered: counts.filtered -= 1
+        case .superseded: break
+        }
         guard let name = record.fileName else { return }
-        if case .bill = record.kind, claims[name] == key { claims[name] = nil }
-        produced.remove(name)
+        if record.kind == .bill {
+            let base = String(name.dropLast(".json".count))
+            if claims[base] == key { claims[base] = nil }
+        }
+        producedEarlier.remove(name)
         try FileSystem.remove(directory + "/" + name)
     }
 
-    private mutating func write(_ document: DocumentResult) throws(Diagnostic) -> DocumentRecord {
+    private mutating func write(_ document: DocumentResult, index: Int) throws(Diagnostic) {
         var outcome = document.outcome
         if case .bill(let number, _, _, _, _) = outcome {
-            let name = SafeFileName.make(number) + ".json"
-            if let holder = claims[name], holder != document.key {
+            let base = SafeFileName.make(number)
+            if let holder = claims[base], holder != document.key {
                 outcome = .rejected([
                     RejectionReason(
                         field: template.target.numberField, jsonPath: nil,
@@ -246,37 +282,64 @@ struct OutputCollector {
                         templateLine: template.target.line)
                 ])
             } else {
-                claims[name] = document.key ?? name
+                claims[base] = document.key ?? base + ".json"
             }
         }
+        func n(_ value: Int) -> JSONValue { .number(String(value)) }
+        let key = document.key.map(JSONValue.string) ?? .null
+        let source = TransformRunner.originValue(document.origin)
         switch outcome {
         case .bill(let number, let bytes, let sha256, let lines, let dropped):
             let name = SafeFileName.make(number) + ".json"
             try put(bytes, name)
-            return DocumentRecord(
-                key: document.key, version: document.version, origin: document.origin,
-                kind: .bill(file: name, number: number, sha256: sha256, lines: lines, dropped: dropped))
+            try spool(
+                .outputs, index,
+                JSONObject([
+                    .init("file", .string(name)), .init("bill_number", .string(number)), .init("key", key),
+                    .init("sha256", .string(sha256)), .init("lines", n(lines)), .init("dropped_lines", n(dropped)),
+                    .init("source", source),
+                ]))
+            try remember(
+                DocumentDetails(kind: .bill, version: document.version, origin: document.origin, fileName: name, droppedLines: dropped),
+                index)
+            counts.payloads += 1
+            counts.droppedLines += dropped
         case .rejected(let reasons):
             let name = SafeFileName.make(document.key ?? "no-key-\(document.origin)") + ".reject.json"
             try put(writer.bytes(TransformRunner.rejectDocument(key: document.key, origin: document.origin, reasons: reasons, template: template)), name)
+            try spool(
+                .rejected, index,
+                JSONObject([.init("file", .string(name)), .init("key", key), .init("reasons", n(reasons.count)), .init("source", source)]))
+            try remember(DocumentDetails(kind: .rejected, version: document.version, origin: document.origin, fileName: name), index)
             let diagnostics = reasons.map { reason in
                 Diagnostic.error(
                     "\(document.key ?? "document") rejected: \(reason.field.map { "\($0): " } ?? "")\(reason.message)",
                     file: document.origin.file, line: document.origin.line, jsonPath: reason.jsonPath)
             }
-            return DocumentRecord(
-                key: document.key, version: document.version, origin: document.origin,
-                kind: .rejected(file: name, reasons: reasons.count, diagnostics: diagnostics))
+            rejections.append((index, diagnostics))
+            counts.rejected += 1
         case .filtered(let filtered):
-            return DocumentRecord(
-                key: document.key, version: document.version, origin: document.origin,
-                kind: .filtered(reason: filtered.reason, detail: filtered.detail))
+            try spool(
+                .filtered, index,
+                JSONObject([
+                    .init("key", key), .init("reason", .string(filtered.reason)), .init("detail", .string(filtered.detail)),
+                    .init("source", source),
+                ]))
+            try remember(DocumentDetails(kind: .filtered, version: document.version, origin: document.origin), index)
+            counts.filtered += 1
         }
+    }
+
+    /// Spools a record's manifest entry: the bytes `writeManifest` writes for it (pretty, at indent 2).
+    private func spool(_ section: ManifestSection, _ index: Int, _ entry: JSONObject) throws(Diagnostic) {
+        var bytes: [UInt8] = []
+        writer.write(.object(entry), into: &bytes, indent: 2)
+        try entries[section]!.append(index: index, bytes)
     }
 
     /// Writes a file unless it already holds exactly these bytes (no fsync: see `syncFileSystem`).
     private mutating func put(_ bytes: [UInt8], _ name: String) throws(Diagnostic) {
-        produced.insert(name)
+        if earlier.contains(name) { producedEarlier.insert(name) }
         let path = directory + "/" + name
         if earlier.contains(name), let existing = try? FileSystem.read(path), existing == bytes { return }
         try FileSystem.writeAtomically(bytes, to: path, durable: false)
@@ -284,7 +347,7 @@ struct OutputCollector {
 
     /// Removes outputs an earlier run listed that this run no longer produces (keeping loaded payloads).
     func removeStale(_ previous: [String], summary: inout TransformSummary) throws(Diagnostic) {
-        for name in previous where !produced.contains(name) {
+        for name in previous where !producedEarlier.contains(name) {
             let isReject = name.hasSuffix(".reject.json")
             let base = isReject ? String(name.dropLast(".reject.json".count)) : String(name.dropLast(".json".count))
             if !isReject && FileSystem.exists(directory + "/" + base + ".receipt.json") {
@@ -298,31 +361,33 @@ struct OutputCollector {
         }
     }
 
-    /// Adds the final counts and the rejection diagnostics to `summary`.
+    /// Adds the final counts and the rejection diagnostics (in input order) to `summary`.
     func tally(_ summary: inout TransformSummary) {
-        for record in records {
-            if record.isSuperseded {
-                summary.superseded += 1
-                continue
-            }
-            switch record.kind {
-            case .bill(_, _, _, _, let dropped):
-                summary.payloads += 1
-                summary.droppedLines += dropped
-            case .rejected(_, _, let diagnostics):
-                summary.rejected += 1
-                summary.diagnostics += diagnostics
-            case .filtered:
-                summary.filtered += 1
-            }
+        summary.superseded += counts.superseded
+        summary.payloads += counts.payloads
+        summary.droppedLines += counts.droppedLines
+        summary.rejected += counts.rejected
+        summary.filtered += counts.filtered
+        for rejection in rejections where !isSuperseded[rejection.index] { summary.diagnostics += rejection.diagnostics }
+    }
+
+    /// Calls `body` with the manifest entry of every record of `section` that was not superseded, in input order.
+    func forEachEntry(in section: ManifestSection, _ body: ([UInt8]) throws(Diagnostic) -> Void) throws(Diagnostic) {
+        try entries[section]!.forEachFrame { (index, bytes) throws(Diagnostic) in
+            if !isSuperseded[index] { try body(Array(bytes)) }
         }
     }
 
-    /// Keys seen more than once, sorted, with the winning record and the superseded ones (input order).
-    var duplicates: [(key: String, used: Int, superseded: [Int])] {
-        occurrences.keys.sorted().map { key in
+    /// Calls `body` with each key seen more than once, sorted, with the winning record's details and the
+    /// superseded ones' (input order).
+    func forEachDuplicate(
+        _ body: (_ key: String, _ used: DocumentDetails, _ superseded: [DocumentDetails]) throws(Diagnostic) -> Void
+    ) throws(Diagnostic) {
+        for key in occurrences.keys.sorted() {
             let winner = current[key]!
-            return (key, winner, occurrences[key]!.filter { $0 != winner })
+            var superseded: [DocumentDetails] = []
+            for index in occurrences[key]! where index != winner { superseded.append(try details(of: index)) }
+            try body(key, try details(of: winner), superseded)
         }
     }
 }
@@ -373,15 +438,18 @@ extension TransformRunner {
             JSONWriter.writeString(key, into: &keyBytes)
             try file.write(keyBytes + Array(": ".utf8) + value(v, indent: 1))
         }
-        func array(_ key: String, _ elements: some Sequence<JSONValue>) throws(Diagnostic) {
+        /// Writes an array member whose elements `elements` hands, as their bytes at indent 2, to its argument.
+        func array(_ key: String, _ elements: (_ element: ([UInt8]) throws(Diagnostic) -> Void) throws(Diagnostic) -> Void)
+            throws(Diagnostic)
+        {
             try file.write(",\n  ")
             var keyBytes: [UInt8] = []
             JSONWriter.writeString(key, into: &keyBytes)
             try file.write(keyBytes + Array(": [".utf8))
             var empty = true
-            for element in elements {
+            try elements { (bytes: [UInt8]) throws(Diagnostic) in
                 try file.write((empty ? "\n    " : ",\n    "))
-                try file.write(value(element, indent: 2))
+                try file.write(bytes)
                 empty = false
             }
             try file.write(empty ? "]" : "\n  ]")
@@ -418,64 +486,39 @@ extension TransformRunner {
                     .init("payloads", n(summary.payloads)), .init("rejected", n(summary.rejected)),
                     .init("filtered", n(summary.filtered)), .init("dropped_lines", n(summary.droppedLines)),
                 ])))
-        try array(
-            "inputs",
-            inputs.lazy.map { input in
-                .object(
-                    JSONObject([
-                        .init("file", .string(input.file)), .init("sha256", .string(input.sha256)),
-                        .init("shape", input.shape.map { .string($0.rawValue) } ?? .null),
-                        .init("documents", n(input.documents)),
-                        .init("errors", .array(input.diagnostics.filter { $0.severity == .error }.map { .string($0.description) })),
-                    ]))
-            })
-        let live = collector.records.lazy.filter { !$0.isSuperseded }
-        try array(
-            "outputs",
-            live.compactMap { record -> JSONValue? in
-                guard case .bill(let file, let number, let sha, let lines, let dropped) = record.kind else { return nil }
-                return .object(
-                    JSONObject([
-                        .init("file", .string(file)), .init("bill_number", .string(number)),
-                        .init("key", record.key.map(JSONValue.string) ?? .null), .init("sha256", .string(sha)),
-                        .init("lines", n(lines)), .init("dropped_lines", n(dropped)), .init("source", originValue(record.origin)),
-                    ]))
-            })
-        try array(
-            "rejected",
-            live.compactMap { record -> JSONValue? in
-                guard case .rejected(let file, let reasons, _) = record.kind else { return nil }
-                return .object(
-                    JSONObject([
-                        .init("file", .string(file)), .init("key", record.key.map(JSONValue.string) ?? .null),
-                        .init("reasons", n(reasons)), .init("source", originValue(record.origin)),
-                    ]))
-            })
-        try array(
-            "filtered",
-            live.compactMap { record -> JSONValue? in
-                guard case .filtered(let reason, let detail) = record.kind else { return nil }
-                return .object(
-                    JSONObject([
-                        .init("key", record.key.map(JSONValue.string) ?? .null), .init("reason", .string(reason)),
-                        .init("detail", .string(detail)), .init("source", originValue(record.origin)),
-                    ]))
-            })
-        func version(_ index: Int) -> JSONValue {
-            let record = collector.records[index]
+        try array("inputs") { element throws(Diagnostic) in
+            for input in inputs {
+                try element(
+                    value(
+                        .object(
+                            JSONObject([
+                                .init("file", .string(input.file)), .init("sha256", .string(input.sha256)),
+                                .init("shape", input.shape.map { .string($0.rawValue) } ?? .null),
+                                .init("documents", n(input.documents)),
+                                .init(
+                                    "errors", .array(input.diagnostics.filter { $0.severity == .error }.map { .string($0.description) })),
+                            ])), indent: 2))
+            }
+        }
+        for (section, key) in [(ManifestSection.outputs, "outputs"), (.rejected, "rejected"), (.filtered, "filtered")] {
+            try array(key) { element throws(Diagnostic) in try collector.forEachEntry(in: section, element) }
+        }
+        func version(_ record: DocumentDetails) -> JSONValue {
             var object = originValue(record.origin).objectValue!
             object.append("version", record.version.map(JSONValue.string) ?? .null)
             return .object(object)
         }
-        try array(
-            "duplicates",
-            collector.duplicates.lazy.map { group in
-                .object(
-                    JSONObject([
-                        .init("key", .string(group.key)), .init("used", version(group.used)),
-                        .init("superseded", .array(group.superseded.map(version))),
-                    ]))
-            })
+        try array("duplicates") { element throws(Diagnostic) in
+            try collector.forEachDuplicate { (key, used, superseded) throws(Diagnostic) in
+                try element(
+                    value(
+                        .object(
+                            JSONObject([
+                                .init("key", .string(key)), .init("used", version(used)),
+                                .init("superseded", .array(superseded.map(version))),
+                            ])), indent: 2))
+            }
+        }
         try file.write("\n}\n")
         try file.commit()
     }

@@ -108,10 +108,16 @@ public enum TransformRunner {
         // Files are read, parsed and transformed in parallel, a few files ahead of the collector, which
         // absorbs their results one file after the other, in input order, so every decision (which version
         // of a document wins, which document keeps a bill number) is the same as a serial run's. Memory
-        // holds the files in the window and a small record per document, never the corpus.
+        // holds the files in the window and, per document, a map entry or two and a spool offset (manifest
+        // entries go to a temporary file as documents are absorbed), never the corpus.
         let transformer = Transformer(context: context)
         let keys = InputReader.keySet(for: template)
-        let box = CollectorBox(OutputCollector(directory: directory, template: template, earlier: Set(previous)))
+        let box: CollectorBox
+        do {
+            box = CollectorBox(try OutputCollector(directory: directory, template: template, earlier: Set(previous)))
+        } catch {
+            throw StageFailure([error])
+        }
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
         do {
             try OrderedPipeline.run(
@@ -131,7 +137,7 @@ public enum TransformRunner {
             FileSystem.syncFileSystem(containing: directory)
             summary.filesWithErrors = inputs.filter(\.hasErrors).count
             summary.diagnostics += inputs.flatMap(\.diagnostics)
-            summary.documents = collector.records.count
+            summary.documents = collector.documents
             collector.tally(&summary)
             try writeManifest(
                 to: directory + "/manifest.json", template: template, context: context, inputs: inputs,
@@ -248,14 +254,18 @@ public enum TransformRunner {
 
     // MARK: - Outputs
 
+    /// The payload and reject files an earlier run's manifest lists (none when there is no readable
+    /// manifest). The manifest lists every document, so it is read one entry at a time, not whole.
     static func previousOutputs(_ directory: String) -> [String] {
-        guard let bytes = try? FileSystem.read(directory + "/manifest.json"), let manifest = try? JSONReader.parse(bytes)
-        else { return [] }
         var names: [String] = []
-        for list in ["outputs", "rejected"] {
-            for entry in manifest[list]?.arrayValue ?? [] {
+        do {
+            try JSONReader.forEachElement(
+                inFile: directory + "/manifest.json", ofArrays: ["outputs", "rejected"], keeping: JSONKeySet(["file"])
+            ) { _, entry in
                 if let name = entry["file"]?.stringValue, !name.contains("/"), !name.hasPrefix(".") { names.append(name) }
             }
+        } catch {
+            return []
         }
         return names
     }

@@ -1,0 +1,134 @@
+import Foundation
+
+extension JSONReader {
+    /// Reads the JSON object in the file at `path` a piece at a time and hands `body` each element of the
+    /// arrays that are its top-level members named in `arrays` (with that name), each element parsed on
+    /// its own; everything else is only scanned for its structure.
+    ///
+    /// Memory holds one element and a read buffer, never the file: this is for files that list every
+    /// document of a run, such as a transform's `manifest.json` (115 MB for a 1 GiB corpus), read back to
+    /// learn what an earlier run wrote.
+    ///
+    /// - Parameters:
+    ///   - keeping: as for `parse(_:keeping:)`, applied to each element.
+    /// - Throws: a `Diagnostic` naming the file and the line: unreadable, not an object, an element that is
+    ///   not JSON or is not an object or array, or a file that ends inside a value.
+    public static func forEachElement(
+        inFile path: String, ofArrays arrays: Set<String>, keeping: JSONKeySet? = nil, _ body: (String, JSONValue) -> Void
+    ) throws(Diagnostic) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .error("cannot read (\(String(cString: strerror(errno))))", file: path) }
+        defer { close(fd) }
+        var scanner = ElementScanner(arrays: arrays)
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .error("cannot read (\(String(cString: strerror(errno))))", file: path)
+            }
+            if n == 0 { break }
+            try scanner.scan(buffer[0..<n], file: path, keeping: keeping, body)
+        }
+        try scanner.finish(file: path)
+    }
+
+    /// The state of `forEachElement` between reads: where it is in the object's structure, and the bytes
+    /// of the element being collected.
+    struct ElementScanner {
+        let arrays: Set<String>
+        var depth = 0
+        var line = 1
+        var inString = false
+        var escaped = false
+        var started = false
+        /// At the top level, whether the next string is a member name.
+        var expectName = false
+        var name: [UInt8]?
+        var member: String?
+        /// Inside one of the wanted arrays (depth 2).
+        var inWantedArray = false
+        var element: [UInt8]?
+        var elementLine = 0
+
+        init(arrays: Set<String>) {
+            self.arrays = arrays
+        }
+
+        mutating func scan(
+            _ bytes: ArraySlice<UInt8>, file: String, keeping: JSONKeySet?, _ body: (String, JSONValue) -> Void
+        ) throws(Diagnostic) {
+            for byte in bytes {
+                if element != nil { element!.append(byte) }
+                if byte == 0x0A { line += 1 }
+                if inString {
+                    if escaped {
+                        escaped = false
+                    } else if byte == UInt8(ascii: "\\") {
+                        escaped = true
+                    } else if byte == UInt8(ascii: "\"") {
+                        inString = false
+                        if let text = name {
+                            name = nil
+                            member = (try? JSONReader.parse([UInt8(ascii: "\"")] + text + [UInt8(ascii: "\"")]))?.stringValue
+                            continue
+                        }
+                    }
+                    name?.append(byte)
+                    continue
+                }
+                switch byte {
+                case UInt8(ascii: "\""):
+                    if depth == 2 && inWantedArray && element == nil { throw notAContainer(file) }
+                    inString = true
+                    if depth == 1 && expectName { name = [] }
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    if depth == 0 {
+                        guard byte == UInt8(ascii: "{"), !started else {
+                            throw .error("expected one JSON object", file: file, line: line)
+                        }
+                        started = true
+                        expectName = true
+                    }
+                    if depth == 2 && inWantedArray && element == nil {
+                        element = [byte]
+                        elementLine = line
+                    }
+                    depth += 1
+                    if depth == 2 && byte == UInt8(ascii: "[") && member.map(arrays.contains) == true { inWantedArray = true }
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                    if depth < 0 { throw .error("unexpected '\(Character(Unicode.Scalar(byte)))'", file: file, line: line) }
+                    if depth == 2, let bytes = element {
+                        element = nil
+                        do {
+                            body(member ?? "", try JSONReader.parse(bytes, keeping: keeping))
+                        } catch {
+                            throw .error(error.message, file: file, line: elementLine + error.line - 1)
+                        }
+                    }
+                    if depth == 1 { inWantedArray = false }
+                case UInt8(ascii: ","):
+                    if depth == 1 { expectName = true }
+                case UInt8(ascii: ":"):
+                    if depth == 1 { expectName = false }
+                case 0x20, 0x0A, 0x0D, 0x09:
+                    break
+                default:
+                    if depth == 0 { throw .error("expected one JSON object", file: file, line: line) }
+                    if depth == 2 && inWantedArray && element == nil { throw notAContainer(file) }
+                }
+            }
+        }
+
+        func notAContainer(_ file: String) -> Diagnostic {
+            .error("'\(member ?? "")' should hold objects or arrays", file: file, line: line)
+        }
+
+        func finish(file: String) throws(Diagnostic) {
+            if !started || depth != 0 || inString {
+                throw .error("unexpected end of data (is the file truncated?)", file: file, line: line)
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+import FerryCore
+import FerryTransform
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A temporary file that holds what the manifest will list, so a run's memory does not grow with the
+/// number of documents.
+///
+/// The file holds frames (record index, byte count, bytes) appended through a buffer, read back one by
+/// offset or all in order. It is unlinked as soon as it is created: the open descriptor keeps it alive,
+/// it never shows in the directory, and a run that is killed leaves nothing behind.
+final class SpoolFile {
+    private var fd: Int32
+    private let path: String
+    private var buffer: [UInt8] = []
+    /// Bytes already written to the file; the buffer's bytes follow them.
+    private var flushed = 0
+    private static let bufferSize = 1 << 20
+    /// A frame's header: the record index (8 bytes) and the byte count (4 bytes), little-endian.
+    private static let headerSize = 12
+
+    /// Creates an unlinked spool file in `directory`.
+    ///
+    /// - Throws: a `Diagnostic` when the file cannot be created.
+    init(directory: String) throws(Diagnostic) {
+        path = directory + "/.ferry-spool-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Self.ioError("cannot create the temporary file", path) }
+        unlink(path)
+        buffer.reserveCapacity(Self.bufferSize)
+    }
+
+    deinit { close(fd) }
+
+    /// Appends one frame and returns its offset (for `frame(at:)`).
+    ///
+    /// - Throws: a `Diagnostic` when the file cannot be written.
+    @discardableResult
+    func append(index: Int, _ bytes: [UInt8]) throws(Diagnostic) -> Int {
+        let offset = flushed + buffer.count
+        Self.appendInteger(UInt64(index), bytes: 8, to: &buffer)
+        Self.appendInteger(UInt64(bytes.count), bytes: 4, to: &buffer)
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= Self.bufferSize { try flush() }
+        return offset
+    }
+
+    /// The bytes of the frame that `append` put at `offset`.
+    ///
+    /// - Throws: a `Diagnostic` when the file cannot be read.
+    func frame(at offset: Int) throws(Diagnostic) -> [UInt8] {
+        if offset >= flushed {
+            let start = offset - flushed
+            let count = Self.integer(buffer, at: start + 8, bytes: 4)
+            return Array(buffer[(start + Self.headerSize)..<(start + Self.headerSize + count)])
+        }
+        let header = try read(at: offset, count: Self.headerSize)
+        return try read(at: offset + Self.headerSize, count: Self.integer(header, at: 8, bytes: 4))
+    }
+
+    /// Calls `body` with every frame's record index and bytes, in the order they were appended.
+    ///
+    /// - Throws: a `Diagnostic` when the file cannot be read, or what `body` throws.
+    func forEachFrame(_ body: (_ index: Int, _ bytes: ArraySlice<UInt8>) throws(Diagnostic) -> Void) throws(Diagnostic) {
+        try flush()
+        var chunk: [UInt8] = []
+        var start = 0
+        var offset = 0
+        while true {
+            var needed = Self.headerSize
+            while chunk.count - start >= Self.headerSize {
+                let count = Self.integer(chunk, at: start + 8, bytes: 4)
+                needed = Self.headerSize + count
+                guard chunk.count - start >= needed else { break }
+                try body(Self.integer(chunk, at: start, bytes: 8), chunk[(start + Self.headerSize)..<(start + needed)])
+                start += needed
+                needed = Self.headerSize
+            }
+            guard offset < flushed else { break }
+            chunk.removeFirst(start)
+            start = 0
+            let more = try read(at: offset, count: min(max(Self.bufferSize, needed), flushed - offset))
+            chunk += more
+            offset += more.count
+        }
+        guard start == chunk.count else { throw .error("the temporary file ends inside a record", file: path) }
+    }
+
+    private func flush() throws(Diagnostic) {
+        var written = 0
+        while written < buffer.count {
+            let n = buffer.withUnsafeBytes { raw in pwrite(fd, raw.baseAddress! + written, raw.count - written, off_t(flushed + written)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Self.ioError("cannot write the temporary file", path)
+            }
+            written += n
+        }
+        flushed += buffer.count
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func read(at offset: Int, count: Int) throws(Diagnostic) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = bytes.withUnsafeMutableBytes { raw in pread(fd, raw.baseAddress! + done, count - done, off_t(offset + done)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Self.ioError("cannot read the temporary file", path)
+            }
+            if n == 0 { throw .error("the temporary file is shorter than expected", file: path) }
+            done += n
+        }
+        return bytes
+    }
+
+    private static func appendInteger(_ value: UInt64, bytes: Int, to out: inout [UInt8]) {
+        for shift in stride(from: 0, to: bytes * 8, by: 8) { out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    private static func integer(_ bytes: [UInt8], at offset: Int, bytes count: Int) -> Int {
+        var value = 0
+        for i in 0..<count { value |= Int(bytes[offset + i]) << (8 * i) }
+        return value
+    }
+
+    private static func ioError(_ what: String, _ path: String) -> Diagnostic {
+        .error("\(what): \(String(cString: strerror(errno)))", file: path)
+    }
+}
+
+/// What deduplication and the manifest's `duplicates` section need to know again about a document after
+/// it was absorbed. Kept in a `SpoolFile`, not in memory: it is read back only for keys seen more than once.
+struct DocumentDetails {
+    /// What became of the document.
+    enum Kind: UInt8 {
+        case bill, rejected, filtered
+        /// A version that lost to one read earlier: never written.
+        case superseded
+    }
+
+    var kind: Kind
+    var version: String?
+    var origin: DocumentOrigin
+    /// The payload or reject file written for it.
+    var fileName: String?
+    /// Entry lines dropped by entry filters (payloads only).
+    var droppedLines = 0
+
+    /// The bytes `init(decoding:)` reads back.
+    var encoded: [UInt8] {
+        var out: [UInt8] = [kind.rawValue]
+        Self.append(Int64(droppedLines), to: &out)
+        Self.append(Int64(origin.line ?? -1), to: &out)
+        for text in [version, fileName, origin.file, origin.jsonPath] {
+            guard let text else {
+                Self.append(-1, to: &out)
+                continue
+            }
+            let utf8 = Array(text.utf8)
+            Self.append(Int64(utf8.count), to: &out)
+            out += utf8
+        }
+        return out
+    }
+
+    init(kind: Kind, version: String?, origin: DocumentOrigin, fileName: String? = nil, droppedLines: Int = 0) {
+        self.kind = kind
+        self.version = version
+        self.origin = origin
+        self.fileName = fileName
+        self.droppedLines = droppedLines
+    }
+
+    /// Reads what `encoded` wrote. (The origin's file index and position are not kept: the manifest does not list them.)
+    init(decoding bytes: [UInt8]) {
+        var position = 1
+        func integer() -> Int {
+            var value: UInt64 = 0
+            for i in 0..<8 { value |= UInt64(bytes[position + i]) << UInt64(8 * i) }
+            position += 8
+            return Int(Int64(bitPattern: value))
+        }
+        func text() -> String? {
+            let count = integer()
+            guard count >= 0 else { return nil }
+            defer { position += count }
+            return String(decoding: bytes[position..<(position + count)], as: UTF8.self)
+        }
+        kind = Kind(rawValue: bytes[0]) ?? .superseded
+        droppedLines = integer()
+        let line = integer()
+        version = text()
+        fileName = text()
+        let file = text() ?? ""
+        let jsonPath = text() ?? ""
+        origin = DocumentOrigin(file: file, jsonPath: jsonPath, line: line < 0 ? nil : line, fileIndex: 0, position: 0)
+    }
+
+    private static func append(_ value: Int64, to out: inout [UInt8]) {
+        let bits = UInt64(bitPattern: value)
+        for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: bits >> UInt64(8 * i))) }
+    }
+}
