@@ -72,6 +72,86 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         self.isNegative = isNegative && normalized.contains { $0 != 0 }
     }
 
+    /// A decimal small enough to compare as integers: `mantissa ÷ 10^scale`, at most 18 digits.
+    public struct Small: Sendable {
+        /// The digits as an integer, with the sign.
+        public var mantissa: Int64
+        /// How many of the digits are after the decimal point.
+        public var scale: Int
+
+        /// Creates a value: `mantissa ÷ 10^scale`.
+        public init(mantissa: Int64, scale: Int) {
+            self.mantissa = mantissa
+            self.scale = scale
+        }
+
+        /// Both values at the larger scale; `nil` when that does not fit in 18 digits.
+        private static func aligned(_ a: Small, _ b: Small) -> (Int64, Int64)? {
+            var (x, y) = (a.mantissa, b.mantissa)
+            for _ in a.scale..<max(a.scale, b.scale) {
+                let (r, overflow) = x.multipliedReportingOverflow(by: 10)
+                if overflow { return nil }
+                x = r
+            }
+            for _ in b.scale..<max(a.scale, b.scale) {
+                let (r, overflow) = y.multipliedReportingOverflow(by: 10)
+                if overflow { return nil }
+                y = r
+            }
+            return (x, y)
+        }
+
+        /// Compares two values exactly; `nil` when they cannot be aligned without overflow.
+        public static func compare(_ a: Small, _ b: Small) -> Int? {
+            guard let (x, y) = aligned(a, b) else { return nil }
+            return x < y ? -1 : (x == y ? 0 : 1)
+        }
+    }
+
+    /// The value as a `Small` when it has at most 18 digits.
+    public var small: Small? {
+        guard digits.count <= 18 else { return nil }
+        var value: Int64 = 0
+        for digit in digits { value = value * 10 + Int64(digit) }
+        return Small(mantissa: isNegative ? -value : value, scale: scale)
+    }
+
+    /// `text` as a `Small` when it is a plainly written decimal (`-?[0-9]+(\.[0-9]+)?`, at most 18
+    /// digits, nothing else), read from its bytes without allocating; `nil` for anything else (which
+    /// `init?(_:)` may still read). The fast path of comparisons such as `goods_count > 0`.
+    public static func small(_ text: String) -> Small? {
+        var text = text
+        return text.withUTF8 { bytes -> Small? in
+            var i = 0
+            let negative = bytes.first == UInt8(ascii: "-")
+            if negative { i = 1 }
+            var value: Int64 = 0
+            var digits = 0
+            var scale = 0
+            var sawPoint = false
+            var digitsAfterPoint = false
+            while i < bytes.count {
+                let byte = bytes[i]
+                if byte == UInt8(ascii: "."), !sawPoint, digits > 0 {
+                    sawPoint = true
+                } else if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                    digits += 1
+                    if digits > 18 { return nil }
+                    value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+                    if sawPoint {
+                        scale += 1
+                        digitsAfterPoint = true
+                    }
+                } else {
+                    return nil
+                }
+                i += 1
+            }
+            guard digits > 0, !sawPoint || digitsAfterPoint else { return nil }
+            return Small(mantissa: negative ? -value : value, scale: scale)
+        }
+    }
+
     /// Whether the value is zero (at any scale).
     public var isZero: Bool { !digits.contains { $0 != 0 } }
 

@@ -21,7 +21,26 @@ public enum FileSystem {
         defer { close(fd) }
         var result: [UInt8] = []
         var info = stat()
-        if fstat(fd, &info) == 0, info.st_size > 0 { result.reserveCapacity(Int(info.st_size)) }
+        if fstat(fd, &info) == 0, info.st_size > 0 {
+            // The usual case: read the size fstat gives straight into the result (no second copy).
+            let expected = Int(info.st_size)
+            var failed = false
+            result = [UInt8](unsafeUninitializedCapacity: expected) { buffer, count in
+                while count < expected {
+                    let n = Glibc.read(fd, buffer.baseAddress! + count, expected - count)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        failed = true
+                        return
+                    }
+                    if n == 0 { return }
+                    count += n
+                }
+            }
+            if failed { throw ioError("cannot read", path) }
+            if result.count < expected { return result }
+        }
+        // Whatever is left: a file that grew, or one whose size is not known in advance.
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }

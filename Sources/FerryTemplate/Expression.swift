@@ -80,6 +80,18 @@ public indirect enum Expression: Sendable, Hashable {
         case .compare(let lhs, let op, let rhs):
             let a = Self.value(lhs, resolve)
             let b = Self.value(rhs, resolve)
+            // Plain numbers on both sides (`status == 80`, `goods_count > 0` with "2.0000", the usual case)
+            // compare without making decimals; the result is the one the decimals would give.
+            if let x = Self.small(lhs, a), let y = Self.small(rhs, b), let order = ExactDecimal.Small.compare(x, y) {
+                switch op {
+                case .equal: return order == 0
+                case .notEqual: return order != 0
+                case .less: return order < 0
+                case .lessOrEqual: return order <= 0
+                case .greater: return order > 0
+                case .greaterOrEqual: return order >= 0
+                }
+            }
             // Each side as a number, parsed once (a literal number is already one).
             let x = Self.number(lhs, a)
             let y = Self.number(rhs, b)
@@ -114,6 +126,15 @@ public indirect enum Expression: Sendable, Hashable {
             case .notEqual: return aText == nil || aText != bText
             default: return false
             }
+        }
+    }
+
+    /// The operand as a small decimal, when it is one written plainly (a literal, or a value's text).
+    private static func small(_ operand: Operand, _ value: JSONValue?) -> ExactDecimal.Small? {
+        if case .number(let literal) = operand { return literal.small }
+        switch value {
+        case .some(.number(let text)), .some(.string(let text)): return ExactDecimal.small(text)
+        default: return nil
         }
     }
 

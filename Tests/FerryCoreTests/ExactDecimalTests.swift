@@ -67,4 +67,35 @@ import Testing
         #expect(ExactDecimal.plainText("99.95", roundedTo: 1) == "100.0")
         #expect(ExactDecimal.plainText(" 007.50 ", roundedTo: nil) == "7.50")
     }
+
+    /// The comparison fast path (`Small`) orders exactly as `ExactDecimal` does, or steps aside.
+    @Test func smallComparisonsAgreeWithExactDecimal() {
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+        let pieces = ["0", "00", "1", "5", "9", "80", "2.0000", "0.0000", ".", "-", "123456789", "e2", " ", "x", ""]
+        var compared = 0
+        for _ in 0..<20_000 {
+            var texts = ["", ""]
+            for k in 0..<2 { for _ in 0..<(1 + next(4)) { texts[k] += pieces[next(pieces.count)] } }
+            let small = texts.map(ExactDecimal.small)
+            let exact = texts.map { ExactDecimal($0) }
+            for k in 0..<2 where small[k] != nil {
+                #expect(exact[k] != nil, "'\(texts[k])' is plain but not a decimal")
+            }
+            guard let a = small[0], let b = small[1], let x = exact[0], let y = exact[1],
+                let order = ExactDecimal.Small.compare(a, b)
+            else { continue }
+            #expect((order < 0) == (x < y) && (order == 0) == (x == y), "'\(texts[0])' vs '\(texts[1])'")
+            compared += 1
+        }
+        #expect(compared > 1_000)
+        #expect(ExactDecimal.small("1.") == nil && ExactDecimal.small(".5") == nil && ExactDecimal.small("-") == nil)
+        #expect(ExactDecimal.small("1234567890123456789") == nil)
+        let big = ExactDecimal.Small(mantissa: 999_999_999_999_999_999, scale: 0)
+        #expect(ExactDecimal.Small.compare(big, ExactDecimal.Small(mantissa: 1, scale: 2)) == nil)
+        #expect(ExactDecimal("80")!.small.map { ExactDecimal.Small.compare($0, ExactDecimal.small("80.00")!) } == 0)
+    }
 }
