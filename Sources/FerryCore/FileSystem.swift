@@ -112,16 +112,45 @@ public enum FileSystem {
     /// atomic write: `(descriptor, temporary path, directory)`.
     static func createTemporary(for path: String) throws(Diagnostic) -> (Int32, String, String) {
         let (directory, name) = split(path)
-        let temporary = directory + "/." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        var fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        // The directory usually exists: create it only when the first attempt says it does not (one
-        // system call per file instead of a directory walk).
-        if fd < 0 && errno == ENOENT {
-            try createDirectory(directory)
-            fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        var createdDirectory = false
+        for _ in 0..<100 {
+            let temporary = directory + "/." + name + ".tmp-\(processID)-\(temporaryCounter.next())"
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            if fd >= 0 { return (fd, temporary, directory) }
+            switch errno {
+            case EEXIST:
+                // Left by a process that had this id before and died mid-write: take the next number.
+                continue
+            case ENOENT where !createdDirectory:
+                // The directory usually exists: create it only when the first attempt says it does not
+                // (one system call per file instead of a directory walk).
+                try createDirectory(directory)
+                createdDirectory = true
+            default:
+                throw ioError("cannot create", temporary)
+            }
         }
-        guard fd >= 0 else { throw ioError("cannot create", temporary) }
-        return (fd, temporary, directory)
+        throw ioError("cannot create a temporary file beside", path)
+    }
+
+    /// This process's id, asked once (every `getpid` is a system call).
+    private static let processID = getpid()
+
+    /// Numbers the temporary files of this process: unique with the process id, and no system call
+    /// (a random number per file cost a `getrandom` each).
+    private static let temporaryCounter = Counter()
+
+    /// A thread-safe counter.
+    final class Counter: @unchecked Sendable {
+        private let lock = Mutex()
+        private var value = 0
+
+        func next() -> Int {
+            lock.withLock {
+                value += 1
+                return value
+            }
+        }
     }
 
     /// `path` split at its last `/` into directory (`.` when there is none) and file name.
