@@ -6,13 +6,16 @@ import Foundation
 /// thread until every element is done, so call it for bounded batches only.
 public enum ConcurrentMap {
     /// `transform` applied to each element of `elements`, in order.
+    ///
+    /// - Parameter workers: how many threads to use at most (default: one per core).
     public static func map<Element, Result: Sendable>(
-        _ elements: [Element], _ transform: (Element) -> Result
+        _ elements: [Element], workers: Int? = nil, _ transform: (Element) -> Result
     ) -> [Result] {
         let count = elements.count
-        guard count > 1 else { return elements.map(transform) }
-        // A few chunks per core: enough to balance uneven elements, few enough to keep the overhead low.
-        let chunks = min(count, max(1, ProcessInfo.processInfo.activeProcessorCount) * 4)
+        let workers = max(1, workers ?? ProcessInfo.processInfo.activeProcessorCount)
+        guard count > 1, workers > 1 else { return elements.map(transform) }
+        // A few chunks per worker: enough to balance uneven elements, few enough to keep the overhead low.
+        let chunks = min(count, workers * 4)
         let results = UnsafeMutableBufferPointer<Result?>.allocate(capacity: count)
         results.initialize(repeating: nil)
         defer {
@@ -24,16 +27,34 @@ public enum ConcurrentMap {
             nonisolated(unsafe) let results = results
             elements.withUnsafeBufferPointer { input in
                 nonisolated(unsafe) let input = input
-                DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                    var index = chunk * count / chunks
-                    let end = (chunk + 1) * count / chunks
-                    while index < end {
-                        results[index] = transform(input[index])
-                        index += 1
+                // `workers` threads, each taking the next chunk until none is left.
+                let next = ChunkCounter()
+                DispatchQueue.concurrentPerform(iterations: min(workers, chunks)) { _ in
+                    while let chunk = next.take(below: chunks) {
+                        var index = chunk * count / chunks
+                        let end = (chunk + 1) * count / chunks
+                        while index < end {
+                            results[index] = transform(input[index])
+                            index += 1
+                        }
                     }
                 }
             }
         }
         return results.map { $0! }
+    }
+}
+
+/// Hands out chunk numbers 0, 1, 2, … to whichever worker asks next.
+private final class ChunkCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+
+    func take(below limit: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard next < limit else { return nil }
+        next += 1
+        return next - 1
     }
 }

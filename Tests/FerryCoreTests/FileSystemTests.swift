@@ -38,6 +38,24 @@ import Testing
         #expect(ConcurrentMap.map(input) { $0 * 3 } == input.map { $0 * 3 })
         #expect(ConcurrentMap.map([7]) { $0 + 1 } == [8])
         #expect(ConcurrentMap.map([Int]()) { $0 }.isEmpty)
+        for workers in [0, 1, 2, 3, 64] {
+            #expect(ConcurrentMap.map(input, workers: workers) { $0 - 1 } == input.map { $0 - 1 }, "workers \(workers)")
+        }
+        // At most `workers` threads at a time.
+        for workers in [1, 2] {
+            let busy = Mutex()
+            nonisolated(unsafe) var running = 0
+            nonisolated(unsafe) var most = 0
+            _ = ConcurrentMap.map(Array(0..<64), workers: workers) { _ in
+                busy.withLock {
+                    running += 1
+                    most = max(most, running)
+                }
+                usleep(1_000)
+                busy.withLock { running -= 1 }
+            }
+            #expect(most <= workers, "workers \(workers)")
+        }
     }
 
     @Test func timestampsAreUTCInISO8601() {
