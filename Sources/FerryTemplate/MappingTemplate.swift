@@ -53,28 +53,9 @@ public struct MappingTemplate: Sendable {
     public var sourceKeys: Set<String> {
         var keys: Set<String> = [source.list, source.key]
         if let version = source.versionField { keys.insert(version) }
-        func add(_ path: ValuePath) {
+        forEachSourcePath { path, _ in
             for case .key(let key) in path.segments { keys.insert(key) }
         }
-        func visit(_ fields: [FieldSpec]) {
-            for field in fields {
-                switch field.kind {
-                case .value(let value):
-                    switch value.source {
-                    case .path(let path): add(path)
-                    case .template(let template):
-                        for case .path(let path) in template.parts { add(path) }
-                    case .constant, .setting: break
-                    }
-                case .entries(let entries):
-                    add(entries.path)
-                    entries.condition?.paths.forEach(add)
-                    visit(entries.fields)
-                }
-            }
-        }
-        filters.forEach { $0.condition.paths.forEach(add) }
-        visit(bill)
         return keys
     }
 
@@ -83,22 +64,39 @@ public struct MappingTemplate: Sendable {
     /// message saying why it was false) sees the whole value.
     public var sourceKeysTestedWhole: Set<String> {
         var keys: Set<String> = []
-        func add(_ path: ValuePath) {
+        forEachSourcePath { path, isTested in
+            guard isTested else { return }
             if case .key(let key)? = path.segments.last(where: { if case .key = $0 { true } else { false } }) {
                 keys.insert(key)
             }
         }
+        return keys
+    }
+
+    /// Calls `body` with every path into source documents the template reads, and whether a condition
+    /// tests its value (document and entry filters) rather than mapping it.
+    private func forEachSourcePath(_ body: (ValuePath, _ isTested: Bool) -> Void) {
         func visit(_ fields: [FieldSpec]) {
             for field in fields {
-                if case .entries(let entries) = field.kind {
-                    entries.condition?.paths.forEach(add)
+                switch field.kind {
+                case .value(let value):
+                    switch value.source {
+                    case .path(let path): body(path, false)
+                    case .template(let template):
+                        for case .path(let path) in template.parts { body(path, false) }
+                    case .constant, .setting: break
+                    }
+                case .entries(let entries):
+                    body(entries.path, false)
+                    for path in entries.condition?.paths ?? [] { body(path, true) }
                     visit(entries.fields)
                 }
             }
         }
-        filters.forEach { $0.condition.paths.forEach(add) }
+        for filter in filters {
+            for path in filter.condition.paths { body(path, true) }
+        }
         visit(bill)
-        return keys
     }
 }
 
