@@ -150,11 +150,12 @@ public enum InputReader {
         }
     }
 
-    /// The member names of the page wrappers and error responses this reader looks at.
-    static let wrapperKeys = [
-        "error_response", "response", "flag", "errorcode", "code", "total_count", "msg", "message", "sub_code", "sub_msg",
-        "sub_message",
-    ]
+    /// The fields of an error response that its message quotes.
+    static let errorFields = ["errorcode", "code", "msg", "message", "sub_code", "sub_msg", "sub_message"]
+
+    /// The member names of the page wrappers and error responses this reader looks at (derived from the
+    /// names it reads, so a field added to an error message cannot be left out of the key set).
+    static let wrapperKeys = ["error_response", "response", "flag", "total_count"] + errorFields
 
     /// The members a transform with `template` can see: what the template reads, the page wrappers and
     /// error responses; values that a condition tests are kept whole. Reading only these builds a fraction
@@ -255,7 +256,7 @@ public enum InputReader {
     }
 
     private static func describeError(_ value: JSONValue, kind: String) -> String {
-        let fields = ["errorcode", "code", "msg", "message", "sub_code", "sub_msg", "sub_message"]
+        let fields = errorFields
             .compactMap { name in value[name]?.scalarText.map { "\(name) \($0)" } }
         return "the file is a \(kind) (\(fields.joined(separator: ", "))), not a page of orders; extract it again"
     }
