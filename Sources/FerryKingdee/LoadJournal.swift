@@ -1,22 +1,27 @@
 import FerryCore
 import Foundation
 
-/// The load journal of a run: `runs/<id>/load/journal/`, one small JSON file per event, each written
-/// atomically (`FileSystem.writeAtomically`) and never changed afterwards. `sent` entries are flushed to disk
-/// before the batch goes out; `settled` and `reconciled` entries (like receipts and error files) are
-/// flushed together at the end of the load: losing them in a crash only makes a batch in doubt again.
+/// The load journal of a run: `runs/<id>/load/journal.jsonl`, one JSON object per line, appended and never
+/// changed (`AppendOnlyFile`). A `sent` line is flushed to disk before its batch goes out, and so is a
+/// `superseded` line (before the error file it keeps is removed); `settled` and `reconciled` lines are not
+/// flushed on their own (the next flush, or the load's final one, takes them along): losing them in a
+/// crash only makes a batch in doubt again.
 ///
 /// ```
-/// 000001-sent-B000001.json        before a BatchSave is sent: batch id, form id, attempt, documents
-///                                 (payload name, FBillNo, payload SHA-256)
-/// 000002-settled-B000001.json     after every document of that request has its receipt, error file,
-///                                 or has been handed to a retry / re-check
-/// 000003-reconciled.json          after in-doubt batches were checked with ExecuteBillQuery
-/// 000004-superseded-<name>.json   an error file removed because the document was loaded later
-///                                 (its old content is kept here: the history of failures)
+/// {"seq":1,"kind":"sent","batch":"B000001",...}  before a BatchSave is sent: batch id, form id, attempt,
+///                                                documents (payload name, FBillNo, payload SHA-256)
+/// {"seq":2,"kind":"settled","batch":"B000001",...}  after every document of that request has its receipt,
+///                                                error file, or has been handed to a retry / re-check
+/// {"seq":3,"kind":"reconciled",...}              after in-doubt batches were checked with ExecuteBillQuery
+/// {"seq":4,"kind":"superseded","payload":...}    an error file removed because the document was loaded
+///                                                later (its old content is kept here: the history of failures)
 /// ```
-/// A `sent` without a `settled` or `reconciled` entry for its batch means the process died (or lost the
+/// A `sent` without a `settled` or `reconciled` line for its batch means the process died (or lost the
 /// answer) while the batch was in flight: its documents without receipts are *in doubt*.
+///
+/// Why a settled line that reached the disk implies its receipts did: receipts are renamed into place
+/// before the line is appended, and the flush that makes the line durable (`fdatasync` of a file that
+/// grew) commits the file system's metadata journal, renames included, in order.
 public final class LoadJournal: @unchecked Sendable {
     /// One journalled document.
     public struct Entry: Sendable, Hashable {
@@ -28,26 +33,44 @@ public final class LoadJournal: @unchecked Sendable {
         public var sha256: String
     }
 
-    /// The journal directory.
-    public let directory: String
+    /// The journal file.
+    public let path: String
     private let lock = Mutex()
     private var nextSequence: Int
     private var sentNames: Set<String> = []
+    /// The bytes of the file that hold complete, readable lines (the rest is a torn last line).
+    private let validLength: Int
+    /// Opened on the first write, so that reading a journal never creates one.
+    private var file: AppendOnlyFile?
     /// Batches sent by an earlier process that were never settled, with their form id and documents.
     public private(set) var unsettled: [(batch: String, formID: String, documents: [Entry])] = []
 
-    /// Opens (and reads) the journal in `directory`; the directory is created on the first write.
+    /// Opens (and reads) the journal at `path`; the file is created on the first write.
     ///
-    /// - Throws: a `Diagnostic` naming an entry that cannot be read.
-    public init(directory: String) throws(Diagnostic) {
-        self.directory = directory
+    /// A last line that is torn or unreadable (a crash while it was written) is ignored and cut off before
+    /// the next write; any other unreadable line is an error.
+    ///
+    /// - Throws: a `Diagnostic` naming the line that cannot be read.
+    public init(path: String) throws(Diagnostic) {
+        self.path = path
         var maximum = 0
         var sent: [(String, String, [Entry])] = []
         var closed: Set<String> = []
-        for file in FileSystem.list(directory) where file.hasSuffix(".json") && !file.hasPrefix(".") {
-            if let number = Int(file.prefix(6)) { maximum = max(maximum, number) }
-            let path = directory + "/" + file
-            let value = try JSONReader.parseFile(path)
+        let bytes = FileSystem.exists(path) ? try FileSystem.read(path) : []
+        let lines = AppendOnlyFile.lines(of: bytes)
+        var valid = 0
+        for (position, line) in lines.enumerated() {
+            let value: JSONValue
+            do { value = try JSONReader.parse(line.bytes) } catch {
+                if position == lines.count - 1 { break }
+                throw .error(
+                    "the load journal has an unreadable entry (\(error.message)); it was written by Ferry and must "
+                        + "not be edited: restore it from a backup, or move the run aside and load again into a new run "
+                        + "after checking in Kingdee which bills exist",
+                    file: path, line: line.number)
+            }
+            valid = line.bytes.endIndex + 1
+            if let number = value["seq"]?.scalarText.flatMap({ Int($0) }) { maximum = max(maximum, number) }
             switch value["kind"]?.stringValue {
             case "sent":
                 let documents = (value["documents"]?.arrayValue ?? []).map { d in
@@ -65,6 +88,7 @@ public final class LoadJournal: @unchecked Sendable {
                 break
             }
         }
+        validLength = valid
         nextSequence = maximum + 1
         unsettled = sent.filter { !closed.contains($0.0) }.map { (batch: $0.0, formID: $0.1, documents: $0.2) }
     }
@@ -85,43 +109,45 @@ public final class LoadJournal: @unchecked Sendable {
             return (s, "B" + Self.pad(s))
         }
         let entry: JSONValue = [
-            "kind": "sent", "batch": .string(batch), "formid": .string(formID), "at": .string(Timestamp.now()),
+            "seq": .number(String(sequence)), "kind": "sent", "batch": .string(batch), "formid": .string(formID), "at": .string(Timestamp.now()),
             "attempt": .number(String(attempt)), "reason": .string(reason),
             "documents": .array(documents.map { d in
                 ["payload": .string(d.name), "FBillNo": .string(d.billNumber), "payload_sha256": .string(d.sha256)]
             }),
         ]
-        try write(sequence: sequence, suffix: "sent-\(batch)", entry)
+        try append(entry, durable: true)
         return batch
     }
 
     /// Records that every document of `batch` has an outcome (receipt, error file, or a later batch).
     public func recordSettled(batch: String, summary: JSONValue) throws(Diagnostic) {
         var object = JSONObject()
+        object.append("seq", .number(String(takeSequence())))
         object.append("kind", "settled")
         object.append("batch", .string(batch))
         object.append("at", .string(Timestamp.now()))
         for member in summary.objectValue?.members ?? [] { object.append(member.key, member.value) }
         // Not flushed on its own: if a crash loses it (with the receipts written just before it), the batch
         // is in doubt again and the next load asks Kingdee; nothing is sent twice. Only `sent` must be durable.
-        try write(sequence: takeSequence(), suffix: "settled-\(batch)", .object(object), durable: false)
+        try append(.object(object), durable: false)
     }
 
     /// Records that in-doubt `batches` were checked: `found` now have receipts, `missing` go out again.
     public func recordReconciled(batches: [String], found: [String], missing: [String]) throws(Diagnostic) {
         let entry: JSONValue = [
-            "kind": "reconciled", "at": .string(Timestamp.now()), "batches": .array(batches.map { .string($0) }),
+            "seq": .number(String(takeSequence())), "kind": "reconciled", "at": .string(Timestamp.now()), "batches": .array(batches.map { .string($0) }),
             "found": .array(found.map { .string($0) }), "missing": .array(missing.map { .string($0) }),
         ]
-        try write(sequence: takeSequence(), suffix: "reconciled", entry, durable: false)
+        try append(entry, durable: false)
     }
 
     /// Keeps a removed error file's content (the document has since been loaded).
     public func recordSuperseded(name: String, previousError: JSONValue) throws(Diagnostic) {
         let entry: JSONValue = [
-            "kind": "superseded", "at": .string(Timestamp.now()), "payload": .string(name), "error": previousError,
+            "seq": .number(String(takeSequence())), "kind": "superseded", "at": .string(Timestamp.now()),
+            "payload": .string(name), "error": previousError,
         ]
-        try write(sequence: takeSequence(), suffix: "superseded-\(Self.safe(name))", entry)
+        try append(entry, durable: true)
     }
 
     private func takeSequence() -> Int {
@@ -132,17 +158,23 @@ public final class LoadJournal: @unchecked Sendable {
         }
     }
 
-    private func write(sequence: Int, suffix: String, _ value: JSONValue, durable: Bool = true) throws(Diagnostic) {
-        try FileSystem.writeAtomically(
-            JSONWriter().bytes(value), to: "\(directory)/\(Self.pad(sequence))-\(suffix).json", durable: durable)
+    private func append(_ value: JSONValue, durable: Bool) throws(Diagnostic) {
+        let line = JSONWriter(style: .compact).bytes(value)
+        let opened = lock.withLock { () -> Result<AppendOnlyFile, Diagnostic> in
+            if let file { return .success(file) }
+            do throws(Diagnostic) {
+                let opened = try AppendOnlyFile(path: path, validLength: validLength)
+                file = opened
+                return .success(opened)
+            } catch {
+                return .failure(error)
+            }
+        }
+        try opened.get().append(line, durable: durable)
     }
 
     static func pad(_ n: Int) -> String {
         let s = String(n)
         return String(repeating: "0", count: max(0, 6 - s.count)) + s
-    }
-
-    static func safe(_ name: String) -> String {
-        String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
     }
 }

@@ -71,13 +71,13 @@ public struct LoadPlan: Sendable {
 /// Loads a run's write queue into Kingdee, exactly once.
 ///
 /// Reads the payloads in `runs/<id>/transform/`, writes `<name>.receipt.json` or `<name>.error.json`
-/// beside each, and keeps the journal in `runs/<id>/load/journal/` (see `LoadJournal`). The caller must
+/// beside each, and keeps the journal in `runs/<id>/load/journal.jsonl` (see `LoadJournal`). The caller must
 /// hold the run's lock (`Workspace.lockRun`).
 public enum LoadRunner {
     /// The transform directory of a run.
     public static func transformDirectory(run: String) -> String { run + "/transform" }
-    /// The journal directory of a run.
-    public static func journalDirectory(run: String) -> String { run + "/load/journal" }
+    /// The journal file of a run.
+    public static func journalPath(run: String) -> String { run + "/load/journal.jsonl" }
 
     /// Loads the run in `runDirectory`.
     ///
@@ -98,7 +98,7 @@ public enum LoadRunner {
         guard FileSystem.isDirectory(directory) else {
             throw .error("this run has no transform/ directory; run `ferry transform` first", file: directory)
         }
-        let journal = try LoadJournal(directory: journalDirectory(run: runDirectory))
+        let journal = try LoadJournal(path: journalPath(run: runDirectory))
         let client = KingdeeClient(config: config)
         let session = LoadSession(directory: directory, config: config, client: client, journal: journal, progress: progress)
         // Receipts and error files are flushed together (by the journal, and here at the end, whatever happened).
@@ -122,8 +122,7 @@ public enum LoadRunner {
         var plan = LoadPlan()
         let scan = Scan(directory: directory)
         plan.invalid = scan.invalid
-        let journalPath = journalDirectory(run: runDirectory)
-        let unsettled = FileSystem.isDirectory(journalPath) ? try LoadJournal(directory: journalPath).unsettled : []
+        let unsettled = try LoadJournal(path: journalPath(run: runDirectory)).unsettled
         let inDoubtNames = Set(unsettled.flatMap { $0.documents.map(\.name) })
         var pending: [PayloadDocument] = []
         for document in scan.documents {
@@ -701,7 +700,8 @@ final class LoadSession: @unchecked Sendable {
         ]
         var receipt = base.objectValue ?? JSONObject()
         if let status, !status.isEmpty { receipt.append("FDocumentStatus", .string(status)) }
-        // Not flushed one by one: the journal's next settled/reconciled entry flushes them all first.
+        // Not flushed one by one: the load flushes them all at its end (a crash before that leaves the batch
+        // unsettled or in doubt, never settled without its receipts; see `LoadJournal`).
         try FileSystem.writeAtomically(
             JSONWriter().bytes(.object(receipt)), to: PayloadDirectory.receiptPath(directory: directory, name: document.name),
             durable: false)

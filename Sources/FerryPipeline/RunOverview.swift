@@ -240,13 +240,8 @@ extension RunOverview {
         problems += rejectGroups.values.map(Self.tidy)
 
         // Load: receipts, error files and the journal beside the payloads.
-        let journalDirectory = LoadRunner.journalDirectory(run: runDirectory)
-        let inFlight: Set<String>
-        if FileSystem.isDirectory(journalDirectory) {
-            inFlight = Set(try LoadJournal(directory: journalDirectory).unsettled.flatMap { $0.documents.map(\.name) })
-        } else {
-            inFlight = []
-        }
+        let journal = try LoadJournal(path: LoadRunner.journalPath(run: runDirectory))
+        let inFlight = Set(journal.unsettled.flatMap { $0.documents.map(\.name) })
         var loadGroups: [String: ProblemGroup] = [:]
         let lookupFiles = Self.lookupFilesByField(template)
         var sawLoadFiles = false

@@ -12,7 +12,7 @@ struct LoadCommand: AsyncParsableCommand {
         abstract: "Post the run's payloads to 金蝶云星空 with BatchSave, exactly once.",
         discussion: """
             Reads runs/<id>/transform/*.json and writes <name>.receipt.json or <name>.error.json beside each \
-            payload; the journal is runs/<id>/load/journal/. Batches interrupted by a crash, a timeout or a lost \
+            payload; the journal is runs/<id>/load/journal.jsonl. Batches interrupted by a crash, a timeout or a lost \
             answer are checked with ExecuteBillQuery before anything is sent again. A plain load re-posts \
             documents whose error is retryable; --retry-failed re-posts every document with an error file. \
             Exit codes: 0 all loaded; 1 some failed or changed; 2 could not run; 64 usage.

@@ -97,7 +97,14 @@ struct TestRun {
         return result
     }
 
-    func journalEntries() -> [String] { FileSystem.list(runDirectory + "/load/journal") }
+    /// The journal's entries, in order (an empty list when there is no journal yet).
+    func journalEntries() -> [JSONValue] {
+        guard let bytes = try? FileSystem.read(LoadRunner.journalPath(run: runDirectory)) else { return [] }
+        return AppendOnlyFile.lines(of: bytes).compactMap { try? JSONReader.parse($0.bytes) }
+    }
+
+    /// The kinds of the journal's entries, in order.
+    func journalKinds() -> [String] { journalEntries().compactMap { $0["kind"]?.stringValue } }
 }
 
 extension KingdeeSandboxServer {

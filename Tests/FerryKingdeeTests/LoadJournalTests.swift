@@ -1,0 +1,79 @@
+import FerryCore
+import FerryKingdee
+import FerryTestSupport
+import Foundation
+import Testing
+
+/// The journal file itself: what a later process reads back, and what a crash may leave behind.
+@Suite struct LoadJournalTests {
+    /// A run with `count` payloads, its journal path and the payload documents.
+    func fixture(_ label: String, count: Int = 4) throws -> (run: TestRun, path: String, documents: [PayloadDocument]) {
+        let run = TestRun(label)
+        let numbers = try PayloadGenerator.write(count: count, into: run.transform)
+        let documents = try numbers.map { try PayloadDirectory.load(run.transform + "/\($0).json") }
+        return (run, LoadRunner.journalPath(run: run.runDirectory), documents)
+    }
+
+    @Test func aLaterProcessSeesTheBatchesNeverSettled() throws {
+        let (run, path, documents) = try fixture("journal-reopen")
+        let journal = try LoadJournal(path: path)
+        let first = try journal.recordSent(formID: "STK_MISCELLANEOUS", attempt: 1, documents: Array(documents[0..<2]), reason: "new")
+        let second = try journal.recordSent(formID: "STK_MISCELLANEOUS", attempt: 1, documents: Array(documents[2..<4]), reason: "new")
+        try journal.recordSettled(batch: first, summary: ["outcome": "saved"])
+        #expect(first == "B000001" && second == "B000002")
+
+        let later = try LoadJournal(path: path)
+        #expect(later.unsettled.map(\.batch) == [second])
+        #expect(later.unsettled.first?.documents.map(\.name) == documents[2..<4].map(\.name))
+        #expect(later.unsettled.first?.documents.map(\.sha256) == documents[2..<4].map(\.sha256))
+        #expect(later.wasSent(documents[0].name) && !later.wasSent("RK-not-sent"))
+        // Sequence numbers go on from the file, so batch ids never repeat across processes.
+        #expect(try later.recordSent(formID: "STK_MISCELLANEOUS", attempt: 2, documents: [documents[0]], reason: "retry") == "B000004")
+        try later.recordReconciled(batches: [second], found: [], missing: [])
+        #expect(try LoadJournal(path: path).unsettled.map(\.batch) == ["B000004"])
+        #expect(run.journalKinds() == ["sent", "sent", "settled", "sent", "reconciled"])
+        #expect(run.journalEntries().map { $0["seq"]?.scalarText } == ["1", "2", "3", "4", "5"])
+        // No secret or payload body goes into the journal: names, bill numbers and hashes only.
+        let text = try FileSystem.readText(path)
+        #expect(!text.contains("FEntity") && !text.contains("password"))
+    }
+
+    @Test func readingARunWithoutAJournalCreatesNothing() throws {
+        let (run, path, _) = try fixture("journal-none", count: 1)
+        #expect(try LoadJournal(path: path).unsettled.isEmpty)
+        #expect(!FileSystem.exists(path))
+        #expect(!FileSystem.exists(run.runDirectory + "/load"))
+    }
+
+    @Test(arguments: ["{\"seq\":3,\"kind\":\"sent\",\"batch\":\"B0000", "\0\0\0\0\n", "{\"seq\":3,\"kind\"\n"])
+    func aTornLastLineIsIgnoredAndCutOffBeforeTheNextWrite(tail: String) throws {
+        let (run, path, documents) = try fixture("journal-torn")
+        let journal = try LoadJournal(path: path)
+        let batch = try journal.recordSent(formID: "STK_MISCELLANEOUS", attempt: 1, documents: Array(documents[0..<2]), reason: "new")
+        let intact = try FileSystem.read(path)
+        // The crash: a line only partly on disk (no newline, zeros, or cut inside).
+        try FileSystem.writeAtomically(intact + Array(tail.utf8), to: path)
+
+        let later = try LoadJournal(path: path)
+        #expect(later.unsettled.map(\.batch) == [batch])
+        #expect(try FileSystem.read(path).count > intact.count, "reading changes nothing")
+        try later.recordSettled(batch: batch, summary: ["outcome": "saved"])
+        let repaired = try FileSystem.read(path)
+        #expect(Array(repaired.prefix(intact.count)) == intact)
+        #expect(AppendOnlyFile.lines(of: repaired).count == 2)
+        #expect(run.journalKinds() == ["sent", "settled"])
+        #expect(try LoadJournal(path: path).unsettled.isEmpty)
+    }
+
+    @Test func anUnreadableLineBeforeTheLastIsAnErrorNamingIt() throws {
+        let (_, path, documents) = try fixture("journal-bad")
+        let journal = try LoadJournal(path: path)
+        _ = try journal.recordSent(formID: "STK_MISCELLANEOUS", attempt: 1, documents: [documents[0]], reason: "new")
+        let bytes = try FileSystem.read(path)
+        try FileSystem.writeAtomically(bytes + Array("{edited by hand\n".utf8) + bytes, to: path)
+        let error = #expect(throws: Diagnostic.self) { try LoadJournal(path: path) }
+        #expect(error?.file == path)
+        #expect(error?.line == 2)
+        #expect(error?.description.contains("must not be edited") == true)
+    }
+}
