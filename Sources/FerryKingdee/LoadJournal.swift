@@ -19,9 +19,11 @@ import Foundation
 /// A `sent` without a `settled` or `reconciled` line for its batch means the process died (or lost the
 /// answer) while the batch was in flight: its documents without receipts are *in doubt*.
 ///
-/// Why a settled line that reached the disk implies its receipts did: receipts are renamed into place
-/// before the line is appended, and the flush that makes the line durable (`fdatasync` of a file that
-/// grew) commits the file system's metadata journal, renames included, in order.
+/// Receipts are renamed into place before their batch's settled line is appended. On a journalling file
+/// system (ext4's default, XFS) the flush that makes a later line durable (`fdatasync` of a file that
+/// grew) commits the metadata journal, those renames included, in order; the file-per-event journal this
+/// replaced relied on the same ordering. (Without a journal, as on some VMs' ext4, neither gave more than
+/// the final `syncfs`.)
 public final class LoadJournal: @unchecked Sendable {
     /// One journalled document.
     public struct Entry: Sendable, Hashable {
