@@ -114,7 +114,15 @@ let package = Package(
         .testTarget(name: "FerryTransformTests", dependencies: ["FerryTransform", "FerryTemplate", "FerryCore", "FerrySchemes", "FerryTestSupport"]),
         .testTarget(name: "FerryWorkspaceTests", dependencies: ["FerryWorkspace", "FerryCore", "FerryTemplate", "FerryTransform", "FerrySchemes", "FerryTestSupport"]),
         .testTarget(name: "FerryWDTTests", dependencies: ["FerryWDT", "WDTSandbox", "FerryCore", "FerryTestSupport", "ferry"]),
-        .testTarget(name: "FerryKingdeeTests", dependencies: ["FerryKingdee", "KingdeeSandbox", "FerryCore", "FerryTestSupport", "ferry"]),
+        .testTarget(
+            name: "FerryKingdeeTests",
+            dependencies: [
+                "FerryKingdee", "KingdeeSandbox", "FerryCore", "FerryTestSupport", "ferry",
+                // The TLS relay in front of the sandbox (tests of target.insecure_tls).
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .testTarget(name: "FerryCLITests", dependencies: ["FerryCore", "FerryWorkspace", "FerryTestSupport", "ferry"]),
         .testTarget(
             name: "FerryPipelineTests",

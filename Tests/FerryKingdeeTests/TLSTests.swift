@@ -1,0 +1,40 @@
+import FerryCore
+import FerryKingdee
+import FerryTestSupport
+import KingdeeSandbox
+import Testing
+
+/// `target.insecure_tls` against a real HTTPS endpoint (the sandbox behind `TLSRelay`) whose self-signed
+/// certificate no system trusts.
+@Suite struct TLSTests {
+    @Test func anUntrustedCertificateStopsTheLoadUnlessInsecureTLSIsSet() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let relay = try await TLSRelay.start(upstreamPort: Int(server.port))
+        defer { Task { await relay.stop() } }
+        let run = TestRun("tls")
+        let numbers = try PayloadGenerator.write(count: 3, into: run.transform)
+        var config = server.target()
+        config.url = server.baseURL.replacingOccurrences(of: "http://127.0.0.1:\(server.port)", with: relay.baseURL)
+        #expect(config.url.hasPrefix("https://127.0.0.1:") && config.url.hasSuffix("/k3cloud/"))
+
+        // Verified by default: the load stops before anything is sent, and says what to do.
+        do {
+            _ = try await LoadRunner.run(runDirectory: run.runDirectory, config: config)
+            Issue.record("a self-signed certificate must stop the load while target.insecure_tls is off")
+        } catch {
+            #expect(error.message.contains("is not trusted"), "\(error)")
+            #expect(error.message.contains("target.insecure_tls"))
+            #expect(!error.message.contains(config.appSecret))
+        }
+        #expect(server.store.requestCounts["BatchSave"] == nil)
+        for number in numbers { #expect(run.receipt(number) == nil) }
+
+        // Accepted on request: the same load goes through the TLS relay.
+        config.insecureTLS = true
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: config)
+        #expect(summary.loaded == 3 && !summary.hasProblems)
+        #expect(server.store.requestCounts["BatchSave"] ?? 0 >= 1)
+        for number in numbers { #expect(run.receipt(number)?["kingdee"]?["Number"]?.stringValue == number) }
+    }
+}
