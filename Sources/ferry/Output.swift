@@ -1,5 +1,6 @@
 import ArgumentParser
 import FerryCore
+import FerryPipeline
 import Foundation
 import Logging
 
@@ -57,8 +58,7 @@ final class ProgressPrinter: @unchecked Sendable {
     private let isTerminal: Bool
     private let lock = Mutex()
     private let started = Date()
-    private var done = 0
-    private var total = 0
+    private var counter = ProgressCounter()
 
     init(isTerminal: Bool) {
         self.isTerminal = isTerminal
@@ -66,7 +66,8 @@ final class ProgressPrinter: @unchecked Sendable {
 
     func show(_ line: String) {
         lock.withLock {
-            count(line)
+            counter.absorb(line)
+            let (done, total) = (counter.done, counter.total)
             guard isTerminal else {
                 Console.error(line)
                 return
@@ -89,31 +90,4 @@ final class ProgressPrinter: @unchecked Sendable {
             Console.writeStatus("\(status) \(lasting ? "" : text)")
         }
     }
-
-    /// Totals and progress read from the stages' progress lines.
-    private func count(_ line: String) {
-        let words = line.split(separator: " ").map { String($0.trimmingCharacters(in: .punctuationCharacters)) }
-        func number(before word: String) -> Int? {
-            guard let i = words.firstIndex(where: { $0.hasPrefix(word) }), i > 0 else { return nil }
-            return Int(words[i - 1])
-        }
-        if line.contains("total_count"), let pages = number(before: "page(s") ?? number(before: "page") {
-            // "window …: total_count N, P page(s) (pass k)": a new pass over P pages, then page 0 again.
-            total = pages + 1
-            done = 0
-        } else if line.hasPrefix("  page ") {
-            done += 1
-        } else if line.hasPrefix("load: "), line.contains("payload file(s)"), let files = number(before: "payload") {
-            // "load: N payload file(s); sending …": every payload ends sent, found or counted as needing no sending.
-            total = files
-            done = 0
-        } else if line.hasPrefix("load: "), line.contains("need no sending"), let settled = number(before: "payload") {
-            done += settled
-        } else if line.hasPrefix("load: "), let saved = number(before: "saved") {
-            done += saved + (number(before: "failed") ?? 0)
-        } else if line.hasPrefix("load: in doubt:"), let found = number(before: "found") {
-            done += found
-        }
-    }
-
 }
