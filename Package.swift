@@ -126,7 +126,10 @@ let package = Package(
         .testTarget(name: "FerryCLITests", dependencies: ["FerryCore", "FerryWorkspace", "FerryTestSupport", "ferry"]),
         .testTarget(
             name: "FerryPipelineTests",
-            dependencies: ["FerryPipeline", "FerryCore", "FerryWorkspace", "WDTSandbox", "KingdeeSandbox", "FerryTestSupport", "ferry"]
+            dependencies: [
+                "FerryPipeline", "FerryCore", "FerryWorkspace", "FerryTemplate", "FerrySchemes", "FerryWDT", "WDTSandbox",
+                "KingdeeSandbox", "FerryTestSupport", "ferry",
+            ]
         ),
     ]
 )

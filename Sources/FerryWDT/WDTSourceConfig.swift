@@ -61,7 +61,7 @@ public struct WDTSourceConfig: Sendable {
     public var lengthCounting: WDTLengthCounting
     /// Business parameters sent with every request, such as `status=80` (from the scheme's `<source>`).
     public var fixedParameters: [String: String]
-    /// How many times a window is read again when a pass is inconsistent before it is marked incomplete.
+    /// Passes over a window, in all, before an inconsistent one is marked incomplete (`source.max_window_passes`).
     public var maxWindowAttempts: Int
 
     /// Creates a configuration; every tunable has the documented default.

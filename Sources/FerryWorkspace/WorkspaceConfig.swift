@@ -28,6 +28,7 @@ public struct WorkspaceConfig: Sendable {
         "source.method", "source.requests_per_second", "source.page_size", "source.window_days",
         "source.lookback_minutes", "source.lag_seconds", "source.timeout_seconds", "source.max_retries",
         "source.start", "source.max_window_documents", "source.chinese_length", "source.retry_delay_seconds",
+        "source.max_window_passes",
         "target.url", "target.auth", "target.acct_id", "target.username", "target.app_id", "target.app_secret",
         "target.password", "target.lcid", "target.org_number", "target.batch_size", "target.batch_count",
         "target.concurrency", "target.timeout_seconds", "target.insecure_tls", "target.max_retries",

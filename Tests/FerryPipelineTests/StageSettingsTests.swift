@@ -1,0 +1,36 @@
+import FerryCore
+import FerryPipeline
+import FerrySchemes
+import FerryTemplate
+import FerryWDT
+import FerryWorkspace
+import Testing
+
+/// `ferry.yaml` → the stages' settings.
+@Suite struct StageSettingsTests {
+    func source(_ yaml: String) throws -> WDTSourceConfig {
+        let name = try #require(BuiltInSchemes.templateFileNames.first)
+        let template = try #require(MappingTemplate.load(path: BuiltInSchemes.path(name)).template)
+        let config = try WorkspaceConfig(text: "version: 1\nsource:\n  api: wdt-qimen\n" + yaml, file: "ferry.yaml")
+        return try WDTSourceConfig.resolved(from: config, scheme: template.source, environment: [:])
+    }
+
+    let credentials = """
+          url: http://127.0.0.1:9/router/qm
+          sid: s
+          app_key: k
+          app_secret: secret
+          target_app_key: t
+
+        """
+
+    @Test func windowPassesDefaultToSixAndCanBeSet() throws {
+        #expect(try source(credentials).maxWindowAttempts == 6)
+        #expect(try source(credentials + "  max_window_passes: 3\n").maxWindowAttempts == 3)
+        // One pass can never be confirmed by a second: refused, at its line, with the range.
+        #expect(throws: Diagnostic.error(
+            "'source.max_window_passes' must be a whole number from 2 to 50, not '1'", file: "ferry.yaml", line: 9)) {
+            try source(credentials + "  max_window_passes: 1\n")
+        }
+    }
+}
