@@ -105,12 +105,19 @@ public final class WDTClient: Sendable {
             } catch var error {
                 error.message = scrub(error.message)
                 guard error.isRetryable, attempt < config.maxRetries else { throw error }
-                let delay = min(60, config.retryDelaySeconds * pow(2, Double(attempt))) * Double.random(in: 1..<1.5)
+                var delay = min(60, config.retryDelaySeconds * pow(2, Double(attempt))) * Double.random(in: 1..<1.5)
+                var asked = ""
+                if let wait = error.retryAfterSeconds {
+                    // The server said how long: wait that (a little more, never hours), not less.
+                    let honoured = min(Self.longestServerWait, wait)
+                    if honoured + 0.05 > delay { delay = honoured + 0.05 }
+                    asked = " (the server asked to wait \(String(format: "%g", wait)) s)"
+                }
                 attempt += 1
                 state.withLock { counters.retries += 1 }
                 log(
                     "warning: page \(pageNo) of \(start) … \(end): \(error.description); "
-                        + "retry \(attempt) of \(config.maxRetries) in \(String(format: "%.2f", delay)) s")
+                        + "retry \(attempt) of \(config.maxRetries) in \(String(format: "%.2f", delay)) s\(asked)")
                 do {
                     try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
                 } catch {
@@ -166,9 +173,14 @@ public final class WDTClient: Sendable {
         case 200..<300:
             break
         case 429:
-            throw WDTError(kind: .rateLimited, message: "too many requests", httpStatus: 429)
+            throw WDTError(
+                kind: .rateLimited, message: "too many requests", httpStatus: 429,
+                retryAfterSeconds: WDTError.retryAfterSeconds(header: http.value(forHTTPHeaderField: "Retry-After")))
         case 500...:
-            throw WDTError(kind: .server, message: "the server failed", httpStatus: http.statusCode)
+            throw WDTError(
+                kind: .server, message: "the server failed", httpStatus: http.statusCode,
+                retryAfterSeconds: http.statusCode == 503
+                    ? WDTError.retryAfterSeconds(header: http.value(forHTTPHeaderField: "Retry-After")) : nil)
         default:
             var failure = WDTError(kind: .rejected, message: "unexpected HTTP status", httpStatus: http.statusCode)
             do {
@@ -199,6 +211,10 @@ public final class WDTClient: Sendable {
                     + "server's; WDT rejects timestamps more than 5 minutes off; fix the clock (NTP)")
         }
     }
+
+    /// The longest wait asked by a server (`Retry-After`, "ban will last for N more seconds") that is
+    /// honoured as asked, in seconds; a longer one is cut to this, and retries go on from there.
+    public static let longestServerWait: Double = 600
 
     /// Parses an HTTP `Date` header (`Sun, 29 Nov 2026 00:11:26 GMT`) into Unix seconds.
     public static func parseHTTPDate(_ text: String) -> Int64? {

@@ -1,4 +1,5 @@
 import FerryCore
+import Foundation
 
 /// Why a WDT request failed, classified so the client knows whether to retry.
 ///
@@ -36,14 +37,41 @@ public struct WDTError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
     /// The HTTP status, when the failure came with one.
     public var httpStatus: Int?
+    /// How long the server asked the client to wait before the next request, in seconds: an HTTP
+    /// `Retry-After`, or the Qimen gateway's "This ban will last for N more seconds".
+    public var retryAfterSeconds: Double?
 
     /// Creates an error.
-    public init(kind: Kind, code: String? = nil, subCode: String? = nil, message: String, httpStatus: Int? = nil) {
+    public init(
+        kind: Kind, code: String? = nil, subCode: String? = nil, message: String, httpStatus: Int? = nil,
+        retryAfterSeconds: Double? = nil
+    ) {
         self.kind = kind
         self.code = code
         self.subCode = subCode
         self.message = message
         self.httpStatus = httpStatus
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    /// The seconds a gateway message asks to wait: Taobao's and Qimen's call-limit answers say
+    /// `This ban will last for 71 more seconds`. `nil` when the message names no duration.
+    public static func banSeconds(in message: String) -> Double? {
+        guard let range = message.range(of: "ban will last for ") else { return nil }
+        let digits = message[range.upperBound...].prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, message[range.upperBound...].dropFirst(digits.count).hasPrefix(" more second") else {
+            return nil
+        }
+        return Double(digits)
+    }
+
+    /// The seconds an HTTP `Retry-After` header asks to wait: delta-seconds (`120`) or an HTTP date
+    /// (then measured from `now`). `nil` when the header is absent or unreadable.
+    public static func retryAfterSeconds(header: String?, now: Date = Date()) -> Double? {
+        guard let header = header?.trimmingCharacters(in: .whitespaces), !header.isEmpty else { return nil }
+        if header.allSatisfy({ $0.isASCII && $0.isNumber }) { return Double(header) }
+        guard let date = WDTClient.parseHTTPDate(header) else { return nil }
+        return max(0, TimeInterval(date) - now.timeIntervalSince1970)
     }
 
     /// Whether waiting and sending the same request again can help.

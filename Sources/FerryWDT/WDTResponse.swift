@@ -93,6 +93,8 @@ public enum WDTResponseParser {
             .compactMap { $0?.scalarText }.filter { !$0.isEmpty }
         let message = texts.isEmpty ? "no message" : texts.joined(separator: ": ")
         let kind = WDTError.classify(code: code, subCode: subCode, message: message)
-        return WDTError(kind: kind, code: code, subCode: subCode, message: message)
+        return WDTError(
+            kind: kind, code: code, subCode: subCode, message: message,
+            retryAfterSeconds: kind == .rateLimited ? WDTError.banSeconds(in: message) : nil)
     }
 }

@@ -27,12 +27,18 @@ public struct WDTSandboxFaults: Sendable, Hashable {
     public var latencyMilliseconds: Int
     /// Offset of the sandbox's clock (its `Date` header and timestamp check) from the real one, in seconds.
     public var clockOffsetSeconds: Int
+    /// Answers HTTP 429 with `Retry-After: banSeconds` (retryable).
+    public var tooManyRequests: WDTFaultRule
+    /// How long a ban lasts: the `Retry-After` of a 429, and the "This ban will last for N more seconds"
+    /// of the Qimen gateway's call-limit answer. Requests that arrive before it ends are counted as
+    /// `banViolations` (and answered normally).
+    public var banSeconds: Int
 
     /// Creates a fault plan; by default nothing goes wrong.
     public init(
         frequencyLimit: WDTFaultRule = .never, serverError: WDTFaultRule = .never,
         modifyBetweenPages: WDTFaultRule = .never, duplicateRows: WDTFaultRule = .never, latencyMilliseconds: Int = 0,
-        clockOffsetSeconds: Int = 0
+        clockOffsetSeconds: Int = 0, tooManyRequests: WDTFaultRule = .never, banSeconds: Int = 1
     ) {
         self.frequencyLimit = frequencyLimit
         self.serverError = serverError
@@ -40,6 +46,8 @@ public struct WDTSandboxFaults: Sendable, Hashable {
         self.duplicateRows = duplicateRows
         self.latencyMilliseconds = latencyMilliseconds
         self.clockOffsetSeconds = clockOffsetSeconds
+        self.tooManyRequests = tooManyRequests
+        self.banSeconds = banSeconds
     }
 
     /// Every fault on at once: frequency limits every 7th request, HTTP 500 every 11th, an order edited
@@ -141,6 +149,11 @@ public struct WDTSandboxCounters: Sendable, Hashable {
     public var frequencyLimitFaults = 0
     /// HTTP 500 answers injected.
     public var serverErrorFaults = 0
+    /// HTTP 429 answers injected.
+    public var tooManyRequestsFaults = 0
+    /// Requests that arrived while a ban the sandbox announced (429 `Retry-After`, or the gateway's
+    /// "ban will last for N more seconds") was still running.
+    public var banViolations = 0
     /// Orders edited between page requests.
     public var modifications = 0
     /// Pages that listed an order twice.
@@ -151,5 +164,7 @@ public struct WDTSandboxCounters: Sendable, Hashable {
     public var rejections = 0
 
     /// All injected faults.
-    public var faultsInjected: Int { frequencyLimitFaults + serverErrorFaults + modifications + duplicatedRows }
+    public var faultsInjected: Int {
+        frequencyLimitFaults + serverErrorFaults + tooManyRequestsFaults + modifications + duplicatedRows
+    }
 }

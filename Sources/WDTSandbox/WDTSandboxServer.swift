@@ -121,6 +121,8 @@ final class SandboxState: @unchecked Sendable {
     private var tokens: Double
     private var lastRefill: Date?
     private var faultCounters: [String: Int] = [:]
+    /// When the ban the sandbox last announced ends (429 `Retry-After`, or the gateway's ban message).
+    private var bannedUntil: Date?
 
     init(configuration: WDTSandboxConfiguration, dataset: WDTDataset) {
         self.configuration = configuration
@@ -154,8 +156,10 @@ final class SandboxState: @unchecked Sendable {
     }
 
     func handle(_ request: HTTPRequest, transport: WDTTransport) async -> HTTPResponse {
-        let (latency, overRate, frequencyFault, serverFault) = lock.withLock { () -> (Int, Bool, Bool, Bool) in
+        let (latency, overRate, frequencyFault, serverFault, tooManyFault) = lock.withLock {
+            () -> (Int, Bool, Bool, Bool, Bool) in
             stats.requests += 1
+            if let bannedUntil, Date() < bannedUntil { stats.banViolations += 1 }
             var over = false
             if let rate = configuration.rateLimit {
                 let arrival = Date()
@@ -173,9 +177,14 @@ final class SandboxState: @unchecked Sendable {
             }
             let frequency = fires(faults.frequencyLimit, "frequency")
             let server = !frequency && fires(faults.serverError, "server")
+            let tooMany = !frequency && !server && fires(faults.tooManyRequests, "429")
             if frequency { stats.frequencyLimitFaults += 1 }
             if server { stats.serverErrorFaults += 1 }
-            return (faults.latencyMilliseconds, over, frequency, server)
+            if tooMany {
+                stats.tooManyRequestsFaults += 1
+                bannedUntil = Date().addingTimeInterval(TimeInterval(faults.banSeconds))
+            }
+            return (faults.latencyMilliseconds, over, frequency, server, tooMany)
         }
         if latency > 0 { try? await Task.sleep(nanoseconds: UInt64(latency) * 1_000_000) }
         if serverFault {
@@ -183,7 +192,14 @@ final class SandboxState: @unchecked Sendable {
                 statusCode: HTTPStatusCode(500, phrase: "Internal Server Error"), headers: headers(),
                 body: Data("<html><body>500 Internal Server Error</body></html>".utf8))
         }
-        if frequencyFault || (overRate && configuration.rejectOverRate) {
+        if tooManyFault {
+            var headers = headers()
+            headers[HTTPHeader("Retry-After")] = String(lock.withLock { faults.banSeconds })
+            return HTTPResponse(
+                statusCode: HTTPStatusCode(429, phrase: "Too Many Requests"), headers: headers,
+                body: Data("<html><body>429 Too Many Requests</body></html>".utf8))
+        }
+                if frequencyFault || (overRate && configuration.rejectOverRate) {
             return frequencyLimited(transport)
         }
         var parameters: [String: String] = [:]
@@ -286,14 +302,19 @@ final class SandboxState: @unchecked Sendable {
         switch transport {
         case .qimen:
             // Alternate the two shapes a Qimen frequency limit can take.
-            let useGateway = lock.withLock { stats.frequencyLimitFaults % 2 == 0 }
+            let (useGateway, seconds) = lock.withLock { () -> (Bool, Int) in
+                let gateway = stats.frequencyLimitFaults % 2 == 0
+                // The gateway announces a ban: requests before it ends are violations.
+                if gateway { bannedUntil = Date().addingTimeInterval(TimeInterval(faults.banSeconds)) }
+                return (gateway, faults.banSeconds)
+            }
             if useGateway {
                 return json(
                     [
                         "error_response": [
                             "code": 7, "msg": "App Call Limited",
                             "sub_code": "accesscontrol.limited-by-app-access-count",
-                            "sub_msg": "This ban will last for 1 more seconds",
+                            "sub_msg": .string("This ban will last for \(seconds) more seconds"),
                         ]
                     ])
             }

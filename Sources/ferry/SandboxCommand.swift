@@ -13,7 +13,7 @@ struct SandboxCommand: AsyncParsableCommand {
         abstract: "Run the WDT and Kingdee sandbox servers on loopback until Ctrl-C.",
         discussion: """
             Prints the environment variables that point a workspace at them (WDT on PORT, Kingdee on PORT+1). \
-            Faults: wdt-rate-limit, wdt-500, wdt-modified-between-pages, wdt-duplicate-rows, wdt-slow, \
+            Faults: wdt-rate-limit, wdt-429, wdt-500, wdt-modified-between-pages, wdt-duplicate-rows, wdt-slow, \
             kingdee-500, kingdee-lost-response, kingdee-session-loss, kingdee-call-limit, kingdee-slow.
             """)
 
@@ -30,8 +30,8 @@ struct SandboxCommand: AsyncParsableCommand {
     var faults: [String] = []
 
     static let faultNames = [
-        "wdt-rate-limit", "wdt-500", "wdt-modified-between-pages", "wdt-duplicate-rows", "wdt-slow", "kingdee-500",
-        "kingdee-lost-response", "kingdee-session-loss", "kingdee-call-limit", "kingdee-slow",
+        "wdt-rate-limit", "wdt-429", "wdt-500", "wdt-modified-between-pages", "wdt-duplicate-rows", "wdt-slow",
+        "kingdee-500", "kingdee-lost-response", "kingdee-session-loss", "kingdee-call-limit", "kingdee-slow",
     ]
 
     func validate() throws {
@@ -48,6 +48,7 @@ struct SandboxCommand: AsyncParsableCommand {
         for fault in faults {
             switch fault {
             case "wdt-rate-limit": options.wdtFaults.frequencyLimit = .every(5)
+            case "wdt-429": options.wdtFaults.tooManyRequests = .every(6)
             case "wdt-500": options.wdtFaults.serverError = .every(7)
             case "wdt-modified-between-pages": options.wdtFaults.modifyBetweenPages = .every(3)
             case "wdt-duplicate-rows": options.wdtFaults.duplicateRows = .every(4)

@@ -21,6 +21,7 @@ struct ExtractSandboxTests {
     func everyFaultOnNinetyDaysFetchesEveryOrder(_ transport: WDTTransport) async throws {
         var faults = WDTSandboxFaults.all
         faults.modifyBetweenPages = .every(13)
+        faults.banSeconds = 0  // bans are waited out in `announcedBansAreWaitedOut`; here they would only slow it down
         let server = try await WDTSandboxServer.start(
             configuration: WDTSandboxConfiguration(orderCount: 600, faults: faults))
         defer { Task { await server.stop() } }
@@ -45,6 +46,24 @@ struct ExtractSandboxTests {
         let secret = server.configuration.credentials.appSecret
         #expect(TestSupport.filesContaining(secret, under: dir).isEmpty)
         #expect(!lines.all.joined().contains(secret))
+    }
+
+    @Test func announcedBansAreWaitedOut() async throws {
+        // An HTTP 429 with Retry-After: 1, and the Qimen gateway's "This ban will last for 1 more seconds"
+        // (every second frequency-limit answer). The retry delay alone (5 ms) would come back far too soon.
+        let faults = WDTSandboxFaults(frequencyLimit: .every(3), tooManyRequests: .once(at: 2), banSeconds: 1)
+        let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 40, faults: faults))
+        defer { Task { await server.stop() } }
+        let dir = TestSupport.makeTemporaryDirectory("wdt-bans")
+        let lines = Harness.Lines()
+        let summary = try await extract(server, config: Harness.config(server, pageSize: 5), directory: dir, lines: lines)
+        #expect(summary.isComplete, "\(lines.all.suffix(10).joined(separator: "\n"))")
+        let counters = server.counters
+        #expect(counters.tooManyRequestsFaults == 1)
+        #expect(counters.frequencyLimitFaults >= 2, "at least one in the gateway's shape")
+        #expect(counters.banViolations == 0, "\(lines.all.filter { $0.contains("retry") }.joined(separator: "\n"))")
+        #expect(lines.all.contains { $0.contains("HTTP 429") && $0.contains("the server asked to wait 1 s") })
+        #expect(lines.all.contains { $0.contains("ban will last for 1 more seconds") && $0.contains("the server asked to wait 1 s") })
     }
 
     @Test func oversizedWindowsAreSplitAndStillComplete() async throws {

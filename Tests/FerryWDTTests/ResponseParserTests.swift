@@ -1,4 +1,5 @@
 import FerryCore
+import Foundation
 import Testing
 
 @testable import FerryWDT
@@ -44,6 +45,27 @@ struct ResponseParserTests {
             #expect(e.kind == .rateLimited, "\(shape)")
             #expect(e.isRetryable)
         }
+    }
+
+    @Test func aBanTheGatewayAnnouncesIsHowLongToWait() throws {
+        let ban = try #require(error(
+            #"{"error_response":{"code":7,"msg":"App Call Limited","sub_code":"accesscontrol.limited-by-app-access-count","sub_msg":"This ban will last for 71 more seconds"}}"#))
+        #expect(ban.kind == .rateLimited && ban.retryAfterSeconds == 71)
+        let business = try #require(error(#"{"code":1012,"message":"接口调用频率超限"}"#))
+        #expect(business.retryAfterSeconds == nil)
+        #expect(WDTError.banSeconds(in: "This ban will last for 1 more seconds") == 1)
+        #expect(WDTError.banSeconds(in: "ban will last for a while") == nil)
+        #expect(WDTError.banSeconds(in: "ban will last for 5 minutes") == nil)
+    }
+
+    @Test func retryAfterIsSecondsOrAnHTTPDate() {
+        let now = Date(timeIntervalSince1970: 1_795_914_000)  // Sun, 29 Nov 2026 01:00:00 GMT
+        #expect(WDTError.retryAfterSeconds(header: "120", now: now) == 120)
+        #expect(WDTError.retryAfterSeconds(header: " 0 ", now: now) == 0)
+        #expect(WDTError.retryAfterSeconds(header: "Sun, 29 Nov 2026 01:01:30 GMT", now: now) == 90)
+        #expect(WDTError.retryAfterSeconds(header: "Sun, 01 Nov 2026 00:00:00 GMT", now: now) == 0, "a past date: no wait")
+        #expect(WDTError.retryAfterSeconds(header: "soon", now: now) == nil)
+        #expect(WDTError.retryAfterSeconds(header: nil, now: now) == nil)
     }
 
     @Test func fatalErrorsAreClassifiedByCause() throws {
