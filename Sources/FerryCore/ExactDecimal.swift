@@ -247,15 +247,20 @@ extension ExactDecimal {
     /// cost more than reading the JSON they came from. Tests check it against `ExactDecimal` on random
     /// inputs.
     public static func plainText(_ text: String, roundedTo scale: Int?) -> String? {
+        let original = text
         var text = text
-        return text.withUTF8 { bytes -> String? in
+        var unchanged = false
+        let result = text.withUTF8 { bytes -> String? in
             var start = 0
             var end = bytes.count
             while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
             while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
+            let trimmed = start == 0 && end == bytes.count
             var negative = false
+            var plus = false
             if start < end && (bytes[start] == UInt8(ascii: "-") || bytes[start] == UInt8(ascii: "+")) {
                 negative = bytes[start] == UInt8(ascii: "-")
+                plus = !negative
                 start += 1
             }
             func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
@@ -276,6 +281,18 @@ extension ExactDecimal {
             let fractionCount = fractionEnd - fractionStart
             let target = scale ?? fractionCount
             guard target >= 0 && target <= 1000 else { return nil }
+
+            // Already written as the result would be (the usual case: WDT sends "119.0000" for a field without
+            // a scale): keep the text itself instead of building a copy.
+            if trimmed && !plus && target == fractionCount && (integerEnd - start == 1 || bytes[start] != UInt8(ascii: "0")) {
+                let nonZero = UnsafeBufferPointer(rebasing: bytes[start..<fractionEnd]).contains {
+                    $0 > UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")
+                }
+                if !negative || nonZero {
+                    unchanged = true
+                    return nil
+                }
+            }
 
             // Digits of the result: integer digits without leading zeros, then `target` fraction digits.
             var digits: [UInt8] = []
@@ -313,5 +330,6 @@ extension ExactDecimal {
             }
             return String(decoding: out, as: UTF8.self)
         }
+        return unchanged ? original : result
     }
 }

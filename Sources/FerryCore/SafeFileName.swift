@@ -10,6 +10,11 @@ public enum SafeFileName {
 
     /// A safe base name (without extension) for `number`.
     public static func make(_ number: String) -> String {
+        isSafeAsItIs(number) ? number : general(number)
+    }
+
+    /// `make` for any text (the fast path's reference in tests).
+    static func general(_ number: String) -> String {
         var out = ""
         var changed = false
         for scalar in number.unicodeScalars {
@@ -52,5 +57,19 @@ public enum SafeFileName {
             out += "~" + String(Hashing.sha256Hex(number).prefix(8))
         }
         return out
+    }
+
+    /// Whether `make` would give `number` back unchanged, decided from its bytes alone (no allocation):
+    /// ASCII letters, digits, `-` and `_`, short enough, and not `manifest`. Bill numbers nearly always are
+    /// (`RK0000000001`). A dot, or anything else, takes the general path.
+    static func isSafeAsItIs(_ number: String) -> Bool {
+        let bytes = number.utf8
+        guard !bytes.isEmpty, bytes.count <= maximumBytes else { return false }
+        for v in bytes {
+            let ok = (v >= 0x30 && v <= 0x39) || (v >= 0x41 && v <= 0x5A) || (v >= 0x61 && v <= 0x7A) || v == 0x2D
+                || v == 0x5F
+            if !ok { return false }
+        }
+        return !(bytes.count == 8 && bytes.elementsEqual("manifest".utf8) { $0 | 0x20 == $1 })
     }
 }

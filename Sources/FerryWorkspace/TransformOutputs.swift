@@ -272,8 +272,9 @@ struct OutputCollector {
 
     private mutating func write(_ document: DocumentResult, index: Int) throws(Diagnostic) {
         var outcome = document.outcome
+        var base = ""
         if case .bill(let number, _, _, _, _) = outcome {
-            let base = SafeFileName.make(number)
+            base = SafeFileName.make(number)
             if let holder = claims[base], holder != document.key {
                 outcome = .rejected([
                     RejectionReason(
@@ -290,7 +291,7 @@ struct OutputCollector {
         let source = TransformRunner.originValue(document.origin)
         switch outcome {
         case .bill(let number, let bytes, let sha256, let lines, let dropped):
-            let name = SafeFileName.make(number) + ".json"
+            let name = base + ".json"
             try put(bytes, name)
             try spool(
                 .outputs, index,

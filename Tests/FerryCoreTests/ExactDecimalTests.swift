@@ -66,6 +66,13 @@ import Testing
         #expect(ExactDecimal.plainText("-0.005", roundedTo: 2) == "-0.01")
         #expect(ExactDecimal.plainText("99.95", roundedTo: 1) == "100.0")
         #expect(ExactDecimal.plainText(" 007.50 ", roundedTo: nil) == "7.50")
+        // Text already in its plain form comes back as it is; anything else is rewritten.
+        for (text, plain) in [
+            ("119.0000", "119.0000"), ("-12.30", "-12.30"), ("0.5", "0.5"), ("0", "0"), ("-0.0000", "0.0000"),
+            ("+5", "5"), ("007", "7"), ("00.10", "0.10"), ("-0", "0"), ("-0.01", "-0.01"),
+        ] {
+            #expect(ExactDecimal.plainText(text, roundedTo: nil) == plain, "\(text)")
+        }
     }
 
     /// The comparison fast path (`Small`) orders exactly as `ExactDecimal` does, or steps aside.
