@@ -221,8 +221,17 @@ public struct Transformer: Sendable {
             guard let spec = field.entries else {
                 if let value = buildValue(field, cursor: cursor, reasons: &reasons) {
                     emitter.key(encoded: field.encodedKey)
-                    emitter.value(value)
-                    if field.isBillNumber { number = value }
+                    if let reference = field.encodedReferenceKey {
+                        // `{"FNumber": value}`, written as it goes: no object is built for it.
+                        emitter.beginObject()
+                        emitter.key(encoded: reference)
+                        emitter.value(value)
+                        emitter.endObject()
+                        if field.isBillNumber, let key = field.referenceKey { number = .object(JSONObject([.init(key, value)])) }
+                    } else {
+                        emitter.value(value)
+                        if field.isBillNumber { number = value }
+                    }
                 }
                 continue
             }
@@ -389,8 +398,7 @@ public struct Transformer: Sendable {
             }
         }
         if field.omitEmpty && convertedIsEmpty { return nil }
-        guard let converted else { return nil }
-        if let key = field.referenceKey { return .object(JSONObject([.init(key, converted)])) }
+        // A reference field's wrapper (`{"FNumber": …}`) is written by the caller.
         return converted
     }
 
@@ -432,6 +440,8 @@ final class FieldPlan: @unchecked Sendable {
     let line: Int
     /// `"name": ` as `JSONEmitter` writes it (owned by the plan, freed with it).
     let encodedKey: UnsafeBufferPointer<UInt8>
+    /// `"FNumber": ` for a reference field (its value is wrapped as `{"FNumber": value}`), encoded the same way.
+    let encodedReferenceKey: UnsafeBufferPointer<UInt8>?
     /// Whether this is the top-level bill-number field.
     let isBillNumber: Bool
     // A value field:
@@ -458,10 +468,7 @@ final class FieldPlan: @unchecked Sendable {
         spec = field
         name = field.name
         line = field.line
-        let key = JSONEmitter.encodedKey(field.name)
-        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: key.count)
-        _ = buffer.initialize(from: key)
-        encodedKey = UnsafeBufferPointer(buffer)
+        encodedKey = Self.encoded(field.name)
         isBillNumber = isTopLevel && field.name == context.template.target.numberField
         switch field.kind {
         case .value(let value):
@@ -477,6 +484,7 @@ final class FieldPlan: @unchecked Sendable {
             defaultValue = value.defaultValue
             omitEmpty = value.omitEmpty
             referenceKey = value.referenceKey
+            encodedReferenceKey = value.referenceKey.map(Self.encoded)
             let declared = value.lookup.flatMap { context.template.lookups[$0] }
             lookup = value.lookup.flatMap { context.lookups[$0] }
             lookupName = value.lookup
@@ -492,6 +500,7 @@ final class FieldPlan: @unchecked Sendable {
             defaultValue = nil
             omitEmpty = false
             referenceKey = nil
+            encodedReferenceKey = nil
             lookup = nil
             lookupName = nil
             onMiss = .reject
@@ -503,6 +512,15 @@ final class FieldPlan: @unchecked Sendable {
 
     deinit {
         encodedKey.deallocate()
+        encodedReferenceKey?.deallocate()
+    }
+
+    /// `JSONEmitter.encodedKey(name)` in a buffer the plan owns.
+    private static func encoded(_ name: String) -> UnsafeBufferPointer<UInt8> {
+        let key = JSONEmitter.encodedKey(name)
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: key.count)
+        _ = buffer.initialize(from: key)
+        return UnsafeBufferPointer(buffer)
     }
 
     /// Plans `fields` (and, recursively, the fields of their entries).
