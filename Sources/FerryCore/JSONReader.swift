@@ -426,16 +426,10 @@ public enum JSONReader {
             while end < bytes.count {
                 let byte = bytes[end]
                 if byte == UInt8(ascii: "\"") {
-                    let name = UnsafeBufferPointer(rebasing: bytes[start..<end])
-                    switch keeping.decision(name) {
-                    case .none:
-                        index = end + 1
-                        return .skip
-                    case .some(let whole):
-                        index = end + 1
-                        let string = String(decoding: name, as: UTF8.self)
-                        return whole ? .keepWhole(string) : .keep(string)
-                    }
+                    index = end + 1
+                    // A kept name is the set's own string (same bytes): no string is made per member.
+                    guard let entry = keeping.entry(UnsafeBufferPointer(rebasing: bytes[start..<end])) else { return .skip }
+                    return keeping.whole[entry] ? .keepWhole(keeping.names[entry]) : .keep(keeping.names[entry])
                 }
                 if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { break }
                 end += 1
@@ -615,6 +609,8 @@ public struct JSONKeySet: Sendable {
     private var bytes: [UInt8] = []
     private var offsets: [Int32] = [0]
     private var whole: [Bool] = []
+    /// Name `i` as a string, handed out for every member it matches.
+    private var names: [String] = []
 
     /// A set keeping `names`, and keeping `wholeNames` whole (a name in both is kept whole).
     public init(_ names: some Sequence<String>, wholeNames: some Sequence<String> = [String]()) {
@@ -631,6 +627,7 @@ public struct JSONKeySet: Sendable {
             bytes += utf8
             offsets.append(Int32(bytes.count))
             whole.append(isWhole)
+            self.names.append(name)
             slots[slot] = Int32(whole.count)
         }
     }
@@ -647,7 +644,9 @@ public struct JSONKeySet: Sendable {
             try bytes.withUnsafeBufferPointer { bytes in
                 try offsets.withUnsafeBufferPointer { offsets in
                     try whole.withUnsafeBufferPointer { whole in
-                        try body(Lookup(slots: slots, bytes: bytes, offsets: offsets, whole: whole))
+                        try names.withUnsafeBufferPointer { names in
+                            try body(Lookup(slots: slots, bytes: bytes, offsets: offsets, whole: whole, names: names))
+                        }
                     }
                 }
             }
@@ -660,9 +659,16 @@ public struct JSONKeySet: Sendable {
         let bytes: UnsafeBufferPointer<UInt8>
         let offsets: UnsafeBufferPointer<Int32>
         let whole: UnsafeBufferPointer<Bool>
+        let names: UnsafeBufferPointer<String>
 
         /// `nil` when the name is not kept; otherwise whether it is kept whole.
         func decision(_ name: UnsafeBufferPointer<UInt8>) -> Bool? {
+            entry(name).map { whole[$0] }
+        }
+
+        /// The number of the kept name with these bytes (an index into `whole` and `names`), or `nil`.
+        @inline(__always)
+        func entry(_ name: UnsafeBufferPointer<UInt8>) -> Int? {
             let mask = slots.count - 1
             var slot = JSONKeySet.hash(name) & mask
             while true {
@@ -673,7 +679,7 @@ public struct JSONKeySet: Sendable {
                 if end - start == name.count {
                     var k = 0
                     while k < name.count && bytes[start + k] == name[k] { k += 1 }
-                    if k == name.count { return whole[entry - 1] }
+                    if k == name.count { return entry - 1 }
                 }
                 slot = (slot + 1) & mask
             }
