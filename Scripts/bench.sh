@@ -8,15 +8,19 @@
 #     batch_size × concurrency ÷ latency and a naive one-document-per-request client;
 #   - extract requests/s against the WDT sandbox's rate limit;
 #   - JSON parse throughput of Ferry's reader and, when libsimdjson-dev is installed, of simdjson.
-# Prints a Markdown report (medians of FERRY_BENCH_RUNS runs) for BENCHMARKS.md.
+# Prints a Markdown report (medians of FERRY_BENCH_RUNS runs; three times as many for corpora under
+# 100 MiB, whose runs are short enough for one slow run in three to move a median) for BENCHMARKS.md.
 #
-#   Scripts/bench.sh                          # sizes 10 and 100 MiB, 3 runs each
+#   Scripts/bench.sh                          # sizes 10 and 100 MiB, 3 runs each (10 MiB: 9)
 #   FERRY_BENCH_SIZES="10 100 1024" FERRY_BENCH_RUNS=5 Scripts/bench.sh
+#   FERRY_BENCH_SECTIONS="transform" Scripts/bench.sh   # only some of: transform parse load extract
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sizes=${FERRY_BENCH_SIZES:-"10 100"}
 runs=${FERRY_BENCH_RUNS:-3}
+sections=${FERRY_BENCH_SECTIONS:-"transform parse load extract"}
+wants() { [[ " $sections " == *" $1 "* ]]; }
 work=${FERRY_BENCH_DIR:-$(mktemp -d /tmp/ferry-bench.XXXXXX)}
 # Transform outputs go to tmpfs when there is one: the benchmark measures Ferry and the baseline, not the
 # disk (on this project's VMs, ext4 inode allocation after deleting tens of thousands of files between
@@ -53,8 +57,9 @@ echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(swift --version 2>/dev/null | head -1)"
 echo "- python: $(python3 --version 2>&1)"
-echo "- command: \`FERRY_BENCH_SIZES=\"$sizes\" FERRY_BENCH_RUNS=$runs Scripts/bench.sh\`"
+echo "- command: \`FERRY_BENCH_SIZES=\"$sizes\" FERRY_BENCH_RUNS=$runs FERRY_BENCH_SECTIONS=\"$sections\" Scripts/bench.sh\`"
 echo
+if wants transform; then
 echo "## Transform"
 echo
 echo "| corpus | documents | Ferry 1 core | Ferry 2 cores | 2 ÷ 1 core | Python (1 core) | Ferry 1 core ÷ Python | peak RSS (Ferry, 2 cores) |"
@@ -68,7 +73,9 @@ for size in $sizes; do
     bytes=$(du -sb "$corpus" | cut -f1)
     mib=$(awk -v b="$bytes" 'BEGIN {printf "%.1f", b/1048576}')
     rm -f "$work"/t1 "$work"/t2 "$work"/tp
-    for i in $(seq "$runs"); do
+    repetitions=$runs
+    [ "$size" -lt 100 ] && repetitions=$((runs * 3))
+    for i in $(seq "$repetitions"); do
         rm -rf "$out_root/out1" "$out_root/out2" "$out_root/outp"
         log "size $size run $i: ferry (1 core)"
         time_cmd "$work/t1" taskset -c 0 "$bin/ferry" transform --input "$corpus" --output "$out_root/out1" --lookups Templates/lookups
@@ -94,7 +101,9 @@ done
 echo
 echo "Payloads of every corpus were checked byte-identical between Ferry and the Python baseline."
 echo
+fi
 
+if wants parse; then
 echo "## JSON parse only (design (a) Ferry's JSONReader against (b) simdjson)"
 echo
 # The largest corpus that is at most 100 MiB; files read into memory first, one core, medians.
@@ -112,6 +121,9 @@ else
 fi
 echo
 
+fi
+
+if wants load; then
 echo "## Load (Kingdee sandbox, 20 ms latency per request)"
 echo
 # load_row LABEL BATCH CONCURRENCY [env…]: medians of $runs runs of 20,000 payloads (a long enough run that
@@ -158,6 +170,9 @@ wait "$server_pid" 2>/dev/null || true
 server_url=""
 rm -rf "$work/load-disk"
 echo
+fi
+
+if wants extract; then
 echo "## Extract (WDT sandbox with a rate limit)"
 echo
 for r in 5 20; do
@@ -167,6 +182,7 @@ for r in 5 20; do
     violations=$(grep -o 'sandbox: [0-9]*' "$work/extract" | grep -o '[0-9]*$' | sort -n | tail -1)
     echo "- limit $r requests/s: $got requests/s (median; $(awk -v g="$got" -v r="$r" 'BEGIN {printf "%.1f%%", 100*g/r}') of the limit); most rate violations seen by the sandbox in a run: $violations"
 done
+fi
 rm -rf "$out_root/out1" "$out_root/out2" "$out_root/outp"
 [ -n "${FERRY_BENCH_OUT:-}" ] || [ "$out_root" = "$work" ] || rm -rf "$out_root"
 [ -n "${FERRY_BENCH_DIR:-}" ] || rm -rf "$work"
