@@ -8,7 +8,7 @@ import Darwin
 ///
 /// Appending a line and flushing it costs one `write` and one `fdatasync`; an atomically replaced file
 /// per record (`FileSystem.writeAtomically`) costs a new inode, two flushes and a rename. On a busy disk
-/// that is the difference between ~0.1 ms and ~0.8 ms per record (BENCHMARKS.md, *Load journal*).
+/// that is the difference between ~0.1 ms and ~0.8 ms per record (BENCHMARKS.md, *On disk*).
 ///
 /// A crash can leave the last line half written. Such a line was never acknowledged (its flush had not
 /// returned): readers skip it (`lines(of:)` leaves out a last line without its newline; a reader that

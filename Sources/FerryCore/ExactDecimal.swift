@@ -284,7 +284,8 @@ extension ExactDecimal {
 
             // Already written as the result would be (the usual case: WDT sends "119.0000" for a field without
             // a scale): keep the text itself instead of building a copy.
-            if trimmed && !plus && target == fractionCount && (integerEnd - start == 1 || bytes[start] != UInt8(ascii: "0")) {
+            let noLeadingZero = integerEnd - start == 1 || bytes[start] != UInt8(ascii: "0")
+            if trimmed && !plus && target == fractionCount && noLeadingZero {
                 let nonZero = UnsafeBufferPointer(rebasing: bytes[start..<fractionEnd]).contains {
                     $0 > UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")
                 }

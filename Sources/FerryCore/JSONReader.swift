@@ -428,7 +428,8 @@ public enum JSONReader {
                 if byte == UInt8(ascii: "\"") {
                     index = end + 1
                     // A kept name is the set's own string (same bytes): no string is made per member.
-                    guard let entry = keeping.entry(UnsafeBufferPointer(rebasing: bytes[start..<end])) else { return .skip }
+                    let name = UnsafeBufferPointer(rebasing: bytes[start..<end])
+                    guard let entry = keeping.entry(name) else { return .skip }
                     return keeping.whole[entry] ? .keepWhole(keeping.names[entry]) : .keep(keeping.names[entry])
                 }
                 if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { break }

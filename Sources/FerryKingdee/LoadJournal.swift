@@ -111,8 +111,8 @@ public final class LoadJournal: @unchecked Sendable {
             return (s, "B" + Self.pad(s))
         }
         let entry: JSONValue = [
-            "seq": .number(String(sequence)), "kind": "sent", "batch": .string(batch), "formid": .string(formID), "at": .string(Timestamp.now()),
-            "attempt": .number(String(attempt)), "reason": .string(reason),
+            "seq": .number(String(sequence)), "kind": "sent", "batch": .string(batch), "formid": .string(formID),
+            "at": .string(Timestamp.now()), "attempt": .number(String(attempt)), "reason": .string(reason),
             "documents": .array(documents.map { d in
                 ["payload": .string(d.name), "FBillNo": .string(d.billNumber), "payload_sha256": .string(d.sha256)]
             }),
@@ -137,7 +137,8 @@ public final class LoadJournal: @unchecked Sendable {
     /// Records that in-doubt `batches` were checked: `found` now have receipts, `missing` go out again.
     public func recordReconciled(batches: [String], found: [String], missing: [String]) throws(Diagnostic) {
         let entry: JSONValue = [
-            "seq": .number(String(takeSequence())), "kind": "reconciled", "at": .string(Timestamp.now()), "batches": .array(batches.map { .string($0) }),
+            "seq": .number(String(takeSequence())), "kind": "reconciled", "at": .string(Timestamp.now()),
+            "batches": .array(batches.map { .string($0) }),
             "found": .array(found.map { .string($0) }), "missing": .array(missing.map { .string($0) }),
         ]
         try append(entry, durable: false)

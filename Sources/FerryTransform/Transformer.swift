@@ -227,7 +227,9 @@ public struct Transformer: Sendable {
                         emitter.key(encoded: reference)
                         emitter.value(value)
                         emitter.endObject()
-                        if field.isBillNumber, let key = field.referenceKey { number = .object(JSONObject([.init(key, value)])) }
+                        if field.isBillNumber, let key = field.referenceKey {
+                            number = .object(JSONObject([.init(key, value)]))
+                        }
                     } else {
                         emitter.value(value)
                         if field.isBillNumber { number = value }

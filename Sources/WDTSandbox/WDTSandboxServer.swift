@@ -199,7 +199,7 @@ final class SandboxState: @unchecked Sendable {
                 statusCode: HTTPStatusCode(429, phrase: "Too Many Requests"), headers: headers,
                 body: Data("<html><body>429 Too Many Requests</body></html>".utf8))
         }
-                if frequencyFault || (overRate && configuration.rejectOverRate) {
+        if frequencyFault || (overRate && configuration.rejectOverRate) {
             return frequencyLimited(transport)
         }
         var parameters: [String: String] = [:]
