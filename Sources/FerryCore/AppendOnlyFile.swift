@@ -55,16 +55,7 @@ public final class AppendOnlyFile: @unchecked Sendable {
         var record = line
         record.append(UInt8(ascii: "\n"))
         let failed: Diagnostic? = lock.withLock {
-            var written = 0
-            while written < record.count {
-                let n = record.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return FileSystem.ioError("cannot append to", path)
-                }
-                written += n
-            }
-            return nil
+            FileSystem.writeAll(descriptor, record) ? nil : FileSystem.ioError("cannot append to", path)
         }
         if let failed { throw failed }
         // Outside the lock: appends made meanwhile by other callers ride on the same flush.

@@ -79,19 +79,11 @@ public enum FileSystem {
     /// - Throws: a `Diagnostic` naming the file when any step fails; the old file, if any, is untouched.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, durable: Bool) throws(Diagnostic) {
         let (fd, temporary, directory) = try createTemporary(for: path)
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { raw in
-                Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let failure = ioError("cannot write", path)
-                close(fd)
-                unlink(temporary)
-                throw failure
-            }
-            written += n
+        if !writeAll(fd, bytes) {
+            let failure = ioError("cannot write", path)
+            close(fd)
+            unlink(temporary)
+            throw failure
         }
         if durable && fsync(fd) != 0 {
             let failure = ioError("cannot flush", path)
@@ -106,6 +98,23 @@ public enum FileSystem {
             throw failure
         }
         if durable { syncDirectory(directory) }
+    }
+
+    /// Writes all of `bytes` to `fd` at its current offset, going on after short writes and interrupted
+    /// calls; `false` on an error (then `errno` says which).
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            var written = 0
+            while written < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                written += n
+            }
+            return true
+        }
     }
 
     /// Opens a new hidden temporary file beside `path` (creating the directory when missing) for an
@@ -345,15 +354,7 @@ public final class StreamingFile {
     }
 
     private func flush() throws(Diagnostic) {
-        var written = 0
-        while written < buffer.count {
-            let n = buffer.withUnsafeBytes { raw in Glibc.write(fd, raw.baseAddress! + written, raw.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileSystem.ioError("cannot write", path)
-            }
-            written += n
-        }
+        if !FileSystem.writeAll(fd, buffer) { throw FileSystem.ioError("cannot write", path) }
         buffer.removeAll(keepingCapacity: true)
     }
 
