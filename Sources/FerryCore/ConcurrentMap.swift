@@ -28,9 +28,9 @@ public enum ConcurrentMap {
             elements.withUnsafeBufferPointer { input in
                 nonisolated(unsafe) let input = input
                 // `workers` threads, each taking the next chunk until none is left.
-                let next = ChunkCounter()
+                let taken = Counter()
                 DispatchQueue.concurrentPerform(iterations: min(workers, chunks)) { _ in
-                    while let chunk = next.take(below: chunks) {
+                    while case let chunk = taken.next() - 1, chunk < chunks {
                         var index = chunk * count / chunks
                         let end = (chunk + 1) * count / chunks
                         while index < end {
@@ -42,19 +42,5 @@ public enum ConcurrentMap {
             }
         }
         return results.map { $0! }
-    }
-}
-
-/// Hands out chunk numbers 0, 1, 2, … to whichever worker asks next.
-private final class ChunkCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var next = 0
-
-    func take(below limit: Int) -> Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard next < limit else { return nil }
-        next += 1
-        return next - 1
     }
 }

@@ -149,19 +149,6 @@ public enum FileSystem {
     /// (a random number per file cost a `getrandom` each).
     private static let temporaryCounter = Counter()
 
-    /// A thread-safe counter.
-    final class Counter: @unchecked Sendable {
-        private let lock = Mutex()
-        private var value = 0
-
-        func next() -> Int {
-            lock.withLock {
-                value += 1
-                return value
-            }
-        }
-    }
-
     /// `path` split at its last `/` into directory (`.` when there is none) and file name.
     public static func split(_ path: String) -> (directory: String, name: String) {
         let utf8 = path.utf8

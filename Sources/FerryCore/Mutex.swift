@@ -15,3 +15,17 @@ public final class Mutex: @unchecked Sendable {
         return try body()
     }
 }
+
+/// A thread-safe counter: `next()` gives 1, 2, 3, … to whichever thread asks (temporary file names,
+/// chunks of work handed out to workers).
+final class Counter: @unchecked Sendable {
+    private let lock = Mutex()
+    private var value = 0
+
+    func next() -> Int {
+        lock.withLock {
+            value += 1
+            return value
+        }
+    }
+}
