@@ -5,10 +5,11 @@ import PackageDescription
 // - swift-argument-parser: the `ferry` command line (subcommands, usage errors, exit code 64).
 // - Yams: `ferry.yaml` is YAML; Yams gives node line numbers for `ferry.yaml:LINE: error:` messages.
 // - swift-crypto: SHA-256 for manifests and receipts, MD5 for WDT signatures, HMAC-SHA256 for Kingdee.
-// - FlyingFox: the loopback HTTP servers of the WDT and Kingdee sandboxes (no SwiftNIO, ~15 s of build).
 // - swift-log: structured logs of the pipeline (`--log-level`), separate from diagnostics and progress.
-// - async-http-client: the Kingdee client's HTTP (SwiftNIO): URLSession on Linux spends ~45% of the load's client CPU
-//   in libcurl/libdispatch, ignores target.insecure_tls and rounds timeouts up to whole seconds.
+// - async-http-client: both clients' HTTP (SwiftNIO): URLSession on Linux spends ~45% of the load's client CPU
+//   in libcurl/libdispatch, ignores target.insecure_tls, rounds timeouts up to whole seconds, and its
+//   FoundationNetworking brings libcurl and ~25 more shared libraries into every start of `ferry` (~8 ms).
+// - swift-nio (already built for async-http-client): the sandboxes' small loopback HTTP/1.1 server.
 let package = Package(
     name: "ferry",
     platforms: [.macOS(.v14)],
@@ -20,10 +21,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
-        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.20.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
-        // Already in the graph through async-http-client; named because FerryKingdee uses their types.
+        // Already in the graph through async-http-client; named because the clients and the sandbox server use their types.
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
     ],
@@ -61,22 +61,42 @@ let package = Package(
             dependencies: ["FerryCore", "FerryTemplate", "FerryTransform", "FerrySchemes", "Yams"]
         ),
         // The WDT (旺店通·企业奇门) source client: signatures, paging, window planner. Networking lives here.
-        .target(name: "FerryWDT", dependencies: ["FerryCore"]),
+        .target(
+            name: "FerryWDT",
+            dependencies: [
+                "FerryCore", "FerryHTTP", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // The Kingdee (金蝶云星空) target client: auth, BatchSave, ExecuteBillQuery. Networking lives here.
         .target(
             name: "FerryKingdee",
             dependencies: [
-                "FerryCore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "FerryCore", "FerryHTTP", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        // Loopback sandbox servers, used by tests, `ferry demo` and `ferry sandbox`.
-        .target(name: "WDTSandbox", dependencies: ["FerryCore", "FerryWDT", "FlyingFox"]),
+        // What both clients share about HTTP: proxies from the environment, TLS failures no retry mends.
         .target(
-            name: "KingdeeSandbox",
-            dependencies: ["FerryCore", "FerryKingdee", "FlyingFox", .product(name: "FlyingSocks", package: "FlyingFox")]
+            name: "FerryHTTP",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
+        // The small loopback HTTP/1.1 server (SwiftNIO) under both sandboxes.
+        .target(
+            name: "SandboxHTTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        // Loopback sandbox servers, used by tests, `ferry demo` and `ferry sandbox`.
+        .target(name: "WDTSandbox", dependencies: ["FerryCore", "FerryWDT", "SandboxHTTP"]),
+        .target(name: "KingdeeSandbox", dependencies: ["FerryCore", "FerryKingdee", "SandboxHTTP"]),
         // The whole pipeline: stage settings from ferry.yaml, `ferry run`, the run overview and report,
         // the demo and the sandbox pair. Composes the stages; holds no stage logic of its own.
         .target(
@@ -123,6 +143,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        .testTarget(name: "FerryHTTPTests", dependencies: ["FerryHTTP"]),
+        .testTarget(name: "SandboxHTTPTests", dependencies: ["SandboxHTTP"]),
         .testTarget(name: "FerryCLITests", dependencies: ["FerryCore", "FerryWorkspace", "FerryTestSupport", "ferry"]),
         .testTarget(
             name: "FerryPipelineTests",

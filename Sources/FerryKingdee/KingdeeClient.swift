@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import FerryCore
+import FerryHTTP
 import Foundation
 import NIOCore
 import NIOPosix
@@ -76,7 +77,7 @@ public actor KingdeeClient {
     ///
     /// - Parameters:
     ///   - config: where and how to connect.
-    ///   - environment: where `https_proxy`, `http_proxy` and `no_proxy` are read (as libcurl does).
+    ///   - environment: where `https_proxy`, `http_proxy` and `no_proxy` are read (as curl does).
     ///   - clock: the time used for signature timestamps (tests pass a fixed one).
     public init(
         config: KingdeeTargetConfig, environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -99,7 +100,7 @@ public actor KingdeeClient {
         // URLSession did; the load's own retries with backoff apply then.
         pool.retryConnectionEstablishment = false
         configuration.connectionPool = pool
-        configuration.proxy = Self.proxy(for: config.url, environment: environment)
+        configuration.proxy = ProxyEnvironment.proxy(for: config.url, environment: environment)
         if config.insecureTLS {
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.certificateVerification = .none
@@ -400,7 +401,7 @@ public actor KingdeeClient {
     static func classify(_ error: any Error, url: String, configuredURL: String, timeoutSeconds: Double) -> KingdeeCallError {
         let host = URLComponents(string: url)?.host ?? "?"
         let text = String(describing: error)
-        if Self.isCertificateProblem(error) {
+        if TLSFailure.isCertificateProblem(error) {
             let why = text.contains("failedToValidateHostname") ? "its name does not match" : "certificate verify failed"
             return .configuration(
                 "the TLS certificate of \(host) is not trusted (\(why)); install its CA certificate in the system trust "
@@ -450,54 +451,6 @@ public actor KingdeeClient {
             return .noAnswer("the answer of \(host) is larger than \(maxAnswerBytes >> 20) MiB")
         }
         return .noAnswer("\(host): \(text)")
-    }
-
-    /// An untrusted certificate or a name that does not match it.
-    static func isCertificateProblem(_ error: any Error) -> Bool {
-        if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname { return true }
-        if case NIOSSLError.handshakeFailed = error {
-            let text = String(describing: error)
-            return text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate verify failed")
-        }
-        if let error = error as? NIOConnectionError {
-            return error.connectionErrors.contains { isCertificateProblem($0.error) }
-        }
-        return false
-    }
-
-    /// The proxy libcurl (so URLSession on Linux) would use for `url`: `https_proxy`/`HTTPS_PROXY` for
-    /// https, `http_proxy` for http (curl ignores `HTTP_PROXY`), `all_proxy`/`ALL_PROXY` otherwise, unless
-    /// `no_proxy`/`NO_PROXY` names the host. `http://[user:password@]host[:port]` and `socks5[h]://host[:port]`.
-    static func proxy(for url: String, environment: [String: String]) -> HTTPClient.Configuration.Proxy? {
-        guard let target = URLComponents(string: url), let scheme = target.scheme?.lowercased(),
-            let host = target.host?.lowercased()
-        else { return nil }
-        let noProxy = environment["no_proxy"] ?? environment["NO_PROXY"] ?? ""
-        for entry in noProxy.split(separator: ",") {
-            var name = entry.trimmingCharacters(in: .whitespaces).lowercased()
-            if name == "*" { return nil }
-            if name.hasPrefix(".") { name.removeFirst() }
-            if name.isEmpty { continue }
-            if host == name || host.hasSuffix("." + name) { return nil }
-        }
-        let value =
-            (scheme == "https" ? environment["https_proxy"] ?? environment["HTTPS_PROXY"] : environment["http_proxy"])
-            ?? environment["all_proxy"] ?? environment["ALL_PROXY"]
-        guard let value, !value.isEmpty else { return nil }
-        guard let proxy = URLComponents(string: value.contains("://") ? value : "http://" + value),
-            let proxyHost = proxy.host, !proxyHost.isEmpty
-        else { return nil }
-        switch proxy.scheme?.lowercased() {
-        case "socks5", "socks5h":
-            return .socksServer(host: proxyHost, port: proxy.port ?? 1080)
-        case "http":
-            let authorization: HTTPClient.Authorization? = proxy.user.map {
-                .basic(username: $0.removingPercentEncoding ?? $0, password: (proxy.password ?? "").removingPercentEncoding ?? "")
-            }
-            return .server(host: proxyHost, port: proxy.port ?? 1080, authorization: authorization)
-        default:
-            return nil
-        }
     }
 
     /// The `kdservice-sessionid` value in a `Set-Cookie` header (several cookies may be comma-joined).

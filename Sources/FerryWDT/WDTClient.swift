@@ -1,9 +1,9 @@
+import AsyncHTTPClient
 import FerryCore
+import FerryHTTP
 import Foundation
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
+import NIOPosix
 
 /// One page fetched from WDT: the body exactly as received and what it says.
 public struct WDTFetchedPage: Sendable {
@@ -21,27 +21,51 @@ public final class WDTClient: Sendable {
     /// The resolved source settings.
     public let config: WDTSourceConfig
     private let bucket: TokenBucket
-    private let session: URLSession
+    private let http: HTTPClient
+    private let timeout: TimeAmount
     private let log: @Sendable (String) -> Void
     private let state = Mutex()
     nonisolated(unsafe) private var counters = (requests: 0, retries: 0, clockWarned: false)
 
     /// Creates a client.
     ///
+    /// HTTP goes through one AsyncHTTPClient `HTTPClient` (SwiftNIO, on the process-wide event loops),
+    /// shut down when the client goes. Proxies come from `https_proxy`, `http_proxy`, `all_proxy` and
+    /// `no_proxy` in `environment`, as curl reads them; TLS certificates are always verified.
+    ///
     /// - Parameters:
     ///   - config: the source settings (URL, credentials, rate, retries, timeouts).
+    ///   - environment: where the proxy variables are read.
     ///   - log: receives warnings and retry notes (one line each, no secrets); the CLI prints them on stderr.
-    public init(config: WDTSourceConfig, log: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(
+        config: WDTSourceConfig, environment: [String: String] = ProcessInfo.processInfo.environment,
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.config = config
         self.bucket = TokenBucket(rate: config.requestsPerSecond)
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = config.timeoutSeconds
-        configuration.httpMaximumConnectionsPerHost = 2
-        self.session = URLSession(configuration: configuration)
+        let seconds = config.timeoutSeconds.isFinite ? max(0.001, config.timeoutSeconds) : 30
+        let timeout = TimeAmount.nanoseconds(Int64((seconds * 1e9).rounded()))
+        self.timeout = timeout
+        var configuration = HTTPClient.Configuration()
+        configuration.httpVersion = .http1Only
+        configuration.decompression = .disabled
+        // The deadline ends with the answer's head; the read timeout bounds each wait for its body.
+        configuration.timeout = HTTPClient.Configuration.Timeout(
+            connect: min(timeout, .seconds(10)), read: timeout, write: timeout)
+        var pool = HTTPClient.Configuration.ConnectionPool(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 2)
+        // A connection that cannot be made fails the request at once; the client's own retries with
+        // backoff (and the token bucket) apply then.
+        pool.retryConnectionEstablishment = false
+        configuration.connectionPool = pool
+        configuration.proxy = ProxyEnvironment.proxy(for: config.url, environment: environment)
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.log = log
     }
 
-    deinit { session.finishTasksAndInvalidate() }
+    deinit {
+        // Not waited for: requests are over by the time the extract drops its client.
+        http.shutdown { _ in }
+    }
 
     /// Requests sent so far (every attempt counts).
     public var requestCount: Int { state.withLock { counters.requests } }
@@ -151,43 +175,45 @@ public final class WDTClient: Sendable {
         guard let url = URL(string: config.url) else {
             throw WDTError(kind: .parameter, message: "source.url '\(config.url)' is not a URL")
         }
-        var request = URLRequest(url: url)
-        request.httpMethod = "POST"
-        request.timeoutInterval = config.timeoutSeconds  // the initialiser argument is ignored on Linux
-        request.setValue("application/x-www-form-urlencoded; charset=utf-8", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(Self.formEncode(parameters).utf8)
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8")
+        request.headers.add(name: "User-Agent", value: "Ferry (WDT client)")
+        request.body = .bytes(ByteBuffer(string: Self.formEncode(parameters)))
         state.withLock { counters.requests += 1 }
-        let data: Data
-        let response: URLResponse
+        let status: Int
+        let date: String?
+        let retryAfter: String?
+        let body: [UInt8]
         do {
-            (data, response) = try await session.data(for: request)
+            let response = try await http.execute(request, deadline: .now() + timeout)
+            var buffer = try await response.body.collect(upTo: Self.maxAnswerBytes)
+            body = buffer.readBytes(length: buffer.readableBytes) ?? []
+            status = Int(response.status.code)
+            date = response.headers.first(name: "Date")
+            retryAfter = response.headers.first(name: "Retry-After")
         } catch {
-            throw WDTError(kind: .network, message: Self.describe(error))
+            throw Self.classify(error, url: url)
         }
-        let body = [UInt8](data)
-        guard let http = response as? HTTPURLResponse else {
-            throw WDTError(kind: .network, message: "no HTTP response")
-        }
-        checkClock(http)
-        switch http.statusCode {
+        checkClock(date)
+        switch status {
         case 200..<300:
             break
         case 429:
             throw WDTError(
                 kind: .rateLimited, message: "too many requests", httpStatus: 429,
-                retryAfterSeconds: WDTError.retryAfterSeconds(header: http.value(forHTTPHeaderField: "Retry-After")))
+                retryAfterSeconds: WDTError.retryAfterSeconds(header: retryAfter))
         case 500...:
             throw WDTError(
-                kind: .server, message: "the server failed", httpStatus: http.statusCode,
-                retryAfterSeconds: http.statusCode == 503
-                    ? WDTError.retryAfterSeconds(header: http.value(forHTTPHeaderField: "Retry-After")) : nil)
+                kind: .server, message: "the server failed", httpStatus: status,
+                retryAfterSeconds: status == 503 ? WDTError.retryAfterSeconds(header: retryAfter) : nil)
         default:
-            var failure = WDTError(kind: .rejected, message: "unexpected HTTP status", httpStatus: http.statusCode)
+            var failure = WDTError(kind: .rejected, message: "unexpected HTTP status", httpStatus: status)
             do {
                 _ = try WDTResponseParser.parse(body)
             } catch where error.kind != .malformedResponse {
                 failure = error
-                failure.httpStatus = http.statusCode
+                failure.httpStatus = status
             } catch {}
             throw failure
         }
@@ -195,8 +221,8 @@ public final class WDTClient: Sendable {
         return WDTFetchedPage(body: body, page: page)
     }
 
-    private func checkClock(_ response: HTTPURLResponse) {
-        guard let header = response.value(forHTTPHeaderField: "Date"), let server = Self.parseHTTPDate(header) else {
+    private func checkClock(_ header: String?) {
+        guard let header, let server = Self.parseHTTPDate(header) else {
             return
         }
         let skew = Date().timeIntervalSince1970 - TimeInterval(server)
@@ -249,17 +275,49 @@ public final class WDTClient: Sendable {
         return out
     }
 
-    static func describe(_ error: any Error) -> String {
-        let ns = error as NSError
-        if ns.domain == NSURLErrorDomain {
-            switch ns.code {
-            case NSURLErrorTimedOut: return "the request timed out (source.timeout_seconds)"
-            case NSURLErrorCannotConnectToHost: return "connection refused"
-            case NSURLErrorNetworkConnectionLost: return "the connection was lost"
-            case NSURLErrorCannotFindHost: return "unknown host"
-            default: return ns.localizedDescription
+    /// The largest answer read (a page holds at most 100 orders).
+    static let maxAnswerBytes = 64 << 20
+
+    /// Maps an AsyncHTTPClient/SwiftNIO failure to a `WDTError`. Queries are safe to repeat, so every
+    /// transport failure is retryable (`.network`), except an untrusted certificate, which no retry mends.
+    static func classify(_ error: any Error, url: URL) -> WDTError {
+        let host = url.host ?? "?"
+        if TLSFailure.isCertificateProblem(error) {
+            return WDTError(
+                kind: .rejected,
+                message: "the TLS certificate of \(host) is not trusted; install its CA certificate in the system trust store "
+                    + "(/usr/local/share/ca-certificates, then update-ca-certificates) or use the server's proper name")
+        }
+        return WDTError(kind: .network, message: describe(error, host: host))
+    }
+
+    static func describe(_ error: any Error, host: String) -> String {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout, .getConnectionFromPoolTimeout:
+                return "the request to \(host) timed out (source.timeout_seconds)"
+            case .remoteConnectionClosed:
+                return "the connection to \(host) was lost"
+            default:
+                return "\(host): \(error)"
             }
         }
-        return ns.localizedDescription
+        if let error = error as? NIOConnectionError {
+            if error.connectionErrors.isEmpty, error.dnsAError != nil || error.dnsAAAAError != nil {
+                return "unknown host \(host)"
+            }
+            return "cannot connect to \(host) (connection refused or unreachable)"
+        }
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            case ECONNREFUSED: return "cannot connect to \(host) (connection refused)"
+            case ECONNRESET, EPIPE: return "the connection to \(host) was lost"
+            default: return "\(host): \(error)"
+            }
+        }
+        if error is NIOTooManyBytesError {
+            return "the answer of \(host) is larger than \(maxAnswerBytes >> 20) MiB"
+        }
+        return "\(host): \(error)"
     }
 }

@@ -1,11 +1,7 @@
 import FerryCore
 import FerryKingdee
-import FlyingFox
-import FlyingSocks
 import Foundation
-
-/// FlyingFox has a `JSONValue` too; the sandbox means Ferry's.
-typealias JSONValue = FerryCore.JSONValue
+import SandboxHTTP
 
 /// A loopback 金蝶云星空 Web API for tests, `ferry demo` and `ferry sandbox`.
 ///
@@ -35,19 +31,14 @@ public final class KingdeeSandboxServer: @unchecked Sendable {
     public let baseURL: String
     /// The port it listens on.
     public let port: UInt16
-    private let server: HTTPServer
-    private let task: Task<Void, Never>
+    private let server: SandboxHTTPServer
 
-    private init(
-        store: KingdeeSandboxStore, configuration: KingdeeSandboxConfiguration, server: HTTPServer, port: UInt16,
-        task: Task<Void, Never>
-    ) {
+    private init(store: KingdeeSandboxStore, configuration: KingdeeSandboxConfiguration, server: SandboxHTTPServer) {
         self.store = store
         self.configuration = configuration
         self.server = server
-        self.port = port
-        self.baseURL = "http://127.0.0.1:\(port)/k3cloud/"
-        self.task = task
+        self.port = server.port
+        self.baseURL = "http://127.0.0.1:\(server.port)/k3cloud/"
     }
 
     /// Starts a sandbox on 127.0.0.1.
@@ -61,22 +52,14 @@ public final class KingdeeSandboxServer: @unchecked Sendable {
         -> KingdeeSandboxServer
     {
         let store = KingdeeSandboxStore(configuration: configuration)
-        // Bodies up to 4 MiB are read in one piece (FlyingFox's default reads 4 KiB at a time, which made a
-        // BatchSave of 50 bills cost the sandbox more than validating and saving them).
-        let server = HTTPServer(
-            config: .init(
-                address: try .inet(ip4: "127.0.0.1", port: port), timeout: 120, sharedRequestBufferSize: 4 << 20,
-                sharedRequestReplaySize: 4 << 20, logger: .disabled))
         let handler = SandboxHandler(store: store, configuration: configuration)
-        await server.appendRoute("POST *") { request in await handler.handle(request) }
-        let task = Task { _ = try? await server.run() }
-        try await server.waitUntilListening()
-        guard case .ip4(_, let actual) = await server.listeningAddress else {
-            task.cancel()
-            throw Diagnostic.error("the Kingdee sandbox could not read its listening address")
+        let server = try await SandboxHTTPServer.start(port: port) { request in
+            guard request.method == "POST" else {
+                return SandboxHTTPResponse(status: 405, headers: [("Content-Type", "text/plain")], body: Array("POST only".utf8))
+            }
+            return await handler.handle(request)
         }
-        LoopbackTuning.disableNagle(onListenerPort: actual)
-        return KingdeeSandboxServer(store: store, configuration: configuration, server: server, port: actual, task: task)
+        return KingdeeSandboxServer(store: store, configuration: configuration, server: server)
     }
 
     /// The `KINGDEE_*` environment variables a workspace's ferry.yaml reads, pointing at this sandbox.
@@ -96,24 +79,8 @@ public final class KingdeeSandboxServer: @unchecked Sendable {
 
     /// Stops the server at once (open keep-alive connections are closed).
     public func stop() async {
-        task.cancel()
-        await server.stop(timeout: 0)
+        await server.stop()
     }
-}
-
-/// A response body that fails at once: FlyingFox has written the status line and headers (promising
-/// `Content-Length` bytes), then gives up and closes the connection, so the client sees the connection
-/// drop in the middle of the answer.
-struct DroppedBody: AsyncBufferedSequence {
-    typealias Element = UInt8
-    struct Dropped: Error {}
-
-    struct AsyncIterator: AsyncBufferedIteratorProtocol {
-        mutating func next() async throws -> UInt8? { throw Dropped() }
-        mutating func nextBuffer(suggested count: Int) async throws -> [UInt8]? { throw Dropped() }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator() }
 }
 
 /// The request handling of the sandbox.
@@ -122,8 +89,8 @@ struct SandboxHandler: Sendable {
     let configuration: KingdeeSandboxConfiguration
     static let formID = "STK_MISCELLANEOUS"
 
-    func handle(_ request: HTTPRequest) async -> HTTPResponse {
-        let received = ContinuousClock.now
+    func handle(_ request: SandboxHTTPRequest) async -> SandboxHTTPResponse {
+        let received = request.received
         let last = request.path.split(separator: "/").last.map(String.init) ?? ""
         guard last.lowercased().hasSuffix(".common.kdsvc") else { return text(404, "not a Kingdee service: \(request.path)") }
         let service = String(last.dropLast(".common.kdsvc".count))
@@ -131,7 +98,7 @@ struct SandboxHandler: Sendable {
         store.count(operation)
         let body: JSONValue
         do {
-            body = try JSONReader.parse(Array(try await request.bodyData))
+            body = try JSONReader.parse(request.body)
         } catch {
             return text(500, "response_error:请求数据包不是有效的JSON")
         }
@@ -149,7 +116,7 @@ struct SandboxHandler: Sendable {
 
     // MARK: - Login
 
-    private func validateUser(_ body: JSONValue) -> HTTPResponse {
+    private func validateUser(_ body: JSONValue) -> SandboxHTTPResponse {
         let acct = argument(body, ["acctID", "acctid"], 0)
         let user = argument(body, ["username", "userName"], 1)
         let password = argument(body, ["password"], 2)
@@ -160,7 +127,7 @@ struct SandboxHandler: Sendable {
         return loginSuccess()
     }
 
-    private func loginByAppSecret(_ body: JSONValue) -> HTTPResponse {
+    private func loginByAppSecret(_ body: JSONValue) -> SandboxHTTPResponse {
         let acct = argument(body, ["acctid", "acctID"], 0)
         let user = argument(body, ["username", "userName"], 1)
         let appID = argument(body, ["appid", "appId"], 2)
@@ -172,7 +139,7 @@ struct SandboxHandler: Sendable {
         return loginSuccess()
     }
 
-    private func loginSuccess() -> HTTPResponse {
+    private func loginSuccess() -> SandboxHTTPResponse {
         let sid = store.newSession(lifetime: configuration.sessionLifetime)
         let answer: JSONValue = [
             "Message": .null, "MessageCode": "CheckPasswordPolicy", "LoginResultType": 1,
@@ -182,19 +149,19 @@ struct SandboxHandler: Sendable {
         return json(answer, sessionID: sid)
     }
 
-    private func loginAnswer(_ type: Int, _ message: String) -> HTTPResponse {
+    private func loginAnswer(_ type: Int, _ message: String) -> SandboxHTTPResponse {
         json(["Message": .string(message), "LoginResultType": .number(String(type)), "KDSVCSessionId": .null, "IsSuccessByAPI": false])
     }
 
     // MARK: - DynamicFormService
 
-    private func dynamicForm(_ operation: String, request: HTTPRequest, body: JSONValue, received: ContinuousClock.Instant) async
-        -> HTTPResponse
+    private func dynamicForm(_ operation: String, request: SandboxHTTPRequest, body: JSONValue, received: ContinuousClock.Instant) async
+        -> SandboxHTTPResponse
     {
         // Authenticate: a live session, or valid signature headers (which open a session).
         var issued: String?
-        let presented = request.headers[HTTPHeader(KingdeeClient.sessionCookieName)]
-            ?? request.headers[.cookie].flatMap { cookieValue($0, KingdeeClient.sessionCookieName) }
+        let presented = request.header(KingdeeClient.sessionCookieName)
+            ?? request.header("Cookie").flatMap { cookieValue($0, KingdeeClient.sessionCookieName) }
         if let presented, store.touchSession(presented, lifetime: configuration.sessionLifetime) {
             // a live session
         } else if verifySignature(request) {
@@ -234,16 +201,14 @@ struct SandboxHandler: Sendable {
             let answer = save(operation == "save", body: body)
             if everySave(faults.dropAfterCommitEvery) || faults.dropAfterCommitAt.contains(saveCall) {
                 store.injected("lost_response")
-                return HTTPResponse(
-                    statusCode: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                    body: HTTPBodySequence(from: DroppedBody(), count: 4096))
+                return .dropped(headers: [("Content-Type", "application/json; charset=utf-8")], promisedBytes: 4096)
             }
             return json(answer, sessionID: issued)
         }
     }
 
-    private func verifySignature(_ request: HTTPRequest) -> Bool {
-        func header(_ name: String) -> String? { request.headers[HTTPHeader(name)] }
+    private func verifySignature(_ request: SandboxHTTPRequest) -> Bool {
+        func header(_ name: String) -> String? { request.header(name) }
         guard let timestamp = header(KingdeeSignature.Header.timestamp),
             let appKey = header(KingdeeSignature.Header.appKey), appKey == configuration.appID,
             let appDataB64 = header(KingdeeSignature.Header.appData),
@@ -496,17 +461,15 @@ struct SandboxHandler: Sendable {
         return ["Result": ["ResponseStatus": status.json]]
     }
 
-    private func json(_ value: JSONValue, sessionID: String? = nil) -> HTTPResponse {
-        var headers: HTTPHeaders = [.contentType: "application/json; charset=utf-8"]
+    private func json(_ value: JSONValue, sessionID: String? = nil) -> SandboxHTTPResponse {
+        var headers = [(name: "Content-Type", value: "application/json; charset=utf-8")]
         if let sessionID {
-            headers[.setCookie] = "\(KingdeeClient.sessionCookieName)=\(sessionID); path=/; HttpOnly"
+            headers.append(("Set-Cookie", "\(KingdeeClient.sessionCookieName)=\(sessionID); path=/; HttpOnly"))
         }
-        return HTTPResponse(statusCode: .ok, headers: headers, body: Data(JSONWriter(style: .compact).bytes(value)))
+        return SandboxHTTPResponse(status: 200, headers: headers, body: JSONWriter(style: .compact).bytes(value))
     }
 
-    private func text(_ code: Int, _ message: String) -> HTTPResponse {
-        HTTPResponse(
-            statusCode: HTTPStatusCode(code, phrase: code == 404 ? "Not Found" : "Internal Server Error"),
-            headers: [.contentType: "text/plain; charset=utf-8"], body: Data(message.utf8))
+    private func text(_ code: Int, _ message: String) -> SandboxHTTPResponse {
+        SandboxHTTPResponse(status: code, headers: [("Content-Type", "text/plain; charset=utf-8")], body: Array(message.utf8))
     }
 }

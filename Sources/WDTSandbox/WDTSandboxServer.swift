@@ -1,7 +1,7 @@
 import FerryCore
 import FerryWDT
-import FlyingFox
 import Foundation
+import SandboxHTTP
 
 /// A WDT look-alike on loopback that speaks both gateways: Qimen (`POST /router/qm`) and the open API
 /// (`POST /openapi2/stockin_order_query.php`).
@@ -16,8 +16,7 @@ public final class WDTSandboxServer: Sendable {
     public let configuration: WDTSandboxConfiguration
     /// The port it listens on (127.0.0.1).
     public let port: UInt16
-    private let server: HTTPServer
-    private let task: Task<Void, any Error>
+    private let server: SandboxHTTPServer
     private let state: SandboxState
 
     /// `http://127.0.0.1:<port>`.
@@ -53,42 +52,30 @@ public final class WDTSandboxServer: Sendable {
             seed: configuration.seed, orderCount: configuration.orderCount, periodStart: configuration.periodStart,
             periodDays: configuration.periodDays)
         let state = SandboxState(configuration: configuration, dataset: dataset)
-        let server = HTTPServer(address: try .inet(ip4: "127.0.0.1", port: port), timeout: 60, logger: .disabled)
-        for route in ["POST /router/qm", "GET /router/qm"] {
-            await server.appendRoute(HTTPRoute(stringLiteral: route)) { request in
-                await state.handle(request, transport: .qimen)
+        let server = try await SandboxHTTPServer.start(port: port) { request in
+            switch (request.method, request.path) {
+            case ("POST", "/router/qm"), ("GET", "/router/qm"):
+                return await state.handle(request, transport: .qimen)
+            case ("POST", "/openapi2/stockin_order_query.php"):
+                return await state.handle(request, transport: .openAPI)
+            default:
+                return SandboxHTTPResponse(status: 404, headers: [("Content-Type", "text/plain")], body: Array("not found".utf8))
             }
         }
-        await server.appendRoute("POST /openapi2/stockin_order_query.php") { request in
-            await state.handle(request, transport: .openAPI)
-        }
-        let task = Task { try await server.run() }
-        try await server.waitUntilListening()
-        guard case .ip4(_, let bound) = await server.listeningAddress else {
-            task.cancel()
-            throw SandboxError(message: "the WDT sandbox did not report its port")
-        }
-        LoopbackTuning.disableNagle(onListenerPort: bound)
-        return WDTSandboxServer(
-            dataset: dataset, configuration: configuration, port: bound, server: server, task: task, state: state)
+        return WDTSandboxServer(dataset: dataset, configuration: configuration, server: server, state: state)
     }
 
-    private init(
-        dataset: WDTDataset, configuration: WDTSandboxConfiguration, port: UInt16, server: HTTPServer,
-        task: Task<Void, any Error>, state: SandboxState
-    ) {
+    private init(dataset: WDTDataset, configuration: WDTSandboxConfiguration, server: SandboxHTTPServer, state: SandboxState) {
         self.dataset = dataset
         self.configuration = configuration
-        self.port = port
+        self.port = server.port
         self.server = server
-        self.task = task
         self.state = state
     }
 
     /// Stops the server at once (open keep-alive connections are dropped).
     public func stop() async {
-        task.cancel()
-        await server.stop(timeout: 0)
+        await server.stop()
     }
 
     /// Changes the faults while the server runs (for example to make a second extract fault-free).
@@ -100,14 +87,6 @@ public final class WDTSandboxServer: Sendable {
     public func stockinNumbers(start: WDTTime, end: WDTTime, statuses: Set<Int> = [80]) -> Set<String> {
         dataset.stockinNumbers(matching: WDTOrderFilter(start: start, end: end, statuses: statuses))
     }
-}
-
-/// An error starting the sandbox.
-public struct SandboxError: Error, CustomStringConvertible {
-    /// What went wrong.
-    public var message: String
-    /// The message.
-    public var description: String { message }
 }
 
 /// The sandbox's mutable state and request handling.
@@ -155,7 +134,7 @@ final class SandboxState: @unchecked Sendable {
         Date().addingTimeInterval(TimeInterval(lock.withLock { faults.clockOffsetSeconds }))
     }
 
-    func handle(_ request: HTTPRequest, transport: WDTTransport) async -> HTTPResponse {
+    func handle(_ request: SandboxHTTPRequest, transport: WDTTransport) async -> SandboxHTTPResponse {
         let (latency, overRate, frequencyFault, serverFault, tooManyFault) = lock.withLock {
             () -> (Int, Bool, Bool, Bool, Bool) in
             stats.requests += 1
@@ -188,25 +167,20 @@ final class SandboxState: @unchecked Sendable {
         }
         if latency > 0 { try? await Task.sleep(nanoseconds: UInt64(latency) * 1_000_000) }
         if serverFault {
-            return HTTPResponse(
-                statusCode: HTTPStatusCode(500, phrase: "Internal Server Error"), headers: headers(),
-                body: Data("<html><body>500 Internal Server Error</body></html>".utf8))
+            return SandboxHTTPResponse(
+                status: 500, headers: headers(), body: Array("<html><body>500 Internal Server Error</body></html>".utf8))
         }
         if tooManyFault {
-            var headers = headers()
-            headers[HTTPHeader("Retry-After")] = String(lock.withLock { faults.banSeconds })
-            return HTTPResponse(
-                statusCode: HTTPStatusCode(429, phrase: "Too Many Requests"), headers: headers,
-                body: Data("<html><body>429 Too Many Requests</body></html>".utf8))
+            let headers = headers() + [("Retry-After", String(lock.withLock { faults.banSeconds }))]
+            return SandboxHTTPResponse(
+                status: 429, headers: headers, body: Array("<html><body>429 Too Many Requests</body></html>".utf8))
         }
         if frequencyFault || (overRate && configuration.rejectOverRate) {
             return frequencyLimited(transport)
         }
         var parameters: [String: String] = [:]
         for item in request.query { parameters[item.name] = item.value }
-        if let body = try? await request.bodyData {
-            for (key, value) in Self.parseForm(String(decoding: body, as: UTF8.self)) { parameters[key] = value }
-        }
+        for (key, value) in Self.parseForm(String(decoding: request.body, as: UTF8.self)) { parameters[key] = value }
         switch transport {
         case .qimen: return serveQimen(parameters)
         case .openAPI: return serveOpenAPI(parameters)
@@ -215,9 +189,9 @@ final class SandboxState: @unchecked Sendable {
 
     // MARK: - Gateways
 
-    private func serveQimen(_ p: [String: String]) -> HTTPResponse {
+    private func serveQimen(_ p: [String: String]) -> SandboxHTTPResponse {
         let c = configuration.credentials
-        func gatewayError(_ code: Int, _ msg: String, _ subCode: String, _ subMsg: String) -> HTTPResponse {
+        func gatewayError(_ code: Int, _ msg: String, _ subCode: String, _ subMsg: String) -> SandboxHTTPResponse {
             let isSign = code == 25
             lock.withLock { if isSign { stats.signatureFailures += 1 } else { stats.rejections += 1 } }
             return json(
@@ -270,9 +244,9 @@ final class SandboxState: @unchecked Sendable {
         }
     }
 
-    private func serveOpenAPI(_ p: [String: String]) -> HTTPResponse {
+    private func serveOpenAPI(_ p: [String: String]) -> SandboxHTTPResponse {
         let c = configuration.credentials
-        func failure(_ code: Int, _ message: String) -> HTTPResponse {
+        func failure(_ code: Int, _ message: String) -> SandboxHTTPResponse {
             lock.withLock { if code == 1010 { stats.signatureFailures += 1 } else { stats.rejections += 1 } }
             return json(["code": .number(String(code)), "message": .string(message)])
         }
@@ -298,7 +272,7 @@ final class SandboxState: @unchecked Sendable {
         }
     }
 
-    private func frequencyLimited(_ transport: WDTTransport) -> HTTPResponse {
+    private func frequencyLimited(_ transport: WDTTransport) -> SandboxHTTPResponse {
         switch transport {
         case .qimen:
             // Alternate the two shapes a Qimen frequency limit can take.
@@ -385,15 +359,12 @@ final class SandboxState: @unchecked Sendable {
 
     // MARK: - HTTP helpers
 
-    private func headers() -> HTTPHeaders {
-        var headers = HTTPHeaders()
-        headers[.contentType] = "application/json;charset=utf-8"
-        headers[.date] = Self.httpDate(now())
-        return headers
+    private func headers() -> [(name: String, value: String)] {
+        [("Content-Type", "application/json;charset=utf-8"), ("Date", Self.httpDate(now()))]
     }
 
-    private func json(_ value: FerryCore.JSONValue) -> HTTPResponse {
-        HTTPResponse(statusCode: .ok, headers: headers(), body: Data(JSONWriter(style: .compact).bytes(value)))
+    private func json(_ value: FerryCore.JSONValue) -> SandboxHTTPResponse {
+        SandboxHTTPResponse(status: 200, headers: headers(), body: JSONWriter(style: .compact).bytes(value))
     }
 
     static func httpDate(_ date: Date) -> String {

@@ -74,20 +74,4 @@ struct TransportTests {
             guard case .notSent = error else { Issue.record("expected notSent, got \(error)"); return }
         }
     }
-
-    @Test func proxiesFromTheEnvironmentAsCurlReadsThem() {
-        let url = "https://erp.example.com/k3cloud/"
-        #expect(KingdeeClient.proxy(for: url, environment: [:]) == nil)
-        #expect(KingdeeClient.proxy(for: url, environment: ["https_proxy": "http://proxy:3128"])?.host == "proxy")
-        #expect(KingdeeClient.proxy(for: url, environment: ["https_proxy": "http://proxy:3128"])?.port == 3128)
-        #expect(KingdeeClient.proxy(for: url, environment: ["HTTPS_PROXY": "proxy"])?.port == 1080)
-        #expect(KingdeeClient.proxy(for: url, environment: ["http_proxy": "http://proxy:3128"]) == nil)
-        #expect(KingdeeClient.proxy(for: "http://erp.example.com/", environment: ["http_proxy": "http://p:1"])?.host == "p")
-        #expect(KingdeeClient.proxy(for: "http://erp.example.com/", environment: ["HTTP_PROXY": "http://p:1"]) == nil)
-        #expect(KingdeeClient.proxy(for: url, environment: ["https_proxy": "http://p:1", "no_proxy": "localhost,.example.com"]) == nil)
-        #expect(KingdeeClient.proxy(for: url, environment: ["https_proxy": "http://p:1", "NO_PROXY": "*"]) == nil)
-        #expect(KingdeeClient.proxy(for: url, environment: ["https_proxy": "http://p:1", "no_proxy": "ample.com"]) != nil)
-        #expect(KingdeeClient.proxy(for: url, environment: ["all_proxy": "socks5h://s"])?.port == 1080)
-        #expect(KingdeeClient.proxy(for: url, environment: ["https_proxy": "http://user:p%40ss@p:8080"])?.authorization != nil)
-    }
 }
