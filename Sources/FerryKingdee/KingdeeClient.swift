@@ -85,40 +85,17 @@ public actor KingdeeClient {
     ) {
         self.config = config
         self.clock = clock
-        let timeout = TimeAmount.nanoseconds(Int64((Self.effectiveTimeout(config.timeoutSeconds) * 1e9).rounded()))
-        self.timeout = timeout
-        var configuration = HTTPClient.Configuration()
-        configuration.httpVersion = .http1Only
-        configuration.decompression = .disabled
-        // Connecting counts against the request's deadline too; the read timeout bounds the body, which the
-        // deadline (it ends with the response head) does not cover.
-        configuration.timeout = HTTPClient.Configuration.Timeout(
-            connect: min(timeout, .seconds(10)), read: timeout, write: timeout)
-        var pool = HTTPClient.Configuration.ConnectionPool(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, config.concurrency) * 2 + 2)
-        // Fail at once when a connection cannot be made (the requests waiting for it were not sent), as
-        // URLSession did; the load's own retries with backoff apply then.
-        pool.retryConnectionEstablishment = false
-        configuration.connectionPool = pool
-        configuration.proxy = ProxyEnvironment.proxy(for: config.url, environment: environment)
-        if config.insecureTLS {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.certificateVerification = .none
-            configuration.tlsConfiguration = tls
-        }
-        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let setup = ClientSetup(timeoutSeconds: config.timeoutSeconds)
+        self.timeout = setup.timeout
+        http = setup.makeClient(
+            url: config.url, connectionsPerHost: max(1, config.concurrency) * 2 + 2, environment: environment,
+            verifyCertificates: !config.insecureTLS)
     }
 
     deinit {
         // A client dropped without `close()` (a test, an early return): shut its HTTPClient down anyway,
         // without waiting; AsyncHTTPClient asserts (debug builds) when one is deinitialised running.
         if !isClosed { http.shutdown { _ in } }
-    }
-
-    /// The timeout actually used, in seconds: `timeoutSeconds`, at least 1 ms. (URLSession on Linux
-    /// rounded it up to whole seconds; AsyncHTTPClient takes fractions.)
-    public static func effectiveTimeout(_ seconds: Double) -> Double {
-        seconds.isFinite ? max(0.001, seconds) : 30
     }
 
     /// Shuts the HTTP client down (closing its connections); calls after this fail as not sent.
@@ -388,7 +365,7 @@ public actor KingdeeClient {
             let cookie = cookies.isEmpty ? nil : Self.sessionID(fromSetCookie: cookies.joined(separator: ", "))
             return (Int(response.status.code), cookie, bytes)
         } catch {
-            throw Self.classify(error, url: url, configuredURL: config.url, timeoutSeconds: Self.effectiveTimeout(config.timeoutSeconds))
+            throw Self.classify(error, url: url, configuredURL: config.url, timeoutSeconds: ClientSetup.effectiveTimeout(config.timeoutSeconds))
         }
     }
 

@@ -43,22 +43,9 @@ public final class WDTClient: Sendable {
     ) {
         self.config = config
         self.bucket = TokenBucket(rate: config.requestsPerSecond)
-        let seconds = config.timeoutSeconds.isFinite ? max(0.001, config.timeoutSeconds) : 30
-        let timeout = TimeAmount.nanoseconds(Int64((seconds * 1e9).rounded()))
-        self.timeout = timeout
-        var configuration = HTTPClient.Configuration()
-        configuration.httpVersion = .http1Only
-        configuration.decompression = .disabled
-        // The deadline ends with the answer's head; the read timeout bounds each wait for its body.
-        configuration.timeout = HTTPClient.Configuration.Timeout(
-            connect: min(timeout, .seconds(10)), read: timeout, write: timeout)
-        var pool = HTTPClient.Configuration.ConnectionPool(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 2)
-        // A connection that cannot be made fails the request at once; the client's own retries with
-        // backoff (and the token bucket) apply then.
-        pool.retryConnectionEstablishment = false
-        configuration.connectionPool = pool
-        configuration.proxy = ProxyEnvironment.proxy(for: config.url, environment: environment)
-        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let setup = ClientSetup(timeoutSeconds: config.timeoutSeconds)
+        self.timeout = setup.timeout
+        self.http = setup.makeClient(url: config.url, connectionsPerHost: 2, environment: environment)
         self.log = log
     }
 

@@ -18,3 +18,14 @@ import Testing
         #expect(ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "http://user:p%40ss@p:8080"])?.authorization != nil)
     }
 }
+
+@Suite struct ClientSetupTests {
+    @Test func timeoutsKeepFractionsWithAFloorOfOneMillisecond() {
+        #expect(ClientSetup(timeoutSeconds: 0.25).timeoutSeconds == 0.25)
+        #expect(ClientSetup(timeoutSeconds: 0.25).timeout.nanoseconds == 250_000_000)
+        #expect(ClientSetup(timeoutSeconds: 0).timeoutSeconds == 0.001)
+        #expect(ClientSetup(timeoutSeconds: -5).timeout.nanoseconds == 1_000_000)
+        #expect(ClientSetup(timeoutSeconds: .infinity).timeoutSeconds == 30)
+        #expect(ClientSetup(timeoutSeconds: .nan).timeoutSeconds == 30)
+    }
+}
