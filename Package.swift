@@ -127,8 +127,15 @@ let package = Package(
             ]
         ),
 
-        // Test-only helpers: temporary directories, fixtures, running the built binary.
-        .target(name: "FerryTestSupport"),
+        // Test-only helpers: temporary directories, fixtures, running the built binary, and a TLS relay
+        // (SwiftNIO, swift-nio-ssl) that puts a sandbox behind a self-signed certificate.
+        .target(
+            name: "FerryTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
 
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "FerryTestSupport"]),
         .testTarget(name: "FerryTemplateTests", dependencies: ["FerryTemplate", "FerrySchemes", "FerryCore", "FerryTestSupport"]),
@@ -137,12 +144,7 @@ let package = Package(
         .testTarget(name: "FerryWDTTests", dependencies: ["FerryWDT", "WDTSandbox", "FerryCore", "FerryTestSupport", "ferry"]),
         .testTarget(
             name: "FerryKingdeeTests",
-            dependencies: [
-                "FerryKingdee", "KingdeeSandbox", "FerryCore", "FerryTestSupport", "ferry",
-                // The TLS relay in front of the sandbox (tests of target.insecure_tls).
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ]
+            dependencies: ["FerryKingdee", "KingdeeSandbox", "FerryCore", "FerryTestSupport", "ferry"]
         ),
         .testTarget(name: "FerryHTTPTests", dependencies: ["FerryHTTP"]),
         .testTarget(name: "SandboxHTTPTests", dependencies: ["SandboxHTTP"]),

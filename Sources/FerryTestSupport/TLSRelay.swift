@@ -1,15 +1,14 @@
-import FerryTestSupport
 import NIOCore
 import NIOPosix
 import NIOSSL
 
 /// A TLS front for a plain loopback server (a test double at the edge): it accepts TLS connections on a
 /// free port with the self-signed certificate under `Fixtures/tls/`, and relays the decrypted bytes to
-/// `upstreamPort` and the answers back. The Kingdee sandbox speaks plain HTTP; behind this relay, the
-/// client sees a real HTTPS server whose certificate no system trusts.
-final class TLSRelay: Sendable {
+/// `upstreamPort` and the answers back. The sandboxes speak plain HTTP; behind this relay, a client
+/// sees a real HTTPS server whose certificate no system trusts.
+public final class TLSRelay: Sendable {
     /// `https://127.0.0.1:<port>`.
-    let baseURL: String
+    public let baseURL: String
     private let server: any Channel
     private let group: MultiThreadedEventLoopGroup
 
@@ -20,7 +19,7 @@ final class TLSRelay: Sendable {
     }
 
     /// Starts a relay to `127.0.0.1:upstreamPort`.
-    static func start(upstreamPort: Int) async throws -> TLSRelay {
+    public static func start(upstreamPort: Int) async throws -> TLSRelay {
         let directory = TestSupport.fixturesDirectory + "/tls"
         let certificates = try NIOSSLCertificate.fromPEMFile(directory + "/self-signed.cert.pem")
         let key = try NIOSSLPrivateKey(file: directory + "/self-signed.key.pem", format: .pem)
@@ -40,7 +39,7 @@ final class TLSRelay: Sendable {
     }
 
     /// Closes the listening socket and the relay's threads.
-    func stop() async {
+    public func stop() async {
         try? await server.close()
         try? await group.shutdownGracefully()
     }
