@@ -75,6 +75,26 @@ public struct ExtractManifest: Sendable, Hashable {
     /// Windows, in time order.
     public var windows: [Window]
 
+    /// A `stockin_no` received in more than one complete window: the order was modified while the extract
+    /// ran (or between attempts of a resumed run), so its `modified` time moved it into a later window.
+    /// Every version received is kept; the transform keeps the newest.
+    public struct Repeat: Sendable, Hashable {
+        /// The document key (`stockin_no`, else `order_no`, else `stockin_id:<id>`).
+        public var stockinNo: String
+        /// The directories of the windows it came in, in time order.
+        public var windows: [String]
+
+        /// Creates a repeat.
+        public init(stockinNo: String, windows: [String]) {
+            self.stockinNo = stockinNo
+            self.windows = windows
+        }
+    }
+
+    /// Every `stockin_no` received in more than one complete window, sorted by key (computed from the
+    /// page files at the end of each extract).
+    public var repeatedAcrossWindows: [Repeat] = []
+
     /// Whether every window of the range is recorded complete (split windows through their halves).
     public var isComplete: Bool {
         windows.allSatisfy { $0.verdict != .incomplete } && coveredSeconds == rangeEnd.unixSeconds - rangeStart.unixSeconds + 1
@@ -95,6 +115,12 @@ public struct ExtractManifest: Sendable, Hashable {
         root.append("window_days", .number(String(windowDays)))
         root.append("complete", .bool(isComplete))
         root.append("windows", .array(windows.map(Self.windowJSON)))
+        root.append(
+            "repeated_across_windows",
+            .array(
+                repeatedAcrossWindows.map { r in
+                    ["stockin_no": .string(r.stockinNo), "windows": .array(r.windows.map { .string($0) })]
+                }))
         return .object(root)
     }
 
@@ -166,9 +192,16 @@ public struct ExtractManifest: Sendable, Hashable {
                     attempts: attempts, pages: pages, reason: w["reason"]?.stringValue))
         }
         let windowDays = value["window_days"]?.scalarText.flatMap { Int($0) } ?? 30
-        return ExtractManifest(
+        var repeats: [Repeat] = []
+        for r in value["repeated_across_windows"]?.arrayValue ?? [] {
+            guard let key = r["stockin_no"]?.stringValue, let list = r["windows"]?.arrayValue else { throw bad("repeated_across_windows") }
+            repeats.append(Repeat(stockinNo: key, windows: list.compactMap(\.stringValue)))
+        }
+        var manifest = ExtractManifest(
             api: api, method: method, rangeStart: start, rangeEnd: end, pageSize: pageSize, windowDays: windowDays,
             windows: windows)
+        manifest.repeatedAcrossWindows = repeats
+        return manifest
     }
 
     /// Writes the manifest atomically.

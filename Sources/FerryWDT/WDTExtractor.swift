@@ -49,6 +49,9 @@ public struct ExtractSummary: Sendable {
     public var skippedWindows: Int
     /// Orders received in complete windows (duplicates counted).
     public var documents: Int
+    /// `stockin_no` values received in more than one complete window (listed in the manifest's
+    /// `repeated_across_windows`).
+    public var repeatedAcrossWindows = 0
     /// Requests sent (every attempt counts).
     public var requests: Int
     /// Retries made.
@@ -135,15 +138,51 @@ public struct WDTExtractor: Sendable {
                 try await session.process(window)
             }
         }
+        let repeats = try Self.repeatsAcrossWindows(session.manifest, extractDirectory: request.extractDirectory)
+        if repeats != session.manifest.repeatedAcrossWindows {
+            session.manifest.repeatedAcrossWindows = repeats
+            try session.manifest.write(to: request.manifestPath)
+        }
+        if !repeats.isEmpty {
+            progress(
+                "note: \(repeats.count) stockin_no received in more than one window (modified while being extracted); "
+                    + "every version is kept and the transform keeps the newest: see repeated_across_windows in "
+                    + "\(request.manifestPath)")
+        }
         let leaves = session.manifest.windows.filter { $0.verdict != .split }
-        let summary = ExtractSummary(
+        var summary = ExtractSummary(
             range: range, windows: leaves.count,
             completeWindows: leaves.filter { $0.verdict == .complete }.count,
             incompleteWindows: leaves.filter { $0.verdict == .incomplete }.count,
             unreadWindows: session.unread, skippedWindows: session.skipped,
             documents: leaves.filter { $0.verdict == .complete }.reduce(0) { $0 + $1.received },
             requests: client.requestCount, retries: client.retryCount, cursor: session.cursor)
+        summary.repeatedAcrossWindows = repeats.count
         return summary
+    }
+
+    /// The keys received in more than one complete window, from the page files the manifest lists (so a
+    /// resumed run counts the windows an earlier attempt read).
+    ///
+    /// - Throws: a `Diagnostic` naming a page file that cannot be read or parsed.
+    static func repeatsAcrossWindows(_ manifest: ExtractManifest, extractDirectory: String) throws(Diagnostic)
+        -> [ExtractManifest.Repeat]
+    {
+        var seenIn: [String: [String]] = [:]
+        for window in manifest.windows where window.verdict == .complete {
+            var keys = Set<String>()
+            for page in window.pages {
+                let path = extractDirectory + "/" + page.file
+                let bytes = try FileSystem.read(path)
+                do {
+                    keys.formUnion(try WDTResponseParser.parse(bytes).orders.map(WDTPage.documentKey))
+                } catch {
+                    throw .error("a page of a complete window no longer parses: \(error.description)", file: path)
+                }
+            }
+            for key in keys { seenIn[key, default: []].append(window.window.directoryName) }
+        }
+        return seenIn.filter { $0.value.count > 1 }.keys.sorted().map { ExtractManifest.Repeat(stockinNo: $0, windows: seenIn[$0]!) }
     }
 
     /// The mutable state of one extract.

@@ -97,6 +97,17 @@ public final class WDTDataset: @unchecked Sendable {
         }
     }
 
+    /// Sets the `modified` time of the order `stockinNo` to `time`, as if someone edited it then.
+    /// Returns whether the order exists.
+    @discardableResult
+    public func modify(_ stockinNo: String, at time: WDTTime) -> Bool {
+        lock.withLock {
+            guard let index = storage.firstIndex(where: { $0.stockinNo == stockinNo }) else { return false }
+            storage[index].modified = time.unixSeconds
+            return true
+        }
+    }
+
     private func matchingIndices(_ filter: WDTOrderFilter) -> [Int] {
         storage.indices.filter { i in
             let o = storage[i]

@@ -45,7 +45,9 @@ struct ExtractCommand: AsyncParsableCommand {
             "extract \(runID): \(s.range.start) … \(s.range.end)",
             "  windows: \(s.windows) (\(s.completeWindows) complete, \(s.incompleteWindows) incomplete, "
                 + "\(s.skippedWindows) already complete and skipped\(s.unreadWindows > 0 ? ", \(s.unreadWindows) not read" : ""))",
-            "  documents: \(s.documents) in complete windows; requests: \(s.requests), retries: \(s.retries)",
+            "  documents: \(s.documents) in complete windows"
+                + (s.repeatedAcrossWindows > 0 ? " (\(s.repeatedAcrossWindows) stockin_no in more than one window)" : "")
+                + "; requests: \(s.requests), retries: \(s.retries)",
             "  cursor: \(s.cursor.map(\.description) ?? "none")",
         ]
         if !s.isComplete {

@@ -253,6 +253,41 @@ struct SandboxBehaviourTests {
         #expect(text.contains("\"duplicates\": [\n"))
     }
 
+    @Test func anOrderModifiedBetweenWindowsIsListedAcrossWindowsAlsoWhenResumed() async throws {
+        let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 300))
+        defer { Task { await server.stop() } }
+        let windows = WindowPlanner.windows(from: Harness.since, to: Harness.until, maxDays: 30)
+        #expect(windows.count == 3)
+        // An order of the first window is edited while the second is being read: it moves into the second.
+        let moved = try #require(server.stockinNumbers(start: windows[0].start, end: windows[0].end).min())
+        let dataset = server.dataset
+        let lines = Harness.Lines()
+        let extractor = WDTExtractor(config: Harness.config(server)) { line in
+            lines.append(line)
+            if line.hasPrefix("window \(windows[1]): total_count") && !lines.all.contains(where: { $0.hasPrefix("moved") }) {
+                dataset.modify(moved, at: windows[1].start.adding(seconds: 3600))
+                lines.append("moved")
+            }
+        }
+        let dir = TestSupport.makeTemporaryDirectory("wdt-repeats")
+        let request = ExtractRequest(
+            runID: "r", extractDirectory: dir + "/extract", statePath: dir + "/state.json", since: Harness.since,
+            until: Harness.until)
+        let summary = try await extractor.run(request)
+        #expect(summary.isComplete, "\(lines.all.suffix(10))")
+        #expect(lines.all.contains("moved"))
+        let expected = [ExtractManifest.Repeat(stockinNo: moved, windows: [windows[0].directoryName, windows[1].directoryName])]
+        #expect(summary.repeatedAcrossWindows == 1)
+        #expect(try ExtractManifest.load(request.manifestPath).repeatedAcrossWindows == expected)
+        #expect(lines.all.contains { $0.hasPrefix("note: 1 stockin_no received in more than one window") })
+
+        // Rerun on the same run: every window is skipped, and the repeat is still found from the files.
+        let again = try await WDTExtractor(config: Harness.config(server)).run(request)
+        #expect(again.skippedWindows == 3 && again.repeatedAcrossWindows == 1)
+        #expect(try ExtractManifest.load(request.manifestPath).repeatedAcrossWindows == expected)
+        #expect(try FileSystem.readText(request.manifestPath).contains("\"repeated_across_windows\": [\n"))
+    }
+
     @Test func retriesRunOutThenTheExtractStopsWithTheWindowIncomplete() async throws {
         let server = try await WDTSandboxServer.start(
             configuration: WDTSandboxConfiguration(orderCount: 50, faults: WDTSandboxFaults(serverError: .every(1))))
