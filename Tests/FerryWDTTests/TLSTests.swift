@@ -8,46 +8,49 @@ import WDTSandbox
 /// The WDT client against a real HTTPS endpoint (the sandbox behind `TLSRelay`) whose self-signed
 /// certificate no system trusts.
 @Suite struct WDTTLSTests {
-    @Test func anUntrustedCertificateIsFatalNamesTheFixAndIsNotRetried() async throws {
+    /// Runs `body` with a sandbox and a source config that reaches it through the TLS relay.
+    func behindTLS(_ body: (WDTSandboxServer, WDTSourceConfig) async throws -> Void) async throws {
         let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 20))
         defer { Task { await server.stop() } }
         let relay = try await TLSRelay.start(upstreamPort: Int(server.port))
         defer { Task { await relay.stop() } }
         var config = Harness.config(server)
         config.url = relay.baseURL + "/router/qm"
-        let client = WDTClient(config: config)
-        do {
-            _ = try await client.fetchPage(start: Harness.since, end: Harness.since.adding(seconds: 86400), pageNo: 0)
-            Issue.record("a self-signed certificate must stop the request")
-        } catch {
-            #expect(error.kind == .rejected)
-            #expect(!error.isRetryable)
-            #expect(error.message.contains("is not trusted"), "\(error)")
-            #expect(error.message.contains("update-ca-certificates"))
-            #expect(!error.message.contains(config.appSecret))
+        try await body(server, config)
+    }
+
+    @Test func anUntrustedCertificateIsFatalNamesTheFixAndIsNotRetried() async throws {
+        try await behindTLS { server, config in
+            let client = WDTClient(config: config)
+            do throws(WDTError) {
+                _ = try await client.fetchPage(start: Harness.since, end: Harness.since.adding(seconds: 86400), pageNo: 0)
+                Issue.record("a self-signed certificate must stop the request")
+            } catch {
+                #expect(error.kind == .rejected)
+                #expect(!error.isRetryable)
+                #expect(error.message.contains("is not trusted"), "\(error)")
+                #expect(error.message.contains("update-ca-certificates"))
+                #expect(!error.message.contains(config.appSecret))
+            }
+            #expect(client.retryCount == 0)
+            #expect(server.counters.requests == 0)
         }
-        #expect(client.retryCount == 0)
-        #expect(server.counters.requests == 0)
     }
 
     @Test func theExtractStopsWithTheCertificateProblem() async throws {
-        let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 20))
-        defer { Task { await server.stop() } }
-        let relay = try await TLSRelay.start(upstreamPort: Int(server.port))
-        defer { Task { await relay.stop() } }
-        var config = Harness.config(server)
-        config.url = relay.baseURL + "/router/qm"
-        let dir = TestSupport.makeTemporaryDirectory("wdt-tls")
-        do {
-            _ = try await WDTExtractor(config: config).run(
-                ExtractRequest(
-                    runID: "r1", extractDirectory: dir + "/extract", statePath: dir + "/state.json", since: Harness.since,
-                    until: Harness.until))
-            Issue.record("the extract must stop on an untrusted certificate")
-        } catch {
-            #expect(error.message.contains("is not trusted"), "\(error)")
+        try await behindTLS { server, config in
+            let dir = TestSupport.makeTemporaryDirectory("wdt-tls")
+            do throws(Diagnostic) {
+                _ = try await WDTExtractor(config: config).run(
+                    ExtractRequest(
+                        runID: "r1", extractDirectory: dir + "/extract", statePath: dir + "/state.json", since: Harness.since,
+                        until: Harness.until))
+                Issue.record("the extract must stop on an untrusted certificate")
+            } catch {
+                #expect(error.message.contains("is not trusted"), "\(error)")
+            }
+            #expect(server.counters.requests == 0)
+            #expect(!FileSystem.exists(dir + "/state.json"))
         }
-        #expect(server.counters.requests == 0)
-        #expect(!FileSystem.exists(dir + "/state.json"))
     }
 }
