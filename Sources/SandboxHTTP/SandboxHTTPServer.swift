@@ -119,7 +119,7 @@ public struct SandboxHTTPError: Error, CustomStringConvertible {
 }
 
 /// Collects one request, calls the handler off the event loop, writes its answer.
-private final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+private final class RequestHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
