@@ -26,12 +26,34 @@ public enum Hashing {
 
     /// Lowercase hex of a byte sequence.
     public static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
+        let digits: StaticString = "0123456789abcdef"
+        // One allocation (the string itself) instead of a growing array and a copy: every payload's
+        // SHA-256 goes through here.
+        let count = bytes.underestimatedCount
         var out: [UInt8] = []
+        out.reserveCapacity(2 * count)
+        let table = digits.utf8Start
         for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
+            out.append(table[Int(byte >> 4)])
+            out.append(table[Int(byte & 0x0F)])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Lowercase hex SHA-256 of `bytes`, made without intermediate arrays.
+    public static func sha256Hex(_ bytes: [UInt8]) -> String {
+        let digest = bytes.withUnsafeBytes { SHA256.hash(data: $0) }
+        let table = ("0123456789abcdef" as StaticString).utf8Start
+        return String(unsafeUninitializedCapacity: 2 * SHA256.byteCount) { out in
+            var i = 0
+            digest.withUnsafeBytes { raw in
+                for byte in raw {
+                    out[i] = table[Int(byte >> 4)]
+                    out[i + 1] = table[Int(byte & 0x0F)]
+                    i += 2
+                }
+            }
+            return i
+        }
     }
 }

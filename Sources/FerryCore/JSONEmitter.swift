@@ -21,10 +21,20 @@ public struct JSONEmitter: Sendable {
     /// Members or elements written so far in each open container, innermost last.
     private var counts: [Int] = []
     private let writer = JSONWriter(style: .pretty)
+    /// The nesting level of the value written (0 for a whole document).
+    private let indent: Int
 
     /// Starts an empty output.
     public init(capacity: Int = 2048) {
         out.reserveCapacity(capacity)
+        indent = 0
+    }
+
+    /// Continues `buffer` (which is left empty until `finish(into:)` gives it back) with a value nested
+    /// `indent` levels deep: the bytes `JSONWriter(style: .pretty).write(_:into:indent:)` appends.
+    public init(appendingTo buffer: inout [UInt8], indent: Int) {
+        swap(&out, &buffer)
+        self.indent = indent
     }
 
     /// Opens an object (as the value of the current key or element, or as the top-level value).
@@ -82,7 +92,7 @@ public struct JSONEmitter: Sendable {
 
     /// Writes a whole value (after `key`, `element`, or as the top-level value).
     public mutating func value(_ value: JSONValue) {
-        writer.write(value, into: &out, indent: counts.count)
+        writer.write(value, into: &out, indent: indent + counts.count)
     }
 
     /// The bytes, with the final newline `JSONWriter` writes. Every container must be closed.
@@ -92,15 +102,22 @@ public struct JSONEmitter: Sendable {
         return out
     }
 
+    /// Gives the buffer `init(appendingTo:indent:)` took back to `buffer`, with the value appended (no
+    /// final newline, as `JSONWriter.write(_:into:indent:)`). Every container must be closed.
+    public mutating func finish(into buffer: inout [UInt8]) {
+        precondition(counts.isEmpty, "JSONEmitter.finish with \(counts.count) container(s) open")
+        swap(&out, &buffer)
+    }
+
     private mutating func separate() {
         if counts[counts.count - 1] > 0 { out.append(UInt8(ascii: ",")) }
         counts[counts.count - 1] += 1
-        newline(counts.count)
+        newline(indent + counts.count)
     }
 
     private mutating func close(_ bracket: UInt8) {
         let members = counts.removeLast()
-        if members > 0 { newline(counts.count) }
+        if members > 0 { newline(indent + counts.count) }
         out.append(bracket)
     }
 

@@ -42,10 +42,22 @@ final class SpoolFile {
     /// - Throws: a `Diagnostic` when the file cannot be written.
     @discardableResult
     func append(index: Int, _ bytes: [UInt8]) throws(Diagnostic) -> Int {
+        try append(index: index) { $0.append(contentsOf: bytes) }
+    }
+
+    /// Appends one frame whose bytes `encode` appends to the buffer it is given (and must not otherwise
+    /// change), and returns its offset: no array is made per frame.
+    ///
+    /// - Throws: a `Diagnostic` when the file cannot be written.
+    @discardableResult
+    func append(index: Int, encoding encode: (inout [UInt8]) -> Void) throws(Diagnostic) -> Int {
         let offset = flushed + buffer.count
         Self.appendInteger(UInt64(index), bytes: 8, to: &buffer)
-        Self.appendInteger(UInt64(bytes.count), bytes: 4, to: &buffer)
-        buffer.append(contentsOf: bytes)
+        let countAt = buffer.count
+        Self.appendInteger(0, bytes: 4, to: &buffer)
+        encode(&buffer)
+        let count = buffer.count - countAt - 4
+        for i in 0..<4 { buffer[countAt + i] = UInt8(truncatingIfNeeded: count >> (8 * i)) }
         if buffer.count >= Self.bufferSize { try flush() }
         return offset
     }
@@ -155,19 +167,28 @@ struct DocumentDetails {
 
     /// The bytes `init(decoding:)` reads back.
     var encoded: [UInt8] {
-        var out: [UInt8] = [kind.rawValue]
+        var out: [UInt8] = []
+        encode(into: &out)
+        return out
+    }
+
+    /// Appends the bytes `init(decoding:)` reads back.
+    func encode(into out: inout [UInt8]) {
+        out.append(kind.rawValue)
         Self.append(Int64(droppedLines), to: &out)
         Self.append(Int64(origin.line ?? -1), to: &out)
-        for text in [version, fileName, origin.file, origin.jsonPath] {
+        func append(_ text: String?) {
             guard let text else {
                 Self.append(-1, to: &out)
-                continue
+                return
             }
-            let utf8 = Array(text.utf8)
-            Self.append(Int64(utf8.count), to: &out)
-            out += utf8
+            Self.append(Int64(text.utf8.count), to: &out)
+            out.append(contentsOf: text.utf8)
         }
-        return out
+        append(version)
+        append(fileName)
+        append(origin.file)
+        append(origin.jsonPath)
     }
 
     init(kind: Kind, version: String?, origin: DocumentOrigin, fileName: String? = nil, droppedLines: Int = 0) {

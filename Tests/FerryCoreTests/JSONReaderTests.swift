@@ -143,6 +143,17 @@ import Testing
             emit(value, into: &emitter)
             let emitted = emitter.finish()
             #expect(emitted == JSONWriter(style: .pretty).bytes(value), "\(JSONWriter(style: .compact).string(value))")
+
+            // Nested, appending to bytes already there (as manifest entries are spooled).
+            let indent = next(4)
+            var expected: [UInt8] = Array("prefix".utf8)
+            JSONWriter(style: .pretty).write(value, into: &expected, indent: indent)
+            var buffer: [UInt8] = Array("prefix".utf8)
+            var nested = JSONEmitter(appendingTo: &buffer, indent: indent)
+            #expect(buffer.isEmpty)
+            emit(value, into: &nested)
+            nested.finish(into: &buffer)
+            #expect(buffer == expected, "indent \(indent): \(JSONWriter(style: .compact).string(value))")
         }
     }
 }
