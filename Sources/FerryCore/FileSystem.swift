@@ -328,7 +328,7 @@ public final class StreamingFile {
     /// Appends bytes (buffered).
     ///
     /// - Throws: a `Diagnostic` when the data cannot be written.
-    public func write(_ bytes: [UInt8]) throws(Diagnostic) {
+    public func write(_ bytes: some Sequence<UInt8>) throws(Diagnostic) {
         buffer.append(contentsOf: bytes)
         if buffer.count >= 1 << 20 { try flush() }
     }
@@ -337,7 +337,7 @@ public final class StreamingFile {
     ///
     /// - Throws: a `Diagnostic` when the data cannot be written.
     public func write(_ text: String) throws(Diagnostic) {
-        try write(Array(text.utf8))
+        try write(text.utf8)
     }
 
     private func flush() throws(Diagnostic) {

@@ -79,28 +79,38 @@ final class SpoolFile {
     ///
     /// - Throws: a `Diagnostic` when the file cannot be read, or what `body` throws.
     func forEachFrame(_ body: (_ index: Int, _ bytes: ArraySlice<UInt8>) throws(Diagnostic) -> Void) throws(Diagnostic) {
-        try flush()
+        // The frames already in the file, read back a chunk at a time, then those still in the buffer
+        // (which is not written out only to be read back: a frame never straddles the two, as the
+        // buffer is flushed whole, after a complete frame).
         var chunk: [UInt8] = []
         var start = 0
         var offset = 0
-        while true {
-            var needed = Self.headerSize
-            while chunk.count - start >= Self.headerSize {
-                let count = Self.integer(chunk, at: start + 8, bytes: 4)
-                needed = Self.headerSize + count
-                guard chunk.count - start >= needed else { break }
-                try body(Self.integer(chunk, at: start, bytes: 8), chunk[(start + Self.headerSize)..<(start + needed)])
-                start += needed
-                needed = Self.headerSize
-            }
-            guard offset < flushed else { break }
+        var needed = Self.headerSize
+        while offset < flushed {
             chunk.removeFirst(start)
             start = 0
             let more = try read(at: offset, count: min(max(Self.bufferSize, needed), flushed - offset))
             chunk += more
             offset += more.count
+            needed = try Self.frames(in: chunk, from: &start, body)
         }
         guard start == chunk.count else { throw .error("the temporary file ends inside a record", file: path) }
+        var bufferStart = 0
+        _ = try Self.frames(in: buffer, from: &bufferStart, body)
+    }
+
+    /// Calls `body` with each complete frame of `bytes` from `start` on and moves `start` past them;
+    /// returns how many bytes from `start` the next frame needs.
+    private static func frames(
+        in bytes: [UInt8], from start: inout Int, _ body: (_ index: Int, _ bytes: ArraySlice<UInt8>) throws(Diagnostic) -> Void
+    ) throws(Diagnostic) -> Int {
+        while bytes.count - start >= headerSize {
+            let needed = headerSize + integer(bytes, at: start + 8, bytes: 4)
+            guard bytes.count - start >= needed else { return needed }
+            try body(integer(bytes, at: start, bytes: 8), bytes[(start + headerSize)..<(start + needed)])
+            start += needed
+        }
+        return headerSize
     }
 
     private func flush() throws(Diagnostic) {

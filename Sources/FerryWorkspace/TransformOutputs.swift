@@ -406,9 +406,9 @@ struct OutputCollector {
     }
 
     /// Calls `body` with the manifest entry of every record of `section` that was not superseded, in input order.
-    func forEachEntry(in section: ManifestSection, _ body: ([UInt8]) throws(Diagnostic) -> Void) throws(Diagnostic) {
+    func forEachEntry(in section: ManifestSection, _ body: (ArraySlice<UInt8>) throws(Diagnostic) -> Void) throws(Diagnostic) {
         try entries[section]!.forEachFrame { (index, bytes) throws(Diagnostic) in
-            if !isSuperseded[index] { try body(Array(bytes)) }
+            if !isSuperseded[index] { try body(bytes) }
         }
     }
 
@@ -459,10 +459,10 @@ extension TransformRunner {
     ) throws(Diagnostic) {
         let file = try StreamingFile(path: path)
         let writer = JSONWriter(style: .pretty)
-        func value(_ v: JSONValue, indent: Int) -> [UInt8] {
+        func value(_ v: JSONValue, indent: Int) -> ArraySlice<UInt8> {
             var out: [UInt8] = []
             writer.write(v, into: &out, indent: indent)
-            return out
+            return out[...]
         }
         var firstMember = true
         func member(_ key: String, _ v: JSONValue) throws(Diagnostic) {
@@ -470,10 +470,12 @@ extension TransformRunner {
             firstMember = false
             var keyBytes: [UInt8] = []
             JSONWriter.writeString(key, into: &keyBytes)
-            try file.write(keyBytes + Array(": ".utf8) + value(v, indent: 1))
+            try file.write(keyBytes)
+            try file.write(": ")
+            try file.write(value(v, indent: 1))
         }
         /// Writes an array member whose elements `elements` hands, as their bytes at indent 2, to its argument.
-        func array(_ key: String, _ elements: (_ element: ([UInt8]) throws(Diagnostic) -> Void) throws(Diagnostic) -> Void)
+        func array(_ key: String, _ elements: (_ element: (ArraySlice<UInt8>) throws(Diagnostic) -> Void) throws(Diagnostic) -> Void)
             throws(Diagnostic)
         {
             try file.write(",\n  ")
@@ -481,7 +483,7 @@ extension TransformRunner {
             JSONWriter.writeString(key, into: &keyBytes)
             try file.write(keyBytes + Array(": [".utf8))
             var empty = true
-            try elements { (bytes: [UInt8]) throws(Diagnostic) in
+            try elements { (bytes: ArraySlice<UInt8>) throws(Diagnostic) in
                 try file.write((empty ? "\n    " : ",\n    "))
                 try file.write(bytes)
                 empty = false
