@@ -149,7 +149,7 @@ public final class WDTClient: Sendable {
         }
         let parameters = signedParameters(business: business, now: Date())
         do {
-            return try await send(parameters)
+            return try await send(parameters, to: url)
         } catch var error {
             if let sign = parameters["sign"], !sign.isEmpty {
                 error.message = error.message.replacingOccurrences(of: sign, with: "***")
@@ -158,10 +158,8 @@ public final class WDTClient: Sendable {
         }
     }
 
-    private func send(_ parameters: [String: String]) async throws(WDTError) -> WDTFetchedPage {
-        guard let url = URL(string: config.url) else {
-            throw WDTError(kind: .parameter, message: "source.url '\(config.url)' is not a URL")
-        }
+    /// Posts signed `parameters` to `url` (`config.url`, checked by `sendOnce`) and classifies the answer.
+    private func send(_ parameters: [String: String], to url: URL) async throws(WDTError) -> WDTFetchedPage {
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8")

@@ -138,7 +138,8 @@ public struct WDTExtractor: Sendable {
                 try await session.process(window)
             }
         }
-        let repeats = try Self.repeatsAcrossWindows(session.manifest, extractDirectory: request.extractDirectory)
+        let repeats = try Self.repeatsAcrossWindows(
+            session.manifest, extractDirectory: request.extractDirectory, keysRead: session.keysRead)
         if repeats != session.manifest.repeatedAcrossWindows {
             session.manifest.repeatedAcrossWindows = repeats
             try session.manifest.write(to: request.manifestPath)
@@ -161,15 +162,20 @@ public struct WDTExtractor: Sendable {
         return summary
     }
 
-    /// The keys received in more than one complete window, from the page files the manifest lists (so a
-    /// resumed run counts the windows an earlier attempt read).
+    /// The keys received in more than one complete window: for a window this run read, the keys its
+    /// final pass received (`keysRead`); for the others, those of the page files the manifest lists (so a
+    /// resumed run counts the windows an earlier attempt read, without parsing again what it just read).
     ///
     /// - Throws: a `Diagnostic` naming a page file that cannot be read or parsed.
-    static func repeatsAcrossWindows(_ manifest: ExtractManifest, extractDirectory: String) throws(Diagnostic)
-        -> [ExtractManifest.Repeat]
-    {
+    static func repeatsAcrossWindows(
+        _ manifest: ExtractManifest, extractDirectory: String, keysRead: [ExtractWindow: Set<String>] = [:]
+    ) throws(Diagnostic) -> [ExtractManifest.Repeat] {
         var seenIn: [String: [String]] = [:]
         for window in manifest.windows where window.verdict == .complete {
+            if let keys = keysRead[window.window] {
+                for key in keys { seenIn[key, default: []].append(window.window.directoryName) }
+                continue
+            }
             var keys = Set<String>()
             for page in window.pages {
                 let path = extractDirectory + "/" + page.file
@@ -196,6 +202,8 @@ public struct WDTExtractor: Sendable {
         var gapBefore = false
         var unread = 0
         var skipped = 0
+        /// The `stockin_no`s of each window this run read completely (its final pass).
+        var keysRead: [ExtractWindow: Set<String>] = [:]
 
         var config: WDTSourceConfig { extractor.config }
         func say(_ line: String) { extractor.progress(line) }
@@ -239,8 +247,9 @@ public struct WDTExtractor: Sendable {
                 try manifest.write(to: request.manifestPath)
                 try await process(a)
                 try await process(b)
-            case .window(let entry, let stop):
+            case .window(let entry, let keys, let stop):
                 record(entry)
+                if entry.verdict == .complete { keysRead[window] = keys }
                 try manifest.write(to: request.manifestPath)
                 if entry.verdict == .complete {
                     let dup = entry.duplicates.isEmpty ? "" : ", \(entry.duplicates.count) duplicate stockin_no flagged"
@@ -301,7 +310,8 @@ public struct WDTExtractor: Sendable {
 
         enum ReadOutcome {
             case split(total: Int)
-            case window(ExtractManifest.Window, stop: Bool)
+            /// A window read: its entry, the keys of its final pass (complete windows), whether to stop.
+            case window(ExtractManifest.Window, keys: Set<String> = [], stop: Bool)
         }
 
         /// Reads a window as WDT recommends: page 0 for `total_count`, then from the last page back to page 1,
@@ -378,9 +388,9 @@ public struct WDTExtractor: Sendable {
                     // After a disturbed pass, a consistent pass must be confirmed by the next one agreeing
                     // with it (same total, same stockin_no set): the data is known to be moving.
                     let current = (total, Set(seen.keys))
-                    if !disturbed { return .window(entry, stop: false) }
+                    if !disturbed { return .window(entry, keys: current.1, stop: false) }
                     if let previous = confirmed, previous.0 == current.0, previous.1 == current.1 {
-                        return .window(entry, stop: false)
+                        return .window(entry, keys: current.1, stop: false)
                     }
                     confirmed = current
                     var pending = entry
