@@ -23,6 +23,10 @@ public struct WDTSandboxFaults: Sendable, Hashable {
     public var modifyBetweenPages: WDTFaultRule
     /// A page lists one of its orders twice (as a joined query can), `total_count` unchanged.
     public var duplicateRows: WDTFaultRule
+    /// Once, when page 0 of a window after the first window served is asked for: edits the earliest order
+    /// of that first window so that it moves into the asked window, as if someone edited it while the
+    /// extract ran. The order has then been received in both windows.
+    public var moveAcrossWindows: Bool
     /// Delay added to every response, in milliseconds.
     public var latencyMilliseconds: Int
     /// Offset of the sandbox's clock (its `Date` header and timestamp check) from the real one, in seconds.
@@ -38,7 +42,8 @@ public struct WDTSandboxFaults: Sendable, Hashable {
     public init(
         frequencyLimit: WDTFaultRule = .never, serverError: WDTFaultRule = .never,
         modifyBetweenPages: WDTFaultRule = .never, duplicateRows: WDTFaultRule = .never, latencyMilliseconds: Int = 0,
-        clockOffsetSeconds: Int = 0, tooManyRequests: WDTFaultRule = .never, banSeconds: Int = 1
+        clockOffsetSeconds: Int = 0, tooManyRequests: WDTFaultRule = .never, banSeconds: Int = 1,
+        moveAcrossWindows: Bool = false
     ) {
         self.frequencyLimit = frequencyLimit
         self.serverError = serverError
@@ -48,6 +53,7 @@ public struct WDTSandboxFaults: Sendable, Hashable {
         self.clockOffsetSeconds = clockOffsetSeconds
         self.tooManyRequests = tooManyRequests
         self.banSeconds = banSeconds
+        self.moveAcrossWindows = moveAcrossWindows
     }
 
     /// Every fault on at once: frequency limits every 7th request, HTTP 500 every 11th, an order edited
@@ -156,6 +162,8 @@ public struct WDTSandboxCounters: Sendable, Hashable {
     public var banViolations = 0
     /// Orders edited between page requests.
     public var modifications = 0
+    /// Orders moved from the first window served into a later one (`moveAcrossWindows`): their `stockin_no`.
+    public var movedAcrossWindows: [String] = []
     /// Pages that listed an order twice.
     public var duplicatedRows = 0
     /// Requests refused for a bad signature.
@@ -166,5 +174,6 @@ public struct WDTSandboxCounters: Sendable, Hashable {
     /// All injected faults.
     public var faultsInjected: Int {
         frequencyLimitFaults + serverErrorFaults + tooManyRequestsFaults + modifications + duplicatedRows
+            + movedAcrossWindows.count
     }
 }

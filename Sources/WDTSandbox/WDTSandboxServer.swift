@@ -102,6 +102,8 @@ final class SandboxState: @unchecked Sendable {
     private var faultCounters: [String: Int] = [:]
     /// When the ban the sandbox last announced ends (429 `Retry-After`, or the gateway's ban message).
     private var bannedUntil: Date?
+    /// The first window whose page 0 was served (for `moveAcrossWindows`).
+    private var firstWindow: WDTOrderFilter?
 
     init(configuration: WDTSandboxConfiguration, dataset: WDTDataset) {
         self.configuration = configuration
@@ -343,6 +345,7 @@ final class SandboxState: @unchecked Sendable {
         if modify, dataset.modifyEarliest(matching: filter) != nil {
             lock.withLock { stats.modifications += 1 }
         }
+        if pageNo == 0 { moveAcrossWindowsIfDue(into: filter) }
         let all = dataset.orders(matching: filter)
         let from = min(all.count, pageNo * pageSize)
         let to = min(all.count, from + pageSize)
@@ -355,6 +358,22 @@ final class SandboxState: @unchecked Sendable {
         }
         if duplicate, let last = orders.last { orders.append(last) }
         return .success(total: all.count, orders: orders)
+    }
+
+    /// The `moveAcrossWindows` fault: remembers the first window served; at page 0 of the first later
+    /// window, moves the first window's earliest order into it (before its `total_count` is counted).
+    private func moveAcrossWindowsIfDue(into filter: WDTOrderFilter) {
+        let first: WDTOrderFilter? = lock.withLock {
+            guard faults.moveAcrossWindows, stats.movedAcrossWindows.isEmpty else { return nil }
+            guard let first = firstWindow else {
+                firstWindow = filter
+                return nil
+            }
+            return filter.start > first.end ? first : nil
+        }
+        guard let first, let moved = dataset.orders(matching: first).first?["stockin_no"]?.stringValue else { return }
+        dataset.modify(moved, at: filter.start)
+        lock.withLock { stats.movedAcrossWindows.append(moved) }
     }
 
     // MARK: - HTTP helpers

@@ -30,7 +30,7 @@ struct SandboxCommand: AsyncParsableCommand {
     var faults: [String] = []
 
     static let faultNames = [
-        "wdt-rate-limit", "wdt-429", "wdt-500", "wdt-modified-between-pages", "wdt-duplicate-rows", "wdt-slow",
+        "wdt-rate-limit", "wdt-429", "wdt-500", "wdt-modified-between-pages", "wdt-modified-between-windows", "wdt-duplicate-rows", "wdt-slow",
         "kingdee-500", "kingdee-lost-response", "kingdee-session-loss", "kingdee-call-limit", "kingdee-slow",
     ]
 
@@ -51,6 +51,7 @@ struct SandboxCommand: AsyncParsableCommand {
             case "wdt-429": options.wdtFaults.tooManyRequests = .every(6)
             case "wdt-500": options.wdtFaults.serverError = .every(7)
             case "wdt-modified-between-pages": options.wdtFaults.modifyBetweenPages = .every(3)
+            case "wdt-modified-between-windows": options.wdtFaults.moveAcrossWindows = true
             case "wdt-duplicate-rows": options.wdtFaults.duplicateRows = .every(4)
             case "wdt-slow": options.wdtFaults.latencyMilliseconds = 300
             case "kingdee-500": options.kingdeeFaults.http500Every = 3

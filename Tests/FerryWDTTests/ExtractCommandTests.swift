@@ -101,6 +101,27 @@ struct ExtractCommandTests {
         }
     }
 
+    /// The built binary reports an order that moved into a later window while the extract ran: in its
+    /// summary line, on stderr, and in the manifest (the sandbox moves it on its own).
+    @Test func anOrderMovedIntoALaterWindowIsReportedBySummaryAndManifest() async throws {
+        let server = try await WDTSandboxServer.start(
+            configuration: WDTSandboxConfiguration(orderCount: 200, faults: WDTSandboxFaults(moveAcrossWindows: true)))
+        defer { Task { await server.stop() } }
+        let workspace = Self.makeWorkspace()
+        let result = try await Harness.runFerry(
+            ["extract", "--workspace", workspace, "--since", Self.since, "--until", Self.until],
+            environment: Self.environment(server))
+        #expect(result.status == 0, "\(result.stderr)")
+        let moved = server.counters.movedAcrossWindows
+        #expect(moved.count == 1)
+        #expect(result.stderr.contains("(1 stockin_no in more than one window)"), "\(result.stderr)")
+        #expect(result.stderr.contains("note: 1 stockin_no received in more than one window"))
+        let runID = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let manifest = try ExtractManifest.load(workspace + "/runs/\(runID)/extract/manifest.json")
+        #expect(manifest.repeatedAcrossWindows.map(\.stockinNo) == moved)
+        #expect(manifest.repeatedAcrossWindows.first?.windows.count == 2)
+    }
+
     @Test func schemeSourceParametersAreSent() async throws {
         let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 200))
         defer { Task { await server.stop() } }
