@@ -14,10 +14,8 @@ public enum BuiltInSchemes {
     /// The name of the default scheme.
     public static let defaultSchemeName = "wdt-stockin-to-kingdee-other-inbound"
 
-    /// The directory holding the embedded files.
-    public static var directory: String {
-        Bundle.module.resourcePath ?? Bundle.module.bundlePath
-    }
+    /// The directory holding the embedded files (looked up once: `Bundle` searches the file system).
+    public static let directory: String = Bundle.module.resourcePath ?? Bundle.module.bundlePath
 
     /// Path of an embedded file.
     public static func path(_ fileName: String) -> String {
