@@ -77,6 +77,28 @@ public struct JSONEmitter: Sendable {
         return bytes
     }
 
+    /// A member name encoded once, for a name written again and again (a template's output fields, a
+    /// manifest entry's members): pass `bytes` to `key(encoded:)`. Immutable. The bytes are freed with
+    /// the key: keep it where it outlives the writing (a `static let`, a plan's `let`), or use
+    /// `withExtendedLifetime`.
+    public final class Key: @unchecked Sendable {
+        /// The name.
+        public let name: String
+        /// `encodedKey(name)`, owned by the key.
+        public let bytes: UnsafeBufferPointer<UInt8>
+
+        /// Encodes `name`.
+        public init(_ name: String) {
+            self.name = name
+            let encoded = JSONEmitter.encodedKey(name)
+            let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: encoded.count)
+            _ = buffer.initialize(from: encoded)
+            bytes = UnsafeBufferPointer(buffer)
+        }
+
+        deinit { bytes.deallocate() }
+    }
+
     /// Starts a member whose name was encoded by `encodedKey(_:)`; the same bytes as `key(_:)`.
     /// (A buffer rather than an array: it is written for every field of every document, and passing an
     /// array costs a reference count each time.)

@@ -220,8 +220,8 @@ public struct Transformer: Sendable {
         for field in fields {
             guard let spec = field.entries else {
                 if let value = buildValue(field, cursor: cursor, reasons: &reasons) {
-                    emitter.key(encoded: field.encodedKey)
-                    if let reference = field.encodedReferenceKey {
+                    emitter.key(encoded: field.encodedKey.bytes)
+                    if let reference = field.encodedReferenceKey?.bytes {
                         // `{"FNumber": value}`, written as it goes: no object is built for it.
                         emitter.beginObject()
                         emitter.key(encoded: reference)
@@ -251,7 +251,7 @@ public struct Transformer: Sendable {
                         message: "'\(spec.path.text)' should be an array but is \(other.kindDescription)", templateLine: field.line))
                 continue
             }
-            emitter.key(encoded: field.encodedKey)
+            emitter.key(encoded: field.encodedKey.bytes)
             emitter.beginArray()
             if field.isBillNumber { number = .array([]) }
             var written = 0
@@ -316,48 +316,46 @@ public struct Transformer: Sendable {
         }
     }
 
-    /// The text of a value source (nil when absent), and the path it came from (for messages).
-    private func sourceText(
-        _ field: FieldPlan, cursor: Cursor, reasons: inout [RejectionReason]
-    ) -> (text: String?, path: ValuePath?) {
+    /// The text of a value source (nil when absent). The path a message names is `field.sourcePath`: not
+    /// returned from here, as copying a path per field and document cost reference counts.
+    private func sourceText(_ field: FieldPlan, cursor: Cursor, reasons: inout [RejectionReason]) -> String? {
         switch field.source {
         case .constant(let text):
-            return (text, nil)
+            return text
         case .path(let path):
             let value = path.value(in: cursor.stack)
             switch value {
             case .none, .some(.null):
-                return (nil, path)
+                return nil
             case .some(.array), .some(.object):
                 reasons.append(
                     RejectionReason(
                         field: cursor.fieldName(field.name), jsonPath: cursor.jsonPath(path),
                         message: "expected a single value at '\(path.text)' but found \(value!.kindDescription)",
                         templateLine: field.line))
-                return (nil, path)
+                return nil
             case .some(let scalar):
-                return (scalar.scalarText, path)
+                return scalar.scalarText
             }
         case .template(let template):
-            let text = template.render { part in
+            return template.render { part in
                 switch part {
                 case .literal(let text): return text
                 case .setting(let name): return context.settings[name]
                 case .path(let path): return path.value(in: cursor.stack)?.scalarText
                 }
             }
-            return (text, nil)
         }
     }
 
     private func buildValue(_ field: FieldPlan, cursor: Cursor, reasons: inout [RejectionReason]) -> JSONValue? {
         let before = reasons.count
-        var (text, sourcePath) = sourceText(field, cursor: cursor, reasons: &reasons)
+        var text = sourceText(field, cursor: cursor, reasons: &reasons)
         if reasons.count > before { return nil }
         func reject(_ message: String) -> JSONValue? {
             reasons.append(
                 RejectionReason(
-                    field: cursor.fieldName(field.name), jsonPath: sourcePath.map(cursor.jsonPath), message: message,
+                    field: cursor.fieldName(field.name), jsonPath: field.sourcePath.map(cursor.jsonPath), message: message,
                     templateLine: field.line))
             return nil
         }
@@ -425,7 +423,7 @@ public struct Transformer: Sendable {
 ///
 /// Mapping walks these shared, immutable objects (one reference count each) instead of copying
 /// `FieldSpec` values, whose strings and arrays each cost a reference count per field and document.
-/// (`@unchecked Sendable`: every property is immutable; the key buffer is written once, in `init`.)
+/// (`@unchecked Sendable`: every property is immutable.)
 final class FieldPlan: @unchecked Sendable {
     /// Where a value comes from, with settings resolved.
     enum Source: Sendable {
@@ -440,14 +438,19 @@ final class FieldPlan: @unchecked Sendable {
     let name: String
     /// Template line.
     let line: Int
-    /// `"name": ` as `JSONEmitter` writes it (owned by the plan, freed with it).
-    let encodedKey: UnsafeBufferPointer<UInt8>
+    /// `"name": ` as `JSONEmitter` writes it.
+    let encodedKey: JSONEmitter.Key
     /// `"FNumber": ` for a reference field (its value is wrapped as `{"FNumber": value}`), encoded the same way.
-    let encodedReferenceKey: UnsafeBufferPointer<UInt8>?
+    let encodedReferenceKey: JSONEmitter.Key?
     /// Whether this is the top-level bill-number field.
     let isBillNumber: Bool
     // A value field:
     let source: Source
+    /// The path of a `.path` source (what messages about the value name).
+    var sourcePath: ValuePath? {
+        if case .path(let path) = source { return path }
+        return nil
+    }
     let type: ValueType
     let scale: Int?
     let isRequired: Bool
@@ -470,7 +473,7 @@ final class FieldPlan: @unchecked Sendable {
         spec = field
         name = field.name
         line = field.line
-        encodedKey = Self.encoded(field.name)
+        encodedKey = JSONEmitter.Key(field.name)
         isBillNumber = isTopLevel && field.name == context.template.target.numberField
         switch field.kind {
         case .value(let value):
@@ -486,7 +489,7 @@ final class FieldPlan: @unchecked Sendable {
             defaultValue = value.defaultValue
             omitEmpty = value.omitEmpty
             referenceKey = value.referenceKey
-            encodedReferenceKey = value.referenceKey.map(Self.encoded)
+            encodedReferenceKey = value.referenceKey.map(JSONEmitter.Key.init)
             let declared = value.lookup.flatMap { context.template.lookups[$0] }
             lookup = value.lookup.flatMap { context.lookups[$0] }
             lookupName = value.lookup
@@ -510,19 +513,6 @@ final class FieldPlan: @unchecked Sendable {
             entries = spec
             children = FieldPlan.make(spec.fields, context: context, isTopLevel: false)
         }
-    }
-
-    deinit {
-        encodedKey.deallocate()
-        encodedReferenceKey?.deallocate()
-    }
-
-    /// `JSONEmitter.encodedKey(name)` in a buffer the plan owns.
-    private static func encoded(_ name: String) -> UnsafeBufferPointer<UInt8> {
-        let key = JSONEmitter.encodedKey(name)
-        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: key.count)
-        _ = buffer.initialize(from: key)
-        return UnsafeBufferPointer(buffer)
     }
 
     /// Plans `fields` (and, recursively, the fields of their entries).

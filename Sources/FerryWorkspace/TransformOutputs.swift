@@ -147,6 +147,22 @@ enum OrderedPipeline {
     }
 }
 
+/// The member names of manifest entries, encoded once (they are written for every document).
+private enum EntryKeys {
+    static let billNumber = JSONEmitter.Key("bill_number")
+    static let detail = JSONEmitter.Key("detail")
+    static let droppedLines = JSONEmitter.Key("dropped_lines")
+    static let file = JSONEmitter.Key("file")
+    static let key = JSONEmitter.Key("key")
+    static let line = JSONEmitter.Key("line")
+    static let lines = JSONEmitter.Key("lines")
+    static let path = JSONEmitter.Key("path")
+    static let reason = JSONEmitter.Key("reason")
+    static let reasons = JSONEmitter.Key("reasons")
+    static let sha256 = JSONEmitter.Key("sha256")
+    static let source = JSONEmitter.Key("source")
+}
+
 /// The three manifest sections that list documents, in the manifest's order.
 enum ManifestSection: CaseIterable {
     case outputs, rejected, filtered
@@ -293,17 +309,17 @@ struct OutputCollector {
             let name = base + ".json"
             try put(bytes, name)
             try spool(.outputs, index, origin: document.origin) { entry in
-                entry.key("file")
+                entry.key(encoded: EntryKeys.file.bytes)
                 entry.value(.string(name))
-                entry.key("bill_number")
+                entry.key(encoded: EntryKeys.billNumber.bytes)
                 entry.value(.string(number))
-                entry.key("key")
+                entry.key(encoded: EntryKeys.key.bytes)
                 entry.value(key)
-                entry.key("sha256")
+                entry.key(encoded: EntryKeys.sha256.bytes)
                 entry.value(.string(sha256))
-                entry.key("lines")
+                entry.key(encoded: EntryKeys.lines.bytes)
                 entry.value(n(lines))
-                entry.key("dropped_lines")
+                entry.key(encoded: EntryKeys.droppedLines.bytes)
                 entry.value(n(dropped))
             }
             try remember(
@@ -315,11 +331,11 @@ struct OutputCollector {
             let name = SafeFileName.make(document.key ?? "no-key-\(document.origin)") + ".reject.json"
             try put(writer.bytes(TransformRunner.rejectDocument(key: document.key, origin: document.origin, reasons: reasons, template: template)), name)
             try spool(.rejected, index, origin: document.origin) { entry in
-                entry.key("file")
+                entry.key(encoded: EntryKeys.file.bytes)
                 entry.value(.string(name))
-                entry.key("key")
+                entry.key(encoded: EntryKeys.key.bytes)
                 entry.value(key)
-                entry.key("reasons")
+                entry.key(encoded: EntryKeys.reasons.bytes)
                 entry.value(n(reasons.count))
             }
             try remember(DocumentDetails(kind: .rejected, version: document.version, origin: document.origin, fileName: name), index)
@@ -332,11 +348,11 @@ struct OutputCollector {
             counts.rejected += 1
         case .filtered(let filtered):
             try spool(.filtered, index, origin: document.origin) { entry in
-                entry.key("key")
+                entry.key(encoded: EntryKeys.key.bytes)
                 entry.value(key)
-                entry.key("reason")
+                entry.key(encoded: EntryKeys.reason.bytes)
                 entry.value(.string(filtered.reason))
-                entry.key("detail")
+                entry.key(encoded: EntryKeys.detail.bytes)
                 entry.value(.string(filtered.detail))
             }
             try remember(DocumentDetails(kind: .filtered, version: document.version, origin: document.origin), index)
@@ -355,14 +371,14 @@ struct OutputCollector {
             var entry = JSONEmitter(appendingTo: &buffer, indent: 2)
             entry.beginObject()
             members(&entry)
-            entry.key("source")
+            entry.key(encoded: EntryKeys.source.bytes)
             entry.beginObject()
-            entry.key("file")
+            entry.key(encoded: EntryKeys.file.bytes)
             entry.value(.string(origin.file))
-            entry.key("path")
+            entry.key(encoded: EntryKeys.path.bytes)
             entry.value(.string(origin.jsonPath))
             if let line = origin.line {
-                entry.key("line")
+                entry.key(encoded: EntryKeys.line.bytes)
                 entry.value(.number(String(line)))
             }
             entry.endObject()

@@ -122,7 +122,12 @@ import Testing
             case .object(let object) where next(3) > 0:
                 emitter.beginObject()
                 for member in object.members {
-                    emitter.key(member.key)
+                    if next(2) == 0 {
+                        emitter.key(member.key)
+                    } else {
+                        let key = JSONEmitter.Key(member.key)
+                        withExtendedLifetime(key) { emitter.key(encoded: key.bytes) }
+                    }
                     emit(member.value, into: &emitter)
                 }
                 emitter.endObject()
