@@ -332,24 +332,23 @@ public enum JSONReader {
             index += 1
             let start = index
             // Fast path: no escapes; ASCII needs no UTF-8 validation.
-            var isASCII = true
-            while index < bytes.count {
+            var nonASCII = false
+            index = scanPlain(from: start, sawNonASCII: &nonASCII)
+            if index < bytes.count {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
                     let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                     index += 1
-                    if isASCII { return String(decoding: slice, as: UTF8.self) }
+                    if !nonASCII { return String(decoding: slice, as: UTF8.self) }
                     guard let string = String(validating: slice, as: UTF8.self) else {
                         throw Failure(message: "invalid UTF-8 in string", offset: start)
                     }
                     return string
                 }
-                if byte >= 0x80 { isASCII = false }
-                if byte == UInt8(ascii: "\\") { break }
                 if byte < 0x20 {
                     throw Failure(message: "unescaped control character in string (use \\n, \\t or \\u00XX)", offset: index)
                 }
-                index += 1
+                // A backslash: the slow path below.
             }
             if index >= bytes.count {
                 throw Failure(message: "unterminated string starting here (is the file truncated?)", offset: open)
@@ -422,18 +421,14 @@ public enum JSONReader {
         /// names are matched on their bytes, without making a string for names that are skipped.
         mutating func memberName(in keeping: JSONKeySet.Lookup) throws -> MemberDecision {
             let start = index + 1
-            var end = start
-            while end < bytes.count {
-                let byte = bytes[end]
-                if byte == UInt8(ascii: "\"") {
-                    index = end + 1
-                    // A kept name is the set's own string (same bytes): no string is made per member.
-                    let name = UnsafeBufferPointer(rebasing: bytes[start..<end])
-                    guard let entry = keeping.entry(name) else { return .skip }
-                    return keeping.whole[entry] ? .keepWhole(keeping.names[entry]) : .keep(keeping.names[entry])
-                }
-                if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { break }
-                end += 1
+            var nonASCII = false
+            let end = scanPlain(from: start, sawNonASCII: &nonASCII)
+            if !nonASCII && end < bytes.count && bytes[end] == UInt8(ascii: "\"") {
+                index = end + 1
+                // A kept name is the set's own string (same bytes): no string is made per member.
+                let name = UnsafeBufferPointer(rebasing: bytes[start..<end])
+                guard let entry = keeping.entry(name) else { return .skip }
+                return keeping.whole[entry] ? .keepWhole(keeping.names[entry]) : .keep(keeping.names[entry])
             }
             // Escapes, non-ASCII, control characters or no end: read it as any string (same checks, same errors).
             let name = try parseString()
@@ -499,23 +494,25 @@ public enum JSONReader {
         mutating func skipString() throws {
             let open = index
             let start = index + 1
-            var end = start
-            var isASCII = true
-            while end < bytes.count {
-                let byte = bytes[end]
-                if byte == UInt8(ascii: "\"") {
-                    if !isASCII && !JSONReader.isValidUTF8(UnsafeBufferPointer(rebasing: bytes[start..<end])) {
-                        throw Failure(message: "invalid UTF-8 in string", offset: start)
-                    }
-                    index = end + 1
-                    return
+            var nonASCII = false
+            let end = scanPlain(from: start, sawNonASCII: &nonASCII)
+            if end < bytes.count && bytes[end] == UInt8(ascii: "\"") {
+                if nonASCII && !JSONReader.isValidUTF8(UnsafeBufferPointer(rebasing: bytes[start..<end])) {
+                    throw Failure(message: "invalid UTF-8 in string", offset: start)
                 }
-                if byte >= 0x80 { isASCII = false }
-                if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
-                end += 1
+                index = end + 1
+                return
             }
+            // An escape, a control character or no end: read it as any string (same checks, same errors).
             index = open
             _ = try parseString()
+        }
+
+        /// The index of the first byte from `start` on that ends a run of plain string bytes (see
+        /// `PlainText.end`).
+        @inline(__always)
+        func scanPlain(from start: Int, sawNonASCII: inout Bool) -> Int {
+            PlainText.end(of: bytes, from: start, sawNonASCII: &sawNonASCII)
         }
 
         mutating func parseHex4() throws -> UInt32 {
@@ -708,5 +705,45 @@ extension JSONReader {
         } catch {
             throw error.diagnostic(file: path)
         }
+    }
+}
+
+/// Finding where a run of string bytes that need no escaping ends, eight bytes at a time: most strings
+/// are long runs of Chinese text with nothing to stop at. Shared by the reader and the writer.
+enum PlainText {
+    /// The index of the first byte from `start` on that is a quote, a backslash or a control character
+    /// (below 0x20), or `bytes.count`. Sets `sawNonASCII` when a byte of 0x80 or above comes before it.
+    @inline(__always)
+    static func end(of bytes: UnsafeBufferPointer<UInt8>, from start: Int, sawNonASCII: inout Bool) -> Int {
+        let n = bytes.count
+        guard start < n, let base = bytes.baseAddress else { return n }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var high: UInt64 = 0
+        var i = start
+        while n - i >= 8 {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+            // The high bit of each byte that is '"', '\\' or below 0x20. Bytes above the first such byte
+            // may be flagged wrongly (a borrow), the lowest flagged one never is.
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let stops = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (word &- ones &* 0x20) & ~word) & highs
+            if stops != 0 {
+                let before = stops.trailingZeroBitCount / 8
+                if before > 0 { high |= word & (UInt64.max >> UInt64(64 - 8 * before)) & highs }
+                if high != 0 { sawNonASCII = true }
+                return i + before
+            }
+            high |= word & highs
+            i += 8
+        }
+        if high != 0 { sawNonASCII = true }
+        while i < n {
+            let byte = base[i]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return i }
+            if byte >= 0x80 { sawNonASCII = true }
+            i += 1
+        }
+        return n
     }
 }

@@ -88,7 +88,8 @@ public struct JSONWriter: Sendable {
         var string = string
         // Most strings need no escape at all: copy them whole.
         let copied: Bool = string.withUTF8 { bytes in
-            for byte in bytes where byte < 0x20 || byte == 0x22 || byte == 0x5C { return false }
+            var nonASCII = false
+            guard PlainText.end(of: bytes, from: 0, sawNonASCII: &nonASCII) == bytes.count else { return false }
             out.append(contentsOf: bytes)
             return true
         }
