@@ -144,7 +144,6 @@ public struct JSONEmitter: Sendable {
     }
 
     private mutating func newline(_ indent: Int) {
-        out.append(0x0A)
-        out.append(contentsOf: repeatElement(0x20, count: 2 * indent))
+        JSONWriter.newline(&out, indent: indent)
     }
 }

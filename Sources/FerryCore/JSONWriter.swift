@@ -76,8 +76,20 @@ public struct JSONWriter: Sendable {
     @inline(__always)
     private func newline(_ out: inout [UInt8], _ indent: Int) {
         guard style == .pretty else { return }
-        out.append(0x0A)
-        for _ in 0..<indent { out.append(0x20); out.append(0x20) }
+        Self.newline(&out, indent: indent)
+    }
+
+    /// A newline and the spaces of `indent` levels, copied from one literal (a payload has one per
+    /// member: appending the spaces one by one showed in profiles).
+    static func newline(_ out: inout [UInt8], indent: Int) {
+        let lineStart: StaticString = "\n                                                                "
+        let count = 1 + 2 * indent
+        if count <= lineStart.utf8CodeUnitCount {
+            out.append(contentsOf: UnsafeBufferPointer(start: lineStart.utf8Start, count: count))
+        } else {
+            out.append(0x0A)
+            out.append(contentsOf: repeatElement(0x20, count: 2 * indent))
+        }
     }
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)

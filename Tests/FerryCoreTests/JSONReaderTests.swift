@@ -97,6 +97,29 @@ import Testing
         #expect(value["a"] == .number("2"))
     }
 
+    /// Indentation past the levels the writer copies from one literal (32) is written the same way.
+    @Test func deepIndentationIsTwoSpacesPerLevel() throws {
+        var value: JSONValue = .number("1")
+        for _ in 0..<40 { value = .array([value]) }
+        let text = JSONWriter(style: .pretty).string(value)
+        var expected = "1"
+        for level in stride(from: 39, through: 0, by: -1) {
+            let inner = String(repeating: "  ", count: level + 1)
+            let outer = String(repeating: "  ", count: level)
+            expected = "[\n" + inner + expected + "\n" + outer + "]"
+        }
+        #expect(text == expected + "\n")
+        #expect(try JSONReader.parse(text) == value)
+        var emitter = JSONEmitter()
+        for _ in 0..<40 {
+            emitter.beginArray()
+            emitter.element()
+        }
+        emitter.value(.number("1"))
+        for _ in 0..<40 { emitter.endArray() }
+        #expect(String(decoding: emitter.finish(), as: UTF8.self) == text)
+    }
+
     /// The emitter the transform writes payloads with gives exactly the writer's bytes.
     @Test func emitterWritesWhatTheWriterWrites() {
         var state: UInt64 = 42
