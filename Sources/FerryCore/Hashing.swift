@@ -26,34 +26,24 @@ public enum Hashing {
 
     /// Lowercase hex of a byte sequence.
     public static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits: StaticString = "0123456789abcdef"
-        // One allocation (the string itself) instead of a growing array and a copy: every payload's
-        // SHA-256 goes through here.
-        let count = bytes.underestimatedCount
-        var out: [UInt8] = []
-        out.reserveCapacity(2 * count)
-        let table = digits.utf8Start
-        for byte in bytes {
-            out.append(table[Int(byte >> 4)])
-            out.append(table[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        Array(bytes).withUnsafeBytes(hex(raw:))
     }
 
-    /// Lowercase hex SHA-256 of `bytes`, made without intermediate arrays.
+    /// Lowercase hex SHA-256 of `bytes`: the digest's bytes go straight into the string (every payload's
+    /// SHA-256 is made here).
     public static func sha256Hex(_ bytes: [UInt8]) -> String {
-        let digest = bytes.withUnsafeBytes { SHA256.hash(data: $0) }
-        let table = ("0123456789abcdef" as StaticString).utf8Start
-        return String(unsafeUninitializedCapacity: 2 * SHA256.byteCount) { out in
-            var i = 0
-            digest.withUnsafeBytes { raw in
-                for byte in raw {
-                    out[i] = table[Int(byte >> 4)]
-                    out[i + 1] = table[Int(byte & 0x0F)]
-                    i += 2
-                }
+        bytes.withUnsafeBytes { SHA256.hash(data: $0) }.withUnsafeBytes(hex(raw:))
+    }
+
+    /// Lowercase hex of raw bytes, made in one allocation (the string's own).
+    private static func hex(raw: UnsafeRawBufferPointer) -> String {
+        let digits = ("0123456789abcdef" as StaticString).utf8Start
+        return String(unsafeUninitializedCapacity: 2 * raw.count) { out in
+            for (i, byte) in raw.enumerated() {
+                out[2 * i] = digits[Int(byte >> 4)]
+                out[2 * i + 1] = digits[Int(byte & 0x0F)]
             }
-            return i
+            return 2 * raw.count
         }
     }
 }
