@@ -37,16 +37,8 @@ final class SpoolFile {
 
     deinit { close(fd) }
 
-    /// Appends one frame and returns its offset (for `frame(at:)`).
-    ///
-    /// - Throws: a `Diagnostic` when the file cannot be written.
-    @discardableResult
-    func append(index: Int, _ bytes: [UInt8]) throws(Diagnostic) -> Int {
-        try append(index: index) { $0.append(contentsOf: bytes) }
-    }
-
     /// Appends one frame whose bytes `encode` appends to the buffer it is given (and must not otherwise
-    /// change), and returns its offset: no array is made per frame.
+    /// change), and returns its offset (for `frame(at:)`): no array is made per frame.
     ///
     /// - Throws: a `Diagnostic` when the file cannot be written.
     @discardableResult
@@ -174,13 +166,6 @@ struct DocumentDetails {
     var fileName: String?
     /// Entry lines dropped by entry filters (payloads only).
     var droppedLines = 0
-
-    /// The bytes `init(decoding:)` reads back.
-    var encoded: [UInt8] {
-        var out: [UInt8] = []
-        encode(into: &out)
-        return out
-    }
 
     /// Appends the bytes `init(decoding:)` reads back.
     func encode(into out: inout [UInt8]) {

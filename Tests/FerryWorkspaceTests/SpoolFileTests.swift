@@ -18,7 +18,7 @@ import Testing
         for index in 0..<3000 {
             let size = index % 997 == 5 ? (1 << 20) + index : index % 700
             let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) }
-            frames.append((try spool.append(index: index * 2, bytes), bytes))
+            frames.append((try spool.append(index: index * 2) { $0.append(contentsOf: bytes) }, bytes))
         }
         for index in [0, 5, 1002, 1500, 2999] { #expect(try spool.frame(at: frames[index].offset) == frames[index].bytes) }
         var seen: [Int] = []
@@ -39,7 +39,9 @@ import Testing
             kind: .superseded, version: nil,
             origin: DocumentOrigin(file: "a.json", jsonPath: "$.response.stockin_list[3]", line: nil, fileIndex: 0, position: 3))
         for details in [full, bare] {
-            let back = DocumentDetails(decoding: details.encoded)
+            var encoded: [UInt8] = []
+            details.encode(into: &encoded)
+            let back = DocumentDetails(decoding: encoded)
             #expect(back.kind == details.kind && back.version == details.version && back.fileName == details.fileName)
             #expect(back.droppedLines == details.droppedLines)
             #expect(back.origin.file == details.origin.file && back.origin.jsonPath == details.origin.jsonPath)
