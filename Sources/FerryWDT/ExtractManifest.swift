@@ -91,8 +91,8 @@ public struct ExtractManifest: Sendable, Hashable {
         }
     }
 
-    /// Every `stockin_no` received in more than one complete window, sorted by key (computed from the
-    /// page files at the end of each extract).
+    /// Every `stockin_no` received in more than one complete window, sorted by key (computed at the end
+    /// of each extract, over every complete window, those of earlier attempts included).
     public var repeatedAcrossWindows: [Repeat] = []
 
     /// Whether every window of the range is recorded complete (split windows through their halves).

@@ -162,13 +162,14 @@ public struct WDTExtractor: Sendable {
         return summary
     }
 
-    /// The keys received in more than one complete window: for a window this run read, the keys its
-    /// final pass received (`keysRead`); for the others, those of the page files the manifest lists (so a
-    /// resumed run counts the windows an earlier attempt read, without parsing again what it just read).
+    /// The keys received in more than one complete window: for a window this run read or verified, the
+    /// keys it already has (`keysRead`: a read window's final pass, a skipped window's page files); for
+    /// the others (an earlier attempt's windows this run stopped before), those of the page files the
+    /// manifest lists.
     ///
     /// - Throws: a `Diagnostic` naming a page file that cannot be read or parsed.
     static func repeatsAcrossWindows(
-        _ manifest: ExtractManifest, extractDirectory: String, keysRead: [ExtractWindow: Set<String>] = [:]
+        _ manifest: ExtractManifest, extractDirectory: String, keysRead: [ExtractWindow: Set<String>]
     ) throws(Diagnostic) -> [ExtractManifest.Repeat] {
         var seenIn: [String: [String]] = [:]
         for window in manifest.windows where window.verdict == .complete {
@@ -202,7 +203,7 @@ public struct WDTExtractor: Sendable {
         var gapBefore = false
         var unread = 0
         var skipped = 0
-        /// The `stockin_no`s of each window this run read completely (its final pass).
+        /// The `stockin_no`s of each complete window this run read (its final pass) or verified and skipped.
         var keysRead: [ExtractWindow: Set<String>] = [:]
 
         var config: WDTSourceConfig { extractor.config }
@@ -222,7 +223,8 @@ public struct WDTExtractor: Sendable {
                         return
                     }
                 case .complete:
-                    if verify(recorded) {
+                    if let keys = verifiedKeys(recorded) {
+                        keysRead[window] = keys
                         say("window \(window): already complete (\(recorded.received) documents, verified), skipped")
                         skipped += 1
                         try advanceCursor(after: window, complete: true)
@@ -299,13 +301,18 @@ public struct WDTExtractor: Sendable {
             return parameters
         }
 
-        func verify(_ entry: ExtractManifest.Window) -> Bool {
+        /// The `stockin_no`s of a window recorded complete, read from its page files, when every file
+        /// still has the SHA-256 the manifest recorded (and parses); `nil` otherwise. Each file is read once
+        /// for both: the repeats check at the end needs the keys of skipped windows too.
+        func verifiedKeys(_ entry: ExtractManifest.Window) -> Set<String>? {
+            var keys = Set<String>()
             for page in entry.pages {
                 guard let bytes = try? FileSystem.read(request.extractDirectory + "/" + page.file),
-                    Hashing.sha256Hex(bytes) == page.sha256
-                else { return false }
+                    Hashing.sha256Hex(bytes) == page.sha256, let parsed = try? WDTResponseParser.parse(bytes)
+                else { return nil }
+                keys.formUnion(parsed.orders.map(WDTPage.documentKey))
             }
-            return true
+            return keys
         }
 
         enum ReadOutcome {
