@@ -371,6 +371,7 @@ struct OutputCollector {
             var entry = JSONEmitter(appendingTo: &buffer, indent: 2)
             entry.beginObject()
             members(&entry)
+            // The members of `TransformRunner.originValue`, written without building it.
             entry.key(encoded: EntryKeys.source.bytes)
             entry.beginObject()
             entry.key(encoded: EntryKeys.file.bytes)

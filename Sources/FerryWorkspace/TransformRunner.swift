@@ -270,6 +270,9 @@ public enum TransformRunner {
         return names
     }
 
+    /// Where a document came from, as reject files and the manifest's `duplicates` show it. The
+    /// manifest's spooled entries write the same members straight into the spool
+    /// (`OutputCollector.spool`): change both together (the manifest goldens compare both).
     static func originValue(_ origin: DocumentOrigin) -> JSONValue {
         var object = JSONObject([.init("file", .string(origin.file)), .init("path", .string(origin.jsonPath))])
         if let line = origin.line { object.append("line", .number(String(line))) }
