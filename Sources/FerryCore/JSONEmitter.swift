@@ -81,22 +81,69 @@ public struct JSONEmitter: Sendable {
     /// manifest entry's members): pass `bytes` to `key(encoded:)`. Immutable. The bytes are freed with
     /// the key: keep it where it outlives the writing (a `static let`, a plan's `let`), or use
     /// `withExtendedLifetime`.
+    ///
+    /// A key can also hold a whole member whose value never changes (`init(_:value:depth:)`), written
+    /// with `member(_:)`: a template's constant fields are the same bytes in every payload.
     public final class Key: @unchecked Sendable {
         /// The name.
         public let name: String
-        /// `encodedKey(name)`, owned by the key.
+        /// `encodedKey(name)`, owned by the key; for a whole member, followed by the value's bytes.
         public let bytes: UnsafeBufferPointer<UInt8>
+        /// For a whole member, the nesting level its value was encoded for (see `JSONEmitter.depth`).
+        public let depth: Int?
 
         /// Encodes `name`.
-        public init(_ name: String) {
+        public convenience init(_ name: String) {
+            self.init(name, encoded: JSONEmitter.encodedKey(name), depth: nil)
+        }
+
+        /// Encodes the member `"name": value`, its value laid out as `value(_:)` writes it where the
+        /// emitter's `depth` is `depth`.
+        public convenience init(_ name: String, value: JSONValue, depth: Int) {
+            var encoded = JSONEmitter.encodedKey(name)
+            JSONWriter(style: .pretty).write(value, into: &encoded, indent: depth)
+            self.init(name, encoded: encoded, depth: depth)
+        }
+
+        private init(_ name: String, encoded: [UInt8], depth: Int?) {
             self.name = name
-            let encoded = JSONEmitter.encodedKey(name)
+            self.depth = depth
             let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: encoded.count)
             _ = buffer.initialize(from: encoded)
             bytes = UnsafeBufferPointer(buffer)
         }
 
         deinit { bytes.deallocate() }
+    }
+
+    /// The nesting level a value written now is laid out for: what `Key(_:value:depth:)` needs to know.
+    public var depth: Int { indent + counts.count }
+
+    /// Writes a whole member encoded by `Key(_:value:depth:)`: the same bytes as `key(member.name)`
+    /// followed by `value(…)`. The emitter must be at the member's depth.
+    public mutating func member(_ member: Key) {
+        assert(member.depth == depth, "JSONEmitter.member '\(member.name)' encoded for depth \(member.depth ?? -1), written at \(depth)")
+        separate()
+        out.append(contentsOf: member.bytes)
+    }
+
+    /// Writes `{"key": value}`: the same bytes as `beginObject()`,
+    /// `key(encoded: key.bytes)`, `value(value)`, `endObject()`, without opening a container.
+    /// (Kingdee wraps every reference in a one-member object, `{"FNumber": …}`.)
+    public mutating func value(_ value: JSONValue, wrappedIn key: Key) {
+        let level = depth
+        out.append(UInt8(ascii: "{"))
+        JSONWriter.newline(&out, indent: level + 1)
+        out.append(contentsOf: key.bytes)
+        writer.write(value, into: &out, indent: level + 1)
+        JSONWriter.newline(&out, indent: level)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// Makes room for `capacity` bytes in all (an emitter copied from one that holds a common opening
+    /// gets a buffer of its own here, once).
+    public mutating func reserveCapacity(_ capacity: Int) {
+        out.reserveCapacity(capacity)
     }
 
     /// Starts a member whose name was encoded by `encodedKey(_:)`; the same bytes as `key(_:)`.

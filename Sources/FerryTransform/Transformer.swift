@@ -98,11 +98,26 @@ public struct Transformer: Sendable {
     public let context: TransformContext
     /// The template's fields, made ready for mapping.
     private let plan: [FieldPlan]
+    /// Every payload's opening, up to and including `"Model": {`: the form id and the save options.
+    private let opening: JSONEmitter
 
     /// Creates a transformer.
     public init(context: TransformContext) {
         self.context = context
-        plan = FieldPlan.make(context.template.bill, context: context, isTopLevel: true)
+        var emitter = JSONEmitter(capacity: 0)
+        emitter.beginObject()
+        emitter.key("formid")
+        emitter.value(.string(context.template.target.form))
+        emitter.key("data")
+        emitter.beginObject()
+        for option in context.template.target.options {
+            emitter.key(option.name)
+            emitter.value(option.value)
+        }
+        emitter.key("Model")
+        emitter.beginObject()
+        opening = emitter
+        plan = FieldPlan.make(context.template.bill, context: context, isTopLevel: true, depth: emitter.depth)
     }
 
     /// Transforms one document.
@@ -140,18 +155,8 @@ public struct Transformer: Sendable {
         var counts = (lines: 0, dropped: 0)
         var cursor = Cursor(document: document, basePath: basePath)
         // The payload is written as it is mapped; a rejected document's bytes are simply dropped.
-        var emitter = JSONEmitter()
-        emitter.beginObject()
-        emitter.key("formid")
-        emitter.value(.string(template.target.form))
-        emitter.key("data")
-        emitter.beginObject()
-        for option in template.target.options {
-            emitter.key(option.name)
-            emitter.value(option.value)
-        }
-        emitter.key("Model")
-        emitter.beginObject()
+        var emitter = opening
+        emitter.reserveCapacity(2048)
         var numberValue: JSONValue?
         buildObject(plan, cursor: &cursor, emitter: &emitter, reasons: &reasons, counts: &counts, number: &numberValue)
         emitter.endObject()
@@ -219,14 +224,14 @@ public struct Transformer: Sendable {
     ) {
         for field in fields {
             guard let spec = field.entries else {
-                if let value = buildValue(field, cursor: cursor, reasons: &reasons) {
+                if let constant = field.constant {
+                    // The same bytes in every payload, encoded when the plan was made.
+                    if case .member(let member) = constant { emitter.member(member) }
+                } else if let value = buildValue(field, cursor: cursor, reasons: &reasons) {
                     emitter.key(encoded: field.encodedKey.bytes)
-                    if let reference = field.encodedReferenceKey?.bytes {
+                    if let reference = field.encodedReferenceKey {
                         // `{"FNumber": value}`, written as it goes: no object is built for it.
-                        emitter.beginObject()
-                        emitter.key(encoded: reference)
-                        emitter.value(value)
-                        emitter.endObject()
+                        emitter.value(value, wrappedIn: reference)
                         if field.isBillNumber, let key = field.referenceKey {
                             number = .object(JSONObject([.init(key, value)]))
                         }
@@ -350,56 +355,19 @@ public struct Transformer: Sendable {
 
     private func buildValue(_ field: FieldPlan, cursor: Cursor, reasons: inout [RejectionReason]) -> JSONValue? {
         let before = reasons.count
-        var text = sourceText(field, cursor: cursor, reasons: &reasons)
+        let text = sourceText(field, cursor: cursor, reasons: &reasons)
         if reasons.count > before { return nil }
-        func reject(_ message: String) -> JSONValue? {
+        switch field.rules.value(from: text) {
+        case .value(let value):
+            // A reference field's wrapper (`{"FNumber": …}`) is written by the caller.
+            return value
+        case .problem(let message):
             reasons.append(
                 RejectionReason(
                     field: cursor.fieldName(field.name), jsonPath: field.sourcePath.map(cursor.jsonPath), message: message,
                     templateLine: field.line))
             return nil
         }
-        let isEmpty = text == nil || text!.isEmpty
-        if isEmpty, let defaultValue = field.defaultValue { text = defaultValue }
-        if let table = field.lookup, let key = text, !key.isEmpty {
-            if let mapped = table.entries[key] {
-                text = mapped
-            } else {
-                switch field.onMiss {
-                case .pass:
-                    break
-                case .default:
-                    text = field.missDefault
-                case .reject:
-                    let whereFrom = table.file.map { "\($0)" } ?? "map '\(field.lookupName ?? table.name)'"
-                    return reject("'\(key)' is not in \(whereFrom); add it there (or set on-miss=\"pass\" or \"default\")")
-                }
-            }
-        }
-        var converted: JSONValue?
-        if let text {
-            switch ValueConversion.convert(text, to: field.type, scale: field.scale) {
-            case .value(let value): converted = value
-            case .empty: converted = nil
-            case .failure(let problem): return reject(problem)
-            }
-        }
-        let convertedIsEmpty = converted == nil || converted == .string("")
-        if field.isRequired && convertedIsEmpty {
-            switch field.spec.kind {
-            case .value(let spec):
-                switch spec.source {
-                case .path(let path): return reject("required value is missing or empty (source '\(path.text)')")
-                case .setting(let name): return reject("required setting '\(name)' is empty")
-                default: return reject("required value is empty")
-                }
-            case .entries:
-                return reject("required value is empty")
-            }
-        }
-        if field.omitEmpty && convertedIsEmpty { return nil }
-        // A reference field's wrapper (`{"FNumber": …}`) is written by the caller.
-        return converted
     }
 
     /// `status == 80 is false (status = "30")`.
@@ -419,7 +387,8 @@ public struct Transformer: Sendable {
 }
 
 /// A template field made ready for mapping, once per run: its key already encoded, its setting, lookup
-/// table and miss behaviour already resolved, entries' fields already planned.
+/// table and miss behaviour already resolved, entries' fields already planned, and a field whose value
+/// is the same in every document (a constant or a setting) already encoded whole.
 ///
 /// Mapping walks these shared, immutable objects (one reference count each) instead of copying
 /// `FieldSpec` values, whose strings and arrays each cost a reference count per field and document.
@@ -430,6 +399,14 @@ final class FieldPlan: @unchecked Sendable {
         case constant(String?)
         case path(ValuePath)
         case template(StringTemplate)
+    }
+
+    /// What a field whose value never changes writes into every payload.
+    enum Constant {
+        /// The whole member, `"name": value`, encoded for the field's depth.
+        case member(JSONEmitter.Key)
+        /// Nothing: the value is empty and the field is left out.
+        case omitted
     }
 
     /// The field as the template gives it (for messages).
@@ -451,25 +428,18 @@ final class FieldPlan: @unchecked Sendable {
         if case .path(let path) = source { return path }
         return nil
     }
-    let type: ValueType
-    let scale: Int?
-    let isRequired: Bool
-    let defaultValue: String?
-    let omitEmpty: Bool
     let referenceKey: String?
-    /// The lookup table, when the field has one and the context holds it.
-    let lookup: LookupTable?
-    /// The lookup's name in the template.
-    let lookupName: String?
-    /// What a lookup miss does (the field's, else the lookup's, else reject).
-    let onMiss: MissBehaviour
-    /// The value a miss gives with `on-miss="default"`.
-    let missDefault: String?
+    /// How the source text becomes the value written.
+    let rules: ValueRules
+    /// For a field whose source is a constant or a setting, and which maps without a problem: what every
+    /// document gets. (Nil for the bill number, which each document reports.)
+    let constant: Constant?
     // An entries field:
     let entries: EntriesSpec?
     let children: [FieldPlan]
 
-    private init(_ field: FieldSpec, context: TransformContext, isTopLevel: Bool) {
+    /// `depth`: the nesting level of the object the field is a member of, as `JSONEmitter.depth` counts.
+    private init(_ field: FieldSpec, context: TransformContext, isTopLevel: Bool, depth: Int) {
         spec = field
         name = field.name
         line = field.line
@@ -483,40 +453,110 @@ final class FieldPlan: @unchecked Sendable {
             case .path(let path): source = .path(path)
             case .template(let template): source = .template(template)
             }
-            type = value.type
-            scale = value.scale
-            isRequired = value.isRequired
-            defaultValue = value.defaultValue
-            omitEmpty = value.omitEmpty
             referenceKey = value.referenceKey
             encodedReferenceKey = value.referenceKey.map(JSONEmitter.Key.init)
             let declared = value.lookup.flatMap { context.template.lookups[$0] }
-            lookup = value.lookup.flatMap { context.lookups[$0] }
-            lookupName = value.lookup
-            onMiss = value.onMiss ?? declared?.onMiss ?? .reject
-            missDefault = value.defaultValue ?? declared?.defaultValue
+            let requiredMessage: String
+            switch value.source {
+            case .path(let path): requiredMessage = "required value is missing or empty (source '\(path.text)')"
+            case .setting(let name): requiredMessage = "required setting '\(name)' is empty"
+            default: requiredMessage = "required value is empty"
+            }
+            rules = ValueRules(
+                type: value.type, scale: value.scale, isRequired: value.isRequired, requiredMessage: requiredMessage,
+                defaultValue: value.defaultValue, omitEmpty: value.omitEmpty,
+                lookup: value.lookup.flatMap { context.lookups[$0] }, lookupName: value.lookup,
+                onMiss: value.onMiss ?? declared?.onMiss ?? .reject, missDefault: value.defaultValue ?? declared?.defaultValue)
+            if !isBillNumber, case .constant(let text) = source, case .value(let constantValue) = rules.value(from: text) {
+                if let constantValue {
+                    let written = value.referenceKey.map { JSONValue.object(JSONObject([.init($0, constantValue)])) } ?? constantValue
+                    constant = .member(JSONEmitter.Key(field.name, value: written, depth: depth))
+                } else {
+                    constant = .omitted
+                }
+            } else {
+                constant = nil
+            }
             entries = nil
             children = []
         case .entries(let spec):
             source = .constant(nil)
-            type = .string
-            scale = nil
-            isRequired = false
-            defaultValue = nil
-            omitEmpty = false
             referenceKey = nil
             encodedReferenceKey = nil
-            lookup = nil
-            lookupName = nil
-            onMiss = .reject
-            missDefault = nil
+            rules = ValueRules(
+                type: .string, scale: nil, isRequired: false, requiredMessage: "required value is empty", defaultValue: nil,
+                omitEmpty: false, lookup: nil, lookupName: nil, onMiss: .reject, missDefault: nil)
+            constant = nil
             entries = spec
-            children = FieldPlan.make(spec.fields, context: context, isTopLevel: false)
+            // An entries array is a member at `depth`; its elements one level in; their members one more.
+            children = FieldPlan.make(spec.fields, context: context, isTopLevel: false, depth: depth + 2)
         }
     }
 
-    /// Plans `fields` (and, recursively, the fields of their entries).
-    static func make(_ fields: [FieldSpec], context: TransformContext, isTopLevel: Bool) -> [FieldPlan] {
-        fields.map { FieldPlan($0, context: context, isTopLevel: isTopLevel) }
+    /// Plans `fields` (and, recursively, the fields of their entries), members of an object at `depth`.
+    static func make(_ fields: [FieldSpec], context: TransformContext, isTopLevel: Bool, depth: Int) -> [FieldPlan] {
+        fields.map { FieldPlan($0, context: context, isTopLevel: isTopLevel, depth: depth) }
+    }
+}
+
+/// How a value field's source text becomes the value written: default, lookup, conversion, and the
+/// required and omit-empty checks. The same for every document, so a constant's outcome is worked out once.
+struct ValueRules {
+    /// What becomes of a text.
+    enum Outcome {
+        /// The value to write; nil writes nothing.
+        case value(JSONValue?)
+        /// Why the document cannot have this value (the message of its rejection reason).
+        case problem(String)
+    }
+
+    let type: ValueType
+    let scale: Int?
+    let isRequired: Bool
+    /// What a required field with an empty value reports.
+    let requiredMessage: String
+    let defaultValue: String?
+    let omitEmpty: Bool
+    /// The lookup table, when the field has one and the context holds it.
+    let lookup: LookupTable?
+    /// The lookup's name in the template.
+    let lookupName: String?
+    /// What a lookup miss does (the field's, else the lookup's, else reject).
+    let onMiss: MissBehaviour
+    /// The value a miss gives with `on-miss="default"`.
+    let missDefault: String?
+
+    /// The value `source` gives (nil: the source is absent).
+    func value(from source: String?) -> Outcome {
+        var text = source
+        let isEmpty = text == nil || text!.isEmpty
+        if isEmpty, let defaultValue { text = defaultValue }
+        if let table = lookup, let key = text, !key.isEmpty {
+            if let mapped = table.entries[key] {
+                text = mapped
+            } else {
+                switch onMiss {
+                case .pass:
+                    break
+                case .default:
+                    text = missDefault
+                case .reject:
+                    let whereFrom = table.file.map { "\($0)" } ?? "map '\(lookupName ?? table.name)'"
+                    return .problem("'\(key)' is not in \(whereFrom); add it there (or set on-miss=\"pass\" or \"default\")")
+                }
+            }
+        }
+        var converted: JSONValue?
+        if let text {
+            switch ValueConversion.convert(text, to: type, scale: scale) {
+            case .value(let value): converted = value
+            case .empty: converted = nil
+            case .failure(let problem): return .problem(problem)
+            }
+        }
+        let convertedIsEmpty = converted == nil || converted == .string("")
+        if isRequired && convertedIsEmpty { return .problem(requiredMessage) }
+        if omitEmpty && convertedIsEmpty { return .value(nil) }
+        return .value(converted)
     }
 }

@@ -120,7 +120,8 @@ import Testing
         #expect(String(decoding: emitter.finish(), as: UTF8.self) == text)
     }
 
-    /// The emitter the transform writes payloads with gives exactly the writer's bytes.
+    /// The emitter the transform writes payloads with gives exactly the writer's bytes, whichever way a
+    /// member is written: key and value, an encoded key, a whole member encoded ahead, a one-member wrapper.
     @Test func emitterWritesWhatTheWriterWrites() {
         var state: UInt64 = 42
         func next(_ n: Int) -> Int {
@@ -145,15 +146,23 @@ import Testing
             case .object(let object) where next(3) > 0:
                 emitter.beginObject()
                 for member in object.members {
-                    if next(2) == 0 {
+                    switch next(3) {
+                    case 0:
                         emitter.key(member.key)
-                    } else {
+                    case 1:
                         let key = JSONEmitter.Key(member.key)
                         withExtendedLifetime(key) { emitter.key(encoded: key.bytes) }
+                    default:
+                        // The whole member encoded ahead, as a template's constant fields are.
+                        emitter.member(JSONEmitter.Key(member.key, value: member.value, depth: emitter.depth))
+                        continue
                     }
                     emit(member.value, into: &emitter)
                 }
                 emitter.endObject()
+            case .object(let object) where object.members.count == 1 && next(2) == 0:
+                // A reference's one-member wrapper, written without opening a container.
+                emitter.value(object.members[0].value, wrappedIn: JSONEmitter.Key(object.members[0].key))
             case .array(let items) where next(3) > 0:
                 emitter.beginArray()
                 for item in items {

@@ -221,4 +221,57 @@ private func reasons(_ result: TransformResult) -> [String] {
             "FEntity[1].M: expected a single value at 'spec_no' but found an object @ $.stockin_list[0].details_list[1].spec_no",
         ])
     }
+
+    /// Constants and settings are mapped once per run and written whole: the payload is laid out as
+    /// if written value by value, at every depth, and a constant that cannot be mapped still rejects
+    /// every document with the field's own name.
+    @Test func constantsAreWrittenLikeEveryOtherValue() throws {
+        let t = try template(
+            """
+            <ref name="Org" setting="org_number"/>
+            <field name="Kind" const="6" lookup="kinds"/>
+            <field name="Qty" const="1.50" type="decimal"/>
+            <ref name="Gone" const="" omit-empty="true"/>
+            <field name="Empty" setting="empty"/>
+            <entries name="FEntity" path="details_list">
+              <field name="FSpec" path="spec_no"/>
+              <ref name="FOWNERID" setting="org_number"/>
+              <field name="FOWNERTYPEID" const="BD_OwnerOrg"/>
+              <entries name="FSerial" path="serials">
+                <ref name="FStatus" key="FNUMBER" const="KCZT01_SYS"/>
+              </entries>
+            </entries>
+            """,
+            declarations: #"<map name="kinds"><entry key="6" value="其他入库"/></map>"#)
+        let json = #"{"stockin_no":"RK1","details_list":[{"spec_no":"A","serials":[{},{}]},{"spec_no":"B","serials":[]}]}"#
+        let result = try run(t, json, settings: ["org_number": "100", "empty": ""])
+        guard case .bill(let bill) = result else { Issue.record("\(result)"); return }
+        #expect(bill.bytes == JSONWriter(style: .pretty).bytes(bill.payload), "laid out as the writer lays out the same value")
+        let m = try model(result)
+        #expect(m["Org"] == ["FNumber": "100"])
+        #expect(m["Kind"] == "其他入库")
+        #expect(m["Qty"] == .number("1.50"))
+        #expect(m["Gone"] == nil)
+        #expect(m["Empty"] == "")
+        let entries = try #require(m["FEntity"]?.arrayValue)
+        #expect(entries.map { $0["FOWNERID"] } == [["FNumber": "100"], ["FNumber": "100"]])
+        #expect(entries.map { $0["FOWNERTYPEID"] } == ["BD_OwnerOrg", "BD_OwnerOrg"])
+        #expect(entries[0]["FSerial"] == [["FStatus": ["FNUMBER": "KCZT01_SYS"]], ["FStatus": ["FNUMBER": "KCZT01_SYS"]]])
+
+        let broken = try template(
+            """
+            <field name="Qty" setting="qty" type="decimal"/>
+            <ref name="Org" setting="org_number" required="true"/>
+            <entries name="FEntity" path="details_list"><field name="Kind" const="9" lookup="kinds"/></entries>
+            """,
+            declarations: #"<map name="kinds"><entry key="6" value="其他入库"/></map>"#)
+        for _ in 0..<2 {
+            #expect(reasons(try run(broken, json, settings: ["org_number": "", "qty": "ten"])) == [
+                "Qty: 'ten' is not a decimal number @ -",
+                "Org: required setting 'org_number' is empty @ -",
+                "FEntity[0].Kind: '9' is not in map 'kinds'; add it there (or set on-miss=\"pass\" or \"default\") @ -",
+                "FEntity[1].Kind: '9' is not in map 'kinds'; add it there (or set on-miss=\"pass\" or \"default\") @ -",
+            ])
+        }
+    }
 }
