@@ -122,19 +122,29 @@ public struct JSONEmitter: Sendable {
     /// Writes a whole member encoded by `Key(_:value:depth:)`: the same bytes as `key(member.name)`
     /// followed by `value(…)`. The emitter must be at the member's depth.
     public mutating func member(_ member: Key) {
-        assert(member.depth == depth, "JSONEmitter.member '\(member.name)' encoded for depth \(member.depth ?? -1), written at \(depth)")
+        self.member(encoded: member.bytes, depth: member.depth ?? -1)
+    }
+
+    /// `member(_:)` for a key's `bytes` (which the caller keeps alive) and `depth`.
+    public mutating func member(encoded bytes: UnsafeBufferPointer<UInt8>, depth: Int) {
+        assert(depth == self.depth, "JSONEmitter.member encoded for depth \(depth), written at \(self.depth)")
         separate()
-        out.append(contentsOf: member.bytes)
+        out.append(contentsOf: bytes)
     }
 
     /// Writes `{"key": value}`: the same bytes as `beginObject()`,
     /// `key(encoded: key.bytes)`, `value(value)`, `endObject()`, without opening a container.
     /// (Kingdee wraps every reference in a one-member object, `{"FNumber": …}`.)
     public mutating func value(_ value: JSONValue, wrappedIn key: Key) {
+        self.value(value, wrappedIn: key.bytes)
+    }
+
+    /// `value(_:wrappedIn:)` for a key's `bytes`, which the caller keeps alive.
+    public mutating func value(_ value: JSONValue, wrappedIn key: UnsafeBufferPointer<UInt8>) {
         let level = depth
         out.append(UInt8(ascii: "{"))
         JSONWriter.newline(&out, indent: level + 1)
-        out.append(contentsOf: key.bytes)
+        out.append(contentsOf: key)
         writer.write(value, into: &out, indent: level + 1)
         JSONWriter.newline(&out, indent: level)
         out.append(UInt8(ascii: "}"))

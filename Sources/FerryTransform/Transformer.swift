@@ -224,12 +224,12 @@ public struct Transformer: Sendable {
     ) {
         for field in fields {
             guard let spec = field.entries else {
-                if let constant = field.constant {
+                if field.isConstant {
                     // The same bytes in every payload, encoded when the plan was made.
-                    if case .member(let member) = constant { emitter.member(member) }
+                    if let member = field.constantMember { emitter.member(encoded: member, depth: field.depth) }
                 } else if let value = buildValue(field, cursor: cursor, reasons: &reasons) {
-                    emitter.key(encoded: field.encodedKey.bytes)
-                    if let reference = field.encodedReferenceKey {
+                    emitter.key(encoded: field.keyBytes)
+                    if let reference = field.referenceKeyBytes {
                         // `{"FNumber": value}`, written as it goes: no object is built for it.
                         emitter.value(value, wrappedIn: reference)
                         if field.isBillNumber, let key = field.referenceKey {
@@ -323,7 +323,7 @@ public struct Transformer: Sendable {
 
     /// The text of a value source (nil when absent). The path a message names is `field.sourcePath`: not
     /// returned from here, as copying a path per field and document cost reference counts.
-    private func sourceText(_ field: FieldPlan, cursor: Cursor, reasons: inout [RejectionReason]) -> String? {
+    private func sourceText(_ field: FieldPlan, cursor: borrowing Cursor, reasons: inout [RejectionReason]) -> String? {
         switch field.source {
         case .constant(let text):
             return text
@@ -353,7 +353,7 @@ public struct Transformer: Sendable {
         }
     }
 
-    private func buildValue(_ field: FieldPlan, cursor: Cursor, reasons: inout [RejectionReason]) -> JSONValue? {
+    private func buildValue(_ field: FieldPlan, cursor: borrowing Cursor, reasons: inout [RejectionReason]) -> JSONValue? {
         let before = reasons.count
         let text = sourceText(field, cursor: cursor, reasons: &reasons)
         if reasons.count > before { return nil }
@@ -434,6 +434,18 @@ final class FieldPlan: @unchecked Sendable {
     /// For a field whose source is a constant or a setting, and which maps without a problem: what every
     /// document gets. (Nil for the bill number, which each document reports.)
     let constant: Constant?
+    // What mapping reads for every field of every document, as plain values: reading a `Key` out of the
+    // plan costs a reference count each time. The bytes belong to `encodedKey` and `constant`.
+    /// `encodedKey.bytes`.
+    let keyBytes: UnsafeBufferPointer<UInt8>
+    /// `encodedReferenceKey?.bytes`.
+    let referenceKeyBytes: UnsafeBufferPointer<UInt8>?
+    /// Whether `constant` is set.
+    let isConstant: Bool
+    /// The bytes of `constant`'s member; nil when it is omitted.
+    let constantMember: UnsafeBufferPointer<UInt8>?
+    /// The nesting level of the object the field is a member of (`JSONEmitter.depth`).
+    let depth: Int
     // An entries field:
     let entries: EntriesSpec?
     let children: [FieldPlan]
@@ -491,6 +503,11 @@ final class FieldPlan: @unchecked Sendable {
             // An entries array is a member at `depth`; its elements one level in; their members one more.
             children = FieldPlan.make(spec.fields, context: context, isTopLevel: false, depth: depth + 2)
         }
+        keyBytes = encodedKey.bytes
+        referenceKeyBytes = encodedReferenceKey?.bytes
+        isConstant = constant != nil
+        if case .member(let member) = constant { constantMember = member.bytes } else { constantMember = nil }
+        self.depth = depth
     }
 
     /// Plans `fields` (and, recursively, the fields of their entries), members of an object at `depth`.
