@@ -329,7 +329,11 @@ public final class StreamingFile {
     ///
     /// - Throws: a `Diagnostic` when the data cannot be written.
     public func write(_ bytes: some Sequence<UInt8>) throws(Diagnostic) {
-        buffer.append(contentsOf: bytes)
+        // Arrays, slices and UTF-8 views are copied whole: called from another module, this generic is
+        // not specialised, and the general `append(contentsOf:)` then takes a byte at a time.
+        if bytes.withContiguousStorageIfAvailable({ buffer.append(contentsOf: $0) }) == nil {
+            buffer.append(contentsOf: bytes)
+        }
         if buffer.count >= 1 << 20 { try flush() }
     }
 
