@@ -83,18 +83,16 @@ public struct JSONEmitter: Sendable {
     /// `withExtendedLifetime`.
     ///
     /// A key can also hold a whole member whose value never changes (`init(_:value:depth:)`), written
-    /// with `member(_:)`: a template's constant fields are the same bytes in every payload.
+    /// with `member(encoded:depth:)`: a template's constant fields are the same bytes in every payload.
     public final class Key: @unchecked Sendable {
         /// The name.
         public let name: String
         /// `encodedKey(name)`, owned by the key; for a whole member, followed by the value's bytes.
         public let bytes: UnsafeBufferPointer<UInt8>
-        /// For a whole member, the nesting level its value was encoded for (see `JSONEmitter.depth`).
-        public let depth: Int?
 
         /// Encodes `name`.
         public convenience init(_ name: String) {
-            self.init(name, encoded: JSONEmitter.encodedKey(name), depth: nil)
+            self.init(name, encoded: JSONEmitter.encodedKey(name))
         }
 
         /// Encodes the member `"name": value`, its value laid out as `value(_:)` writes it where the
@@ -102,12 +100,11 @@ public struct JSONEmitter: Sendable {
         public convenience init(_ name: String, value: JSONValue, depth: Int) {
             var encoded = JSONEmitter.encodedKey(name)
             JSONWriter(style: .pretty).write(value, into: &encoded, indent: depth)
-            self.init(name, encoded: encoded, depth: depth)
+            self.init(name, encoded: encoded)
         }
 
-        private init(_ name: String, encoded: [UInt8], depth: Int?) {
+        private init(_ name: String, encoded: [UInt8]) {
             self.name = name
-            self.depth = depth
             let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: encoded.count)
             _ = buffer.initialize(from: encoded)
             bytes = UnsafeBufferPointer(buffer)
@@ -119,27 +116,18 @@ public struct JSONEmitter: Sendable {
     /// The nesting level a value written now is laid out for: what `Key(_:value:depth:)` needs to know.
     public var depth: Int { indent + counts.count }
 
-    /// Writes a whole member encoded by `Key(_:value:depth:)`: the same bytes as `key(member.name)`
-    /// followed by `value(…)`. The emitter must be at the member's depth.
-    public mutating func member(_ member: Key) {
-        self.member(encoded: member.bytes, depth: member.depth ?? -1)
-    }
-
-    /// `member(_:)` for a key's `bytes` (which the caller keeps alive) and `depth`.
+    /// Writes a whole member, the `bytes` of a `Key(_:value:depth:)` (which the caller keeps alive): the
+    /// same bytes as `key(name)` followed by `value(value)`. The emitter must be at the `depth` the member
+    /// was encoded for.
     public mutating func member(encoded bytes: UnsafeBufferPointer<UInt8>, depth: Int) {
         assert(depth == self.depth, "JSONEmitter.member encoded for depth \(depth), written at \(self.depth)")
         separate()
         out.append(contentsOf: bytes)
     }
 
-    /// Writes `{"key": value}`: the same bytes as `beginObject()`,
-    /// `key(encoded: key.bytes)`, `value(value)`, `endObject()`, without opening a container.
-    /// (Kingdee wraps every reference in a one-member object, `{"FNumber": …}`.)
-    public mutating func value(_ value: JSONValue, wrappedIn key: Key) {
-        self.value(value, wrappedIn: key.bytes)
-    }
-
-    /// `value(_:wrappedIn:)` for a key's `bytes`, which the caller keeps alive.
+    /// Writes `{"key": value}`, `key` being the `bytes` of a `Key` (which the caller keeps alive): the same
+    /// bytes as `beginObject()`, `key(encoded: key)`, `value(value)`, `endObject()`, without opening a
+    /// container. (Kingdee wraps every reference in a one-member object, `{"FNumber": …}`.)
     public mutating func value(_ value: JSONValue, wrappedIn key: UnsafeBufferPointer<UInt8>) {
         let level = depth
         out.append(UInt8(ascii: "{"))

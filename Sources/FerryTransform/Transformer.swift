@@ -226,7 +226,7 @@ public struct Transformer: Sendable {
             guard let spec = field.entries else {
                 if field.isConstant {
                     // The same bytes in every payload, encoded when the plan was made.
-                    if let member = field.constantMember { emitter.member(encoded: member, depth: field.depth) }
+                    if let member = field.constantMemberBytes { emitter.member(encoded: member, depth: field.depth) }
                 } else if let value = buildValue(field, cursor: cursor, reasons: &reasons) {
                     emitter.key(encoded: field.keyBytes)
                     if let reference = field.referenceKeyBytes {
@@ -401,14 +401,6 @@ final class FieldPlan: @unchecked Sendable {
         case template(StringTemplate)
     }
 
-    /// What a field whose value never changes writes into every payload.
-    enum Constant {
-        /// The whole member, `"name": value`, encoded for the field's depth.
-        case member(JSONEmitter.Key)
-        /// Nothing: the value is empty and the field is left out.
-        case omitted
-    }
-
     /// The field as the template gives it (for messages).
     let spec: FieldSpec
     /// The output key.
@@ -431,19 +423,21 @@ final class FieldPlan: @unchecked Sendable {
     let referenceKey: String?
     /// How the source text becomes the value written.
     let rules: ValueRules
-    /// For a field whose source is a constant or a setting, and which maps without a problem: what every
-    /// document gets. (Nil for the bill number, which each document reports.)
-    let constant: Constant?
+    /// Whether every document gets the same value: the source is a constant or a setting, and it maps
+    /// without a problem. The value was then mapped once, here. (Never the bill number, which each
+    /// document reports.)
+    let isConstant: Bool
+    /// For a constant field, the whole member `"name": value`, encoded for `depth`; nil when the value is
+    /// empty and the field left out.
+    let constantMember: JSONEmitter.Key?
     // What mapping reads for every field of every document, as plain values: reading a `Key` out of the
-    // plan costs a reference count each time. The bytes belong to `encodedKey` and `constant`.
+    // plan costs a reference count each time. The bytes belong to the plan's keys.
     /// `encodedKey.bytes`.
     let keyBytes: UnsafeBufferPointer<UInt8>
     /// `encodedReferenceKey?.bytes`.
     let referenceKeyBytes: UnsafeBufferPointer<UInt8>?
-    /// Whether `constant` is set.
-    let isConstant: Bool
-    /// The bytes of `constant`'s member; nil when it is omitted.
-    let constantMember: UnsafeBufferPointer<UInt8>?
+    /// `constantMember?.bytes`.
+    let constantMemberBytes: UnsafeBufferPointer<UInt8>?
     /// The nesting level of the object the field is a member of (`JSONEmitter.depth`).
     let depth: Int
     // An entries field:
@@ -480,14 +474,14 @@ final class FieldPlan: @unchecked Sendable {
                 lookup: value.lookup.flatMap { context.lookups[$0] }, lookupName: value.lookup,
                 onMiss: value.onMiss ?? declared?.onMiss ?? .reject, missDefault: value.defaultValue ?? declared?.defaultValue)
             if !isBillNumber, case .constant(let text) = source, case .value(let constantValue) = rules.value(from: text) {
-                if let constantValue {
+                isConstant = true
+                constantMember = constantValue.map { constantValue in
                     let written = value.referenceKey.map { JSONValue.object(JSONObject([.init($0, constantValue)])) } ?? constantValue
-                    constant = .member(JSONEmitter.Key(field.name, value: written, depth: depth))
-                } else {
-                    constant = .omitted
+                    return JSONEmitter.Key(field.name, value: written, depth: depth)
                 }
             } else {
-                constant = nil
+                isConstant = false
+                constantMember = nil
             }
             entries = nil
             children = []
@@ -498,15 +492,15 @@ final class FieldPlan: @unchecked Sendable {
             rules = ValueRules(
                 type: .string, scale: nil, isRequired: false, requiredMessage: "required value is empty", defaultValue: nil,
                 omitEmpty: false, lookup: nil, lookupName: nil, onMiss: .reject, missDefault: nil)
-            constant = nil
+            isConstant = false
+            constantMember = nil
             entries = spec
             // An entries array is a member at `depth`; its elements one level in; their members one more.
             children = FieldPlan.make(spec.fields, context: context, isTopLevel: false, depth: depth + 2)
         }
         keyBytes = encodedKey.bytes
         referenceKeyBytes = encodedReferenceKey?.bytes
-        isConstant = constant != nil
-        if case .member(let member) = constant { constantMember = member.bytes } else { constantMember = nil }
+        constantMemberBytes = constantMember?.bytes
         self.depth = depth
     }
 

@@ -154,7 +154,9 @@ import Testing
                         withExtendedLifetime(key) { emitter.key(encoded: key.bytes) }
                     default:
                         // The whole member encoded ahead, as a template's constant fields are.
-                        emitter.member(JSONEmitter.Key(member.key, value: member.value, depth: emitter.depth))
+                        let depth = emitter.depth
+                        let whole = JSONEmitter.Key(member.key, value: member.value, depth: depth)
+                        withExtendedLifetime(whole) { emitter.member(encoded: whole.bytes, depth: depth) }
                         continue
                     }
                     emit(member.value, into: &emitter)
@@ -162,7 +164,8 @@ import Testing
                 emitter.endObject()
             case .object(let object) where object.members.count == 1 && next(2) == 0:
                 // A reference's one-member wrapper, written without opening a container.
-                emitter.value(object.members[0].value, wrappedIn: JSONEmitter.Key(object.members[0].key))
+                let key = JSONEmitter.Key(object.members[0].key)
+                withExtendedLifetime(key) { emitter.value(object.members[0].value, wrappedIn: key.bytes) }
             case .array(let items) where next(3) > 0:
                 emitter.beginArray()
                 for item in items {
