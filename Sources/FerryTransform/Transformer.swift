@@ -401,8 +401,6 @@ final class FieldPlan: @unchecked Sendable {
         case template(StringTemplate)
     }
 
-    /// The field as the template gives it (for messages).
-    let spec: FieldSpec
     /// The output key.
     let name: String
     /// Template line.
@@ -446,7 +444,6 @@ final class FieldPlan: @unchecked Sendable {
 
     /// `depth`: the nesting level of the object the field is a member of, as `JSONEmitter.depth` counts.
     private init(_ field: FieldSpec, context: TransformContext, isTopLevel: Bool, depth: Int) {
-        spec = field
         name = field.name
         line = field.line
         encodedKey = JSONEmitter.Key(field.name)
