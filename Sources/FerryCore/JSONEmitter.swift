@@ -67,9 +67,9 @@ public struct JSONEmitter: Sendable {
         out.append(0x20)
     }
 
-    /// The bytes `key(_:)` writes after the separator: the quoted, escaped name, a colon and a space.
-    /// Encode a name that is written again and again once, and pass it to `key(encoded:)`.
-    public static func encodedKey(_ key: String) -> [UInt8] {
+    /// The bytes `key(_:)` writes after the separator: the quoted, escaped name, a colon and a space
+    /// (what a `Key` holds).
+    private static func encodedKey(_ key: String) -> [UInt8] {
         var bytes: [UInt8] = []
         JSONWriter.writeString(key, into: &bytes)
         bytes.append(UInt8(ascii: ":"))
@@ -144,7 +144,7 @@ public struct JSONEmitter: Sendable {
         out.reserveCapacity(capacity)
     }
 
-    /// Starts a member whose name was encoded by `encodedKey(_:)`; the same bytes as `key(_:)`.
+    /// Starts a member whose name a `Key` encoded (its `bytes`); the same bytes as `key(_:)`.
     /// (A buffer rather than an array: it is written for every field of every document, and passing an
     /// array costs a reference count each time.)
     public mutating func key(encoded: UnsafeBufferPointer<UInt8>) {
