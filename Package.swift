@@ -115,7 +115,11 @@ let package = Package(
                 "FerryWDT", "FerryKingdee", "WDTSandbox", "KingdeeSandbox", "FerryPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // `--static-swift-stdlib` links with `-export-dynamic`, which puts ~34,000 symbols of the
+            // package's own modules in the dynamic symbol table. Nothing looks them up, but the runtime's
+            // start-up `dladdr` walks them all: ~0.4 ms of every run (BENCHMARKS.md, *Start-up*).
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux]))]
         ),
 
         // Benchmark helpers for Scripts/bench.sh (corpus generation, load and extract against the sandboxes).
