@@ -103,6 +103,20 @@ public struct JSONEmitter: Sendable {
             self.init(name, encoded: encoded)
         }
 
+        /// Joins whole members (`init(_:value:depth:)`, all for `depth`) into one, written with one
+        /// `member(encoded:depth:)`: the same bytes as writing each in turn. Its name is theirs, joined by
+        /// commas.
+        public convenience init(joining members: [Key], depth: Int) {
+            var encoded: [UInt8] = []
+            for (i, member) in members.enumerated() {
+                if i > 0 {
+                    encoded.append(UInt8(ascii: ","))
+                    JSONWriter.newline(&encoded, indent: depth)
+                }
+                encoded.append(contentsOf: member.bytes)
+            }
+            self.init(members.map(\.name).joined(separator: ", "), encoded: encoded)
+        }
         private init(_ name: String, encoded: [UInt8]) {
             self.name = name
             let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: encoded.count)
@@ -117,7 +131,7 @@ public struct JSONEmitter: Sendable {
     public var depth: Int { indent + counts.count }
 
     /// Writes a whole member, the `bytes` of a `Key(_:value:depth:)` (which the caller keeps alive): the
-    /// same bytes as `key(name)` followed by `value(value)`. The emitter must be at the `depth` the member
+    /// same bytes as `key(name)` followed by `value(value)`; or the members a `Key(joining:depth:)` holds. The emitter must be at the `depth` the member
     /// was encoded for.
     public mutating func member(encoded bytes: UnsafeBufferPointer<UInt8>, depth: Int) {
         assert(depth == self.depth, "JSONEmitter.member encoded for depth \(depth), written at \(self.depth)")

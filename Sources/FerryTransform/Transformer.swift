@@ -501,9 +501,49 @@ final class FieldPlan: @unchecked Sendable {
         self.depth = depth
     }
 
+    /// A run of constant fields that are written one after the other, as one plan: their members joined
+    /// into one encoded `Key`, copied with one append (four of the eleven fields of a line in the
+    /// built-in scheme follow each other).
+    private init(joining run: [FieldPlan]) {
+        let first = run[0]
+        name = first.name
+        line = first.line
+        encodedKey = first.encodedKey
+        encodedReferenceKey = nil
+        isBillNumber = false
+        source = first.source
+        referenceKey = nil
+        rules = first.rules
+        isConstant = true
+        constantMember = JSONEmitter.Key(joining: run.map { $0.constantMember! }, depth: first.depth)
+        entries = nil
+        children = []
+        keyBytes = encodedKey.bytes
+        referenceKeyBytes = nil
+        constantMemberBytes = constantMember?.bytes
+        depth = first.depth
+    }
+
     /// Plans `fields` (and, recursively, the fields of their entries), members of an object at `depth`.
     static func make(_ fields: [FieldSpec], context: TransformContext, isTopLevel: Bool, depth: Int) -> [FieldPlan] {
-        fields.map { FieldPlan($0, context: context, isTopLevel: isTopLevel, depth: depth) }
+        var plans: [FieldPlan] = []
+        var run: [FieldPlan] = []
+        func endRun() {
+            if run.count == 1 { plans.append(run[0]) } else if run.count > 1 { plans.append(FieldPlan(joining: run)) }
+            run = []
+        }
+        for field in fields {
+            let plan = FieldPlan(field, context: context, isTopLevel: isTopLevel, depth: depth)
+            if plan.isConstant {
+                // A constant left out (empty) writes nothing, so the run goes on around it.
+                if plan.constantMember != nil { run.append(plan) }
+                continue
+            }
+            endRun()
+            plans.append(plan)
+        }
+        endRun()
+        return plans
     }
 }
 

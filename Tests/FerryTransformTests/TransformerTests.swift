@@ -257,6 +257,9 @@ private func reasons(_ result: TransformResult) -> [String] {
         #expect(entries.map { $0["FOWNERID"] } == [["FNumber": "100"], ["FNumber": "100"]])
         #expect(entries.map { $0["FOWNERTYPEID"] } == ["BD_OwnerOrg", "BD_OwnerOrg"])
         #expect(entries[0]["FSerial"] == [["FStatus": ["FNUMBER": "KCZT01_SYS"]], ["FStatus": ["FNUMBER": "KCZT01_SYS"]]])
+        // Consecutive constants are joined into one write (`Key(joining:depth:)`); the order stays the template's.
+        #expect(m.objectValue?.members.map(\.key) == ["FBillNo", "Org", "Kind", "Qty", "Empty", "FEntity"])
+        #expect(entries[0].objectValue?.members.map(\.key) == ["FSpec", "FOWNERID", "FOWNERTYPEID", "FSerial"])
 
         let broken = try template(
             """
