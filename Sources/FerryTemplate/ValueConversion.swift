@@ -41,19 +41,61 @@ public enum ValueConversion {
             default: return .failure("'\(text)' is not a boolean (true/false, 1/0)")
             }
         case .date, .datetime:
-            guard let parts = parseDateTime(text.trimmingCharactersInSpaces()) else {
-                return .failure("'\(text)' is not a date (expected yyyy-MM-dd or yyyy-MM-dd HH:mm:ss)")
-            }
-            if parts.allSatisfy({ $0 == 0 }) { return .empty }
-            guard isValid(parts) else { return .failure("'\(text)' is not a valid calendar date") }
-            func pad(_ n: Int, _ width: Int) -> String {
-                let s = String(n)
-                return String(repeating: "0", count: max(0, width - s.count)) + s
-            }
-            let date = "\(pad(parts[0], 4))-\(pad(parts[1], 2))-\(pad(parts[2], 2))"
-            if type == .date { return .value(.string(date)) }
-            return .value(.string("\(date) \(pad(parts[3], 2)):\(pad(parts[4], 2)):\(pad(parts[5], 2))"))
+            if let written = writtenAsIs(text, as: type) { return .value(.string(written)) }
+            return convertDateTime(text, to: type)
         }
+    }
+
+    /// A date or datetime in any accepted layout (see `parseDateTime`), written `yyyy-MM-dd` or
+    /// `yyyy-MM-dd HH:mm:ss`; all zeros is empty. `writtenAsIs` settles the usual case first, and gives the
+    /// same value whenever it gives one.
+    static func convertDateTime(_ text: String, to type: ValueType) -> Converted {
+        guard let parts = parseDateTime(text.trimmingCharactersInSpaces()) else {
+            return .failure("'\(text)' is not a date (expected yyyy-MM-dd or yyyy-MM-dd HH:mm:ss)")
+        }
+        if parts.allSatisfy({ $0 == 0 }) { return .empty }
+        guard isValid(parts) else { return .failure("'\(text)' is not a valid calendar date") }
+        func pad(_ n: Int, _ width: Int) -> String {
+            let s = String(n)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        let date = "\(pad(parts[0], 4))-\(pad(parts[1], 2))-\(pad(parts[2], 2))"
+        if type == .date { return .value(.string(date)) }
+        return .value(.string("\(date) \(pad(parts[3], 2)):\(pad(parts[4], 2)):\(pad(parts[5], 2))"))
+    }
+
+    /// The usual case, a valid `yyyy-MM-dd` (for a date or a datetime's date) or `yyyy-MM-dd HH:mm:ss`
+    /// (for either), already in the form the conversion writes: the value is the text (or its first ten
+    /// bytes), checked without building anything. `nil` for anything else, which the general path
+    /// converts or explains (an invalid date, another layout, all zeros).
+    static func writtenAsIs(_ text: String, as type: ValueType) -> String? {
+        let count = text.utf8.count
+        guard count == 19 || (count == 10 && type == .date) else { return nil }
+        let valid = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            func number(_ from: Int, _ width: Int) -> Int? {
+                var value = 0
+                for byte in bytes[from..<(from + width)] {
+                    guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
+                    value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                }
+                return value
+            }
+            guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), let year = number(0, 4),
+                let month = number(5, 2), let day = number(8, 2)
+            else { return false }
+            var time = (hour: 0, minute: 0, second: 0)
+            if count == 19 {
+                guard bytes[10] == UInt8(ascii: " "), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+                    let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2)
+                else { return false }
+                time = (hour, minute, second)
+            }
+            // All zeros is "no date" (`.empty`), which the general path decides.
+            guard year != 0 || month != 0 || day != 0 || time != (0, 0, 0) else { return false }
+            return isValid(year: year, month: month, day: day, hour: time.hour, minute: time.minute, second: time.second)
+        }
+        guard valid == true else { return nil }
+        return type == .date && count == 19 ? String(text.utf8.prefix(10))! : text
     }
 
     /// Whether `text` is empty or only whitespace (a byte check first: any visible ASCII byte settles it).
@@ -94,12 +136,20 @@ public enum ValueConversion {
     }
 
     static func isValid(_ p: [Int]) -> Bool {
-        let (y, m, d) = (p[0], p[1], p[2])
-        guard y >= 1, (1...12).contains(m), d >= 1, (0...23).contains(p[3]), (0...59).contains(p[4]),
-            (0...59).contains(p[5])
+        isValid(year: p[0], month: p[1], day: p[2], hour: p[3], minute: p[4], second: p[5])
+    }
+
+    static func isValid(year y: Int, month m: Int, day d: Int, hour: Int, minute: Int, second: Int) -> Bool {
+        guard y >= 1, (1...12).contains(m), d >= 1, (0...23).contains(hour), (0...59).contains(minute),
+            (0...59).contains(second)
         else { return false }
         let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
+        let days: Int
+        switch m {
+        case 2: days = leap ? 29 : 28
+        case 4, 6, 9, 11: days = 30
+        default: days = 31
+        }
         return d <= days
     }
 }

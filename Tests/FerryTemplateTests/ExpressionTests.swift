@@ -1,5 +1,5 @@
 import FerryCore
-import FerryTemplate
+@testable import FerryTemplate
 import Testing
 
 @Suite struct ExpressionTests {
@@ -115,6 +115,38 @@ import Testing
         } else if case .value(let value) = result {
             Issue.record("'\(text)' became \(value)")
         }
+    }
+
+    /// The shortcut for dates already written as the output writes them gives what the general path
+    /// gives, or leaves the text to it: every month and day boundary, leap years, times, all zeros and
+    /// near misses.
+    @Test func datesWrittenAsIsAreWhatTheGeneralPathGives() {
+        var texts: [String] = []
+        for year in ["0000", "0001", "1900", "2000", "2024", "2026", "9999"] {
+            for month in ["00", "01", "02", "04", "12", "13"] {
+                for day in ["00", "01", "28", "29", "30", "31", "32"] {
+                    let date = "\(year)-\(month)-\(day)"
+                    texts.append(date)
+                    for time in ["00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "1a:00:00"] {
+                        texts += ["\(date) \(time)", "\(date)T\(time)"]
+                    }
+                }
+            }
+        }
+        texts += ["2026/01/05", "2026-01/05", "2026-01-05 10:20:0.", "+026-01-05", "2026-01-05 10:20:00.5", "２０２６-01-05"]
+        var shortcuts = 0
+        for text in texts {
+            for type in [ValueType.date, .datetime] {
+                guard let written = ValueConversion.writtenAsIs(text, as: type) else { continue }
+                shortcuts += 1
+                #expect(ValueConversion.convertDateTime(text, to: type) == .value(.string(written)), "\(text) as \(type)")
+            }
+            #expect(ValueConversion.writtenAsIs(text, as: .datetime) == nil || text.utf8.count == 19)
+        }
+        #expect(shortcuts > 100, "the shortcut is taken for the usual layouts")
+        #expect(ValueConversion.writtenAsIs("0000-00-00 00:00:00", as: .date) == nil, "all zeros is empty, decided by the general path")
+        #expect(ValueConversion.writtenAsIs("2024-02-29 23:59:59", as: .date) == "2024-02-29")
+        #expect(ValueConversion.writtenAsIs("2026-02-29", as: .date) == nil)
     }
 
     @Test func blankTextIsEmptyForEveryTypeButString() {
