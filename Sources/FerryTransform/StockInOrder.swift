@@ -98,10 +98,13 @@ public enum InputReader {
     ///   - source: the template's `<source>` (list name, key and version fields).
     ///   - keeping: when given, members of the file not named in it are left out of the documents (see
     ///     `keySet(for:)`); every byte of the file is still checked.
+    ///   - sha256: the SHA-256 (hex) of `bytes` when the caller has it already; otherwise it is computed.
     public static func read(
-        _ bytes: [UInt8], file: String, fileIndex: Int, source: SourceSpec, keeping: JSONKeySet? = nil
+        _ bytes: [UInt8], file: String, fileIndex: Int, source: SourceSpec, keeping: JSONKeySet? = nil,
+        sha256: String? = nil
     ) -> InputFile {
-        var input = InputFile(file: file, shape: nil, orders: [], diagnostics: [], sha256: Hashing.sha256Hex(bytes))
+        var input = InputFile(
+            file: file, shape: nil, orders: [], diagnostics: [], sha256: sha256 ?? Hashing.sha256Hex(bytes))
         let lower = file.lowercased()
         if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") {
             readLines(bytes, into: &input, fileIndex: fileIndex, source: source, keeping: keeping)

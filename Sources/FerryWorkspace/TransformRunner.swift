@@ -74,6 +74,13 @@ public enum TransformRunner {
     ///   throw; they are in the summary and the manifest.
     public static func run(_ request: TransformRequest) throws(StageFailure) -> TransformSummary {
         var summary = TransformSummary()
+        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let window = workers * 3
+        // The inputs are listed first, and the first window of them read and hashed on another core while
+        // the template and lookups load (which needs neither); a problem with them is still reported after
+        // the template's.
+        let listed = Result { () throws(StageFailure) in try inputFiles(request.inputs) }
+        let prefetch = InputPrefetch(files: (try? listed.get()) ?? [], count: window)
         let (loaded, templateDiagnostics) = MappingTemplate.load(path: request.templatePath)
         guard let template = loaded else { throw StageFailure(templateDiagnostics) }
         summary.diagnostics += templateDiagnostics
@@ -92,7 +99,7 @@ public enum TransformRunner {
                 })
         }
 
-        let files = try inputFiles(request.inputs)
+        let files = try listed.get()
         if files.isEmpty {
             summary.diagnostics.append(.warning("no input files (*.json, *.jsonl, *.ndjson) found", file: request.inputs.first))
         }
@@ -118,11 +125,12 @@ public enum TransformRunner {
         } catch {
             throw StageFailure([error])
         }
-        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
         do {
             try OrderedPipeline.run(
-                count: files.count, workers: workers, window: workers * 3,
-                produce: { index in processFile(files[index], index: index, transformer: transformer, keys: keys) },
+                count: files.count, workers: workers, window: window,
+                produce: { index in
+                    processFile(files[index], index: index, transformer: transformer, keys: keys, read: prefetch.take(index))
+                },
                 consume: { (result: FileResult) throws(Diagnostic) in try box.value.absorb(result) })
         } catch {
             throw StageFailure([error])
@@ -148,6 +156,87 @@ public enum TransformRunner {
         return summary
     }
 
+    /// Reads the first input files, and hashes them, on another thread while the transform sets up: every
+    /// run's set-up (template, XSD, lookups: ~2 ms) is otherwise time when only one core works. The
+    /// pipeline `take`s each file: read already, being read (it waits), or not started (it reads the file
+    /// itself, and the prefetch skips it). At most `count` files, the pipeline's window, so memory holds
+    /// no more files than the pipeline would.
+    final class InputPrefetch: @unchecked Sendable {
+        /// A file's bytes (or why they could not be read) and, when read, their SHA-256.
+        struct Read: Sendable {
+            var bytes: Result<[UInt8], Diagnostic>
+            var sha256: String?
+
+            /// Reads and hashes `file`.
+            init(_ file: String) {
+                do {
+                    let bytes = try FileSystem.read(file)
+                    self.bytes = .success(bytes)
+                    sha256 = Hashing.sha256Hex(bytes)
+                } catch {
+                    self.bytes = .failure(error)
+                    sha256 = nil
+                }
+            }
+        }
+
+        private enum Slot {
+            case pending
+            case reading(DispatchSemaphore)
+            case ready(Read)
+            case taken
+        }
+
+        private let lock = Mutex()
+        private var slots: [Slot]
+
+        init(files: [String], count: Int) {
+            slots = Array(repeating: .pending, count: min(count, files.count))
+            guard !slots.isEmpty else { return }
+            DispatchQueue.global().async { [self] in
+                for index in slots.indices {
+                    let done = DispatchSemaphore(value: 0)
+                    let claimed = lock.withLock { () -> Bool in
+                        guard case .pending = slots[index] else { return false }
+                        slots[index] = .reading(done)
+                        return true
+                    }
+                    guard claimed else { continue }
+                    let read = Read(files[index])
+                    lock.withLock { slots[index] = .ready(read) }
+                    done.signal()
+                }
+            }
+        }
+
+        /// Whether the prefetch has nothing left to do (every file read, or taken before it got there).
+        var isDone: Bool {
+            lock.withLock {
+                slots.allSatisfy { slot in
+                    switch slot {
+                    case .pending, .reading: return false
+                    case .ready, .taken: return true
+                    }
+                }
+            }
+        }
+
+        /// File `index` as the prefetch read it, or nil when the caller is to read it.
+        func take(_ index: Int) -> Read? {
+            guard index < slots.count else { return nil }
+            let waitFor = lock.withLock { () -> DispatchSemaphore? in
+                if case .reading(let done) = slots[index] { return done }
+                return nil
+            }
+            waitFor?.wait()
+            return lock.withLock { () -> Read? in
+                defer { slots[index] = .taken }
+                if case .ready(let read) = slots[index] { return read }
+                return nil
+            }
+        }
+    }
+
     /// The collector, shared by the pipeline's workers (one consumes at a time).
     final class CollectorBox: @unchecked Sendable {
         var value: OutputCollector
@@ -157,12 +246,17 @@ public enum TransformRunner {
     /// Reads, parses and transforms one input file (on any thread).
     ///
     /// `keys` are the members the template can see (`InputReader.keySet(for:)`); the others are skipped.
-    static func processFile(_ file: String, index: Int, transformer: Transformer, keys: JSONKeySet) -> FileResult {
+    /// `read` is the file's bytes and SHA-256 when `InputPrefetch` has them; otherwise the file is read here.
+    static func processFile(
+        _ file: String, index: Int, transformer: Transformer, keys: JSONKeySet, read: InputPrefetch.Read? = nil
+    ) -> FileResult {
         let template = transformer.context.template
         let input: InputFile
         do {
+            let read = try read ?? InputPrefetch.Read(file)
             input = InputReader.read(
-                try FileSystem.read(file), file: file, fileIndex: index, source: template.source, keeping: keys)
+                try read.bytes.get(), file: file, fileIndex: index, source: template.source, keeping: keys,
+                sha256: read.sha256)
         } catch {
             return FileResult(
                 input: InputSummary(file: file, sha256: "", shape: nil, documents: 0, diagnostics: [error]), documents: [])

@@ -1,7 +1,7 @@
 import FerryCore
 import FerrySchemes
 import FerryTestSupport
-import FerryWorkspace
+@testable import FerryWorkspace
 import Foundation
 import Testing
 
@@ -62,6 +62,72 @@ private func files(_ directory: String) -> [String: [UInt8]] {
         #expect(throws: StageFailure.self) {
             try TransformRunner.run(request([fixtures + "/no-such-dir"], output: TestSupport.makeTemporaryDirectory()))
         }
+    }
+
+    @Test func aBrokenTemplateIsReportedBeforeMissingInputs() throws {
+        // The inputs are listed (and the first read ahead) before the template loads; what is reported
+        // stays in the order of the stage's steps.
+        let template = TestSupport.makeTemporaryDirectory() + "/broken.xml"
+        try FileSystem.writeAtomically("<scheme", to: template)
+        do {
+            _ = try TransformRunner.run(
+                TransformRequest(
+                    inputs: [fixtures + "/no-such-dir"], outputDirectory: TestSupport.makeTemporaryDirectory(),
+                    templatePath: template, lookupsDirectory: nil, settings: ["org_number": "100"]))
+            Issue.record("expected a failure")
+        } catch {
+            #expect(!error.diagnostics.isEmpty && error.diagnostics.allSatisfy { $0.file == template })
+        }
+    }
+
+    @Test func inputsReadAheadAreTheFilesThemselves() throws {
+        let directory = TestSupport.makeTemporaryDirectory()
+        var names: [String] = []
+        for i in 0..<5 {
+            names.append(directory + "/\(i).json")
+            try FileSystem.writeAtomically(Array(String(repeating: "[\(i)]", count: 1000 * (i + 1)).utf8), to: names[i])
+        }
+        names.insert(directory + "/missing.json", at: 1)
+        func check(_ read: TransformRunner.InputPrefetch.Read, _ name: String) throws {
+            switch read.bytes {
+            case .success(let bytes):
+                #expect(bytes == (try FileSystem.read(name)) && read.sha256 == Hashing.sha256Hex(bytes))
+            case .failure(let error):
+                #expect(name.hasSuffix("missing.json") && error.file == name && read.sha256 == nil)
+            }
+        }
+
+        // Left to finish, the prefetch has read the first `count` files: their bytes and SHA-256, or the
+        // error reading one gives; each is handed out once; the files after them are the caller's.
+        let finished = TransformRunner.InputPrefetch(files: names, count: 4)
+        let deadline = Date().addingTimeInterval(10)
+        while !finished.isDone && Date() < deadline { Thread.sleep(forTimeInterval: 0.001) }
+        for (index, name) in names.enumerated() {
+            let read = finished.take(index)
+            #expect((read != nil) == (index < 4), "file \(index)")
+            if let read { try check(read, name) }
+            #expect(finished.take(index) == nil, "a file is handed out once")
+        }
+
+        // Taken at once, a file is either read already (or being read: `take` waits) or left to the caller.
+        let racing = TransformRunner.InputPrefetch(files: names, count: names.count)
+        for (index, name) in names.enumerated() {
+            if let read = racing.take(index) { try check(read, name) }
+        }
+        #expect(racing.isDone)
+    }
+
+    @Test func anUnreadableInputIsReportedAndTheOthersAreTransformed() throws {
+        let input = TestSupport.makeTemporaryDirectory()
+        try TestSupport.copyDirectory(fixtures + "/wdt/qimen", to: input + "/qimen")
+        // Sorted between the two pages, inside the window read ahead.
+        try FileManager.default.createSymbolicLink(atPath: input + "/qimen/page-00000b.json", withDestinationPath: input + "/nowhere")
+        let out = TestSupport.makeTemporaryDirectory()
+        let summary = try TransformRunner.run(request([input], output: out))
+        let unreadable = summary.diagnostics.filter { $0.file == input + "/qimen/page-00000b.json" }
+        #expect(unreadable.count == 1 && unreadable.first?.message.hasPrefix("cannot read") == true)
+        #expect(summary.filesWithErrors == 1 && summary.inputFiles == 3)
+        #expect(FileSystem.exists(out + "/RK2601050001.json") && FileSystem.exists(out + "/RK2601060002.json"))
     }
 
     @Test func optionalLookupFilesMayBeAbsent() throws {
