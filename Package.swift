@@ -118,7 +118,7 @@ let package = Package(
             ],
             // `--static-swift-stdlib` links with `-export-dynamic`, which puts ~34,000 symbols of the
             // package's own modules in the dynamic symbol table. Nothing looks them up, but the runtime's
-            // start-up `dladdr` walks them all: ~0.4 ms of every run (BENCHMARKS.md, *Start-up*).
+            // start-up `dladdr` walks them all: ~0.7 ms of every run (BENCHMARKS.md, *The fixed cost of every run*).
             linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux]))]
         ),
 

@@ -131,8 +131,8 @@ public struct JSONEmitter: Sendable {
     public var depth: Int { indent + counts.count }
 
     /// Writes a whole member, the `bytes` of a `Key(_:value:depth:)` (which the caller keeps alive): the
-    /// same bytes as `key(name)` followed by `value(value)`; or the members a `Key(joining:depth:)` holds. The emitter must be at the `depth` the member
-    /// was encoded for.
+    /// same bytes as `key(name)` followed by `value(value)`; or the members a `Key(joining:depth:)` holds.
+    /// The emitter must be at the `depth` the member was encoded for.
     public mutating func member(encoded bytes: UnsafeBufferPointer<UInt8>, depth: Int) {
         assert(depth == self.depth, "JSONEmitter.member encoded for depth \(depth), written at \(self.depth)")
         separate()

@@ -188,13 +188,16 @@ public enum TransformRunner {
         }
 
         private let lock = Mutex()
+        /// Guarded by `lock`; `count` of them, a number that never changes.
         private var slots: [Slot]
+        private let count: Int
 
         init(files: [String], count: Int) {
-            slots = Array(repeating: .pending, count: min(count, files.count))
-            guard !slots.isEmpty else { return }
+            self.count = min(count, files.count)
+            slots = Array(repeating: .pending, count: self.count)
+            guard self.count > 0 else { return }
             DispatchQueue.global().async { [self] in
-                for index in slots.indices {
+                for index in 0..<self.count {
                     let done = DispatchSemaphore(value: 0)
                     let claimed = lock.withLock { () -> Bool in
                         guard case .pending = slots[index] else { return false }
@@ -223,7 +226,7 @@ public enum TransformRunner {
 
         /// File `index` as the prefetch read it, or nil when the caller is to read it.
         func take(_ index: Int) -> Read? {
-            guard index < slots.count else { return nil }
+            guard index < count else { return nil }
             let waitFor = lock.withLock { () -> DispatchSemaphore? in
                 if case .reading(let done) = slots[index] { return done }
                 return nil
@@ -253,7 +256,7 @@ public enum TransformRunner {
         let template = transformer.context.template
         let input: InputFile
         do {
-            let read = try read ?? InputPrefetch.Read(file)
+            let read = read ?? InputPrefetch.Read(file)
             input = InputReader.read(
                 try read.bytes.get(), file: file, fileIndex: index, source: template.source, keeping: keys,
                 sha256: read.sha256)
