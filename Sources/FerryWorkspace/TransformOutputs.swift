@@ -57,7 +57,7 @@ enum OrderedPipeline {
                     state.drain()
                     switch state.next() {
                     case .produce(let index): state.put(index, produce(index))
-                    case .wait: state.waitForChange()
+                    case .wait(let seen): state.waitForChange(since: seen)
                     case .done:
                         state.drain()
                         return
@@ -70,7 +70,15 @@ enum OrderedPipeline {
 
     /// Slots, the next index to hand out, and who is consuming.
     final class State<Result: Sendable>: @unchecked Sendable {
-        enum Step { case produce(Int), wait, done }
+        /// What a worker does next. `wait` carries the state it was decided on, so that a change made
+        /// between the decision and the sleep is not missed.
+        enum Step { case produce(Int), wait(Snapshot), done }
+
+        /// The counters a decision to wait was made on.
+        struct Snapshot: Equatable {
+            var consumed: Int
+            var nextIndex: Int
+        }
 
         private let lock = NSCondition()
         private let consumeLock = NSLock()
@@ -91,7 +99,7 @@ enum OrderedPipeline {
             lock.lock()
             defer { lock.unlock() }
             if failure != nil || nextIndex >= slots.count { return .done }
-            if nextIndex - consumed >= window { return .wait }
+            if nextIndex - consumed >= window { return .wait(Snapshot(consumed: consumed, nextIndex: nextIndex)) }
             nextIndex += 1
             return .produce(nextIndex - 1)
         }
@@ -103,11 +111,15 @@ enum OrderedPipeline {
             lock.unlock()
         }
 
-        /// Sleeps until a result is put or consumed.
-        func waitForChange() {
+        /// Sleeps until a result is consumed or handed out after `seen` (what `next()` decided to wait on),
+        /// or the next result in order is ready, or a consumer failed. Taking the counters here instead
+        /// lost a wake-up: a worker told to wait that got the lock only after the others had done all
+        /// the rest (and returned) slept for ever.
+        func waitForChange(since seen: Snapshot) {
             lock.lock()
-            let seen = (consumed, nextIndex)
-            while failure == nil && (consumed, nextIndex) == seen && !(consumed < slots.count && slots[consumed] != nil) {
+            while failure == nil && Snapshot(consumed: consumed, nextIndex: nextIndex) == seen
+                && !(consumed < slots.count && slots[consumed] != nil)
+            {
                 lock.wait()
             }
             lock.unlock()

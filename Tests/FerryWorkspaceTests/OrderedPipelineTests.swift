@@ -63,6 +63,32 @@ import Testing
         #expect(produced.consumed.count < 30, "workers stop soon after the failure, not after all 1000 items")
     }
 
+    /// A worker told to wait that gets the lock only after the other worker has done all the rest (and
+    /// returned) must not sleep: nothing would wake it. (It did, once, in a test run while CI loaded both
+    /// cores: the transform hung.) The two workers' steps are played in that order on the state itself.
+    @Test func aWorkerToldToWaitAfterTheRestIsDoneDoesNotSleep() throws {
+        let log = Log()
+        let state = OrderedPipeline.State<Int>(count: 2, window: 1, consume: { (value: Int) throws(Diagnostic) in log.consume(value) })
+        guard case .produce(0) = state.next() else { Issue.record("the first worker gets item 0"); return }
+        guard case .wait(let seen) = state.next() else { Issue.record("the window is full: wait"); return }
+        // The first worker finishes everything while the second has not gone to sleep yet.
+        state.put(0, 0)
+        state.drain()
+        guard case .produce(1) = state.next() else { Issue.record("then item 1"); return }
+        state.put(1, 10)
+        state.drain()
+        guard case .done = state.next() else { Issue.record("then nothing is left"); return }
+        #expect(log.consumed == [0, 10])
+        // Now the second worker goes to sleep on what it saw: it must return at once.
+        let returned = DispatchSemaphore(value: 0)
+        Thread {
+            state.waitForChange(since: seen)
+            returned.signal()
+        }.start()
+        #expect(returned.wait(timeout: .now() + 10) == .success, "the waiting worker slept through the end")
+        guard case .done = state.next() else { Issue.record("and finds nothing left"); return }
+    }
+
     @Test func nothingToDoIsFine() throws {
         try OrderedPipeline.run(
             count: 0, workers: 2, window: 4, produce: { $0 }, consume: { (_: Int) throws(Diagnostic) in Issue.record("called") })
