@@ -125,6 +125,7 @@ public enum TransformRunner {
         } catch {
             throw StageFailure([error])
         }
+        prefetch.stop()
         do {
             try OrderedPipeline.run(
                 count: files.count, workers: workers, window: window,
@@ -159,8 +160,9 @@ public enum TransformRunner {
     /// Reads the first input files, and hashes them, on another thread while the transform sets up: every
     /// run's set-up (template, XSD, lookups: ~2 ms) is otherwise time when only one core works. The
     /// pipeline `take`s each file: read already, being read (it waits), or not started (it reads the file
-    /// itself, and the prefetch skips it). At most `count` files, the pipeline's window, so memory holds
-    /// no more files than the pipeline would.
+    /// itself, and the prefetch skips it). Only during the set-up: once the pipeline starts (`stop()`),
+    /// no new file is started, so large files are neither read one after the other by this one thread
+    /// while workers wait, nor held ahead of them. At most `count` files, the pipeline's window.
     final class InputPrefetch: @unchecked Sendable {
         /// A file's bytes (or why they could not be read) and, when read, their SHA-256.
         struct Read: Sendable {
@@ -191,6 +193,10 @@ public enum TransformRunner {
         /// Guarded by `lock`; `count` of them, a number that never changes.
         private var slots: [Slot]
         private let count: Int
+        /// Guarded by `lock`: no file is started once set.
+        private var stopped = false
+        /// Guarded by `lock`: how many files the prefetch started.
+        private var started = 0
 
         init(files: [String], count: Int) {
             self.count = min(count, files.count)
@@ -199,11 +205,14 @@ public enum TransformRunner {
             DispatchQueue.global().async { [self] in
                 for index in 0..<self.count {
                     let done = DispatchSemaphore(value: 0)
-                    let claimed = lock.withLock { () -> Bool in
+                    let claimed = lock.withLock { () -> Bool? in
+                        if stopped { return nil }
                         guard case .pending = slots[index] else { return false }
                         slots[index] = .reading(done)
+                        started += 1
                         return true
                     }
+                    guard let claimed else { return }
                     guard claimed else { continue }
                     let read = Read(files[index])
                     lock.withLock { slots[index] = .ready(read) }
@@ -212,17 +221,28 @@ public enum TransformRunner {
             }
         }
 
-        /// Whether the prefetch has nothing left to do (every file read, or taken before it got there).
+        /// Starts no more files: the pipeline reads those the prefetch has not started. A file being read
+        /// is finished (and `take` waits for it).
+        func stop() {
+            lock.withLock { stopped = true }
+        }
+
+        /// Whether the prefetch has nothing left to do: no file being read, and none left to start (every
+        /// one read or taken, or `stop()` called).
         var isDone: Bool {
             lock.withLock {
                 slots.allSatisfy { slot in
                     switch slot {
-                    case .pending, .reading: return false
+                    case .reading: return false
+                    case .pending: return stopped
                     case .ready, .taken: return true
                     }
                 }
             }
         }
+
+        /// How many files the prefetch started reading.
+        var startedCount: Int { lock.withLock { started } }
 
         /// File `index` as the prefetch read it, or nil when the caller is to read it.
         func take(_ index: Int) -> Read? {

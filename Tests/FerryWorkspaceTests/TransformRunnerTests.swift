@@ -115,6 +115,23 @@ private func files(_ directory: String) -> [String: [UInt8]] {
             if let read = racing.take(index) { try check(read, name) }
         }
         #expect(racing.isDone)
+
+        // Stopped (the pipeline has started), it starts no other file; what it started is still handed out.
+        let stopped = TransformRunner.InputPrefetch(files: names, count: names.count)
+        stopped.stop()
+        let started = stopped.startedCount
+        let until = Date().addingTimeInterval(10)
+        while !stopped.isDone && Date() < until { Thread.sleep(forTimeInterval: 0.001) }
+        Thread.sleep(forTimeInterval: 0.02)
+        #expect(stopped.startedCount == started, "no file is started after stop()")
+        var handedOut = 0
+        for (index, name) in names.enumerated() {
+            if let read = stopped.take(index) {
+                handedOut += 1
+                try check(read, name)
+            }
+        }
+        #expect(handedOut == started)
     }
 
     @Test func anUnreadableInputIsReportedAndTheOthersAreTransformed() throws {
