@@ -103,18 +103,22 @@ public enum FileSystem {
     /// Writes all of `bytes` to `fd` at its current offset, going on after short writes and interrupted
     /// calls; `false` on an error (then `errno` says which).
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { raw in
-            var written = 0
-            while written < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                written += n
+        bytes.withUnsafeBytes { writeAll(fd, $0) }
+    }
+
+    /// Writes all of `bytes` to `fd` at its current offset, going on after short writes and interrupted
+    /// calls; `false` on an error (then `errno` says which).
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var written = 0
+        while written < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
             }
-            return true
+            written += n
         }
+        return true
     }
 
     /// Opens a new hidden temporary file beside `path` (creating the directory when missing) for an

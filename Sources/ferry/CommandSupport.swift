@@ -42,15 +42,8 @@ enum Console {
 
     static func write(_ text: String) {
         var text = text
-        text.withUTF8 { bytes in
-            var written = 0
-            while written < bytes.count {
-                let n = writeStandardError(bytes.baseAddress! + written, bytes.count - written)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }  // Nowhere to report that stderr is gone.
-                written += n
-            }
-        }
+        // A failed write to stderr has nowhere to be reported.
+        _ = text.withUTF8 { FileSystem.writeAll(2, UnsafeRawBufferPointer($0)) }
     }
 
     /// Redraws the one-line status on a terminal (progress); the next `error` line clears it first.
@@ -95,11 +88,6 @@ func runCommand(_ body: () async throws -> Outcome) async throws {
         endProcess(FerryExit.couldNotRun)
     }
     if case .documentsFailed = outcome { endProcess(FerryExit.documentsFailed) }
-}
-
-/// `write(2)` to standard error (a top-level function: inside `Console`, `write` is `Console.write`).
-private func writeStandardError(_ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-    write(2, bytes, count)
 }
 
 /// Ends the process with `code`, as ArgumentParser does for a thrown `ExitCode`, which first builds the
