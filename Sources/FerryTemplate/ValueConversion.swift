@@ -53,48 +53,33 @@ public enum ValueConversion {
         guard let parts = parseDateTime(text.trimmingCharactersInSpaces()) else {
             return .failure("'\(text)' is not a date (expected yyyy-MM-dd or yyyy-MM-dd HH:mm:ss)")
         }
-        if parts.allSatisfy({ $0 == 0 }) { return .empty }
-        guard isValid(parts) else { return .failure("'\(text)' is not a valid calendar date") }
+        if parts.isZero { return .empty }
+        guard parts.isValid else { return .failure("'\(text)' is not a valid calendar date") }
         func pad(_ n: Int, _ width: Int) -> String {
             let s = String(n)
             return String(repeating: "0", count: max(0, width - s.count)) + s
         }
-        let date = "\(pad(parts[0], 4))-\(pad(parts[1], 2))-\(pad(parts[2], 2))"
+        let date = "\(pad(parts.year, 4))-\(pad(parts.month, 2))-\(pad(parts.day, 2))"
         if type == .date { return .value(.string(date)) }
-        return .value(.string("\(date) \(pad(parts[3], 2)):\(pad(parts[4], 2)):\(pad(parts[5], 2))"))
+        return .value(.string("\(date) \(pad(parts.hour, 2)):\(pad(parts.minute, 2)):\(pad(parts.second, 2))"))
     }
 
     /// The usual case, a valid `yyyy-MM-dd` (for a date or a datetime's date) or `yyyy-MM-dd HH:mm:ss`
     /// (for either), already in the form the conversion writes: the value is the text (or its first ten
-    /// bytes), checked without building anything. `nil` for anything else, which the general path
-    /// converts or explains (an invalid date, another layout, all zeros).
+    /// bytes). `nil` for anything else, which the general path converts or explains (an invalid date,
+    /// another layout, all zeros). The same parse as the general path, without its trimming and padding.
     static func writtenAsIs(_ text: String, as type: ValueType) -> String? {
+        var text = text
         let count = text.utf8.count
         guard count == 19 || (count == 10 && type == .date) else { return nil }
-        let valid = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
-            func number(_ from: Int, _ width: Int) -> Int? {
-                var value = 0
-                for byte in bytes[from..<(from + width)] {
-                    guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
-                    value = value * 10 + Int(byte - UInt8(ascii: "0"))
-                }
-                return value
-            }
-            guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), let year = number(0, 4),
-                let month = number(5, 2), let day = number(8, 2)
+        let isWritten = text.withUTF8 { bytes in
+            // `parseDateTime` also takes `/` and `T`; the output writes `-` and a space.
+            guard bytes[4] == UInt8(ascii: "-"), count == 10 || bytes[10] == UInt8(ascii: " "),
+                let parts = parseDateTime(bytes)
             else { return false }
-            var time = (hour: 0, minute: 0, second: 0)
-            if count == 19 {
-                guard bytes[10] == UInt8(ascii: " "), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
-                    let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2)
-                else { return false }
-                time = (hour, minute, second)
-            }
-            // All zeros is "no date" (`.empty`), which the general path decides.
-            guard year != 0 || month != 0 || day != 0 || time != (0, 0, 0) else { return false }
-            return isValid(year: year, month: month, day: day, hour: time.hour, minute: time.minute, second: time.second)
+            return !parts.isZero && parts.isValid
         }
-        guard valid == true else { return nil }
+        guard isWritten else { return nil }
         return type == .date && count == 19 ? String(text.utf8.prefix(10))! : text
     }
 
@@ -106,9 +91,38 @@ public enum ValueConversion {
         return text.trimmingCharactersInSpaces().isEmpty
     }
 
+    /// A date and time as parsed, before any check of the calendar (time zero for a date alone).
+    struct DateTimeParts {
+        var year: Int, month: Int, day: Int
+        var hour = 0, minute = 0, second = 0
+
+        /// All zeros: "no date".
+        var isZero: Bool { year == 0 && month == 0 && day == 0 && hour == 0 && minute == 0 && second == 0 }
+
+        /// A day of the calendar and a time of day.
+        var isValid: Bool {
+            guard year >= 1, (1...12).contains(month), day >= 1, (0...23).contains(hour), (0...59).contains(minute),
+                (0...59).contains(second)
+            else { return false }
+            let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+            let days: Int
+            switch month {
+            case 2: days = leap ? 29 : 28
+            case 4, 6, 9, 11: days = 30
+            default: days = 31
+            }
+            return day <= days
+        }
+    }
+
     /// Year, month, day, hour, minute, second from `yyyy-MM-dd[( |T)HH:mm:ss[.fff]]` (or with `/`).
-    static func parseDateTime(_ text: String) -> [Int]? {
-        let chars = Array(text.utf8)
+    static func parseDateTime(_ text: String) -> DateTimeParts? {
+        var text = text
+        return text.withUTF8 { parseDateTime($0) }
+    }
+
+    /// `parseDateTime(_:)` on UTF-8 bytes.
+    static func parseDateTime(_ chars: UnsafeBufferPointer<UInt8>) -> DateTimeParts? {
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= chars.count else { return nil }
             var value = 0
@@ -122,7 +136,8 @@ public enum ValueConversion {
         guard chars.count >= 10, let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
             chars[4] == chars[7], at(4, "-") || at(4, "/")
         else { return nil }
-        if chars.count == 10 { return [year, month, day, 0, 0, 0] }
+        var parts = DateTimeParts(year: year, month: month, day: day)
+        if chars.count == 10 { return parts }
         guard chars.count >= 19, at(10, " ") || at(10, "T"), at(13, ":"), at(16, ":"),
             let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19)
         else { return nil }
@@ -132,24 +147,7 @@ public enum ValueConversion {
                 chars[20...].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
             else { return nil }
         }
-        return [year, month, day, hour, minute, second]
-    }
-
-    static func isValid(_ p: [Int]) -> Bool {
-        isValid(year: p[0], month: p[1], day: p[2], hour: p[3], minute: p[4], second: p[5])
-    }
-
-    static func isValid(year y: Int, month m: Int, day d: Int, hour: Int, minute: Int, second: Int) -> Bool {
-        guard y >= 1, (1...12).contains(m), d >= 1, (0...23).contains(hour), (0...59).contains(minute),
-            (0...59).contains(second)
-        else { return false }
-        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-        let days: Int
-        switch m {
-        case 2: days = leap ? 29 : 28
-        case 4, 6, 9, 11: days = 30
-        default: days = 31
-        }
-        return d <= days
+        (parts.hour, parts.minute, parts.second) = (hour, minute, second)
+        return parts
     }
 }
