@@ -8,9 +8,10 @@ import Darwin
 
 /// File-system primitives with durable, atomic writes.
 ///
-/// Every file Ferry stages is written through `writeAtomically`: a temporary file in the same directory,
-/// `fsync`, `rename`, then `fsync` of the directory. A crash leaves either the old file or the new one,
-/// never half of one.
+/// Every file Ferry stages is written through `writeAtomically`: written whole before it gets its name
+/// (an unnamed file linked into place on Linux, see `UnnamedFile`; else a hidden temporary file in the
+/// same directory, renamed), with `fsync` of the file and of the directory when durable. A crash leaves
+/// either the old file or the new one, never half of one.
 public enum FileSystem {
     /// Reads a whole file.
     ///
@@ -72,12 +73,22 @@ public enum FileSystem {
         try writeAtomically(bytes, to: path, durable: true)
     }
 
-    /// Writes `bytes` to `path` atomically (temporary file and rename); with `durable`, also flushes the
-    /// file and its directory to disk before returning. A stage that writes many files may write them
-    /// without `durable` and call `syncFileSystem(containing:)` once before it records them as written.
+    /// Writes `bytes` to `path` atomically (the file gets its name only once it is written whole); with
+    /// `durable`, also flushes the file and its directory to disk before returning. A stage that writes
+    /// many files may write them without `durable` and call `syncFileSystem(containing:)` once before it
+    /// records them as written.
     ///
     /// - Throws: a `Diagnostic` naming the file when any step fails; the old file, if any, is untouched.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, durable: Bool) throws(Diagnostic) {
+        #if os(Linux)
+        if try UnnamedFile.write(bytes, to: path, durable: durable) { return }
+        #endif
+        try writeRenamingTemporary(bytes, to: path, durable: durable)
+    }
+
+    /// `writeAtomically` through a hidden temporary file beside `path`, renamed over it: the way that works
+    /// on every file system (and the only one off Linux).
+    static func writeRenamingTemporary(_ bytes: [UInt8], to path: String, durable: Bool) throws(Diagnostic) {
         let (fd, temporary, directory) = try createTemporary(for: path)
         if !writeAll(fd, bytes) {
             let failure = ioError("cannot write", path)
@@ -127,7 +138,7 @@ public enum FileSystem {
         let (directory, name) = split(path)
         var createdDirectory = false
         for _ in 0..<100 {
-            let temporary = directory + "/." + name + ".tmp-\(processID)-\(temporaryCounter.next())"
+            let temporary = temporaryName(directory: directory, name: name)
             let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             if fd >= 0 { return (fd, temporary, directory) }
             switch errno {
@@ -146,11 +157,18 @@ public enum FileSystem {
         throw ioError("cannot create a temporary file beside", path)
     }
 
+    /// A hidden name for a temporary file beside `directory/name`: unique in this process (a counter) and
+    /// among processes (the process id), without a system call (a random number per file cost a `getrandom`
+    /// each). A name left by a process that had this id before and died mid-write may exist: callers create
+    /// with `O_EXCL` (or link, which fails the same way) and take the next name.
+    static func temporaryName(directory: String, name: String) -> String {
+        directory + "/." + name + ".tmp-\(processID)-\(temporaryCounter.next())"
+    }
+
     /// This process's id, asked once (every `getpid` is a system call).
     private static let processID = getpid()
 
-    /// Numbers the temporary files of this process: unique with the process id, and no system call
-    /// (a random number per file cost a `getrandom` each).
+    /// Numbers the temporary files of this process.
     private static let temporaryCounter = Counter()
 
     /// `path` split at its last `/` into directory (`.` when there is none) and file name.
