@@ -328,23 +328,43 @@ public final class FileLock: @unchecked Sendable {
     deinit { release() }
 }
 
-/// A file written piece by piece and published atomically: a temporary file in the target's directory,
-/// renamed over the target by `commit()` after an `fsync`. For large files (manifests) that should not
-/// be held in memory whole.
+/// A file written piece by piece and published atomically by `commit()`, after an `fsync`: until then it
+/// is an unnamed file in the target's directory (Linux, see `UnnamedFile`) or a hidden temporary file
+/// there, renamed over the target. For large files (manifests) that should not be held in memory whole.
 public final class StreamingFile {
     private var fd: Int32
-    private let temporary: String
+    /// The hidden temporary file renamed into place by `commit()`; `nil` while the file is unnamed.
+    private let temporary: String?
     /// The file's final path.
     public let path: String
     private var buffer: [UInt8] = []
+    #if os(Linux)
+    /// How `commit()` names an unnamed file (tests choose; by default what works in this process).
+    var naming: UnnamedFile.Naming?
+    #endif
 
     /// Starts writing `path`.
     ///
-    /// - Throws: a `Diagnostic` when the temporary file cannot be created.
-    public init(path: String) throws(Diagnostic) {
+    /// - Throws: a `Diagnostic` when the file cannot be created.
+    public convenience init(path: String) throws(Diagnostic) {
+        try self.init(path: path, unnamed: true)
+    }
+
+    /// Starts writing `path`, as an unnamed file when `unnamed` and the system can (tests choose).
+    init(path: String, unnamed: Bool) throws(Diagnostic) {
         self.path = path
-        (fd, temporary, _) = try FileSystem.createTemporary(for: path)
         buffer.reserveCapacity(1 << 20)
+        #if os(Linux)
+        // Readable, so that `commit()` can still copy it into a named file if it cannot be named.
+        if unnamed, let fd = try UnnamedFile.create(for: path, readable: true) {
+            self.fd = fd
+            temporary = nil
+            return
+        }
+        #endif
+        let (fd, temporary, _) = try FileSystem.createTemporary(for: path)
+        self.fd = fd
+        self.temporary = temporary
     }
 
     /// Appends bytes (buffered).
@@ -371,27 +391,65 @@ public final class StreamingFile {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Flushes, `fsync`s and renames the file into place.
+    /// Flushes, `fsync`s and puts the file in place.
     ///
     /// - Throws: a `Diagnostic` when any step fails (the target is then untouched).
     public func commit() throws(Diagnostic) {
         try flush()
         if fsync(fd) != 0 { throw FileSystem.ioError("cannot flush", path) }
-        close(fd)
-        fd = -1
-        if rename(temporary, path) != 0 {
-            let failure = FileSystem.ioError("cannot replace", path)
+        if let temporary {
+            close(fd)
+            fd = -1
+            if rename(temporary, path) != 0 {
+                let failure = FileSystem.ioError("cannot replace", path)
+                unlink(temporary)
+                throw failure
+            }
+        } else {
+            #if os(Linux)
+            if try !UnnamedFile.publish(fd, as: path, naming: naming) { try publishCopy() }
+            #endif
+            close(fd)
+            fd = -1
+        }
+        FileSystem.syncDirectory(FileSystem.split(path).directory)
+    }
+
+    #if os(Linux)
+    /// Puts a copy of the unnamed file in place through a hidden temporary file, for when the unnamed
+    /// file cannot be named here (no `/proc`, and a kernel that refuses `AT_EMPTY_PATH`).
+    private func publishCopy() throws(Diagnostic) {
+        let (copy, temporary, _) = try FileSystem.createTemporary(for: path)
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var offset = 0
+        var failure: Diagnostic?
+        while failure == nil {
+            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
+            if n == 0 { break }
+            if n < 0 {
+                if errno == EINTR { continue }
+                failure = FileSystem.ioError("cannot read back", path)
+            } else if !chunk.withUnsafeBytes({ FileSystem.writeAll(copy, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) {
+                failure = FileSystem.ioError("cannot write", path)
+            } else {
+                offset += n
+            }
+        }
+        if failure == nil && fsync(copy) != 0 { failure = FileSystem.ioError("cannot flush", path) }
+        close(copy)
+        if failure == nil && rename(temporary, path) != 0 { failure = FileSystem.ioError("cannot replace", path) }
+        if let failure {
             unlink(temporary)
             throw failure
         }
-        let directory = (path as NSString).deletingLastPathComponent
-        FileSystem.syncDirectory(directory.isEmpty ? "." : directory)
     }
+    #endif
 
     deinit {
         if fd >= 0 {
             close(fd)
-            unlink(temporary)
+            // An unnamed file vanishes with its descriptor; a named temporary file is removed.
+            if let temporary { unlink(temporary) }
         }
     }
 }

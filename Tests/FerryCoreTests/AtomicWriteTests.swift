@@ -113,6 +113,44 @@ enum AtomicWay: String, CaseIterable, CustomStringConvertible {
         #expect(try entries(dir) == names)
     }
 
+    /// A `StreamingFile` (manifests) is unnamed until `commit()` on Linux, or a hidden temporary file
+    /// renamed then; "copied" is an unnamed file that cannot be named at `commit()`.
+    @Test(arguments: ["unnamed", "unnamed, copied", "renamed"])
+    func streamingFilesAppearWholeAtCommitOnly(way: String) throws {
+        let dir = TestSupport.makeTemporaryDirectory()
+        let path = dir + "/sub/manifest.json"
+        try FileSystem.writeAtomically("old", to: path)
+        let file = try StreamingFile(path: path, unnamed: way != "renamed")
+        #if os(Linux)
+        if way == "unnamed, copied" { file.naming = .unavailable }
+        let visibleWhileWritten = way == "renamed" ? 2 : 1
+        #else
+        let visibleWhileWritten = 2
+        #endif
+        // Several of its 1 MiB buffers, in pieces.
+        let piece = String(repeating: "清单 entry;", count: 1000)
+        var expected = ""
+        for _ in 0..<200 {
+            try file.write(piece)
+            expected += piece
+        }
+        #expect(try FileSystem.readText(path) == "old")
+        #expect(try entries(dir + "/sub").count == visibleWhileWritten)
+        try file.commit()
+        #expect(try FileSystem.readText(path) == expected)
+        #expect(try entries(dir + "/sub") == ["manifest.json"])
+    }
+
+    @Test(arguments: [true, false])
+    func aStreamingFileNeverCommittedLeavesNothing(unnamed: Bool) throws {
+        let dir = TestSupport.makeTemporaryDirectory()
+        do {
+            let file = try StreamingFile(path: dir + "/manifest.json", unnamed: unnamed)
+            try file.write("partial")
+        }
+        #expect(try entries(dir).isEmpty)
+    }
+
     #if os(Linux)
     @Test func unnamedFilesThatCannotBeNamedAreLeftToTheCaller() throws {
         let dir = TestSupport.makeTemporaryDirectory()
