@@ -324,24 +324,16 @@ public struct Transformer: Sendable {
     /// The text of a value source (nil when absent). The path a message names is `field.sourcePath`: not
     /// returned from here, as copying a path per field and document cost reference counts.
     private func sourceText(_ field: FieldPlan, cursor: borrowing Cursor, reasons: inout [RejectionReason]) -> String? {
+        if let key = field.directKey {
+            // One key, at a known level: no `ValuePath` copied out of the plan, no walk over its steps.
+            let level = cursor.stack.count - 1 - field.directLevels
+            return scalarText(level >= 0 ? cursor.stack[level][key] : nil, field, cursor: cursor, reasons: &reasons)
+        }
         switch field.source {
         case .constant(let text):
             return text
         case .path(let path):
-            let value = path.value(in: cursor.stack)
-            switch value {
-            case .none, .some(.null):
-                return nil
-            case .some(.array), .some(.object):
-                reasons.append(
-                    RejectionReason(
-                        field: cursor.fieldName(field.name), jsonPath: cursor.jsonPath(path),
-                        message: "expected a single value at '\(path.text)' but found \(value!.kindDescription)",
-                        templateLine: field.line))
-                return nil
-            case .some(let scalar):
-                return scalar.scalarText
-            }
+            return scalarText(path.value(in: cursor.stack), field, cursor: cursor, reasons: &reasons)
         case .template(let template):
             return template.render { part in
                 switch part {
@@ -350,6 +342,27 @@ public struct Transformer: Sendable {
                 case .path(let path): return path.value(in: cursor.stack)?.scalarText
                 }
             }
+        }
+    }
+
+    /// The text of the value a `.path` source found (nil when absent or null); a reason when it is not
+    /// a single value.
+    private func scalarText(
+        _ value: JSONValue?, _ field: FieldPlan, cursor: borrowing Cursor, reasons: inout [RejectionReason]
+    ) -> String? {
+        switch value {
+        case .none, .some(.null):
+            return nil
+        case .some(.array), .some(.object):
+            let path = field.sourcePath!
+            reasons.append(
+                RejectionReason(
+                    field: cursor.fieldName(field.name), jsonPath: cursor.jsonPath(path),
+                    message: "expected a single value at '\(path.text)' but found \(value!.kindDescription)",
+                    templateLine: field.line))
+            return nil
+        case .some(let scalar):
+            return scalar.scalarText
         }
     }
 
@@ -418,6 +431,11 @@ final class FieldPlan: @unchecked Sendable {
         if case .path(let path) = source { return path }
         return nil
     }
+    /// For a `.path` source that is one key (`goods_no`, `../warehouse_no`): the key, looked up
+    /// `directLevels` levels out without walking the path.
+    let directKey: String?
+    /// How many enclosing levels out `directKey` is looked up.
+    let directLevels: Int
     let referenceKey: String?
     /// How the source text becomes the value written.
     let rules: ValueRules
@@ -495,6 +513,13 @@ final class FieldPlan: @unchecked Sendable {
             // An entries array is a member at `depth`; its elements one level in; their members one more.
             children = FieldPlan.make(spec.fields, context: context, isTopLevel: false, depth: depth + 2)
         }
+        if case .path(let path) = source, path.segments.count == 1, case .key(let key) = path.segments[0] {
+            directKey = key
+            directLevels = path.parentLevels
+        } else {
+            directKey = nil
+            directLevels = 0
+        }
         keyBytes = encodedKey.bytes
         referenceKeyBytes = encodedReferenceKey?.bytes
         constantMemberBytes = constantMember?.bytes
@@ -518,6 +543,8 @@ final class FieldPlan: @unchecked Sendable {
         constantMember = JSONEmitter.Key(joining: run.map { $0.constantMember! }, depth: first.depth)
         entries = nil
         children = []
+        directKey = nil
+        directLevels = 0
         keyBytes = encodedKey.bytes
         referenceKeyBytes = nil
         constantMemberBytes = constantMember?.bytes
