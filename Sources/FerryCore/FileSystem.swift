@@ -20,6 +20,11 @@ public enum FileSystem {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ioError("cannot read", path) }
         defer { close(fd) }
+        return try read(descriptor: fd, naming: path)
+    }
+
+    /// Reads the whole of the open file `fd`, whose offset is at its start (`path` names it in errors).
+    static func read(descriptor fd: Int32, naming path: String) throws(Diagnostic) -> [UInt8] {
         var result: [UInt8] = []
         var info = stat()
         if fstat(fd, &info) == 0, info.st_size > 0 {
@@ -417,31 +422,11 @@ public final class StreamingFile {
 
     #if os(Linux)
     /// Puts a copy of the unnamed file in place through a hidden temporary file, for when the unnamed
-    /// file cannot be named here (no `/proc`, and a kernel that refuses `AT_EMPTY_PATH`).
+    /// file cannot be named here (no `/proc`, and a kernel that refuses `AT_EMPTY_PATH`). The copy is
+    /// read into memory whole: acceptable for a fallback that systems Ferry runs on do not take.
     private func publishCopy() throws(Diagnostic) {
-        let (copy, temporary, _) = try FileSystem.createTemporary(for: path)
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        var offset = 0
-        var failure: Diagnostic?
-        while failure == nil {
-            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
-            if n == 0 { break }
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = FileSystem.ioError("cannot read back", path)
-            } else if !chunk.withUnsafeBytes({ FileSystem.writeAll(copy, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) {
-                failure = FileSystem.ioError("cannot write", path)
-            } else {
-                offset += n
-            }
-        }
-        if failure == nil && fsync(copy) != 0 { failure = FileSystem.ioError("cannot flush", path) }
-        close(copy)
-        if failure == nil && rename(temporary, path) != 0 { failure = FileSystem.ioError("cannot replace", path) }
-        if let failure {
-            unlink(temporary)
-            throw failure
-        }
+        guard lseek(fd, 0, SEEK_SET) == 0 else { throw FileSystem.ioError("cannot read back", path) }
+        try FileSystem.writeRenamingTemporary(FileSystem.read(descriptor: fd, naming: path), to: path, durable: true)
     }
     #endif
 
