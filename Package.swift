@@ -127,6 +127,8 @@ let package = Package(
             name: "ferry-bench",
             dependencies: [
                 "FerryCore", "FerryWDT", "FerryKingdee", "WDTSandbox", "KingdeeSandbox",
+                // The parse benchmark reads with the built-in scheme's key set, as the transform does.
+                "FerryTemplate", "FerryTransform", "FerrySchemes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
