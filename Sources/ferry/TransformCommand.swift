@@ -90,7 +90,7 @@ struct TransformCommand: AsyncParsableCommand {
             Console.error(
                 "transform: \(summary.documents) document(s) in \(summary.inputFiles) file(s) → \(summary.payloads) payload(s), "
                     + "\(summary.rejected) rejected, \(summary.filtered) filtered, \(summary.superseded) superseded duplicate(s), "
-                    + "\(summary.droppedLines) line(s) dropped; \(summary.filesWithErrors) file(s) with errors → \(outputDirectory)")
+                    + "\(summary.droppedLines) line(s) dropped from payloads; \(summary.filesWithErrors) file(s) with errors → \(outputDirectory)")
             return summary.hasDocumentFailures ? .documentsFailed : .success
         }
     }
