@@ -40,6 +40,11 @@ public final class LoadJournal: @unchecked Sendable {
     private let lock = Mutex()
     private var nextSequence: Int
     private var sentNames: Set<String> = []
+    /// The documents each batch holds (every `sent` line, read or written).
+    private var batchEntries: [String: [Entry]] = [:]
+    /// Payloads that were in a batch whose answer never came (reconciled with ExecuteBillQuery, or still
+    /// unsettled): the documents Kingdee may hold from an earlier send.
+    private var doubtedNames: Set<String> = []
     /// The bytes of the file that hold complete, readable lines (the rest is a torn last line).
     private let validLength: Int
     /// Opened on the first write, so that reading a journal never creates one.
@@ -80,12 +85,17 @@ public final class LoadJournal: @unchecked Sendable {
                         name: d["payload"]?.stringValue ?? "", billNumber: d["FBillNo"]?.scalarText ?? "",
                         sha256: d["payload_sha256"]?.stringValue ?? "")
                 }
-                sent.append((value["batch"]?.stringValue ?? "", value["formid"]?.stringValue ?? "", documents))
+                let batch = value["batch"]?.stringValue ?? ""
+                sent.append((batch, value["formid"]?.stringValue ?? "", documents))
                 for d in documents { sentNames.insert(d.name) }
+                batchEntries[batch, default: []].append(contentsOf: documents)
             case "settled":
                 if let batch = value["batch"]?.stringValue { closed.insert(batch) }
             case "reconciled":
-                for batch in value["batches"]?.arrayValue ?? [] { if let b = batch.stringValue { closed.insert(b) } }
+                let batches = (value["batches"]?.arrayValue ?? []).compactMap(\.stringValue)
+                closed.formUnion(batches)
+                let checked = ((value["found"]?.arrayValue ?? []) + (value["missing"]?.arrayValue ?? [])).compactMap(\.scalarText)
+                doubtedNames.formUnion(Self.names(in: batches, billNumbers: Set(checked), entries: batchEntries))
             default:
                 break
             }
@@ -93,10 +103,17 @@ public final class LoadJournal: @unchecked Sendable {
         validLength = valid
         nextSequence = maximum + 1
         unsettled = sent.filter { !closed.contains($0.0) }.map { (batch: $0.0, formID: $0.1, documents: $0.2) }
+        for batch in unsettled { doubtedNames.formUnion(batch.documents.map(\.name)) }
     }
 
     /// Whether a document was ever sent (by any process) according to the journal.
     public func wasSent(_ name: String) -> Bool { lock.withLock { sentNames.contains(name) } }
+
+    /// Whether a document was sent in a batch whose answer never came: a batch that was checked with
+    /// ExecuteBillQuery (`recordReconciled`), or one still unsettled (the process died). Kingdee may then
+    /// hold it from that send, so a "bill number exists" answer is probably Ferry's own bill. A document
+    /// whose every send was answered is not: a duplicate is then somebody else's bill.
+    public func wasInDoubt(_ name: String) -> Bool { lock.withLock { doubtedNames.contains(name) } }
 
     /// Records, durably, that a batch is about to be sent; returns its new batch id.
     ///
@@ -108,7 +125,9 @@ public final class LoadJournal: @unchecked Sendable {
             let s = nextSequence
             nextSequence += 1
             for d in documents { sentNames.insert(d.name) }
-            return (s, "B" + Self.pad(s))
+            let batch = "B" + Self.pad(s)
+            batchEntries[batch] = documents.map { Entry(name: $0.name, billNumber: $0.billNumber, sha256: $0.sha256) }
+            return (s, batch)
         }
         let entry: JSONValue = [
             "seq": .number(String(sequence)), "kind": "sent", "batch": .string(batch), "formid": .string(formID),
@@ -136,6 +155,9 @@ public final class LoadJournal: @unchecked Sendable {
 
     /// Records that in-doubt `batches` were checked: `found` now have receipts, `missing` go out again.
     public func recordReconciled(batches: [String], found: [String], missing: [String]) throws(Diagnostic) {
+        lock.withLock {
+            doubtedNames.formUnion(Self.names(in: batches, billNumbers: Set(found + missing), entries: batchEntries))
+        }
         let entry: JSONValue = [
             "seq": .number(String(takeSequence())), "kind": "reconciled", "at": .string(Timestamp.now()),
             "batches": .array(batches.map { .string($0) }),
@@ -151,6 +173,12 @@ public final class LoadJournal: @unchecked Sendable {
             "payload": .string(name), "error": previousError,
         ]
         try append(entry, durable: true)
+    }
+
+    /// The payload names of the documents of `batches` that have one of `billNumbers`: the documents a
+    /// `reconciled` line checked.
+    private static func names(in batches: [String], billNumbers: Set<String>, entries: [String: [Entry]]) -> [String] {
+        batches.flatMap { entries[$0] ?? [] }.filter { billNumbers.contains($0.billNumber) }.map(\.name)
     }
 
     private func takeSequence() -> Int {

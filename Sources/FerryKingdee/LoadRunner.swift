@@ -278,6 +278,9 @@ final class LoadSession: @unchecked Sendable {
     private let permits: RequestPermits
     private var previousAttempts: [String: Int] = [:]
     private var lastFailure: [String: (msgCode: Int, errors: [KingdeeResponseStatus.ErrorEntry])] = [:]
+    /// Set once Kingdee saved a bill under a number of its own (the form's numbering rule replaces the
+    /// FBillNo sent): ExecuteBillQuery by FBillNo can then no longer show that a document was saved.
+    private var kingdeeRenumbers = false
 
     init(directory: String, config: KingdeeTargetConfig, client: KingdeeClient, journal: LoadJournal,
          progress: @escaping @Sendable (String) -> Void) {
@@ -306,15 +309,21 @@ final class LoadSession: @unchecked Sendable {
         if !journal.unsettled.isEmpty {
             var before = Scan(directory: directory, listing: Set(listed))
             var batchOf: [String: String] = [:]
+            // What Kingdee would hold: the payload as it was last sent (it may have changed since).
+            var sentSHA256: [String: String] = [:]
             for batch in journal.unsettled {
-                for entry in batch.documents where batchOf[entry.name] == nil { batchOf[entry.name] = batch.batch }
+                for entry in batch.documents {
+                    if batchOf[entry.name] == nil { batchOf[entry.name] = batch.batch }
+                    sentSHA256[entry.name] = entry.sha256
+                }
             }
             let journalled = Set(batchOf.keys)
             let inDoubt = before.load(paths.filter { journalled.contains(PayloadDirectory.name(ofPayload: $0)) })
                 .filter { before.receipt($0.name) == nil }
             progress("load: \(journal.unsettled.count) batch(es) were in flight when an earlier load stopped; "
                 + "\(inDoubt.count) document(s) in doubt, asking Kingdee which exist")
-            let missing = try await reconcile(inDoubt, batches: journal.unsettled.map(\.batch), batchOf: batchOf)
+            let missing = try await reconcile(
+                inDoubt, batches: journal.unsettled.map(\.batch), batchOf: batchOf, sentSHA256: sentSHA256)
             resend = Set(missing.map(\.name))
             foundInDoubt = Set(inDoubt.map(\.name)).subtracting(resend)
             lock.withLock { summary.inDoubtFound += foundInDoubt.count }
@@ -444,7 +453,9 @@ final class LoadSession: @unchecked Sendable {
     /// Sends one batch and settles every document in it (receipt, error file, retry or bisection).
     func process(_ documents: [PayloadDocument], attempt: Int, reason: String) async throws(Diagnostic) {
         guard let first = documents.first else { return }
-        let sentBefore = Set(documents.filter { journal.wasSent($0.name) }.map(\.name))
+        // Documents an earlier send of which got no answer: Kingdee may hold them already, so "this bill
+        // number exists" probably means Ferry's own bill. After answered sends it means somebody else's.
+        let doubtedBefore = Set(documents.filter { journal.wasInDoubt($0.name) }.map(\.name))
         let batch = try journal.recordSent(formID: first.formID, attempt: attempt, documents: documents, reason: reason)
         lock.withLock { summary.requests += 1 }
         progress("load: \(batch) sending \(documents.count) document(s)" + (attempt > 1 ? " (attempt \(attempt))" : "")
@@ -508,7 +519,13 @@ final class LoadSession: @unchecked Sendable {
 
         // Split the answer per document.
         var saved: [String: KingdeeResponseStatus.SuccessEntry] = [:]
+        /// Saved under a number of Kingdee's own (DIndex names one document).
+        var renumbered: [String: KingdeeResponseStatus.SuccessEntry] = [:]
+        /// Perhaps saved under a number of Kingdee's own: with BatchCount the DIndex fits several documents.
+        var perhapsRenumbered: [String: KingdeeResponseStatus.SuccessEntry] = [:]
         var doubtful: Set<String> = []
+        /// Doubtful because Kingdee said the bill number exists: their errors, in case Kingdee lacks them.
+        var duplicateErrors: [String: [KingdeeResponseStatus.ErrorEntry]] = [:]
         func candidates(_ dIndex: Int?) -> [Int] {
             guard let dIndex, dIndex >= 0 else { return [] }
             return layout.compactMap { range in range.contains(range.lowerBound + dIndex) ? range.lowerBound + dIndex : nil }
@@ -517,6 +534,16 @@ final class LoadSession: @unchecked Sendable {
             let positions = candidates(success.dIndex)
             if let match = positions.first(where: { documents[$0].billNumber == success.number }) {
                 saved[documents[match].name] = success
+            } else if !positions.isEmpty && !documents.contains(where: { $0.billNumber == success.number }) {
+                // A number no document of the batch has: the form's numbering rule gave the bill its own.
+                // The answer is the proof it was saved; ExecuteBillQuery by FBillNo would not find it, and
+                // sending it again would save it again.
+                lock.withLock { kingdeeRenumbers = true }
+                if positions.count == 1 {
+                    renumbered[documents[positions[0]].name] = success
+                } else {
+                    for p in positions { perhapsRenumbered[documents[p].name] = success }
+                }
             } else {
                 // DIndex and bill number disagree: believe neither, ask Kingdee.
                 for p in positions { doubtful.insert(documents[p].name) }
@@ -544,6 +571,21 @@ final class LoadSession: @unchecked Sendable {
             if let success = saved[document.name] {
                 try writeReceipt(document, id: success.id, number: success.number, batch: batch, how: "saved", status: nil)
                 counts.saved += 1
+            } else if let success = renumbered[document.name], !doubtful.contains(document.name) {
+                try writeReceipt(
+                    document, id: success.id, number: success.number, batch: batch,
+                    how: "saved under Kingdee's own number \(success.number) (the form's numbering rule replaced FBillNo)",
+                    status: nil)
+                progress("load: \(batch) warning: \(document.name) was saved as \(success.number), not \(document.billNumber): "
+                    + "the bill type's numbering rule (编码规则) replaces FBillNo; let it keep the number sent")
+                counts.saved += 1
+            } else if let success = perhapsRenumbered[document.name], !doubtful.contains(document.name),
+                attributed[document.name] == nil
+            {
+                try writeError(
+                    document, cls: .config, msgCode: status.msgCode,
+                    errors: [Self.renumberedError(success, document: document)], batch: batch, attempt: attempt)
+                counts.failed += 1
             } else if doubtful.contains(document.name) {
                 rest.append(document)
             } else if let errors = attributed[document.name] {
@@ -553,9 +595,10 @@ final class LoadSession: @unchecked Sendable {
                 case .retryable:
                     lock.withLock { lastFailure[document.name] = (status.msgCode, errors) }
                     retrySet.append(document)
-                case .duplicate where sentBefore.contains(document.name):
-                    // Ferry sent it before (a lost answer, a crash): it is probably ours. Ask.
+                case .duplicate where doubtedBefore.contains(document.name):
+                    // An earlier send of it got no answer (a lost answer, a crash): it is probably ours. Ask.
                     doubtful.insert(document.name)
+                    duplicateErrors[document.name] = errors
                     rest.append(document)
                 default:
                     try writeError(document, cls: cls, msgCode: status.msgCode, errors: errors, batch: batch, attempt: attempt)
@@ -580,6 +623,12 @@ final class LoadSession: @unchecked Sendable {
         if !inDoubt.isEmpty {
             for d in inDoubt { note([d], msgCode: status.msgCode, message: "Kingdee's answer did not settle this document") }
             missing = try await reconcile(inDoubt, batches: [batch])
+            // Kingdee said the number exists but does not have it under that number: not Ferry's bill.
+            for document in missing {
+                guard let errors = duplicateErrors[document.name] else { continue }
+                try writeError(document, cls: .duplicate, msgCode: status.msgCode, errors: errors, batch: batch, attempt: attempt)
+            }
+            missing.removeAll { duplicateErrors[$0.name] != nil }
             lock.withLock {
                 summary.inDoubtFound += inDoubt.count - missing.count
                 summary.inDoubtResent += missing.count
@@ -597,6 +646,10 @@ final class LoadSession: @unchecked Sendable {
             if cls == .retryable {
                 lock.withLock { lastFailure[document.name] = (status.msgCode, unattributed) }
                 try await retry([document], after: attempt)
+            } else if cls == .duplicate, doubtedBefore.contains(document.name),
+                try await reconcile([document], batches: []).isEmpty
+            {
+                // An earlier send of it got no answer, and Kingdee has it: the receipt is written.
             } else {
                 try writeError(document, cls: cls, msgCode: status.msgCode, errors: unattributed, batch: batch, attempt: attempt)
             }
@@ -634,10 +687,18 @@ final class LoadSession: @unchecked Sendable {
     /// Asks Kingdee which of `documents` exist, writes receipts for those, journals the check (closing
     /// `batches`) and returns the documents Kingdee does not have.
     ///
+    /// `sentSHA256` gives, by payload name, the SHA-256 of the payload as it was sent, when that is known
+    /// and may differ from the file now (a batch an earlier process sent): a receipt records what Kingdee
+    /// holds, so a payload changed since shows as changed instead of loaded.
+    ///
+    /// Once Kingdee has saved a bill under a number of its own in this load, a document it lacks by
+    /// FBillNo may still have been saved: it gets a `config` error instead of being returned for sending.
+    ///
     /// - Throws: a `Diagnostic` when Kingdee cannot be asked (after retries): nothing is re-sent then.
-    func reconcile(_ documents: [PayloadDocument], batches: [String], batchOf: [String: String] = [:])
-        async throws(Diagnostic) -> [PayloadDocument]
-    {
+    func reconcile(
+        _ documents: [PayloadDocument], batches: [String], batchOf: [String: String] = [:],
+        sentSHA256: [String: String] = [:]
+    ) async throws(Diagnostic) -> [PayloadDocument] {
         var found: [String: (id: JSONValue, status: String)] = [:]
         var byForm: [String: [PayloadDocument]] = [:]
         for d in documents { byForm[d.formID, default: []].append(d) }
@@ -673,29 +734,63 @@ final class LoadSession: @unchecked Sendable {
                 try writeReceipt(
                     document, id: hit.id, number: document.billNumber, batch: batchOf[document.name] ?? batches.first ?? "",
                     how: "found by ExecuteBillQuery",
-                    status: hit.status)
+                    status: hit.status, payloadSHA256: sentSHA256[document.name])
             } else {
                 missing.append(document)
             }
         }
+        var unknowable: [PayloadDocument] = []
+        if lock.withLock({ kingdeeRenumbers }) {
+            unknowable = missing
+            missing = []
+        }
         try journal.recordReconciled(
             batches: batches, found: documents.filter { found[$0.billNumber] != nil }.map(\.billNumber),
             missing: missing.map(\.billNumber))
+        for document in unknowable {
+            let error = KingdeeResponseStatus.ErrorEntry(
+                fieldName: "FBillNo",
+                message: "Kingdee gives bills numbers of its own here (its numbering rule replaces FBillNo), so "
+                    + "ExecuteBillQuery by FBillNo \(document.billNumber) cannot show whether this document was saved "
+                    + "when its answer was lost; it was not sent again. Look for it in Kingdee before loading it again.",
+                dIndex: nil)
+            try writeError(document, cls: .config, msgCode: 0, errors: [error], batch: batchOf[document.name] ?? batches.first ?? "", attempt: 1)
+        }
         if !documents.isEmpty {
-            progress("load: in doubt: \(documents.count - missing.count) found in Kingdee (receipts written), \(missing.count) to send again")
+            progress("load: in doubt: \(documents.count - missing.count - unknowable.count) found in Kingdee (receipts written), "
+                + "\(missing.count) to send again" + (unknowable.isEmpty ? "" : ", \(unknowable.count) not knowable (Kingdee renumbers bills)"))
         }
         return missing
     }
 
+    /// The error of a document that Kingdee may have saved under a number of its own: with BatchCount, a
+    /// success's DIndex fits one document of each sub-batch.
+    static func renumberedError(
+        _ success: KingdeeResponseStatus.SuccessEntry, document: PayloadDocument
+    ) -> KingdeeResponseStatus.ErrorEntry {
+        let id = success.id.scalarText ?? JSONWriter(style: .compact).string(success.id)
+        return KingdeeResponseStatus.ErrorEntry(
+            fieldName: "FBillNo",
+            message: "Kingdee saved a bill of this batch as \(success.number) (Id \(id)), a number no document of the "
+                + "batch has: the form's numbering rule replaces FBillNo. "
+                + "With BatchCount its DIndex fits several documents, so this one may be saved. "
+                + "It was not sent again; look for \(document.billNumber) in Kingdee, and let the bill type keep the "
+                + "number sent (编码规则) before loading again.",
+            dIndex: success.dIndex)
+    }
+
     // MARK: - Files
 
+    /// Writes `<name>.receipt.json`. `payloadSHA256` is the SHA-256 of the payload Kingdee holds, when it
+    /// is not the file's as it is now (see `reconcile`).
     func writeReceipt(
-        _ document: PayloadDocument, id: JSONValue, number: String, batch: String, how: String, status: String?
+        _ document: PayloadDocument, id: JSONValue, number: String, batch: String, how: String, status: String?,
+        payloadSHA256: String? = nil
     ) throws(Diagnostic) {
         let base: JSONValue = [
             "FBillNo": .string(document.billNumber), "formid": .string(document.formID),
             "kingdee": ["Id": id, "Number": .string(number)],
-            "payload": .string(document.name + ".json"), "payload_sha256": .string(document.sha256),
+            "payload": .string(document.name + ".json"), "payload_sha256": .string(payloadSHA256 ?? document.sha256),
             "loaded_at": .string(Timestamp.now()), "batch": .string(batch), "how": .string(how),
         ]
         var receipt = base.objectValue ?? JSONObject()

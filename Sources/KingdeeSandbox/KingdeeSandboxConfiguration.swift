@@ -79,13 +79,18 @@ public struct KingdeeSandboxFaults: Sendable, Hashable {
     public var shiftSuccessDIndex: Bool
     /// With BatchCount, answer the sub-batches in reverse order (they run in parallel on a real server).
     public var reverseSubBatches: Bool
+    /// Save every bill under a number of the sandbox's own (`QTRK` and its id) instead of the FBillNo sent,
+    /// as a bill type whose numbering rule (编码规则) does not allow manual numbers does.
+    public var renumberBills: Bool
 
     /// Creates faults; all off by default.
     public init(
         latency: Duration = .zero, http500Every: Int = 0, dropAfterCommitEvery: Int = 0, sessionLossEvery: Int = 0,
         callLimitEvery: Int = 0, slowSaveEvery: Int = 0, slowSaveDelay: Duration = .seconds(2),
-        unattributedErrorBills: Set<String> = [], shiftSuccessDIndex: Bool = false, reverseSubBatches: Bool = true
+        unattributedErrorBills: Set<String> = [], shiftSuccessDIndex: Bool = false, reverseSubBatches: Bool = true,
+        renumberBills: Bool = false
     ) {
+        self.renumberBills = renumberBills
         self.shiftSuccessDIndex = shiftSuccessDIndex
         self.slowSaveEvery = slowSaveEvery
         self.slowSaveDelay = slowSaveDelay

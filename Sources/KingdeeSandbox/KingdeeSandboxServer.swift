@@ -279,9 +279,9 @@ struct SandboxHandler: Sendable {
                     continue
                 }
                 let number = models[index]["FBillNo"]?.scalarText ?? ""
-                if let id = store.commit(number: number, formID: Self.formID, model: models[index]) {
+                if let saved = store.commit(number: number, formID: Self.formID, model: models[index], renumber: faults.renumberBills) {
                     let reported = faults.shiftSuccessDIndex && range.count > 1 ? (dIndex + 1) % range.count : dIndex
-                    successes.append(.init(id: .number(String(id)), number: number, dIndex: reported))
+                    successes.append(.init(id: .number(String(saved.id)), number: saved.number, dIndex: reported))
                 } else {
                     errors.append(.init(
                         fieldName: "FBillNo", message: "单据编号为“\(number)”的其他入库单已经存在，单据编号不允许重复", dIndex: dIndex))

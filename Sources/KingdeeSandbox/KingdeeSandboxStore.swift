@@ -122,8 +122,10 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
         }
     }
 
-    /// Saves a validated model unless its number exists; returns the new id, or `nil` for a duplicate.
-    func commit(number: String, formID: String, model: FerryCore.JSONValue) -> Int? {
+    /// Saves a validated model unless its number exists; returns the new id and the number it was saved
+    /// under, or `nil` for a duplicate. With `renumber`, the bill gets a number of its own (`QTRK` and its
+    /// id), as a numbering rule (编码规则) that does not allow manual numbers does.
+    func commit(number: String, formID: String, model: FerryCore.JSONValue, renumber: Bool = false) -> (id: Int, number: String)? {
         lock.withLock {
             if billsByNumber[number] != nil {
                 rejectedDuplicates[number, default: 0] += 1
@@ -131,8 +133,9 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
             }
             let id = nextID
             nextID += 1
-            billsByNumber[number] = Bill(id: id, number: number, formID: formID, model: model, saveCount: 1, documentStatus: "A")
-            return id
+            let saved = renumber ? "QTRK\(id)" : number
+            billsByNumber[saved] = Bill(id: id, number: saved, formID: formID, model: model, saveCount: 1, documentStatus: "A")
+            return (id, saved)
         }
     }
 

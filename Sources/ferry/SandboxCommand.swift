@@ -13,8 +13,9 @@ struct SandboxCommand: AsyncParsableCommand {
         abstract: "Run the WDT and Kingdee sandbox servers on loopback until Ctrl-C.",
         discussion: """
             Prints the environment variables that point a workspace at them (WDT on PORT, Kingdee on PORT+1). \
-            Faults: wdt-rate-limit, wdt-429, wdt-500, wdt-modified-between-pages, wdt-duplicate-rows, wdt-slow, \
-            kingdee-500, kingdee-lost-response, kingdee-session-loss, kingdee-call-limit, kingdee-slow.
+            Faults: wdt-rate-limit, wdt-429, wdt-500, wdt-modified-between-pages, wdt-modified-between-windows, \
+            wdt-duplicate-rows, wdt-slow, kingdee-500, kingdee-lost-response, kingdee-session-loss, kingdee-call-limit, \
+            kingdee-slow, kingdee-renumber.
             """)
 
     @Option(help: "WDT port (Kingdee uses PORT+1); 0 picks free ports.")
@@ -32,6 +33,7 @@ struct SandboxCommand: AsyncParsableCommand {
     static let faultNames = [
         "wdt-rate-limit", "wdt-429", "wdt-500", "wdt-modified-between-pages", "wdt-modified-between-windows", "wdt-duplicate-rows", "wdt-slow",
         "kingdee-500", "kingdee-lost-response", "kingdee-session-loss", "kingdee-call-limit", "kingdee-slow",
+        "kingdee-renumber",
     ]
 
     func validate() throws {
@@ -58,6 +60,7 @@ struct SandboxCommand: AsyncParsableCommand {
             case "kingdee-lost-response": options.kingdeeFaults.dropAfterCommitEvery = 4
             case "kingdee-session-loss": options.kingdeeFaults.sessionLossEvery = 5
             case "kingdee-call-limit": options.kingdeeFaults.callLimitEvery = 6
+            case "kingdee-renumber": options.kingdeeFaults.renumberBills = true
             default: options.kingdeeFaults.latency = .milliseconds(300)
             }
         }

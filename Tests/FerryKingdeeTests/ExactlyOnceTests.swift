@@ -1,0 +1,107 @@
+import FerryCore
+import FerryKingdee
+import FerryTestSupport
+import Foundation
+import KingdeeSandbox
+import Testing
+
+/// Exactly once where Kingdee's answers are ambiguous: a bill number that exists because somebody else
+/// used it, a numbering rule that replaces FBillNo, and a payload changed after a batch was left in doubt.
+struct ExactlyOnceTests {
+    /// Writes `number`'s payload into another run and loads it: the bill then exists in Kingdee, made by
+    /// somebody other than the run under test.
+    static func createElsewhere(_ number: String, in server: KingdeeSandboxServer) async throws {
+        let other = TestRun("someone-else")
+        try FileSystem.writeAtomically(
+            JSONWriter().bytes(PayloadGenerator.payload(billNumber: number)), to: other.transform + "/\(number).json")
+        _ = try await LoadRunner.run(runDirectory: other.runDirectory, config: server.target())
+    }
+
+    @Test func retryFailedKeepsADuplicateThatIsSomebodyElsesBill() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let taken = PayloadGenerator.billNumber(2)
+        try await Self.createElsewhere(taken, in: server)
+        let run = TestRun("duplicate-retry")
+        let numbers = try PayloadGenerator.write(count: 3, into: run.transform)
+        let first = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        #expect(first.loaded == 2 && first.failed[.duplicate] == 1)
+        // --retry-failed sends it again (the user may have fixed it); Kingdee says the number exists again.
+        // Its earlier send was answered, so the bill is not Ferry's: no receipt, still a duplicate error.
+        let retried = try await LoadRunner.run(
+            runDirectory: run.runDirectory, config: server.target(), options: LoadOptions(retryFailed: true))
+        #expect(retried.failed[.duplicate] == 1)
+        #expect(retried.inDoubtFound == 0)
+        #expect(run.receipt(taken) == nil, "Ferry did not create \(taken)")
+        #expect(run.error(taken)?["class"]?.stringValue == "duplicate")
+        #expect(run.error(taken)?["errors"]?.arrayValue?.first?["message"]?.stringValue?.contains("已经存在") == true)
+        #expect(server.store.bills.count == 3)
+        #expect(run.receipt(numbers[0]) != nil && run.receipt(numbers[2]) != nil)
+    }
+
+    @Test func aBillKingdeeRenumbersIsSavedOnceAndReceiptedUnderItsNewNumber() async throws {
+        let server = try await KingdeeSandboxServer.start(configuration: .init(faults: .init(renumberBills: true)))
+        defer { Task { await server.stop() } }
+        let run = TestRun("renumbered")
+        let numbers = try PayloadGenerator.write(count: 4, into: run.transform)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target(batchSize: 2))
+        #expect(summary.loaded == 4)
+        #expect(server.store.bills.count == 4, "each document saved once")
+        for number in numbers {
+            let receipt = try #require(run.receipt(number))
+            let savedAs = try #require(receipt["kingdee"]?["Number"]?.stringValue)
+            #expect(savedAs.hasPrefix("QTRK"))
+            #expect(receipt["FBillNo"]?.stringValue == number)
+            #expect(server.store.bill(savedAs)?.saveCount == 1)
+        }
+        let again = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target(batchSize: 2))
+        #expect(again.alreadyLoaded == 4 && again.loaded == 0)
+        #expect(server.store.bills.count == 4)
+    }
+
+    @Test func aLostAnswerIsNotSentAgainOnceKingdeeIsSeenToRenumber() async throws {
+        // The second save call commits its bills and loses the answer. ExecuteBillQuery by FBillNo cannot
+        // find renumbered bills, so sending them again would save them twice.
+        var faults = KingdeeSandboxFaults(renumberBills: true)
+        faults.dropAfterCommitAt = [2]
+        let server = try await KingdeeSandboxServer.start(configuration: .init(faults: faults))
+        defer { Task { await server.stop() } }
+        let run = TestRun("renumbered-lost")
+        let numbers = try PayloadGenerator.write(count: 4, into: run.transform)
+        let summary = try await LoadRunner.run(
+            runDirectory: run.runDirectory, config: server.target(batchSize: 2, concurrency: 1))
+        #expect(server.store.bills.count == 4, "no bill saved twice")
+        #expect(summary.loaded == 2)
+        #expect(summary.failed[.config] == 2)
+        for number in numbers[2...] {
+            let error = try #require(run.error(number))
+            #expect(error["class"]?.stringValue == "config")
+            #expect(error["errors"]?.arrayValue?.first?["message"]?.stringValue?.contains("numbering rule") == true)
+        }
+    }
+
+    @Test func aBatchLeftInDoubtIsReceiptedWithThePayloadAsSentNotAsChangedSince() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let run = TestRun("changed-in-doubt")
+        let numbers = try PayloadGenerator.write(count: 2, into: run.transform)
+        let path = run.transform + "/\(numbers[0]).json"
+        // A load sent the first payload and died before the answer; Kingdee saved it.
+        let sent = try PayloadDirectory.load(path)
+        let journal = try LoadJournal(path: LoadRunner.journalPath(run: run.runDirectory))
+        _ = try journal.recordSent(formID: sent.formID, attempt: 1, documents: [sent], reason: "new")
+        try await Self.createElsewhere(numbers[0], in: server)
+        // Then the payload was transformed again, differently.
+        try FileSystem.writeAtomically(
+            JSONWriter().bytes(PayloadGenerator.payload(billNumber: numbers[0], quantity: "99")), to: path)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        #expect(summary.inDoubtFound == 1)
+        #expect(run.receipt(numbers[0])?["payload_sha256"]?.stringValue == sent.sha256, "what Kingdee holds")
+        #expect(run.receipt(numbers[0])?["how"]?.stringValue == "found by ExecuteBillQuery")
+        // So the next load reports it as changed, and sends nothing.
+        let next = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        #expect(next.changed == [numbers[0]])
+        #expect(server.store.bill(numbers[0])?.saveCount == 1)
+        #expect(server.store.bills.count == 2)
+    }
+}
