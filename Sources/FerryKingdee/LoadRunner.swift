@@ -504,8 +504,18 @@ final class LoadSession: @unchecked Sendable {
             if cls == .retryable {
                 progress("load: \(batch) refused (MsgCode \(status.msgCode)): \(messages.joined(separator: "; ")); will retry")
                 lock.withLock { for d in documents { lastFailure[d.name] = (status.msgCode, status.errors) } }
-                try journal.recordSettled(batch: batch, summary: ["outcome": "refused", "MsgCode": .number(String(status.msgCode))])
-                try await retry(documents, after: attempt)
+                if Self.refusedBeforeSaving.contains(status.msgCode) {
+                    try journal.recordSettled(batch: batch, summary: ["outcome": "refused", "MsgCode": .number(String(status.msgCode))])
+                    try await retry(documents, after: attempt)
+                } else {
+                    // A database failure or a timeout on Kingdee's side: some bills may be saved. Ask first.
+                    let missing = try await reconcile(documents, batches: [batch])
+                    lock.withLock {
+                        summary.inDoubtFound += documents.count - missing.count
+                        summary.inDoubtResent += missing.count
+                    }
+                    try await retry(missing, after: attempt)
+                }
                 return
             }
             if cls == .config {
@@ -659,6 +669,13 @@ final class LoadSession: @unchecked Sendable {
             try await process(Array(toBisect[half...]), attempt: attempt, reason: "bisect")
         }
     }
+
+    /// MsgCodes of a retryable refusal of the whole call that Kingdee gives before saving anything: the
+    /// session is lost (1), a network-control lock is held (13), the call limit is reached (14). Other
+    /// retryable refusals (a database failure, 6; a timeout or an aborted transaction, named in the
+    /// message) may come after some bills were saved, so their documents are checked before they are sent
+    /// again.
+    static let refusedBeforeSaving: Set<Int> = [1, 13, 14]
 
     /// Sends `documents` again after a backoff, or writes `retryable` error files when out of attempts.
     func retry(_ documents: [PayloadDocument], after attempt: Int) async throws(Diagnostic) {

@@ -66,6 +66,9 @@ public struct KingdeeSandboxFaults: Sendable, Hashable {
     /// Save calls (1-based) whose connection is dropped after the bills were committed, in addition to
     /// `dropAfterCommitEvery`.
     public var dropAfterCommitAt: Set<Int> = []
+    /// Save calls (1-based) that save their bills and then answer a refusal of the whole call that names
+    /// no document (`执行超时，事务已中止`, MsgCode 0), as a server-side timeout after a commit can.
+    public var timeoutAfterCommitAt: Set<Int> = []
     /// Every N-th save call waits `slowSaveDelay` before saving (longer than the client's timeout: the
     /// client gives up, then the bills are saved anyway).
     public var slowSaveEvery: Int

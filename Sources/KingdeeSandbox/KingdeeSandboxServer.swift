@@ -203,6 +203,12 @@ struct SandboxHandler: Sendable {
                 store.injected("lost_response")
                 return .dropped(headers: [("Content-Type", "application/json; charset=utf-8")], promisedBytes: 4096)
             }
+            if faults.timeoutAfterCommitAt.contains(saveCall) {
+                store.injected("timeout_after_commit")
+                return json(status(success: false, msgCode: 0, errors: [
+                    .init(fieldName: nil, message: "执行超时，事务已中止", dIndex: nil),
+                ]), sessionID: issued)
+            }
             return json(answer, sessionID: issued)
         }
     }

@@ -80,6 +80,25 @@ struct ExactlyOnceTests {
         }
     }
 
+    @Test func aTimeoutAnswerAfterTheBillsWereSavedIsCheckedBeforeSendingAgain() async throws {
+        // The first save call saves its bills, then answers "执行超时，事务已中止" for the whole call.
+        var faults = KingdeeSandboxFaults()
+        faults.timeoutAfterCommitAt = [1]
+        let server = try await KingdeeSandboxServer.start(configuration: .init(faults: faults))
+        defer { Task { await server.stop() } }
+        let run = TestRun("timeout-after-commit")
+        let numbers = try PayloadGenerator.write(count: 3, into: run.transform)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        #expect(server.store.faultsInjected["timeout_after_commit"] == 1)
+        #expect(summary.inDoubtFound == 3)
+        #expect(!summary.hasProblems)
+        #expect(server.store.duplicateRejections.isEmpty, "nothing saved was sent again")
+        for number in numbers {
+            #expect(run.receipt(number)?["how"]?.stringValue == "found by ExecuteBillQuery")
+            #expect(server.store.bill(number)?.saveCount == 1)
+        }
+    }
+
     @Test func aBatchLeftInDoubtIsReceiptedWithThePayloadAsSentNotAsChangedSince() async throws {
         let server = try await KingdeeSandboxServer.start()
         defer { Task { await server.stop() } }
