@@ -42,6 +42,8 @@ public final class LoadJournal: @unchecked Sendable {
     private var sentNames: Set<String> = []
     /// The documents each batch holds (every `sent` line, read or written).
     private var batchEntries: [String: [Entry]] = [:]
+    /// The payload SHA-256 of each document's last `sent` line.
+    private var lastSent: [String: String] = [:]
     /// Payloads that were in a batch whose answer never came (reconciled with ExecuteBillQuery, or still
     /// unsettled): the documents Kingdee may hold from an earlier send.
     private var doubtedNames: Set<String> = []
@@ -89,6 +91,7 @@ public final class LoadJournal: @unchecked Sendable {
                 sent.append((batch, value["formid"]?.stringValue ?? "", documents))
                 for d in documents { sentNames.insert(d.name) }
                 batchEntries[batch, default: []].append(contentsOf: documents)
+                for d in documents { lastSent[d.name] = d.sha256 }
             case "settled":
                 if let batch = value["batch"]?.stringValue { closed.insert(batch) }
             case "reconciled":
@@ -109,6 +112,9 @@ public final class LoadJournal: @unchecked Sendable {
     /// Whether a document was ever sent (by any process) according to the journal.
     public func wasSent(_ name: String) -> Bool { lock.withLock { sentNames.contains(name) } }
 
+    /// The SHA-256 of the payload as the journal last saw it sent, if it was.
+    public func lastSentSHA256(_ name: String) -> String? { lock.withLock { lastSent[name] } }
+
     /// Whether a document was sent in a batch whose answer never came: a batch that was checked with
     /// ExecuteBillQuery (`recordReconciled`), or one still unsettled (the process died). Kingdee may then
     /// hold it from that send, so a "bill number exists" answer is probably Ferry's own bill. A document
@@ -127,6 +133,7 @@ public final class LoadJournal: @unchecked Sendable {
             for d in documents { sentNames.insert(d.name) }
             let batch = "B" + Self.pad(s)
             batchEntries[batch] = documents.map { Entry(name: $0.name, billNumber: $0.billNumber, sha256: $0.sha256) }
+            for d in documents { lastSent[d.name] = d.sha256 }
             return (s, batch)
         }
         let entry: JSONValue = [

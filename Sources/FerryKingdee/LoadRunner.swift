@@ -130,6 +130,10 @@ public enum LoadRunner {
             case .loaded: plan.alreadyLoaded.append(document.name)
             case .changed: plan.changed.append(document.name)
             case .failedKept: plan.failedNotRetried.append(document.name)
+            case .receiptUnreadable:
+                // Checked with ExecuteBillQuery first; sent only when Kingdee lacks it.
+                plan.inDoubt.append(document.name)
+                pending.append(document)
             case .pending:
                 if inDoubtNames.contains(document.name) { plan.inDoubt.append(document.name) }
                 pending.append(document)
@@ -148,7 +152,10 @@ public enum LoadRunner {
 /// earlier payload (by name order) makes the later one invalid. Receipts and error files are looked up in
 /// the directory listing taken when the scan began before the disk is touched.
 struct Scan {
-    enum State { case loaded, changed, failedKept, pending }
+    /// What a payload needs: nothing (loaded, changed since, failed and not retried), a check with
+    /// ExecuteBillQuery (a receipt that exists but cannot be read: a crash before it reached the disk, or
+    /// a bad hand edit), or sending.
+    enum State { case loaded, changed, failedKept, receiptUnreadable, pending }
 
     var directory: String
     /// Valid payloads loaded so far (only kept by `init(directory:)`, for plans).
@@ -249,7 +256,9 @@ struct Scan {
     }
 
     func state(of document: PayloadDocument, retryFailed: Bool) -> State {
-        if let receipt = receipt(document.name) {
+        if hasReceipt(document.name) {
+            // A receipt says Kingdee has the bill: one that cannot be read is no proof that it does not.
+            guard let receipt = receipt(document.name), receipt.objectValue != nil else { return .receiptUnreadable }
             return receipt["payload_sha256"]?.stringValue == document.sha256 ? .loaded : .changed
         }
         if let error = errorFile(document.name) {
@@ -382,7 +391,14 @@ final class LoadSession: @unchecked Sendable {
                             settled += 1
                             continue
                         }
-                        let state = try classify(document, in: scan, retryFailed: retryFailed)
+                        var state = try classify(document, in: scan, retryFailed: retryFailed)
+                        if state == .receiptUnreadable {
+                            // Found: the receipt is written again. Not found: sent like any pending one.
+                            let sent = journal.lastSentSHA256(document.name).map { [document.name: $0] } ?? [:]
+                            let missing = try await reconcile([document], batches: [], sentSHA256: sent)
+                            if missing.isEmpty { lock.withLock { summary.inDoubtFound += 1 } }
+                            state = missing.isEmpty ? .loaded : .pending
+                        }
                         if state != .pending { settled += 1 }
                         if state == .pending {
                             if resend.contains(document.name) { lock.withLock { summary.inDoubtResent += 1 } }
@@ -442,6 +458,9 @@ final class LoadSession: @unchecked Sendable {
             try removeStaleError(document.name, listed: scan.listing)
         case .failedKept:
             lock.withLock { summary.failedEarlier += 1 }
+        case .receiptUnreadable:
+            progress("load: \(document.name).receipt.json cannot be read; asking Kingdee whether \(document.billNumber) "
+                + "exists before anything is sent")
         case .pending:
             break
         }

@@ -99,6 +99,28 @@ struct ExactlyOnceTests {
         }
     }
 
+    @Test(arguments: ["", "{\"FBillNo\": \"RK"])
+    func aReceiptThatCannotBeReadIsCheckedNotSentAgain(_ content: String) async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let run = TestRun("unreadable-receipt")
+        let numbers = try PayloadGenerator.write(count: 2, into: run.transform)
+        _ = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        // A crash before the receipt reached the disk leaves it empty; a bad hand edit leaves it broken.
+        let receiptPath = run.transform + "/\(numbers[0]).receipt.json"
+        let sha = try #require(run.receipt(numbers[0])?["payload_sha256"]?.stringValue)
+        try FileSystem.writeAtomically(content, to: receiptPath)
+        let plan = try LoadRunner.plan(runDirectory: run.runDirectory, config: server.target(), options: LoadOptions())
+        #expect(plan.inDoubt == [numbers[0]])
+        let before = server.store.requestCounts["BatchSave"]
+        let again = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        #expect(server.store.requestCounts["BatchSave"] == before, "nothing sent")
+        #expect(server.store.duplicateRejections.isEmpty)
+        #expect(again.inDoubtFound == 1 && again.alreadyLoaded == 1 && !again.hasProblems)
+        #expect(run.receipt(numbers[0])?["how"]?.stringValue == "found by ExecuteBillQuery")
+        #expect(run.receipt(numbers[0])?["payload_sha256"]?.stringValue == sha)
+    }
+
     @Test func aBatchLeftInDoubtIsReceiptedWithThePayloadAsSentNotAsChangedSince() async throws {
         let server = try await KingdeeSandboxServer.start()
         defer { Task { await server.stop() } }
