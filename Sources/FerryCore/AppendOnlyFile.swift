@@ -49,13 +49,18 @@ public final class AppendOnlyFile: @unchecked Sendable {
     /// Appends `line` (a newline is added); with `durable`, returns only once it is on disk. A durable
     /// append also makes every earlier line durable.
     ///
-    /// - Throws: a `Diagnostic` naming the file when the line cannot be written or flushed. A line whose
-    ///   append threw may still be in the file, complete or torn.
+    /// - Throws: a `Diagnostic` naming the file when the line cannot be written or flushed. A line that
+    ///   could not be written whole (a full disk) is cut off again, so that the next line does not follow a
+    ///   torn one in the middle of the file; a line whose flush failed may still be in the file.
     public func append(_ line: [UInt8], durable: Bool) throws(Diagnostic) {
         var record = line
         record.append(UInt8(ascii: "\n"))
         let failed: Diagnostic? = lock.withLock {
-            FileSystem.writeAll(descriptor, record) ? nil : FileSystem.ioError("cannot append to", path)
+            let end = lseek(descriptor, 0, SEEK_END)
+            if FileSystem.writeAll(descriptor, record) { return nil }
+            let failure = FileSystem.ioError("cannot append to", path)
+            if end >= 0 { _ = ftruncate(descriptor, end) }
+            return failure
         }
         if let failed { throw failed }
         // Outside the lock: appends made meanwhile by other callers ride on the same flush.

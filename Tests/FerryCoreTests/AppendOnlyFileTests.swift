@@ -36,6 +36,26 @@ import Testing
         #expect(try FileSystem.readText(path) == "kept\nnext\n")
     }
 
+    #if os(Linux)
+    @Test func aLineThatCannotBeWrittenWholeIsCutOffAgain() throws {
+        let path = TestSupport.makeTemporaryDirectory() + "/journal.jsonl"
+        let file = try AppendOnlyFile(path: path, validLength: 0)
+        try file.append(Array("first".utf8), durable: true)
+        // A file size limit stands in for a full disk: the write stops after 10 bytes (EFBIG).
+        var saved = rlimit()
+        getrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved)
+        let previousHandler = signal(SIGXFSZ, SIG_IGN)
+        var limit = saved
+        limit.rlim_cur = 10
+        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit)
+        #expect(throws: Diagnostic.self) { try file.append(Array("a line too long for what is left".utf8), durable: false) }
+        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved)
+        signal(SIGXFSZ, previousHandler)
+        try file.append(Array("third".utf8), durable: true)
+        #expect(try FileSystem.readText(path) == "first\nthird\n")
+    }
+    #endif
+
     @Test func concurrentAppendsNeverInterleave() throws {
         let path = TestSupport.makeTemporaryDirectory() + "/journal.jsonl"
         let file = try AppendOnlyFile(path: path, validLength: 0)
