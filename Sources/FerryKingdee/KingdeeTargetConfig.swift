@@ -46,14 +46,21 @@ public struct KingdeeTargetConfig: Sendable {
     public var maxRetries: Int
     /// The first retry delay in seconds; it doubles per attempt up to 30 s (`target.retry_delay_seconds`).
     public var retryDelaySeconds: Double
+    /// After a request got no answer (a timeout, a lost connection, a 5xx), how long to wait before asking
+    /// Kingdee a second time about documents the first ExecuteBillQuery did not find, and only then sending
+    /// them again (`target.in_doubt_recheck_seconds`, default 10; 0 asks once). Kingdee goes on with a
+    /// request whose client gave up, and a bill it is still saving is not visible yet: sending it again
+    /// meanwhile can save it twice.
+    public var inDoubtRecheckSeconds: Double
 
     /// Creates a configuration; the defaults are those of `ferry init`.
     public init(
         url: String, auth: AuthMode = .signature, acctID: String, username: String, appID: String = "",
         appSecret: String = "", password: String = "", lcid: Int = 2052, orgNumber: String = "0",
         batchSize: Int = 50, batchCount: Int? = nil, concurrency: Int = 4, timeoutSeconds: Double = 30,
-        insecureTLS: Bool = false, maxRetries: Int = 3, retryDelaySeconds: Double = 1
+        insecureTLS: Bool = false, maxRetries: Int = 3, retryDelaySeconds: Double = 1, inDoubtRecheckSeconds: Double = 10
     ) {
+        self.inDoubtRecheckSeconds = inDoubtRecheckSeconds
         self.url = url
         self.auth = auth
         self.acctID = acctID

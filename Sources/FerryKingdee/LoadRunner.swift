@@ -504,7 +504,15 @@ final class LoadSession: @unchecked Sendable {
             case .noAnswer(let message):
                 progress("load: \(batch) \(error.description); \(documents.count) document(s) in doubt, asking Kingdee")
                 note(documents, msgCode: 0, message: message)
-                let missing = try await reconcile(documents, batches: [batch])
+                var missing = try await reconcile(documents, batches: [batch])
+                if !missing.isEmpty && config.inDoubtRecheckSeconds > 0 {
+                    // Kingdee goes on with a request whose client gave up (or whose proxy answered 5xx), and
+                    // a bill it is still saving is not visible yet: ask once more before sending again.
+                    progress("load: \(batch) \(missing.count) document(s) not in Kingdee yet; asking again in "
+                        + "\(config.inDoubtRecheckSeconds) s before sending them again")
+                    try? await Task.sleep(nanoseconds: UInt64(config.inDoubtRecheckSeconds * 1_000_000_000))
+                    missing = try await reconcile(missing, batches: [])
+                }
                 lock.withLock {
                     summary.inDoubtFound += documents.count - missing.count
                     summary.inDoubtResent += missing.count

@@ -117,6 +117,7 @@ public enum Demo {
           concurrency: 4
           timeout_seconds: 5
           retry_delay_seconds: 0.2
+          in_doubt_recheck_seconds: 0.5   # the sandbox saves nothing after it answers; against Kingdee keep the default 10
 
         """
 

@@ -111,6 +111,8 @@ extension KingdeeTargetConfig {
         config.maxRetries = try yaml.int("target.max_retries", default: 3, range: 0...20, environment: environment)
         config.retryDelaySeconds = try yaml.number(
             "target.retry_delay_seconds", default: 1, range: 0...300, environment: environment)
+        config.inDoubtRecheckSeconds = try yaml.number(
+            "target.in_doubt_recheck_seconds", default: 10, range: 0...3600, environment: environment)
         return config
     }
 

@@ -35,6 +35,7 @@ struct CrashTests {
                   timeout_seconds: 30
                   max_retries: 6
                   retry_delay_seconds: 0.02
+                  in_doubt_recheck_seconds: 0.05
                 \(extra)
                 """
             try FileSystem.writeAtomically(yaml, to: root + "/ferry.yaml")

@@ -121,6 +121,24 @@ struct ExactlyOnceTests {
         #expect(run.receipt(numbers[0])?["payload_sha256"]?.stringValue == sha)
     }
 
+    @Test func aTimedOutBatchKingdeeIsStillSavingIsAskedAboutAgainNotSentTwice() async throws {
+        // Kingdee takes 1.5 s to save; the client gives up after 0.5 s and asks at once: not there yet.
+        let server = try await KingdeeSandboxServer.start(
+            configuration: .init(faults: .init(slowSaveEvery: 1, slowSaveDelay: .milliseconds(1500))))
+        defer { Task { await server.stop() } }
+        let run = TestRun("still-saving")
+        let numbers = try PayloadGenerator.write(count: 3, into: run.transform)
+        let summary = try await LoadRunner.run(
+            runDirectory: run.runDirectory, config: server.target(concurrency: 1, timeout: 0.5, inDoubtRecheck: 2))
+        #expect(summary.inDoubtFound == 3 && summary.inDoubtResent == 0)
+        #expect(server.store.requestCounts["BatchSave"] == 1, "nothing sent again")
+        #expect(server.store.duplicateRejections.isEmpty)
+        for number in numbers {
+            #expect(run.receipt(number)?["how"]?.stringValue == "found by ExecuteBillQuery")
+            #expect(server.store.bill(number)?.saveCount == 1)
+        }
+    }
+
     @Test func aBatchLeftInDoubtIsReceiptedWithThePayloadAsSentNotAsChangedSince() async throws {
         let server = try await KingdeeSandboxServer.start()
         defer { Task { await server.stop() } }

@@ -112,13 +112,13 @@ extension KingdeeSandboxServer {
     /// the whole package's tests share two cores, a loopback answer can take seconds.
     func target(
         auth: KingdeeTargetConfig.AuthMode = .signature, batchSize: Int = 5, batchCount: Int? = nil,
-        concurrency: Int = 2, timeout: Double = 30, maxRetries: Int = 4
+        concurrency: Int = 2, timeout: Double = 30, maxRetries: Int = 4, inDoubtRecheck: Double = 0.05
     ) -> KingdeeTargetConfig {
         KingdeeTargetConfig(
             url: baseURL, auth: auth, acctID: configuration.acctID, username: configuration.username,
             appID: configuration.appID, appSecret: configuration.appSecret, password: configuration.password,
             orgNumber: "100", batchSize: batchSize, batchCount: batchCount, concurrency: concurrency,
-            timeoutSeconds: timeout, maxRetries: maxRetries, retryDelaySeconds: 0.02)
+            timeoutSeconds: timeout, maxRetries: maxRetries, retryDelaySeconds: 0.02, inDoubtRecheckSeconds: inDoubtRecheck)
     }
 }
 
