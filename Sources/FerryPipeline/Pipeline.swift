@@ -104,6 +104,9 @@ public struct Pipeline: Sendable {
     public func load(runID: String, options: LoadOptions = LoadOptions()) async throws -> LoadSummary {
         try await timed("load", runID: runID, exitCode: { $0.hasProblems ? 1 : 0 }) {
             let config = try KingdeeTargetConfig.resolved(from: workspace.config, environment: environment, withSecrets: true)
+            // One load of the workspace at a time (the run's own lock covers only this run).
+            let loading = options.isDryRun ? nil : try workspace.lockLoading()
+            defer { loading?.release() }
             if !options.isDryRun {
                 let carried = try carryOverReceipts(runID: runID)
                 if carried > 0 {

@@ -99,6 +99,15 @@ public struct Workspace: Sendable {
         try FileLock(path: Self.join(runDirectory(id), ".lock"), purpose: "run \(id)")
     }
 
+    /// Takes the workspace's load lock, so that two loads (of any runs) never send at the same time: the
+    /// look-back puts the same bill into consecutive runs, and a load decides what to send from the
+    /// receipts the other runs have when it starts.
+    ///
+    /// - Throws: a `Diagnostic` when another process holds it.
+    public func lockLoading() throws(Diagnostic) -> FileLock {
+        try FileLock(path: Self.join(root, ".load.lock"), purpose: "loading from this workspace")
+    }
+
     /// Joins path components with `/`.
     public static func join(_ base: String, _ component: String) -> String {
         if base.isEmpty || base == "." { return component }

@@ -79,4 +79,25 @@ struct LoadCommandTests {
         #expect(locked.status == 2)
         #expect(locked.stderr.contains("locked by another Ferry process"))
     }
+
+    @Test func anotherRunOfTheWorkspaceIsNotLoadedWhileOneIsBeingLoaded() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let workspace = try CrashTests.Workspace("cli-load-lock")
+        try PayloadGenerator.write(count: 2, into: workspace.run.transform)
+        // Another process is loading some run of this workspace.
+        let loading = try FileLock(path: workspace.root + "/.load.lock", purpose: "test")
+        let env = CrashTests.environment(server)
+        let blocked = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(blocked.status == 2)
+        #expect(blocked.stderr.contains("loading from this workspace is locked by another Ferry process"), "\(blocked.stderr)")
+        #expect(server.store.requestCounts.isEmpty, "nothing sent")
+        // A dry run sends nothing, so it does not wait for the lock.
+        let dry = try await FerryProcess.run(["load", "--workspace", workspace.root, "--dry-run"], environment: env)
+        #expect(dry.status == 0, "\(dry.stderr)")
+        loading.release()
+        let load = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(load.status == 0, "\(load.stderr)")
+        #expect(server.store.bills.count == 2)
+    }
 }
