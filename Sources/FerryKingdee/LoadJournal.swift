@@ -97,7 +97,7 @@ public final class LoadJournal: @unchecked Sendable {
             case "reconciled":
                 let batches = (value["batches"]?.arrayValue ?? []).compactMap(\.stringValue)
                 closed.formUnion(batches)
-                let checked = ((value["found"]?.arrayValue ?? []) + (value["missing"]?.arrayValue ?? [])).compactMap(\.scalarText)
+                let checked = ["found", "missing", "unknowable"].flatMap { value[$0]?.arrayValue ?? [] }.compactMap(\.scalarText)
                 doubtedNames.formUnion(Self.names(in: batches, billNumbers: Set(checked), entries: batchEntries))
             default:
                 break
@@ -160,16 +160,24 @@ public final class LoadJournal: @unchecked Sendable {
         try append(.object(object), durable: false)
     }
 
-    /// Records that in-doubt `batches` were checked: `found` now have receipts, `missing` go out again.
-    public func recordReconciled(batches: [String], found: [String], missing: [String]) throws(Diagnostic) {
+    /// Records that in-doubt `batches` were checked: `found` now have receipts, `missing` go out again,
+    /// `unknowable` cannot be told (Kingdee renumbers bills) and get error files instead.
+    public func recordReconciled(batches: [String], found: [String], missing: [String], unknowable: [String] = [])
+        throws(Diagnostic)
+    {
         lock.withLock {
-            doubtedNames.formUnion(Self.names(in: batches, billNumbers: Set(found + missing), entries: batchEntries))
+            doubtedNames.formUnion(
+                Self.names(in: batches, billNumbers: Set(found + missing + unknowable), entries: batchEntries))
         }
-        let entry: JSONValue = [
+        var entry: JSONValue = [
             "seq": .number(String(takeSequence())), "kind": "reconciled", "at": .string(Timestamp.now()),
             "batches": .array(batches.map { .string($0) }),
             "found": .array(found.map { .string($0) }), "missing": .array(missing.map { .string($0) }),
         ]
+        if !unknowable.isEmpty, case .object(var object) = entry {
+            object.append("unknowable", .array(unknowable.map { .string($0) }))
+            entry = .object(object)
+        }
         try append(entry, durable: false)
     }
 

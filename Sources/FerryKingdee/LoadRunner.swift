@@ -790,7 +790,7 @@ final class LoadSession: @unchecked Sendable {
         }
         try journal.recordReconciled(
             batches: batches, found: documents.filter { found[$0.billNumber] != nil }.map(\.billNumber),
-            missing: missing.map(\.billNumber))
+            missing: missing.map(\.billNumber), unknowable: unknowable.map(\.billNumber))
         for document in unknowable {
             let error = KingdeeResponseStatus.ErrorEntry(
                 fieldName: "FBillNo",

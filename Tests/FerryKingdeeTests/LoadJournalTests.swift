@@ -14,6 +14,28 @@ import Testing
         return (run, LoadRunner.journalPath(run: run.runDirectory), documents)
     }
 
+    @Test func onlyDocumentsWhoseSendGotNoAnswerWereInDoubtAlsoForALaterProcess() throws {
+        let (_, path, documents) = try fixture("journal-doubt", count: 6)
+        let journal = try LoadJournal(path: path)
+        let kind = "STK_MISCELLANEOUS"
+        // Answered: not in doubt, even if an error came back.
+        let answered = try journal.recordSent(formID: kind, attempt: 1, documents: Array(documents[0..<2]), reason: "new")
+        try journal.recordSettled(batch: answered, summary: ["failed": 1])
+        // No answer, then checked: the documents checked were in doubt.
+        let lost = try journal.recordSent(formID: kind, attempt: 1, documents: Array(documents[2..<4]), reason: "new")
+        try journal.recordReconciled(batches: [lost], found: [documents[2].billNumber], missing: [documents[3].billNumber])
+        // Renumbered by Kingdee, so not knowable: in doubt too.
+        let renumbered = try journal.recordSent(formID: kind, attempt: 1, documents: [documents[4]], reason: "new")
+        try journal.recordReconciled(batches: [renumbered], found: [], missing: [], unknowable: [documents[4].billNumber])
+        // Sent, and the process died: in flight for this process, in doubt for the next.
+        _ = try journal.recordSent(formID: kind, attempt: 1, documents: [documents[5]], reason: "new")
+        #expect(documents.map { journal.wasInDoubt($0.name) } == [false, false, true, true, true, false])
+        let later = try LoadJournal(path: path)
+        #expect(documents.map { later.wasInDoubt($0.name) } == [false, false, true, true, true, true])
+        #expect(later.lastSentSHA256(documents[3].name) == documents[3].sha256)
+        #expect(later.lastSentSHA256("RK-never-sent") == nil)
+    }
+
     @Test func aLaterProcessSeesTheBatchesNeverSettled() throws {
         let (run, path, documents) = try fixture("journal-reopen")
         let journal = try LoadJournal(path: path)
