@@ -224,12 +224,20 @@ public enum InputReader {
         case .array(let elements):
             readList(elements, basePath: "\(basePath).\(source.list)", into: &input, fileIndex: fileIndex, source: source)
         case .none, .null:
-            // WDT sends `"stockin_list": null` (or nothing) on an empty page; that is only fine with no total.
-            if let total = object["total_count"]?.scalarText, let n = ExactDecimal(total), !n.isZero,
-                object[source.list] == nil
-            {
-                input.diagnostics.append(
-                    .error("the page says total_count \(total) but has no '\(source.list)'", file: input.file, jsonPath: basePath))
+            // WDT sends `"stockin_list": null` (or nothing) on an empty page; either is only fine with no
+            // total (or a total of 0): a page that counts orders but holds none lost them.
+            if let total = object["total_count"]?.scalarText, let n = ExactDecimal(total), !n.isZero {
+                if object[source.list] == nil {
+                    input.diagnostics.append(
+                        .error(
+                            "the page says total_count \(total) but has no '\(source.list)'; extract the page again",
+                            file: input.file, jsonPath: basePath))
+                } else {
+                    input.diagnostics.append(
+                        .error(
+                            "the page says total_count \(total) but its '\(source.list)' is null; extract the page again",
+                            file: input.file, jsonPath: "\(basePath).\(source.list)"))
+                }
             }
         case .some(let other):
             input.diagnostics.append(

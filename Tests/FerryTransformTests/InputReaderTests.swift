@@ -38,6 +38,31 @@ private func read(_ text: String, file: String = "in.json") -> InputFile {
         #expect(read(#"{"code":0,"total_count":0,"stockin_list":null}"#).diagnostics.isEmpty)
     }
 
+    /// A page whose total says it has orders but whose list is null is as wrong as one without the list;
+    /// with a total of 0 (or none) either is an empty page.
+    @Test func aNullListWithAPositiveTotalIsAnErrorLikeAMissingOne() {
+        for (text, path) in [
+            (#"{"code":0,"total_count":5,"stockin_list":null}"#, "$.stockin_list"),
+            (#"{"response":{"errorcode":0,"total_count":5,"stockin_list":null}}"#, "$.response.stockin_list"),
+            (#"{"code":0,"total_count":5}"#, "$"),
+            (#"{"response":{"errorcode":0,"total_count":"5"}}"#, "$.response"),
+        ] {
+            let input = read(text, file: "p.json")
+            #expect(input.orders.isEmpty, "\(text)")
+            #expect(input.diagnostics.count == 1 && input.diagnostics.first?.severity == .error, "\(text)")
+            #expect(input.diagnostics.first?.file == "p.json" && input.diagnostics.first?.jsonPath == path, "\(text)")
+            #expect(input.diagnostics.first?.message.hasPrefix("the page says total_count 5 but ") == true, "\(text)")
+        }
+        for text in [
+            #"{"code":0,"total_count":0,"stockin_list":null}"#, #"{"code":0,"stockin_list":null}"#,
+            #"{"response":{"errorcode":0,"total_count":0,"stockin_list":null}}"#, #"{"response":{"errorcode":0}}"#,
+            #"{"code":0,"total_count":0}"#,
+        ] {
+            let input = read(text)
+            #expect(input.orders.isEmpty && input.diagnostics.isEmpty, "\(text)")
+        }
+    }
+
     @Test func truncatedFileNamesItsPosition() {
         let input = read("{\"response\":{\"errorcode\":0,\n\"stockin_list\":[{\"stockin_no\":\"A\"", file: "p.json")
         #expect(input.orders.isEmpty)
