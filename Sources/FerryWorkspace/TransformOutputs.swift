@@ -222,6 +222,9 @@ struct OutputCollector {
     /// The files an earlier run listed that this run wrote (and has not removed since): the only names
     /// `removeStale` asks about.
     private var producedEarlier: Set<String> = []
+    /// Payloads of superseded records that were kept because they have a receipt, and that no record has
+    /// produced since: `removeStale` warns about them.
+    private var keptLoaded: Set<String> = []
     /// The console diagnostics of each rejected record.
     private var rejections: [(index: Int, diagnostics: [Diagnostic])] = []
     private let writer = JSONWriter(style: .pretty)
@@ -277,7 +280,8 @@ struct OutputCollector {
     }
 
     /// Marks a record that lost to a newer version, takes it out of the counts, and removes its files and
-    /// its bill-number claim.
+    /// its bill-number claim. A payload that has a receipt (it was loaded) is kept: `removeStale` warns
+    /// about it unless a later record produces it again.
     private mutating func supersede(_ index: Int, _ record: DocumentDetails, key: String) throws(Diagnostic) {
         isSuperseded[index] = true
         counts.superseded += 1
@@ -290,12 +294,21 @@ struct OutputCollector {
         case .superseded: break
         }
         guard let name = record.fileName else { return }
+        producedEarlier.remove(name)
         if record.kind == .bill {
             let base = String(name.dropLast(".json".count))
             if claims[base] == key { claims[base] = nil }
+            if hasReceipt(base) {
+                keptLoaded.insert(name)
+                return
+            }
         }
-        producedEarlier.remove(name)
         try FileSystem.remove(directory + "/" + name)
+    }
+
+    /// Whether the payload `<base>.json` was loaded: `ferry load` wrote `<base>.receipt.json` beside it.
+    private func hasReceipt(_ base: String) -> Bool {
+        FileSystem.exists(directory + "/" + base + ".receipt.json")
     }
 
     private mutating func write(_ document: DocumentResult, index: Int) throws(Diagnostic) {
@@ -403,17 +416,21 @@ struct OutputCollector {
     /// Writes a file unless it already holds exactly these bytes (no fsync: see `syncFileSystem`).
     private mutating func put(_ bytes: [UInt8], _ name: String) throws(Diagnostic) {
         if earlier.contains(name) { producedEarlier.insert(name) }
+        if !keptLoaded.isEmpty { keptLoaded.remove(name) }
         let path = directory + "/" + name
         if earlier.contains(name), let existing = try? FileSystem.read(path), existing == bytes { return }
         try FileSystem.writeAtomically(bytes, to: path, durable: false)
     }
 
-    /// Removes outputs an earlier run listed that this run no longer produces (keeping loaded payloads).
+    /// Removes outputs an earlier run listed that this run no longer produces. A payload that has a
+    /// receipt (it was loaded) is kept instead, with a warning: such a payload, or one of a superseded
+    /// record that `supersede` kept and no record produced again.
     func removeStale(_ previous: [String], summary: inout TransformSummary) throws(Diagnostic) {
-        for name in previous where !producedEarlier.contains(name) {
+        let stale = previous.filter { !producedEarlier.contains($0) } + keptLoaded.filter { !earlier.contains($0) }.sorted()
+        for name in stale {
             let isReject = name.hasSuffix(".reject.json")
             let base = isReject ? String(name.dropLast(".reject.json".count)) : String(name.dropLast(".json".count))
-            if !isReject && FileSystem.exists(directory + "/" + base + ".receipt.json") {
+            if !isReject && hasReceipt(base) {
                 summary.diagnostics.append(
                     .warning(
                         "this payload was loaded before (it has a receipt) but is no longer produced; it is kept",

@@ -214,4 +214,36 @@ private func files(_ directory: String) -> [String: [UInt8]] {
         let manifest = try JSONReader.parse(FileSystem.read(out + "/manifest.json"))
         #expect(manifest["duplicates"]?.arrayValue?.first?["used"]?["version"] == "2026-01-06 00:00:00")
     }
+
+    /// A payload loaded into Kingdee (it has a receipt) is never deleted by a transform, also when a newer
+    /// version of its document, read in a later run, is filtered out or rejected: it is kept, with a
+    /// warning that says so. When the newer version gives the same payload file, there is nothing to warn.
+    @Test(arguments: [("5", "2", false), ("80", "0", false), ("80", "3", true)])
+    func aLoadedPayloadSupersededByANewerVersionIsKept(status: String, count: String, newerIsPayload: Bool) throws {
+        let input = TestSupport.makeTemporaryDirectory()
+        let out = TestSupport.makeTemporaryDirectory()
+        try FileSystem.writeAtomically("[\(order("2026-01-05 00:00:00", count: "2"))]", to: input + "/a.json")
+        _ = try TransformRunner.run(request([input], output: out))
+        let loaded = try FileSystem.read(out + "/RK1.json")
+        try FileSystem.writeAtomically("{}", to: out + "/RK1.receipt.json")
+
+        let newer = order("2026-01-06 00:00:00", count: count).replacingOccurrences(of: #""status":"80""#, with: #""status":"\#(status)""#)
+        try FileSystem.writeAtomically("[\(newer)]", to: input + "/b.json")
+        let summary = try TransformRunner.run(request([input], output: out))
+        #expect(summary.superseded == 1 && summary.payloads == (newerIsPayload ? 1 : 0))
+        #expect(FileSystem.exists(out + "/RK1.json"), "a payload with a receipt is kept")
+        let kept = summary.diagnostics.filter { $0.severity == .warning && $0.message.contains("has a receipt") }
+        if newerIsPayload {
+            #expect(kept.isEmpty, "the payload is produced again: \(kept)")
+            #expect(try FileSystem.read(out + "/RK1.json") != loaded, "it holds the newer version")
+        } else {
+            #expect(kept.map(\.file) == [out + "/RK1.json"], "one warning, naming the payload")
+            #expect(try FileSystem.read(out + "/RK1.json") == loaded, "it holds what was loaded")
+        }
+
+        // The next run reads both versions again: it says the same, and still keeps the payload.
+        let again = try TransformRunner.run(request([input], output: out))
+        #expect(FileSystem.exists(out + "/RK1.json"))
+        #expect(again.diagnostics.filter { $0.severity == .warning && $0.message.contains("has a receipt") }.map(\.file) == kept.map(\.file))
+    }
 }
