@@ -50,21 +50,7 @@ enum OrderedPipeline {
     ) throws(Diagnostic) {
         guard count > 0 else { return }
         let state = State<Result>(count: count, window: max(1, window), consume: consume)
-        withoutActuallyEscaping(produce) { produce in
-            nonisolated(unsafe) let produce = produce
-            DispatchQueue.concurrentPerform(iterations: max(1, min(workers, count))) { _ in
-                while true {
-                    state.drain()
-                    switch state.next() {
-                    case .produce(let index): state.put(index, produce(index))
-                    case .wait(let seen): state.waitForChange(since: seen)
-                    case .done:
-                        state.drain()
-                        return
-                    }
-                }
-            }
-        }
+        state.run(workers: workers, produce: produce)
         if let error = state.failure { throw error }
     }
 
@@ -81,7 +67,10 @@ enum OrderedPipeline {
         }
 
         private let lock = NSCondition()
-        private let consumeLock = NSLock()
+        /// Whether a worker is consuming. Kept under `lock` (not in a lock of its own, which a worker
+        /// could only try: told the next result was ready but unable to take it, it spun), so that a
+        /// worker waits while another consumes, and is woken when it stops.
+        private var consuming = false
         private var slots: [Result?]
         private var nextIndex = 0
         private var consumed = 0
@@ -89,10 +78,36 @@ enum OrderedPipeline {
         private let consume: (Result) throws(Diagnostic) -> Void
         private(set) var failure: Diagnostic?
 
+        /// How many times a worker went to wait or woke up: about as many as results are put and consumed
+        /// times the workers, never a worker spinning while another consumes.
+        var waitRounds: Int { lock.withLock { rounds } }
+        private var rounds = 0
+
         init(count: Int, window: Int, consume: @escaping (Result) throws(Diagnostic) -> Void) {
             slots = Array(repeating: nil, count: count)
             self.window = window
             self.consume = consume
+        }
+
+        /// Runs `produce` for every index on `workers` threads (the calling thread among them), each
+        /// consuming the results that are ready in order whenever no other worker is, and returns when
+        /// all are consumed or a consumer failed (`failure`).
+        func run(workers: Int, produce: (Int) -> Result) {
+            withoutActuallyEscaping(produce) { produce in
+                nonisolated(unsafe) let produce = produce
+                DispatchQueue.concurrentPerform(iterations: max(1, min(workers, slots.count))) { _ in
+                    while true {
+                        drain()
+                        switch next() {
+                        case .produce(let index): put(index, produce(index))
+                        case .wait(let seen): waitForChange(since: seen)
+                        case .done:
+                            drain()
+                            return
+                        }
+                    }
+                }
+            }
         }
 
         func next() -> Step {
@@ -112,50 +127,50 @@ enum OrderedPipeline {
         }
 
         /// Sleeps until a result is consumed or handed out after `seen` (what `next()` decided to wait on),
-        /// or the next result in order is ready, or a consumer failed. Taking the counters here instead
-        /// lost a wake-up: a worker told to wait that got the lock only after the others had done all
-        /// the rest (and returned) slept for ever.
+        /// or the next result in order is ready and no other worker is consuming (this one can), or a
+        /// consumer failed. Taking the counters here instead lost a wake-up: a worker told to wait that got
+        /// the lock only after the others had done all the rest (and returned) slept for ever.
         func waitForChange(since seen: Snapshot) {
             lock.lock()
+            rounds += 1
             while failure == nil && Snapshot(consumed: consumed, nextIndex: nextIndex) == seen
-                && !(consumed < slots.count && slots[consumed] != nil)
+                && !(isNextReady && !consuming)
             {
                 lock.wait()
+                rounds += 1
             }
             lock.unlock()
         }
 
-        /// Consumes every result that is ready in order, unless another worker is doing so.
+        /// Consumes every result that is ready in order, unless another worker is doing so. Whether one
+        /// is ready is looked at under the lock that `put` takes, and `consuming` is cleared under it too,
+        /// so a result put while another worker consumes is either seen by that worker or found by its
+        /// own worker's `drain` with nobody consuming.
         func drain() {
-            while consumeLock.try() {
-                while let result = takeReady() {
-                    do throws(Diagnostic) {
-                        try consume(result)
-                    } catch {
-                        lock.lock()
-                        failure = error
-                        lock.broadcast()
-                        lock.unlock()
-                    }
-                }
-                consumeLock.unlock()
-                // A result put while we held the consume lock found it taken: look once more.
-                lock.lock()
-                let more = failure == nil && consumed < slots.count && slots[consumed] != nil
-                lock.unlock()
-                if !more { return }
-            }
-        }
-
-        private func takeReady() -> Result? {
             lock.lock()
             defer { lock.unlock() }
-            guard failure == nil, consumed < slots.count, let result = slots[consumed] else { return nil }
-            slots[consumed] = nil
-            consumed += 1
+            guard !consuming && failure == nil && isNextReady else { return }
+            consuming = true
+            repeat {
+                let result = slots[consumed]!
+                slots[consumed] = nil
+                consumed += 1
+                lock.broadcast()
+                lock.unlock()
+                do throws(Diagnostic) {
+                    try consume(result)
+                    lock.lock()
+                } catch {
+                    lock.lock()
+                    failure = error
+                }
+            } while failure == nil && isNextReady
+            consuming = false
             lock.broadcast()
-            return result
         }
+
+        /// Whether the next result in order has been put (call with `lock` held).
+        private var isNextReady: Bool { consumed < slots.count && slots[consumed] != nil }
     }
 }
 

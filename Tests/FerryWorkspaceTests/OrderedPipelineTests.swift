@@ -89,6 +89,24 @@ import Testing
         guard case .done = state.next() else { Issue.record("and finds nothing left"); return }
     }
 
+    /// With the window full and the next result ready while another worker consumes (slowly), a worker
+    /// sleeps until something changes; it once spun instead, thousands of times per result, taking a core
+    /// and the lock from the consumer.
+    @Test(arguments: [2, 4])
+    func workersSleepWhileAnotherConsumes(workers: Int) throws {
+        let count = 200
+        let log = Log()
+        let state = OrderedPipeline.State<Int>(count: count, window: 2) { (value: Int) throws(Diagnostic) in
+            usleep(2000)
+            log.consume(value)
+        }
+        state.run(workers: workers, produce: { $0 })
+        #expect(state.failure == nil)
+        #expect(log.consumed == Array(0..<count))
+        // Each put or consumed result wakes each waiting worker about once.
+        #expect(state.waitRounds < count * workers * 4, "\(state.waitRounds) waits for \(count) results")
+    }
+
     @Test func nothingToDoIsFine() throws {
         try OrderedPipeline.run(
             count: 0, workers: 2, window: 4, produce: { $0 }, consume: { (_: Int) throws(Diagnostic) in Issue.record("called") })
