@@ -246,9 +246,10 @@ public enum FileSystem {
         if unlink(path) != 0 && errno != ENOENT { throw ioError("cannot remove", path) }
     }
 
-    /// The regular files under `path` (recursively, symlinks followed for files only), as paths that start
-    /// with `path`, sorted by byte order so that every run sees the same order. Hidden entries (names
-    /// starting with `.`) are skipped.
+    /// The regular files under `path` (recursively, symlinks followed for files only: a symlink to a
+    /// directory below `path` is skipped, so a link back up the tree cannot list a file many times), as
+    /// paths that start with `path`, sorted by byte order so that every run sees the same order. Hidden
+    /// entries (names starting with `.`) are skipped.
     ///
     /// - Throws: a `Diagnostic` when the directory cannot be read.
     public static func filesRecursively(under path: String) throws(Diagnostic) -> [String] {
@@ -266,10 +267,16 @@ public enum FileSystem {
         }
         for name in names where !name.hasPrefix(".") {
             let child = directory.hasSuffix("/") ? directory + name : directory + "/" + name
-            if isDirectory(child) {
-                try walk(child, into: &result)
-            } else {
-                result.append(child)
+            var info = stat()
+            guard lstat(child, &info) == 0 else {
+                result.append(child)  // gone since it was listed: reading it says so
+                continue
+            }
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR: try walk(child, into: &result)
+            // A link to a directory is not walked: one back up the tree would list its files again and again.
+            case S_IFLNK where isDirectory(child): continue
+            default: result.append(child)
             }
         }
     }

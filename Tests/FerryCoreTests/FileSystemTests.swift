@@ -75,6 +75,23 @@ import Testing
         #expect(files == ["B.json", "a.json", "b/10.json", "b/2.json"])
     }
 
+    /// Symlinks are followed for files only: a link to a directory (a loop back to its own directory
+    /// included) is not walked, so no file is listed twice, or forty times.
+    @Test func listingFilesRecursivelyDoesNotWalkSymlinkedDirectories() throws {
+        let dir = TestSupport.makeTemporaryDirectory()
+        for name in ["a.json", "sub/b.json"] { try FileSystem.writeAtomically("{}", to: dir + "/" + name) }
+        let links = [("loop", "."), ("other", dir + "/sub"), ("c.json", "a.json"), ("dangling.json", "nowhere")]
+        for (name, target) in links {
+            try FileManager.default.createSymbolicLink(atPath: dir + "/" + name, withDestinationPath: target)
+        }
+        let files = try FileSystem.filesRecursively(under: dir).map { String($0.dropFirst(dir.count + 1)) }
+        #expect(files == ["a.json", "c.json", "dangling.json", "sub/b.json"])
+        // The directory named may itself be a link.
+        let named = TestSupport.makeTemporaryDirectory() + "/in"
+        try FileManager.default.createSymbolicLink(atPath: named, withDestinationPath: dir + "/sub")
+        #expect(try FileSystem.filesRecursively(under: named) == [named + "/b.json"])
+    }
+
     @Test func readingAMissingFileNamesIt() {
         do {
             _ = try FileSystem.read("/nonexistent/ferry.json")
