@@ -98,6 +98,7 @@ public enum LoadRunner {
         guard FileSystem.isDirectory(directory) else {
             throw .error("this run has no transform/ directory; run `ferry transform` first", file: directory)
         }
+        try requireFinishedTransform(directory)
         let journal = try LoadJournal(path: journalPath(run: runDirectory))
         let client = KingdeeClient(config: config)
         let session = LoadSession(directory: directory, config: config, client: client, journal: journal, progress: progress)
@@ -107,6 +108,17 @@ public enum LoadRunner {
         do { result = .success(try await session.run(retryFailed: options.retryFailed)) } catch { result = .failure(error) }
         await client.close()  // its connections are closed before the load returns
         return try result.get()
+    }
+
+    /// Refuses a transform directory whose last transform did not finish (`TransformMarker`): its payloads
+    /// may be a mix of versions of a document, or files no manifest lists.
+    static func requireFinishedTransform(_ directory: String) throws(Diagnostic) {
+        let marker = TransformMarker.path(in: directory)
+        guard FileSystem.exists(marker) else { return }
+        throw .error(
+            "the last transform of this run did not finish (it stopped or failed part way), so its payloads may mix "
+                + "versions of a document or include files no manifest lists; run `ferry transform` again, then load",
+            file: marker)
     }
 
     /// The dry-run plan: what `run` would send, after local checks. Sends nothing, writes nothing.
@@ -119,6 +131,7 @@ public enum LoadRunner {
         guard FileSystem.isDirectory(directory) else {
             throw .error("this run has no transform/ directory; run `ferry transform` first", file: directory)
         }
+        try requireFinishedTransform(directory)
         var plan = LoadPlan()
         let scan = Scan(directory: directory)
         plan.invalid = scan.invalid

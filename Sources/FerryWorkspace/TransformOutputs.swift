@@ -27,6 +27,9 @@ struct DocumentResult: Sendable {
     var version: String?
     var origin: DocumentOrigin
     var outcome: Outcome
+
+    /// The name of the reject file this document gets when it is rejected.
+    var rejectFileName: String { SafeFileName.make(key ?? "no-key-\(origin)") + ".reject.json" }
 }
 
 /// One input file's results.
@@ -368,7 +371,7 @@ struct OutputCollector {
             counts.payloads += 1
             counts.droppedLines += dropped
         case .rejected(let reasons):
-            let name = SafeFileName.make(document.key ?? "no-key-\(document.origin)") + ".reject.json"
+            let name = document.rejectFileName
             try put(writer.bytes(TransformRunner.rejectDocument(key: document.key, origin: document.origin, reasons: reasons, template: template)), name)
             try spool(.rejected, index, origin: document.origin) { entry in
                 entry.key(encoded: EntryKeys.file.bytes)

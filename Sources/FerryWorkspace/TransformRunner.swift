@@ -110,7 +110,25 @@ public enum TransformRunner {
         } catch {
             throw StageFailure([error])
         }
-        let previous = previousOutputs(directory)
+        // A transform of this directory that did not finish left a marker naming what it wrote: those
+        // files count as an earlier run's outputs (removed if no longer produced), like the manifest's.
+        let markerPath = TransformMarker.path(in: directory)
+        let unfinished = FileSystem.exists(markerPath) ? ((try? FileSystem.read(markerPath)) ?? []) : []
+        var previous = previousOutputs(directory)
+        var listedBefore = Set(previous)
+        for name in TransformMarker.names(in: unfinished)
+        where !name.contains("/") && !name.hasPrefix(".") && listedBefore.insert(name).inserted {
+            previous.append(name)
+        }
+        let marker: AppendOnlyFile
+        do {
+            marker = try AppendOnlyFile(path: markerPath, validLength: unfinished.count)
+            // Durable before any payload is written: load refuses the directory until the manifest is.
+            try marker.append(Array("[]".utf8), durable: true)
+            FileSystem.syncDirectory(directory)
+        } catch {
+            throw StageFailure([error])
+        }
 
         // Files are read, parsed and transformed in parallel, a few files ahead of the collector, which
         // absorbs their results one file after the other, in input order, so every decision (which version
@@ -132,7 +150,11 @@ public enum TransformRunner {
                 produce: { index in
                     processFile(files[index], index: index, transformer: transformer, keys: keys, read: prefetch.take(index))
                 },
-                consume: { (result: FileResult) throws(Diagnostic) in try box.value.absorb(result) })
+                consume: { (result: FileResult) throws(Diagnostic) in
+                    // The names this file's documents may write, before they are written (see `TransformMarker`).
+                    try marker.append(JSONWriter(style: .compact).bytes(.array(namesWritten(by: result).map { .string($0) })), durable: false)
+                    try box.value.absorb(result)
+                })
         } catch {
             throw StageFailure([error])
         }
@@ -151,6 +173,8 @@ public enum TransformRunner {
             try writeManifest(
                 to: directory + "/manifest.json", template: template, context: context, inputs: inputs,
                 collector: collector, summary: summary)
+            // The manifest is durable and says what the directory holds: the transform has finished.
+            try FileSystem.remove(markerPath)
         } catch {
             throw StageFailure([error])
         }
@@ -383,6 +407,26 @@ public enum TransformRunner {
             }
         } catch {
             return []
+        }
+        return names
+    }
+
+    /// The files absorbing `result` may write: each bill's payload, and a reject file for every document
+    /// that has a key or is rejected (a bill whose number another document holds is rejected when it is
+    /// absorbed). More names than are written is harmless: `TransformMarker` only lists what a rerun may
+    /// remove when it no longer produces it.
+    static func namesWritten(by result: FileResult) -> [String] {
+        var names: [String] = []
+        for document in result.documents {
+            switch document.outcome {
+            case .bill(let number, _, _, _, _):
+                names.append(SafeFileName.make(number) + ".json")
+                names.append(document.rejectFileName)
+            case .rejected:
+                names.append(document.rejectFileName)
+            case .filtered:
+                break
+            }
         }
         return names
     }

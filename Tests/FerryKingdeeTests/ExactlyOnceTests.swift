@@ -139,6 +139,31 @@ struct ExactlyOnceTests {
         }
     }
 
+    @Test func aTransformThatDidNotFinishIsNotLoaded() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let run = TestRun("transform-incomplete")
+        try PayloadGenerator.write(count: 2, into: run.transform)
+        let marker = TransformMarker.path(in: run.transform)
+        try FileSystem.writeAtomically("[\"RK1.json\"]\n", to: marker)
+        for attempt in 0..<2 {
+            do {
+                if attempt == 0 {
+                    _ = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+                } else {
+                    _ = try LoadRunner.plan(runDirectory: run.runDirectory, config: server.target(), options: LoadOptions())
+                }
+                Issue.record("a directory whose transform did not finish must not be loaded")
+            } catch {
+                #expect(error.message.contains("did not finish") && error.message.contains("ferry transform"))
+                #expect(error.file == marker)
+            }
+        }
+        #expect(server.store.requestCounts.isEmpty)
+        try FileSystem.remove(marker)
+        #expect(try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target()).loaded == 2)
+    }
+
     @Test func aBatchLeftInDoubtIsReceiptedWithThePayloadAsSentNotAsChangedSince() async throws {
         let server = try await KingdeeSandboxServer.start()
         defer { Task { await server.stop() } }

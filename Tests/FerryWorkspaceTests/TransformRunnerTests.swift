@@ -215,6 +215,32 @@ private func files(_ directory: String) -> [String: [UInt8]] {
         #expect(manifest["duplicates"]?.arrayValue?.first?["used"]?["version"] == "2026-01-06 00:00:00")
     }
 
+    /// A transform that stops part way leaves `.transform-incomplete`, naming what it may have written (no
+    /// manifest lists it); the next transform removes those files it no longer produces, and a finished
+    /// transform leaves no marker.
+    @Test func aTransformThatStopsPartWayIsCleanedUpByTheNext() throws {
+        let input = TestSupport.makeTemporaryDirectory()
+        let out = TestSupport.makeTemporaryDirectory()
+        try FileSystem.writeAtomically("[\(order("2026-01-05 00:00:00", count: "2"))]", to: input + "/a.json")
+        let second = order("2026-01-05 00:00:00", count: "2").replacingOccurrences(of: #""RK1""#, with: #""RK2""#)
+        try FileSystem.writeAtomically("[\(second)]", to: input + "/b.json")
+        // RK2's payload cannot be written (a directory is in the way): the run stops after RK1's.
+        try FileSystem.createDirectory(out + "/RK2.json")
+        #expect(throws: StageFailure.self) { try TransformRunner.run(request([input], output: out)) }
+        let marker = TransformMarker.path(in: out)
+        #expect(FileSystem.exists(out + "/RK1.json") && !FileSystem.exists(out + "/manifest.json"))
+        #expect(TransformMarker.names(in: try FileSystem.read(marker)).contains("RK1.json"))
+
+        // RK1 has left the inputs since, and the way is clear: the next run removes RK1's payload.
+        try FileSystem.remove(input + "/a.json")
+        #expect(rmdir(out + "/RK2.json") == 0)
+        let summary = try TransformRunner.run(request([input], output: out))
+        #expect(summary.payloads == 1)
+        #expect(!FileSystem.exists(out + "/RK1.json"), "written by the run that stopped, produced by none since")
+        #expect(FileSystem.exists(out + "/RK2.json"))
+        #expect(!FileSystem.exists(marker), "a finished transform leaves no marker")
+    }
+
     /// A payload loaded into Kingdee (it has a receipt) is never deleted by a transform, also when a newer
     /// version of its document, read in a later run, is filtered out or rejected: it is kept, with a
     /// warning that says so. When the newer version gives the same payload file, there is nothing to warn.
