@@ -29,7 +29,9 @@ struct DocumentResult: Sendable {
     var outcome: Outcome
 
     /// The name of the reject file this document gets when it is rejected.
-    var rejectFileName: String { SafeFileName.make(key ?? "no-key-\(origin)") + ".reject.json" }
+    var rejectFileName: String { rejectBaseName + ".reject.json" }
+    /// `rejectFileName` without `.reject.json`.
+    var rejectBaseName: String { SafeFileName.make(key ?? "no-key-\(origin)") }
 }
 
 /// One input file's results.

@@ -152,7 +152,7 @@ public enum TransformRunner {
                 },
                 consume: { (result: FileResult) throws(Diagnostic) in
                     // The names this file's documents may write, before they are written (see `TransformMarker`).
-                    try marker.append(JSONWriter(style: .compact).bytes(.array(namesWritten(by: result).map { .string($0) })), durable: false)
+                    try marker.append(markerLine(for: result), durable: false)
                     try box.value.absorb(result)
                 })
         } catch {
@@ -411,24 +411,40 @@ public enum TransformRunner {
         return names
     }
 
-    /// The files absorbing `result` may write: each bill's payload, and a reject file for every document
-    /// that has a key or is rejected (a bill whose number another document holds is rejected when it is
-    /// absorbed). More names than are written is harmless: `TransformMarker` only lists what a rerun may
-    /// remove when it no longer produces it.
-    static func namesWritten(by result: FileResult) -> [String] {
-        var names: [String] = []
+    /// The files absorbing `result` may write, as the JSON array of one line of `TransformMarker`: each
+    /// bill's payload, and a reject file for every document that has a key or is rejected (a bill whose
+    /// number another document holds is rejected when it is absorbed). More names than are written is
+    /// harmless: the marker only lists what a rerun may remove when it no longer produces it. Written
+    /// without building strings or a `JSONValue`: this runs for every input file.
+    static func markerLine(for result: FileResult) -> [UInt8] {
+        var line: [UInt8] = [UInt8(ascii: "[")]
+        line.reserveCapacity(48 * result.documents.count)
+        func name(_ base: String, _ suffix: StaticString) {
+            if line.count > 1 { line.append(UInt8(ascii: ",")) }
+            // `SafeFileName` keeps letters, digits, `-`, `_`, `.` and `~`: nothing a JSON string escapes.
+            let plain = base.utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+            guard plain else {
+                JSONWriter.writeString(base + suffix.description, into: &line)
+                return
+            }
+            line.append(UInt8(ascii: "\""))
+            line.append(contentsOf: base.utf8)
+            line.append(contentsOf: UnsafeBufferPointer(start: suffix.utf8Start, count: suffix.utf8CodeUnitCount))
+            line.append(UInt8(ascii: "\""))
+        }
         for document in result.documents {
             switch document.outcome {
             case .bill(let number, _, _, _, _):
-                names.append(SafeFileName.make(number) + ".json")
-                names.append(document.rejectFileName)
+                name(SafeFileName.make(number), ".json")
+                name(document.rejectBaseName, ".reject.json")
             case .rejected:
-                names.append(document.rejectFileName)
+                name(document.rejectBaseName, ".reject.json")
             case .filtered:
                 break
             }
         }
-        return names
+        line.append(UInt8(ascii: "]"))
+        return line
     }
 
     /// Where a document came from, as reject files and the manifest's `duplicates` show it. The
