@@ -122,7 +122,9 @@ public enum TransformRunner {
         }
         let marker: AppendOnlyFile
         do {
-            marker = try AppendOnlyFile(path: markerPath, validLength: unfinished.count)
+            // Complete lines only: a torn last line (a crash as it was written) is cut off.
+            let valid = AppendOnlyFile.lines(of: unfinished).last.map { $0.bytes.endIndex + 1 } ?? 0
+            marker = try AppendOnlyFile(path: markerPath, validLength: valid)
             // Durable before any payload is written: load refuses the directory until the manifest is.
             try marker.append(Array("[]".utf8), durable: true)
             FileSystem.syncDirectory(directory)

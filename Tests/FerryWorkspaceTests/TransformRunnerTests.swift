@@ -231,6 +231,13 @@ private func files(_ directory: String) -> [String: [UInt8]] {
         #expect(FileSystem.exists(out + "/RK1.json") && !FileSystem.exists(out + "/manifest.json"))
         #expect(TransformMarker.names(in: try FileSystem.read(marker)).contains("RK1.json"))
 
+        // A crash as a line was being added would have left it torn: the next run cuts it off before it
+        // adds its own lines (and stops the same way), so every line of the marker still reads.
+        try FileSystem.writeAtomically(try FileSystem.read(marker) + Array(#"["RK7.js"#.utf8), to: marker)
+        #expect(throws: StageFailure.self) { try TransformRunner.run(request([input], output: out)) }
+        let lines = AppendOnlyFile.lines(of: try FileSystem.read(marker))
+        #expect(!lines.isEmpty && lines.allSatisfy { (try? JSONReader.parse($0.bytes))?.arrayValue != nil })
+        #expect(!(try FileSystem.readText(marker)).contains("RK7"))
         // RK1 has left the inputs since, and the way is clear: the next run removes RK1's payload.
         try FileSystem.remove(input + "/a.json")
         #expect(rmdir(out + "/RK2.json") == 0)
@@ -239,6 +246,7 @@ private func files(_ directory: String) -> [String: [UInt8]] {
         #expect(!FileSystem.exists(out + "/RK1.json"), "written by the run that stopped, produced by none since")
         #expect(FileSystem.exists(out + "/RK2.json"))
         #expect(!FileSystem.exists(marker), "a finished transform leaves no marker")
+        #expect(summary.diagnostics.filter { $0.severity == .error }.isEmpty)
     }
 
     /// A payload loaded into Kingdee (it has a receipt) is never deleted by a transform, also when a newer
