@@ -246,26 +246,44 @@ public enum FileSystem {
         if unlink(path) != 0 && errno != ENOENT { throw ioError("cannot remove", path) }
     }
 
-    /// The regular files under `path` (recursively, symlinks followed for files only: a symlink to a
-    /// directory below `path` is skipped, so a link back up the tree cannot list a file many times), as
-    /// paths that start with `path`, sorted by byte order so that every run sees the same order. Hidden
-    /// entries (names starting with `.`) are skipped.
+    /// The regular files under `path` (recursively), as paths that start with `path`, sorted by byte order
+    /// so that every run sees the same order. Hidden entries (names starting with `.`) are skipped.
+    ///
+    /// Symlinks are followed, and each directory is walked once: at every level the real subdirectories
+    /// come first and linked ones after, so a directory reached both ways is listed under its real path,
+    /// and a link back up the tree lists nothing again.
     ///
     /// - Throws: a `Diagnostic` when the directory cannot be read.
     public static func filesRecursively(under path: String) throws(Diagnostic) -> [String] {
         var result: [String] = []
-        try walk(path, into: &result)
+        var walked: Set<DirectoryIdentity> = []
+        try walk(path, into: &result, walked: &walked)
         return result.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
     }
 
-    private static func walk(_ directory: String, into result: inout [String]) throws(Diagnostic) {
+    /// A directory as the file system knows it (device and inode), whatever path reached it.
+    private struct DirectoryIdentity: Hashable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    private static func walk(_ directory: String, into result: inout [String], walked: inout Set<DirectoryIdentity>)
+        throws(Diagnostic)
+    {
+        var own = stat()
+        if stat(directory, &own) == 0 {
+            guard walked.insert(DirectoryIdentity(device: UInt64(own.st_dev), inode: UInt64(own.st_ino))).inserted else {
+                return
+            }
+        }
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
         } catch {
             throw .error("cannot list directory: \(error.localizedDescription)", file: directory)
         }
-        for name in names where !name.hasPrefix(".") {
+        var linked: [String] = []
+        for name in names.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) where !name.hasPrefix(".") {
             let child = directory.hasSuffix("/") ? directory + name : directory + "/" + name
             var info = stat()
             guard lstat(child, &info) == 0 else {
@@ -273,12 +291,12 @@ public enum FileSystem {
                 continue
             }
             switch info.st_mode & S_IFMT {
-            case S_IFDIR: try walk(child, into: &result)
-            // A link to a directory is not walked: one back up the tree would list its files again and again.
-            case S_IFLNK where isDirectory(child): continue
+            case S_IFDIR: try walk(child, into: &result, walked: &walked)
+            case S_IFLNK where isDirectory(child): linked.append(child)
             default: result.append(child)
             }
         }
+        for child in linked { try walk(child, into: &result, walked: &walked) }
     }
 
     /// The entries directly in `path` (names only, sorted), or an empty list when it does not exist.

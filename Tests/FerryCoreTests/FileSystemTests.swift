@@ -77,15 +77,22 @@ import Testing
 
     /// Symlinks are followed for files only: a link to a directory (a loop back to its own directory
     /// included) is not walked, so no file is listed twice, or forty times.
-    @Test func listingFilesRecursivelyDoesNotWalkSymlinkedDirectories() throws {
+    @Test func listingFilesRecursivelyWalksEachDirectoryOnce() throws {
         let dir = TestSupport.makeTemporaryDirectory()
         for name in ["a.json", "sub/b.json"] { try FileSystem.writeAtomically("{}", to: dir + "/" + name) }
-        let links = [("loop", "."), ("other", dir + "/sub"), ("c.json", "a.json"), ("dangling.json", "nowhere")]
+        let outside = TestSupport.makeTemporaryDirectory()
+        try FileSystem.writeAtomically("{}", to: outside + "/x.json")
+        let links = [
+            ("loop", "."), ("other", dir + "/sub"), ("c.json", "a.json"), ("dangling.json", "nowhere"),
+            ("exports", outside), ("exports-again", outside),
+        ]
         for (name, target) in links {
             try FileManager.default.createSymbolicLink(atPath: dir + "/" + name, withDestinationPath: target)
         }
         let files = try FileSystem.filesRecursively(under: dir).map { String($0.dropFirst(dir.count + 1)) }
-        #expect(files == ["a.json", "c.json", "dangling.json", "sub/b.json"])
+        // A link back up the tree, and a second way to a directory, list nothing again; a directory that is
+        // reached only through a link is walked; links to files are files.
+        #expect(files == ["a.json", "c.json", "dangling.json", "exports/x.json", "sub/b.json"])
         // The directory named may itself be a link.
         let named = TestSupport.makeTemporaryDirectory() + "/in"
         try FileManager.default.createSymbolicLink(atPath: named, withDestinationPath: dir + "/sub")
