@@ -39,7 +39,6 @@ public final class LoadJournal: @unchecked Sendable {
     public let path: String
     private let lock = Mutex()
     private var nextSequence: Int
-    private var sentNames: Set<String> = []
     /// The documents each batch holds (every `sent` line, read or written).
     private var batchEntries: [String: [Entry]] = [:]
     /// The payload SHA-256 of each document's last `sent` line.
@@ -89,7 +88,6 @@ public final class LoadJournal: @unchecked Sendable {
                 }
                 let batch = value["batch"]?.stringValue ?? ""
                 sent.append((batch, value["formid"]?.stringValue ?? "", documents))
-                for d in documents { sentNames.insert(d.name) }
                 batchEntries[batch, default: []].append(contentsOf: documents)
                 for d in documents { lastSent[d.name] = d.sha256 }
             case "settled":
@@ -109,10 +107,7 @@ public final class LoadJournal: @unchecked Sendable {
         for batch in unsettled { doubtedNames.formUnion(batch.documents.map(\.name)) }
     }
 
-    /// Whether a document was ever sent (by any process) according to the journal.
-    public func wasSent(_ name: String) -> Bool { lock.withLock { sentNames.contains(name) } }
-
-    /// The SHA-256 of the payload as the journal last saw it sent, if it was.
+    /// The SHA-256 of the payload as the journal last saw it sent (by any process), or nil if it never was.
     public func lastSentSHA256(_ name: String) -> String? { lock.withLock { lastSent[name] } }
 
     /// Whether a document was sent in a batch whose answer never came: a batch that was checked with
@@ -130,7 +125,6 @@ public final class LoadJournal: @unchecked Sendable {
         let (sequence, batch) = lock.withLock { () -> (Int, String) in
             let s = nextSequence
             nextSequence += 1
-            for d in documents { sentNames.insert(d.name) }
             let batch = "B" + Self.pad(s)
             batchEntries[batch] = documents.map { Entry(name: $0.name, billNumber: $0.billNumber, sha256: $0.sha256) }
             for d in documents { lastSent[d.name] = d.sha256 }

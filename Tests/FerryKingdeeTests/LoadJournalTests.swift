@@ -48,7 +48,7 @@ import Testing
         #expect(later.unsettled.map(\.batch) == [second])
         #expect(later.unsettled.first?.documents.map(\.name) == documents[2..<4].map(\.name))
         #expect(later.unsettled.first?.documents.map(\.sha256) == documents[2..<4].map(\.sha256))
-        #expect(later.wasSent(documents[0].name) && !later.wasSent("RK-not-sent"))
+        #expect(later.lastSentSHA256(documents[0].name) == documents[0].sha256 && later.lastSentSHA256("RK-not-sent") == nil)
         // Sequence numbers go on from the file, so batch ids never repeat across processes.
         #expect(try later.recordSent(formID: "STK_MISCELLANEOUS", attempt: 2, documents: [documents[0]], reason: "retry") == "B000004")
         try later.recordReconciled(batches: [second], found: [], missing: [])
