@@ -113,7 +113,7 @@ public enum TransformRunner {
         // A transform of this directory that did not finish left a marker naming what it wrote: those
         // files count as an earlier run's outputs (removed if no longer produced), like the manifest's.
         let markerPath = TransformMarker.path(in: directory)
-        let unfinished = FileSystem.exists(markerPath) ? ((try? FileSystem.read(markerPath)) ?? []) : []
+        let unfinished = (try? FileSystem.read(markerPath)) ?? []
         var previous = previousOutputs(directory)
         var listedBefore = Set(previous)
         for name in TransformMarker.names(in: unfinished)

@@ -8,20 +8,11 @@ import Testing
 /// Exactly once where Kingdee's answers are ambiguous: a bill number that exists because somebody else
 /// used it, a numbering rule that replaces FBillNo, and a payload changed after a batch was left in doubt.
 struct ExactlyOnceTests {
-    /// Writes `number`'s payload into another run and loads it: the bill then exists in Kingdee, made by
-    /// somebody other than the run under test.
-    static func createElsewhere(_ number: String, in server: KingdeeSandboxServer) async throws {
-        let other = TestRun("someone-else")
-        try FileSystem.writeAtomically(
-            JSONWriter().bytes(PayloadGenerator.payload(billNumber: number)), to: other.transform + "/\(number).json")
-        _ = try await LoadRunner.run(runDirectory: other.runDirectory, config: server.target())
-    }
-
     @Test func retryFailedKeepsADuplicateThatIsSomebodyElsesBill() async throws {
         let server = try await KingdeeSandboxServer.start()
         defer { Task { await server.stop() } }
         let taken = PayloadGenerator.billNumber(2)
-        try await Self.createElsewhere(taken, in: server)
+        try await server.createElsewhere(taken)
         let run = TestRun("duplicate-retry")
         let numbers = try PayloadGenerator.write(count: 3, into: run.transform)
         let first = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
@@ -174,7 +165,7 @@ struct ExactlyOnceTests {
         let sent = try PayloadDirectory.load(path)
         let journal = try LoadJournal(path: LoadRunner.journalPath(run: run.runDirectory))
         _ = try journal.recordSent(formID: sent.formID, attempt: 1, documents: [sent], reason: "new")
-        try await Self.createElsewhere(numbers[0], in: server)
+        try await server.createElsewhere(numbers[0])
         // Then the payload was transformed again, differently.
         try FileSystem.writeAtomically(
             JSONWriter().bytes(PayloadGenerator.payload(billNumber: numbers[0], quantity: "99")), to: path)

@@ -108,6 +108,15 @@ struct TestRun {
 }
 
 extension KingdeeSandboxServer {
+    /// Loads `number`'s payload from a run of its own: the bill then exists in Kingdee, made by somebody
+    /// other than the run under test.
+    func createElsewhere(_ number: String) async throws {
+        let other = TestRun("someone-else")
+        try FileSystem.writeAtomically(
+            JSONWriter().bytes(PayloadGenerator.payload(billNumber: number)), to: other.transform + "/\(number).json")
+        _ = try await LoadRunner.run(runDirectory: other.runDirectory, config: target())
+    }
+
     /// A target configuration for this sandbox with small, fast test settings. The timeout is long: when
     /// the whole package's tests share two cores, a loopback answer can take seconds.
     func target(

@@ -104,11 +104,7 @@ struct LoadTests {
         let server = try await KingdeeSandboxServer.start()
         defer { Task { await server.stop() } }
         // RK202601000009 already exists in Kingdee (made by someone else).
-        let other = TestRun("other")
-        try FileSystem.writeAtomically(
-            JSONWriter().bytes(PayloadGenerator.payload(billNumber: PayloadGenerator.billNumber(9))),
-            to: other.transform + "/\(PayloadGenerator.billNumber(9)).json")
-        _ = try await LoadRunner.run(runDirectory: other.runDirectory, config: server.target())
+        try await server.createElsewhere(PayloadGenerator.billNumber(9))
 
         let run = TestRun("partial")
         let numbers = try PayloadGenerator.write(count: 10, into: run.transform) { i, number in
