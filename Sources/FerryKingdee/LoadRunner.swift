@@ -23,6 +23,9 @@ public struct LoadSummary: Sendable, Hashable {
     public var inDoubtFound = 0
     /// In-doubt documents that Kingdee did not have (sent again).
     public var inDoubtResent = 0
+    /// Of `inDoubtFound`: documents found in Kingdee whose payload was removed by a later transform or no
+    /// longer passes the checks (they have a receipt now; their bills need a look).
+    public var inDoubtFoundWithoutPayload = 0
     /// Documents that already had a receipt with an unchanged payload (skipped).
     public var alreadyLoaded = 0
     /// Documents with a receipt whose payload changed since (not sent), by payload name.
@@ -38,7 +41,9 @@ public struct LoadSummary: Sendable, Hashable {
     public init() {}
 
     /// Whether some document failed or changed (exit code 1).
-    public var hasProblems: Bool { !changed.isEmpty || failed.values.contains { $0 > 0 } }
+    public var hasProblems: Bool {
+        !changed.isEmpty || inDoubtFoundWithoutPayload > 0 || failed.values.contains { $0 > 0 }
+    }
 
     /// Total documents with error files.
     public var failedTotal: Int { failed.values.reduce(0, +) }
@@ -152,6 +157,10 @@ public enum LoadRunner {
                 pending.append(document)
             }
         }
+        // In doubt without a valid payload: looked up in Kingdee, never sent (see `journalOnlyDocuments`).
+        plan.inDoubt += LoadSession.journalOnlyDocuments(
+            unsettled, excluding: Set(scan.documents.map(\.name)), directory: directory, scan: scan
+        ).map(\.name)
         plan.batches = PayloadDirectory.batches(pending, size: config.batchSize).map { batch in
             LoadPlan.Batch(formID: batch[0].formID, documents: batch.map { ($0.name, $0.billNumber) })
         }
@@ -342,13 +351,32 @@ final class LoadSession: @unchecked Sendable {
             let journalled = Set(batchOf.keys)
             let inDoubt = before.load(paths.filter { journalled.contains(PayloadDirectory.name(ofPayload: $0)) })
                 .filter { before.receipt($0.name) == nil }
+            // In doubt too: documents whose payload a later transform removed, or that no longer passes the
+            // local checks. Kingdee may hold them all the same: they are looked up by the journal's FBillNo,
+            // get a receipt when found, and are never sent from the journal.
+            let unsendable = Self.journalOnlyDocuments(
+                journal.unsettled, excluding: Set(inDoubt.map(\.name)), directory: directory, scan: before)
             progress("load: \(journal.unsettled.count) batch(es) were in flight when an earlier load stopped; "
-                + "\(inDoubt.count) document(s) in doubt, asking Kingdee which exist")
+                + "\(inDoubt.count + unsendable.count) document(s) in doubt, asking Kingdee which exist")
             let missing = try await reconcile(
-                inDoubt, batches: journal.unsettled.map(\.batch), batchOf: batchOf, sentSHA256: sentSHA256)
-            resend = Set(missing.map(\.name))
+                inDoubt + unsendable, batches: journal.unsettled.map(\.batch), batchOf: batchOf, sentSHA256: sentSHA256)
+            let missingNames = Set(missing.map(\.name))
+            resend = missingNames.subtracting(unsendable.map(\.name))
             foundInDoubt = Set(inDoubt.map(\.name)).subtracting(resend)
-            lock.withLock { summary.inDoubtFound += foundInDoubt.count }
+            let foundUnsendable = unsendable.filter { !missingNames.contains($0.name) }
+            if unsendable.count > foundUnsendable.count {
+                progress("load: \(unsendable.count - foundUnsendable.count) in-doubt document(s) without a valid payload "
+                    + "are not in Kingdee: nothing to send for them")
+            }
+            for document in foundUnsendable {
+                progress("load: \(document.billNumber) was in doubt and exists in Kingdee, but its payload "
+                    + (FileSystem.exists(document.path) ? "no longer passes the checks" : "was removed by a later transform")
+                    + "; receipt \(document.name).receipt.json written: check the bill in Kingdee")
+            }
+            lock.withLock {
+                summary.inDoubtFound += foundInDoubt.count + foundUnsendable.count
+                summary.inDoubtFoundWithoutPayload += foundUnsendable.count
+            }
         }
 
         // Reconciling wrote receipts: list again then, else the first listing holds.
@@ -452,6 +480,28 @@ final class LoadSession: @unchecked Sendable {
             result.failed[.data, default: 0] += 1
         }
         return result
+    }
+
+    /// The documents of unsettled batches that have no receipt and no valid payload (removed by a later
+    /// transform, or no longer passing the local checks), rebuilt from their journal entries: name, form
+    /// id, FBillNo and the SHA-256 sent. They can be looked up in Kingdee, never sent.
+    static func journalOnlyDocuments(
+        _ unsettled: [(batch: String, formID: String, documents: [LoadJournal.Entry])], excluding valid: Set<String>,
+        directory: String, scan: Scan
+    ) -> [PayloadDocument] {
+        var seen = valid
+        var result: [PayloadDocument] = []
+        for batch in unsettled {
+            for entry in batch.documents where !seen.contains(entry.name) && !entry.billNumber.isEmpty {
+                seen.insert(entry.name)
+                guard !scan.hasReceipt(entry.name) else { continue }
+                result.append(
+                    PayloadDocument(
+                        path: directory + "/" + entry.name + ".json", name: entry.name, formID: batch.formID,
+                        options: JSONObject(), modelJSON: [], billNumber: entry.billNumber, sha256: entry.sha256))
+            }
+        }
+        return result.sorted { $0.name < $1.name }
     }
 
     /// Counts a document that is already settled (loaded, changed, failed earlier) and returns its state.

@@ -89,6 +89,10 @@ struct LoadCommand: AsyncParsableCommand {
             "  failed:            \(s.failedTotal) (\(classes))",
             "  requests:          \(s.requests)",
         ]
+        if s.inDoubtFoundWithoutPayload > 0 {
+            lines.append("  \(s.inDoubtFoundWithoutPayload) bill(s) in doubt were found in Kingdee although the transform no longer "
+                + "produces a valid payload for them: receipts written; check those bills in Kingdee")
+        }
         if s.failedEarlier > 0 {
             lines.append("  \(s.failedEarlier) document(s) failed in an earlier run and were not re-posted; fix them, then `ferry load --retry-failed`")
         }

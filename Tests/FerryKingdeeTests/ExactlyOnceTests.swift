@@ -179,4 +179,51 @@ struct ExactlyOnceTests {
         #expect(server.store.bill(numbers[0])?.saveCount == 1)
         #expect(server.store.bills.count == 2)
     }
+
+    @Test func aDocumentInDoubtWhosePayloadALaterTransformRemovedIsLookedUpNeverSent() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let run = TestRun("removed-in-doubt")
+        let numbers = try PayloadGenerator.write(count: 3, into: run.transform)
+        // A load sent the first two and died before the answer; Kingdee saved only the first.
+        let sent = try numbers[0...1].map { try PayloadDirectory.load(run.transform + "/\($0).json") }
+        let journal = try LoadJournal(path: LoadRunner.journalPath(run: run.runDirectory))
+        _ = try journal.recordSent(formID: sent[0].formID, attempt: 1, documents: sent, reason: "new")
+        try await server.createElsewhere(numbers[0])
+        // Then a transform no longer produced them (their orders changed number, or are rejected now).
+        for number in numbers[0...1] { try FileSystem.remove(run.transform + "/\(number).json") }
+
+        let plan = try LoadRunner.plan(runDirectory: run.runDirectory, config: server.target(), options: LoadOptions())
+        #expect(plan.inDoubt.sorted() == Array(numbers[0...1]), "both are checked")
+        #expect(plan.batches.flatMap { $0.documents.map(\.name) } == [numbers[2]], "neither is sent")
+
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        #expect(summary.inDoubtFound == 1 && summary.inDoubtFoundWithoutPayload == 1 && summary.inDoubtResent == 0)
+        #expect(summary.hasProblems, "a bill the source no longer backs needs a look")
+        #expect(run.receipt(numbers[0])?["payload_sha256"]?.stringValue == sent[0].sha256)
+        #expect(run.receipt(numbers[0])?["how"]?.stringValue == "found by ExecuteBillQuery")
+        #expect(run.receipt(numbers[1]) == nil && run.error(numbers[1]) == nil, "not in Kingdee: nothing to do")
+        #expect(server.store.bill(numbers[1]) == nil, "never sent from the journal")
+        #expect(server.store.bills.count == 2 && run.receipt(numbers[2]) != nil)
+        #expect(try LoadJournal(path: LoadRunner.journalPath(run: run.runDirectory)).unsettled.isEmpty)
+    }
+
+    @Test func aDocumentInDoubtWhosePayloadIsNowInvalidIsLookedUpNotReportedAsNeverSent() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let run = TestRun("invalid-in-doubt")
+        let numbers = try PayloadGenerator.write(count: 2, into: run.transform)
+        let sent = try numbers.map { try PayloadDirectory.load(run.transform + "/\($0).json") }
+        let journal = try LoadJournal(path: LoadRunner.journalPath(run: run.runDirectory))
+        _ = try journal.recordSent(formID: sent[0].formID, attempt: 1, documents: sent, reason: "new")
+        try await server.createElsewhere(numbers[0])
+        // Hand-edited or transformed into something that fails the local checks.
+        for number in numbers { try FileSystem.writeAtomically("{}", to: run.transform + "/\(number).json") }
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        #expect(summary.inDoubtFoundWithoutPayload == 1)
+        #expect(run.receipt(numbers[0])?["payload_sha256"]?.stringValue == sent[0].sha256, "the bill Kingdee holds")
+        #expect(run.error(numbers[0]) == nil, "found: not an error")
+        #expect(run.error(numbers[1])?["class"]?.stringValue == "data", "not found: the local check's error")
+        #expect(server.store.bills.count == 1)
+    }
 }
