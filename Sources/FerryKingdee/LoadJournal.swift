@@ -15,9 +15,12 @@ import Foundation
 /// {"seq":3,"kind":"reconciled",...}              after in-doubt batches were checked with ExecuteBillQuery
 /// {"seq":4,"kind":"superseded","payload":...}    an error file removed because the document was loaded
 ///                                                later (its old content is kept here: the history of failures)
+/// {"seq":5,"kind":"inherited","batch":"B000005","from_run":...,"from_batch":...,"documents":[...]}
+///                                                documents of this run that another run's load sent in a
+///                                                batch that was never settled (see `LoadRunner.inheritDoubts`)
 /// ```
-/// A `sent` without a `settled` or `reconciled` line for its batch means the process died (or lost the
-/// answer) while the batch was in flight: its documents without receipts are *in doubt*.
+/// A `sent` (or `inherited`) without a `settled` or `reconciled` line for its batch means the process died
+/// (or lost the answer) while the batch was in flight: its documents without receipts are *in doubt*.
 ///
 /// Receipts are renamed into place before their batch's settled line is appended. On a journalling file
 /// system (ext4's default, XFS) the flush that makes a later line durable (`fdatasync` of a file that
@@ -52,6 +55,8 @@ public final class LoadJournal: @unchecked Sendable {
     private var file: AppendOnlyFile?
     /// Batches sent by an earlier process that were never settled, with their form id and documents.
     public private(set) var unsettled: [(batch: String, formID: String, documents: [Entry])] = []
+    /// `<run>/<batch>` of every other run's unsettled batch already inherited (`recordInherited`).
+    private var inherited: Set<String> = []
 
     /// Opens (and reads) the journal at `path`; the file is created on the first write.
     ///
@@ -79,8 +84,12 @@ public final class LoadJournal: @unchecked Sendable {
             }
             valid = line.bytes.endIndex + 1
             if let number = value["seq"]?.scalarText.flatMap({ Int($0) }) { maximum = max(maximum, number) }
-            switch value["kind"]?.stringValue {
-            case "sent":
+            let kind = value["kind"]?.stringValue
+            if kind == "inherited" {
+                inherited.insert((value["from_run"]?.stringValue ?? "") + "/" + (value["from_batch"]?.stringValue ?? ""))
+            }
+            switch kind {
+            case "sent", "inherited":
                 let documents = (value["documents"]?.arrayValue ?? []).map { d in
                     Entry(
                         name: d["payload"]?.stringValue ?? "", billNumber: d["FBillNo"]?.scalarText ?? "",
@@ -139,6 +148,42 @@ public final class LoadJournal: @unchecked Sendable {
         ]
         try append(entry, durable: true)
         return batch
+    }
+
+    /// Whether `recordInherited` already took over `batch` of `run`.
+    public func hasInherited(fromRun run: String, batch: String) -> Bool {
+        lock.withLock { inherited.contains(run + "/" + batch) }
+    }
+
+    /// Records, durably, that `documents` of this run were sent by another run's load in `batch`, which was
+    /// never settled: they are in doubt here too, under a new batch id of this journal, until a load
+    /// reconciles them. Returns the new batch id.
+    ///
+    /// - Throws: a `Diagnostic` when the entry cannot be written.
+    @discardableResult
+    public func recordInherited(fromRun run: String, batch: String, formID: String, documents: [Entry]) throws(Diagnostic)
+        -> String
+    {
+        let (sequence, id) = lock.withLock { () -> (Int, String) in
+            let s = nextSequence
+            nextSequence += 1
+            let id = "B" + Self.pad(s)
+            batchEntries[id] = documents
+            for d in documents { lastSent[d.name] = d.sha256 }
+            doubtedNames.formUnion(documents.map(\.name))
+            inherited.insert(run + "/" + batch)
+            unsettled.append((batch: id, formID: formID, documents: documents))
+            return (s, id)
+        }
+        let entry: JSONValue = [
+            "seq": .number(String(sequence)), "kind": "inherited", "batch": .string(id), "formid": .string(formID),
+            "at": .string(Timestamp.now()), "from_run": .string(run), "from_batch": .string(batch),
+            "documents": .array(documents.map { d in
+                ["payload": .string(d.name), "FBillNo": .string(d.billNumber), "payload_sha256": .string(d.sha256)]
+            }),
+        ]
+        try append(entry, durable: true)
+        return id
     }
 
     /// Records that every document of `batch` has an outcome (receipt, error file, or a later batch).

@@ -115,6 +115,48 @@ public enum LoadRunner {
         return try result.get()
     }
 
+    /// Takes over, into this run's journal, the doubt of other runs' loads: documents of this run (by
+    /// payload name, so by bill number) that another run sent in a batch that was never settled (its load
+    /// died or lost the answer), and that have a receipt in neither run. Kingdee may hold them from that
+    /// send; without this, this run would send them as new and take Kingdee's "this number exists" for
+    /// somebody else's bill (or, where a numbering rule replaces FBillNo, save them twice). Each such batch
+    /// is taken over once; the load then checks its documents with ExecuteBillQuery before sending
+    /// anything, as for its own batches in doubt.
+    ///
+    /// - Parameters:
+    ///   - runDirectory: `runs/<id>` of the run about to be loaded.
+    ///   - otherRuns: the workspace's other runs: id and directory.
+    ///   - record: false for a dry run: nothing is written, the documents are only returned.
+    /// - Returns: the payload names taken over (or that would be).
+    /// - Throws: a `Diagnostic` when a journal cannot be read or written.
+    @discardableResult
+    public static func inheritDoubts(
+        runDirectory: String, otherRuns: [(id: String, directory: String)], record: Bool = true
+    ) throws(Diagnostic) -> [String] {
+        let directory = transformDirectory(run: runDirectory)
+        let listing = Set(FileSystem.list(directory))
+        let journal = try LoadJournal(path: journalPath(run: runDirectory))
+        var names: [String] = []
+        for other in otherRuns {
+            let path = journalPath(run: other.directory)
+            guard FileSystem.exists(path) else { continue }
+            let theirs = try LoadJournal(path: path)
+            let theirListing = Set(FileSystem.list(transformDirectory(run: other.directory)))
+            for batch in theirs.unsettled where !journal.hasInherited(fromRun: other.id, batch: batch.batch) {
+                let ours = batch.documents.filter { entry in
+                    listing.contains(entry.name + ".json") && !listing.contains(entry.name + ".receipt.json")
+                        && !theirListing.contains(entry.name + ".receipt.json")
+                }
+                guard !ours.isEmpty else { continue }
+                names += ours.map(\.name)
+                if record {
+                    try journal.recordInherited(fromRun: other.id, batch: batch.batch, formID: batch.formID, documents: ours)
+                }
+            }
+        }
+        return names
+    }
+
     /// Refuses a transform directory whose last transform did not finish (`TransformMarker`): its payloads
     /// may be a mix of versions of a document, or files no manifest lists.
     static func requireFinishedTransform(_ directory: String) throws(Diagnostic) {
@@ -128,10 +170,13 @@ public enum LoadRunner {
 
     /// The dry-run plan: what `run` would send, after local checks. Sends nothing, writes nothing.
     ///
-    /// - Throws: a `Diagnostic` when the run has no transform directory or the journal is unreadable.
-    public static func plan(runDirectory: String, config: KingdeeTargetConfig, options: LoadOptions) throws(Diagnostic)
-        -> LoadPlan
-    {
+    /// - Parameter otherRuns: the workspace's other runs, whose unsettled batches `inheritDoubts` would
+    ///   take over (their documents are listed as in doubt).
+    /// - Throws: a `Diagnostic` when the run has no transform directory or a journal is unreadable.
+    public static func plan(
+        runDirectory: String, config: KingdeeTargetConfig, options: LoadOptions,
+        otherRuns: [(id: String, directory: String)] = []
+    ) throws(Diagnostic) -> LoadPlan {
         let directory = transformDirectory(run: runDirectory)
         guard FileSystem.isDirectory(directory) else {
             throw .error("this run has no transform/ directory; run `ferry transform` first", file: directory)
@@ -142,6 +187,7 @@ public enum LoadRunner {
         plan.invalid = scan.invalid
         let unsettled = try LoadJournal(path: journalPath(run: runDirectory)).unsettled
         let inDoubtNames = Set(unsettled.flatMap { $0.documents.map(\.name) })
+            .union(try inheritDoubts(runDirectory: runDirectory, otherRuns: otherRuns, record: false))
         var pending: [PayloadDocument] = []
         for document in scan.documents {
             switch scan.state(of: document, retryFailed: options.retryFailed) {

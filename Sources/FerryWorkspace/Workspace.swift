@@ -57,6 +57,11 @@ public struct Workspace: Sendable {
         FileSystem.list(runsDirectory).filter { RunID.isValid($0) && FileSystem.isDirectory(runDirectory($0)) }
     }
 
+    /// Every run but `id`, newest first: id and directory.
+    public func otherRuns(than id: String) -> [(id: String, directory: String)] {
+        runIDs().filter { $0 != id }.reversed().map { ($0, runDirectory($0)) }
+    }
+
     /// The newest run id, if any.
     public func latestRunID() -> String? { runIDs().last }
 

@@ -41,7 +41,8 @@ struct LoadCommand: AsyncParsableCommand {
             let options = LoadOptions(isDryRun: dryRun, retryFailed: retryFailed)
             if dryRun {
                 let config = try KingdeeTargetConfig.resolved(from: workspace.config, environment: environment, withSecrets: false)
-                let plan = try LoadRunner.plan(runDirectory: runDirectory, config: config, options: options)
+                let plan = try LoadRunner.plan(
+                    runDirectory: runDirectory, config: config, options: options, otherRuns: workspace.otherRuns(than: id))
                 Self.printPlan(plan, run: id)
                 return plan.invalid.isEmpty && plan.changed.isEmpty ? .success : .documentsFailed
             }

@@ -229,4 +229,41 @@ struct ExactlyOnceTests {
         #expect(run.error(numbers[1])?["class"]?.stringValue == "data", "not found: the local check's error")
         #expect(server.store.bills.count == 1)
     }
+
+    @Test func aBatchAnotherRunLeftInDoubtIsCheckedBeforeThisRunSendsItsDocuments() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let earlier = TestRun("inherited-doubt")
+        let numbers = try PayloadGenerator.write(count: 3, into: earlier.transform)
+        // The earlier run's load sent the first two and died before the answer; Kingdee saved the first.
+        let sent = try numbers[0...1].map { try PayloadDirectory.load(earlier.transform + "/\($0).json") }
+        _ = try LoadJournal(path: LoadRunner.journalPath(run: earlier.runDirectory))
+            .recordSent(formID: sent[0].formID, attempt: 1, documents: sent, reason: "new")
+        try await server.createElsewhere(numbers[0])
+        // A later run (the extract look-back) has the same three payloads.
+        let later = earlier.root + "/runs/20260102T000000Z"
+        try FileSystem.createDirectory(later + "/transform")
+        for number in numbers {
+            try FileSystem.writeAtomically(
+                try FileSystem.read(earlier.transform + "/\(number).json"), to: later + "/transform/\(number).json")
+        }
+        try FileSystem.remove(earlier.transform + "/\(numbers[2]).json")
+        let others = [(id: "20260101T000000Z", directory: earlier.runDirectory)]
+
+        let plan = try LoadRunner.plan(runDirectory: later, config: server.target(), options: LoadOptions(), otherRuns: others)
+        #expect(plan.inDoubt.sorted() == Array(numbers[0...1]))
+        #expect(try LoadRunner.inheritDoubts(runDirectory: later, otherRuns: others).sorted() == Array(numbers[0...1]))
+        #expect(try LoadRunner.inheritDoubts(runDirectory: later, otherRuns: others).isEmpty, "taken over once")
+
+        let summary = try await LoadRunner.run(runDirectory: later, config: server.target())
+        #expect(summary.inDoubtFound == 1 && summary.inDoubtResent == 1 && summary.loaded == 2)
+        #expect(summary.failedTotal == 0, "the bill the earlier run saved is not somebody else's")
+        #expect(server.store.duplicateRejections.isEmpty)
+        #expect(server.store.bills.count == 3 && server.store.bill(numbers[0])?.saveCount == 1)
+
+        // The earlier run's own load settles its batch: both are in Kingdee now; nothing is sent.
+        let settled = try await LoadRunner.run(runDirectory: earlier.runDirectory, config: server.target())
+        #expect(settled.inDoubtFound == 2 && settled.loaded == 0 && settled.requests == 0)
+        #expect(earlier.receipt(numbers[1]) != nil && server.store.bills.count == 3)
+    }
 }

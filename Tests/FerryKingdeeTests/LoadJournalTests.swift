@@ -36,6 +36,25 @@ import Testing
         #expect(later.lastSentSHA256("RK-never-sent") == nil)
     }
 
+    @Test func anInheritedBatchIsInDoubtUntilReconciledAndTakenOverOnlyOnce() throws {
+        let (_, theirPath, documents) = try fixture("journal-theirs", count: 2)
+        _ = try LoadJournal(path: theirPath).recordSent(formID: "STK_MISCELLANEOUS", attempt: 1, documents: documents, reason: "new")
+        let theirs = try LoadJournal(path: theirPath).unsettled
+        let path = TestRun("journal-ours").runDirectory + "/load/journal.jsonl"
+        let batch = try LoadJournal(path: path).recordInherited(
+            fromRun: "R1", batch: theirs[0].batch, formID: theirs[0].formID, documents: theirs[0].documents)
+        let reopened = try LoadJournal(path: path)
+        #expect(reopened.unsettled.map(\.batch) == [batch])
+        #expect(reopened.unsettled.first?.documents.map(\.name) == documents.map(\.name))
+        #expect(reopened.hasInherited(fromRun: "R1", batch: theirs[0].batch))
+        #expect(!reopened.hasInherited(fromRun: "R2", batch: theirs[0].batch))
+        #expect(documents.allSatisfy { reopened.wasInDoubt($0.name) })
+        #expect(reopened.lastSentSHA256(documents[0].name) == documents[0].sha256)
+        try reopened.recordReconciled(batches: [batch], found: documents.map(\.billNumber), missing: [])
+        let settled = try LoadJournal(path: path)
+        #expect(settled.unsettled.isEmpty && settled.hasInherited(fromRun: "R1", batch: theirs[0].batch))
+    }
+
     @Test func aLaterProcessSeesTheBatchesNeverSettled() throws {
         let (run, path, documents) = try fixture("journal-reopen")
         let journal = try LoadJournal(path: path)

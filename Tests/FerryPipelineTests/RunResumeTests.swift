@@ -102,4 +102,47 @@ import WDTSandbox
             #expect(!text.contains("\"class\": \"duplicate\""), "\(name)")
         }
     }
+
+    @Test func aBillAnEarlierRunLeftInDoubtIsCheckedNotSentAsNew() async throws {
+        let pair = try await SandboxPair.start(options: SandboxPair.Options())
+        defer { Task { await pair.stop() } }
+        let dir = TestSupport.makeTemporaryDirectory("ferry-overlap-doubt") + "/ws"
+        try Demo.prepareDirectory(dir)
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(pair.environment()) { $1 }
+        let period = pair.period
+        let middle = period.start.adding(seconds: 15 * 86_400)
+        let first = try await TestSupport.runFerryAsync(
+            ["run", "--workspace", dir, "--since", period.start.description, "--until", middle.description],
+            environment: environment)
+        #expect(first.status == 1, "\(first.stderr)")
+        // The second run overlaps the first by five days.
+        let extract = try await TestSupport.runFerryAsync(
+            ["extract", "--workspace", dir, "--since", middle.adding(seconds: -5 * 86_400).description, "--until", period.end.description],
+            environment: environment)
+        #expect(extract.status == 0, "\(extract.stderr)")
+        #expect(try await TestSupport.runFerryAsync(["transform", "--workspace", dir], environment: environment).status != 2)
+        let runs = FileSystem.list(dir + "/runs").filter { !$0.hasPrefix(".") }
+        let (firstRun, secondRun) = ("\(dir)/runs/\(runs[0])", "\(dir)/runs/\(runs[1])")
+        // A bill in both runs that the first run saved: make it look as if the first load died before the
+        // answer came (its receipt never written, its batch never settled).
+        let shared = FileSystem.list(firstRun + "/transform").filter { $0.hasSuffix(".receipt.json") }
+            .map { String($0.dropLast(".receipt.json".count)) }
+            .first { FileSystem.exists(secondRun + "/transform/\($0).json") }
+        let name = try #require(shared, "the runs overlap")
+        try FileSystem.remove(firstRun + "/transform/\(name).receipt.json")
+        let sha = Hashing.sha256Hex(try FileSystem.read(firstRun + "/transform/\(name).json"))
+        let line = #"{"seq":999999,"kind":"sent","batch":"B999999","formid":"STK_MISCELLANEOUS","at":"2026-01-01T00:00:00Z","#
+            + #""attempt":1,"reason":"new","documents":[{"payload":"\#(name)","FBillNo":"\#(name)","payload_sha256":"\#(sha)"}]}"#
+        let journal = firstRun + "/load/journal.jsonl"
+        try FileSystem.writeAtomically(try FileSystem.read(journal) + Array((line + "\n").utf8), to: journal)
+
+        let load = try await TestSupport.runFerryAsync(["load", "--workspace", dir], environment: environment)
+        #expect(load.stderr.contains("sent by another run's load that never got its answer"), "\(load.stderr)")
+        #expect(pair.kingdee.store.duplicateRejections.isEmpty, "the bill was found, not sent as new")
+        #expect(pair.kingdee.store.bills.allSatisfy { $0.saveCount == 1 })
+        let receipt = try JSONReader.parse(try FileSystem.read(secondRun + "/transform/\(name).receipt.json"))
+        #expect(receipt["how"]?.stringValue == "found by ExecuteBillQuery")
+        #expect(!FileSystem.exists(secondRun + "/transform/\(name).error.json"))
+    }
 }
