@@ -129,4 +129,58 @@ import Testing
         lock.release()
         #expect(locked.status == 2 && locked.stderr.contains("run \(run) is locked by another Ferry process"), "\(locked.stderr)")
     }
+
+    @Test func aTransformKilledPartWayIsNotLoadedAndTheNextTransformCleansUp() throws {
+        let ws = TestSupport.makeTemporaryDirectory() + "/ws"
+        #expect(try TestSupport.runFerry(["init", ws]).status == 0)
+        let run = "20260112T000000Z"
+        let extract = "\(ws)/runs/\(run)/extract/20260101T000000-20260130T235959"
+        try FileSystem.createDirectory(extract)
+        // Enough orders in enough files that the transform is still writing when it is killed.
+        let order = String(try FileSystem.readText(TestSupport.fixturesDirectory + "/wdt/export/orders.jsonl")
+            .split(separator: "\n")[0])
+        #expect(order.contains("\"RK2601110009\""))
+        let (files, perFile) = (8, 3000)
+        for f in 0..<files {
+            let lines = (0..<perFile).map { i in
+                order.replacingOccurrences(of: "RK2601110009", with: "RK9" + String(format: "%02d%05d", f, i)) + "\n"
+            }
+            try FileSystem.writeAtomically(lines.joined(), to: extract + "/orders-\(String(format: "%02d", f)).jsonl")
+        }
+        let out = "\(ws)/runs/\(run)/transform"
+        let marker = out + "/.transform-incomplete"
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestSupport.ferryBinary)
+        process.arguments = ["transform", "--workspace", ws, "--run", run, "--quiet"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Killed once it has written some outputs, well before it has written them all.
+        var written = 0
+        while process.isRunning {
+            written = FileSystem.exists(marker) ? FileSystem.list(out).count : 0
+            if written > 50 { break }
+            usleep(2_000)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try #require(written > 50 && FileSystem.exists(marker), "killed part way (\(written) files written)")
+        #expect(!FileSystem.exists(out + "/manifest.json"))
+
+        var env = ProcessInfo.processInfo.environment
+        for key in ["URL", "ACCT_ID", "USERNAME", "APP_ID", "APP_SECRET"] { env["KINGDEE_" + key] = "x_y" }
+        let refused = try TestSupport.runFerry(["load", "--workspace", ws, "--run", run, "--dry-run"], environment: env)
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(refused.stderr.contains(".transform-incomplete") && refused.stderr.contains("run `ferry transform` again"))
+
+        let again = try TestSupport.runFerry(["transform", "--workspace", ws, "--run", run, "--quiet"])
+        #expect(again.status == 0 || again.status == 1, "\(again.stderr)")
+        #expect(!FileSystem.exists(marker))
+        let listing = FileSystem.list(out)
+        let outputs = listing.filter { $0 != "manifest.json" && $0.hasSuffix(".json") }
+        #expect(outputs.count == files * perFile, "one payload or reject file per order, nothing left over")
+        #expect(listing.allSatisfy { !$0.hasPrefix(".") }, "no temporary files: \(listing.filter { $0.hasPrefix(".") })")
+        let planned = try TestSupport.runFerry(["load", "--workspace", ws, "--run", run, "--dry-run"], environment: env)
+        #expect(planned.status != 2, "\(planned.stderr)")
+    }
 }
