@@ -26,7 +26,7 @@ extension RunOverview {
         let loadValue: JSONValue = [
             "state": .string(load.state), "payloads": n(load.payloads), "loaded": n(load.loaded), "failed": n(load.failed),
             "in_doubt": n(load.inDoubt), "pending": n(load.pending), "changed": n(load.changed),
-            "failed_by_class": .object(byClass),
+            "not_produced": n(load.notProduced), "failed_by_class": .object(byClass),
         ]
         var counts = JSONObject()
         for documentState in DocumentState.allCases {
@@ -99,7 +99,8 @@ extension RunOverview {
             let classes = load.failedByClass.keys.sorted().map { "\($0) \(load.failedByClass[$0]!)" }.joined(separator: ", ")
             lines.append(
                 "  load       \(load.loaded) loaded, \(load.failed) failed\(classes.isEmpty ? "" : " (\(classes))"), "
-                    + "\(load.inDoubt) in doubt, \(load.pending) pending, \(load.changed) changed")
+                    + "\(load.inDoubt) in doubt, \(load.pending) pending, \(load.changed) changed"
+                    + (load.notProduced > 0 ? ", \(load.notProduced) loaded earlier but no longer produced" : ""))
         }
         if problems.isEmpty {
             lines.append(isClean ? "no problems" : "no problems recorded")

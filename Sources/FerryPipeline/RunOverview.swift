@@ -111,6 +111,9 @@ public struct RunOverview: Sendable {
         public var inDoubt = 0
         public var pending = 0
         public var changed = 0
+        /// Loaded earlier (a receipt), but the transform's manifest no longer lists the payload: the bill is
+        /// in Kingdee without the current source data behind it. Counted apart from `loaded` and `pending`.
+        public var notProduced = 0
         public var failedByClass: [String: Int] = [:]
     }
 
@@ -245,13 +248,19 @@ extension RunOverview {
         var loadGroups: [String: ProblemGroup] = [:]
         let lookupFiles = Self.lookupFilesByField(template)
         var sawLoadFiles = false
+        /// Payload names the loop below handled (listed in the manifest, payload present).
+        var handled: Set<String> = []
+        /// Key and bill number of every payload the manifest lists, present or not.
+        var listed: [String: (key: String?, number: String?)] = [:]
         for entry in manifest["outputs"]?.arrayValue ?? [] {
             let file = entry["file"]?.stringValue ?? ""
             let name = String(file.dropLast(".json".count))
             let number = entry["bill_number"]?.scalarText
             let key = entry["key"]?.scalarText
             let payloadPath = directory + "/" + file
+            listed[name] = (key, number)
             guard FileSystem.exists(payloadPath) else { continue }
+            handled.insert(name)
             load.payloads += 1
             var files = ["transform/" + file]
             let receiptPath = PayloadDirectory.receiptPath(directory: directory, name: name)
@@ -305,6 +314,9 @@ extension RunOverview {
             documents.append(DocumentStatus(key: key, billNumber: number, state: state, files: files, detail: detail))
         }
         problems += loadGroups.values.map(Self.tidy)
+        readUnlisted(
+            directory: directory, handled: handled, listed: listed, journal: journal, inFlight: inFlight,
+            sawLoadFiles: &sawLoadFiles)
         if FileSystem.isDirectory(runDirectory + "/load") || sawLoadFiles {
             load.state = load.pending == 0 && load.inDoubt == 0 ? "done" : "partial"
         }
@@ -314,6 +326,67 @@ extension RunOverview {
                     stage: "load", errorClass: "changed", message: "payload changed after it was loaded", field: nil,
                     documents: documents.filter { $0.state == .changed }.compactMap { $0.billNumber }.sorted(), values: [],
                     hint: "the bill exists in Kingdee already; compare the payload with the receipt and update the bill in Kingdee by hand (Ferry does not send it twice)"))
+        }
+    }
+
+    /// Load results the manifest's outputs do not cover: a receipt whose payload a later transform no longer
+    /// produces (the payload kept beside it, or gone altogether), and a document of an unsettled batch whose
+    /// payload is no longer listed or no longer there. Visited by name, sorted.
+    private mutating func readUnlisted(
+        directory: String, handled: Set<String>, listed: [String: (key: String?, number: String?)], journal: LoadJournal,
+        inFlight: Set<String>, sawLoadFiles: inout Bool
+    ) {
+        let receiptSuffix = ".receipt.json"
+        let receipts = Set(
+            FileSystem.list(directory).filter { $0.hasSuffix(receiptSuffix) && !$0.hasPrefix(".") }
+                .map { String($0.dropLast(receiptSuffix.count)) })
+        var journalNumbers: [String: String] = [:]
+        for batch in journal.unsettled {
+            for entry in batch.documents where !entry.billNumber.isEmpty { journalNumbers[entry.name] = entry.billNumber }
+        }
+        var notProduced: [String] = []
+        for name in receipts.union(inFlight).subtracting(handled).sorted() {
+            sawLoadFiles = true
+            let payloadFile = name + ".json"
+            let payloadExists = FileSystem.exists(directory + "/" + payloadFile)
+            var files = payloadExists ? ["transform/" + payloadFile] : []
+            let isListed = listed[name] != nil
+            let key = listed[name]?.key
+            if receipts.contains(name) {
+                files.append("transform/" + name + receiptSuffix)
+                let receiptPath = PayloadDirectory.receiptPath(directory: directory, name: name)
+                let receipt = (try? FileSystem.read(receiptPath)).flatMap { try? JSONReader.parse($0) }
+                let number = receipt?["FBillNo"]?.scalarText ?? listed[name]?.number ?? journalNumbers[name]
+                let detail: String
+                if isListed {
+                    // The manifest still lists it (its payload file was removed by hand): loaded, and still produced.
+                    load.loaded += 1
+                    detail = "loaded; its payload file is missing"
+                } else {
+                    load.notProduced += 1
+                    detail = "loaded earlier, but the transform no longer produces this payload"
+                    notProduced.append(number ?? name)
+                }
+                documents.append(DocumentStatus(key: key, billNumber: number, state: .loaded, files: files, detail: detail))
+            } else {
+                load.inDoubt += 1
+                let detail = isListed
+                    ? "sent, outcome unknown, and its payload file is missing; the next `ferry load` asks Kingdee"
+                    : "sent, outcome unknown, and the transform no longer produces this payload; the next `ferry load` asks Kingdee"
+                documents.append(
+                    DocumentStatus(
+                        key: key, billNumber: journalNumbers[name] ?? listed[name]?.number, state: .inDoubt, files: files,
+                        detail: detail))
+            }
+        }
+        if !notProduced.isEmpty {
+            problems.append(
+                ProblemGroup(
+                    stage: "load", errorClass: "not_produced", message: "loaded earlier, but no longer produced by the transform",
+                    field: nil, documents: notProduced.sorted(), values: [],
+                    hint: "the bill exists in Kingdee but the current source data no longer gives it (its order changed its "
+                        + "number, was rejected or filtered): check the bill in Kingdee and change or delete it by hand; "
+                        + "Ferry never deletes bills"))
         }
     }
 

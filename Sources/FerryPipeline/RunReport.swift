@@ -33,7 +33,8 @@ public enum RunReport {
         let e = overview.extract, t = overview.transform, l = overview.load
         body += row(["extract", e.state, "\(e.windows) windows (\(e.completeWindows) complete, \(e.incompleteWindows) incomplete), \(e.pages) pages, \(e.documents) documents"])
         body += row(["transform", t.state, "\(t.documents) documents → \(t.payloads) payloads, \(t.rejected) rejected, \(t.filtered) filtered, \(t.supersededDuplicates) superseded"])
-        body += row(["load", l.state, "\(l.loaded) loaded, \(l.failed) failed, \(l.inDoubt) in doubt, \(l.pending) pending, \(l.changed) changed"])
+        body += row(["load", l.state, "\(l.loaded) loaded, \(l.failed) failed, \(l.inDoubt) in doubt, \(l.pending) pending, \(l.changed) changed"
+            + (l.notProduced > 0 ? ", \(l.notProduced) loaded earlier but no longer produced" : "")])
         body += "</table>\n"
 
         body += "<h2>Problems</h2>\n"

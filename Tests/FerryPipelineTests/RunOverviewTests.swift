@@ -1,0 +1,165 @@
+import FerryCore
+import FerryPipeline
+import FerryTestSupport
+import FerryWorkspace
+import Foundation
+import Testing
+
+/// `ferry status` on load results the transform's manifest does not list: receipts of payloads a later
+/// transform no longer produces (kept, or gone altogether) and documents of unsettled batches.
+@Suite struct RunOverviewTests {
+    static let runID = "20260105T100000Z"
+
+    /// A run directory in a fresh workspace. A normal run: the manifest lists RK1 (loaded), RK2 (pending) and
+    /// RK3 (sent in a batch that never settled). With `unlisted`, the manifest lists RK1 alone (so that, but
+    /// for the unlisted documents, the load would be done), and the transform directory also holds OLD1
+    /// (payload and receipt, not listed), GONE1 (a receipt alone), and the unsettled batch holds LOST1 (no
+    /// files) and GONE1.
+    static func makeRun(unlisted: Bool) throws -> (workspace: String, run: String) {
+        let workspace = TestSupport.makeTemporaryDirectory("ferry-overview") + "/ws"
+        try WorkspaceInitializer.create(at: workspace)
+        let run = workspace + "/runs/" + runID
+        let transform = run + "/transform"
+        try FileSystem.createDirectory(transform)
+        try FileSystem.createDirectory(run + "/load")
+
+        func payload(_ number: String) -> String {
+            #"{"formid":"STK_MISCELLANEOUS","data":{"Model":{"FBillNo":"\#(number)","FEntity":[{"FMATERIALID":{"FNumber":"M1"},"FSTOCKID":{"FNumber":"S1"},"FQty":1}]}}}"#
+        }
+        func writePayload(_ number: String) throws -> String {
+            let text = payload(number)
+            try FileSystem.writeAtomically(text, to: "\(transform)/\(number).json")
+            return Hashing.sha256Hex(Array(text.utf8))
+        }
+        func writeReceipt(_ number: String, sha256: String) throws {
+            try FileSystem.writeAtomically(
+                #"{"FBillNo":"\#(number)","formid":"STK_MISCELLANEOUS","kingdee":{"Id":1,"Number":"\#(number)"},"payload":"\#(number).json","payload_sha256":"\#(sha256)","loaded_at":"2026-01-05T10:00:00Z","batch":"B000001","how":"saved"}"#,
+                to: "\(transform)/\(number).receipt.json")
+        }
+
+        let rk1 = try writePayload("RK1")
+        try writeReceipt("RK1", sha256: rk1)
+        var listed = ["RK1"]
+        var inFlight: [String] = []
+        if !unlisted {
+            _ = try writePayload("RK2")
+            let rk3 = try writePayload("RK3")
+            inFlight.append(#"{"payload":"RK3","FBillNo":"RK3","payload_sha256":"\#(rk3)"}"#)
+            listed += ["RK2", "RK3"]
+        } else {
+            let old = try writePayload("OLD1")
+            try writeReceipt("OLD1", sha256: old)
+            try writeReceipt("GONE1", sha256: String(repeating: "0", count: 64))
+            inFlight.append(#"{"payload":"LOST1","FBillNo":"LOST1","payload_sha256":"\#(String(repeating: "1", count: 64))"}"#)
+            // GONE1 was in the batch too, and its receipt came: it is loaded, not in doubt.
+            inFlight.append(#"{"payload":"GONE1","FBillNo":"GONE1","payload_sha256":"\#(String(repeating: "0", count: 64))"}"#)
+        }
+        let outputs = listed.map { #"{"file":"\#($0).json","bill_number":"\#($0)","key":"K-\#($0)"}"# }
+        try FileSystem.writeAtomically(
+            #"{"stage":"transform","counts":{"documents":\#(listed.count),"payloads":\#(listed.count)},"outputs":[\#(outputs.joined(separator: ","))],"rejected":[],"filtered":[]}"#,
+            to: transform + "/manifest.json")
+        // A `sent` line without a `settled` one: the batch is unsettled.
+        try FileSystem.writeAtomically(
+            #"{"seq":1,"kind":"sent","batch":"B000001","formid":"STK_MISCELLANEOUS","at":"2026-01-05T10:00:00Z","attempt":1,"reason":"new","documents":[\#(inFlight.joined(separator: ","))]}"#
+                + "\n",
+            to: run + "/load/journal.jsonl")
+        return (workspace, run)
+    }
+
+    @Test func unlistedReceiptsAndUnsettledDocumentsAreShown() throws {
+        let (_, run) = try Self.makeRun(unlisted: true)
+        let overview = try RunOverview.read(runDirectory: run, runID: Self.runID)
+        func document(_ number: String) -> DocumentStatus? { overview.documents.first { $0.billNumber == number } }
+
+        // (a) a receipt whose payload is kept but no longer listed.
+        let old = try #require(document("OLD1"))
+        #expect(old.state == .loaded)
+        #expect(old.files == ["transform/OLD1.json", "transform/OLD1.receipt.json"])
+        #expect(old.detail == "loaded earlier, but the transform no longer produces this payload")
+        // (b) a receipt with no payload at all (and in the unsettled batch: the receipt wins).
+        let gone = try #require(document("GONE1"))
+        #expect(gone.state == .loaded)
+        #expect(gone.files == ["transform/GONE1.receipt.json"])
+        #expect(gone.detail == "loaded earlier, but the transform no longer produces this payload")
+        // (c) an unsettled document the manifest does not list.
+        let lost = try #require(document("LOST1"))
+        #expect(lost.state == .inDoubt)
+        #expect(lost.files.isEmpty)
+        #expect(lost.detail?.contains("the transform no longer produces this payload") == true)
+
+        // Counted apart: loaded counts the listed payloads only; LOST1 is in doubt, so the load is not done.
+        #expect(overview.load.notProduced == 2 && overview.load.loaded == 1 && overview.load.pending == 0)
+        #expect(overview.load.inDoubt == 1)
+        #expect(overview.load.state == "partial")
+        #expect(!overview.isClean)
+
+        let group = try #require(overview.problems.first { $0.errorClass == "not_produced" })
+        #expect(group.stage == "load")
+        #expect(group.documents == ["GONE1", "OLD1"])
+        #expect(group.hint.contains("Ferry never deletes bills"))
+
+        // Every rendering shows the counter.
+        let json = overview.json(includeDocuments: true)
+        #expect(json["stages"]?["load"]?["not_produced"] == .number("2"))
+        #expect(json["stages"]?["load"]?["in_doubt"] == .number("1"))
+        #expect(json["document_states"]?["loaded"] == .number("3"))
+        #expect(overview.text(includeDocuments: false).contains("2 loaded earlier but no longer produced"))
+        #expect(overview.text(includeDocuments: true, state: .inDoubt).contains("LOST1"))
+        #expect(RunReport.html(overview).contains("2 loaded earlier but no longer produced"))
+
+        // Deterministic: the same files give the same overview, documents in the same order.
+        let again = try RunOverview.read(runDirectory: run, runID: Self.runID)
+        #expect(again.documents == overview.documents && again.problems == overview.problems)
+        #expect(
+            overview.documents.map { $0.billNumber ?? "" } == ["LOST1", "GONE1", "RK1", "OLD1"],
+            "by state, then key (K-RK1) or bill number")
+    }
+
+    @Test func aListedReceiptWhosePayloadFileIsGoneIsLoadedNotNotProduced() throws {
+        let (_, run) = try Self.makeRun(unlisted: true)
+        try FileSystem.remove(run + "/transform/RK1.json")
+        let overview = try RunOverview.read(runDirectory: run, runID: Self.runID)
+        let rk1 = try #require(overview.documents.first { $0.billNumber == "RK1" })
+        #expect(rk1.state == .loaded && rk1.key == "K-RK1")
+        #expect(rk1.files == ["transform/RK1.receipt.json"])
+        #expect(rk1.detail == "loaded; its payload file is missing")
+        #expect(overview.load.loaded == 1 && overview.load.notProduced == 2 && overview.load.payloads == 0)
+        #expect(overview.problems.first { $0.errorClass == "not_produced" }?.documents == ["GONE1", "OLD1"])
+    }
+
+    @Test func aRunWhoseLoadResultsAreAllListedIsUnchanged() throws {
+        let (_, run) = try Self.makeRun(unlisted: false)
+        let overview = try RunOverview.read(runDirectory: run, runID: Self.runID)
+        #expect(overview.documents.map(\.state) == [.pending, .inDoubt, .loaded])
+        #expect(overview.documents.map(\.billNumber) == ["RK2", "RK3", "RK1"])
+        #expect(overview.load.loaded == 1 && overview.load.pending == 1 && overview.load.inDoubt == 1)
+        #expect(overview.load.notProduced == 0)
+        #expect(overview.problems.isEmpty)
+        let json = overview.json(includeDocuments: false)
+        #expect(json["stages"]?["load"]?["not_produced"] == .number("0"), "the counter is always in --json")
+        #expect(overview.text(includeDocuments: false).contains("1 loaded, 0 failed, 1 in doubt, 1 pending, 0 changed\n"))
+    }
+
+    @Test func statusCommandListsThemAndFollowsItsSchema() throws {
+        let (workspace, _) = try Self.makeRun(unlisted: true)
+        let status = try TestSupport.runFerry(["status", "--workspace", workspace, "--json", "--documents"])
+        #expect(status.status == 1, "a document is in doubt: \(status.stderr)")
+        let out = TestSupport.makeTemporaryDirectory() + "/status.json"
+        try FileSystem.writeAtomically(status.stdout, to: out)
+        let schema = TestSupport.repositoryRoot + "/Docs/ferry-status-1.schema.json"
+        let check = try TestSupport.run(
+            "/usr/bin/env",
+            ["python3", "-c", "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1]))); print('valid')", schema, out])
+        #expect(check.status == 0 && check.stdout == "valid\n", "\(check.stderr)")
+        let value = try JSONReader.parse(status.stdout)
+        #expect(value["stages"]?["load"]?["not_produced"] == .number("2"))
+        #expect(value["problems"]?.arrayValue?.contains { $0["class"] == "not_produced" } == true)
+
+        let inDoubt = try TestSupport.runFerry(["status", "--workspace", workspace, "--documents", "--state", "in_doubt"])
+        let inDoubtList = try #require(inDoubt.stdout.components(separatedBy: "documents:\n").last)
+        #expect(inDoubtList.contains("LOST1") && !inDoubtList.contains("OLD1"), "\(inDoubt.stdout)")
+        let loaded = try TestSupport.runFerry(["status", "--workspace", workspace, "--documents", "--state", "loaded"])
+        let loadedList = try #require(loaded.stdout.components(separatedBy: "documents:\n").last)
+        #expect(loadedList.contains("OLD1") && loadedList.contains("GONE1") && !loadedList.contains("LOST1"), "\(loaded.stdout)")
+    }
+}
