@@ -65,19 +65,26 @@ import WDTSandbox
 
 /// Overlapping runs (the extract look-back) never send a bill twice.
 @Suite(.serialized) struct OverlappingRunTests {
-    @Test func aBillLoadedByAnEarlierRunIsNotSentAgain() async throws {
+    /// Both sandboxes, a demo workspace, and a first `ferry run` over the first half of the period.
+    func firstRun(_ label: String) async throws -> (SandboxPair, String, [String: String]) {
         let pair = try await SandboxPair.start(options: SandboxPair.Options())
-        defer { Task { await pair.stop() } }
-        let dir = TestSupport.makeTemporaryDirectory("ferry-overlap") + "/ws"
+        let dir = TestSupport.makeTemporaryDirectory(label) + "/ws"
         try Demo.prepareDirectory(dir)
         var environment = ProcessInfo.processInfo.environment
         environment.merge(pair.environment()) { $1 }
-        let period = pair.period
-        let middle = period.start.adding(seconds: 15 * 86_400)
         let first = try await TestSupport.runFerryAsync(
-            ["run", "--workspace", dir, "--since", period.start.description, "--until", middle.description],
+            ["run", "--workspace", dir, "--since", pair.period.start.description,
+             "--until", pair.period.start.adding(seconds: 15 * 86_400).description],
             environment: environment)
         #expect(first.status == 1, "\(first.stderr)")
+        return (pair, dir, environment)
+    }
+
+    @Test func aBillLoadedByAnEarlierRunIsNotSentAgain() async throws {
+        let (pair, dir, environment) = try await firstRun("ferry-overlap")
+        defer { Task { await pair.stop() } }
+        let period = pair.period
+        let middle = period.start.adding(seconds: 15 * 86_400)
         let billsAfterFirst = pair.kingdee.store.bills.count
         #expect(billsAfterFirst > 0)
 
@@ -104,18 +111,10 @@ import WDTSandbox
     }
 
     @Test func aBillAnEarlierRunLeftInDoubtIsCheckedNotSentAsNew() async throws {
-        let pair = try await SandboxPair.start(options: SandboxPair.Options())
+        let (pair, dir, environment) = try await firstRun("ferry-overlap-doubt")
         defer { Task { await pair.stop() } }
-        let dir = TestSupport.makeTemporaryDirectory("ferry-overlap-doubt") + "/ws"
-        try Demo.prepareDirectory(dir)
-        var environment = ProcessInfo.processInfo.environment
-        environment.merge(pair.environment()) { $1 }
         let period = pair.period
         let middle = period.start.adding(seconds: 15 * 86_400)
-        let first = try await TestSupport.runFerryAsync(
-            ["run", "--workspace", dir, "--since", period.start.description, "--until", middle.description],
-            environment: environment)
-        #expect(first.status == 1, "\(first.stderr)")
         // The second run overlaps the first by five days.
         let extract = try await TestSupport.runFerryAsync(
             ["extract", "--workspace", dir, "--since", middle.adding(seconds: -5 * 86_400).description, "--until", period.end.description],
