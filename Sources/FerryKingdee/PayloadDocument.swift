@@ -76,6 +76,14 @@ public enum PayloadDirectory {
         guard let billNumber = modelObject["FBillNo"]?.scalarText, !billNumber.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw .error("the bill has no FBillNo; Ferry needs it to load exactly once", file: path, jsonPath: "$.data.Model.FBillNo")
         }
+        guard billNumber.trimmingCharacters(in: .whitespacesAndNewlines) == billNumber else {
+            // Kingdee's answer (and ExecuteBillQuery) would name the bill without them: Ferry could not tell
+            // its own bill from another number.
+            throw .error(
+                "the bill number \"\(billNumber)\" has leading or trailing spaces, which Kingdee does not keep; trim "
+                    + "them in the template or the source data, then transform again",
+                file: path, jsonPath: "$.data.Model.FBillNo")
+        }
         guard let entries = modelObject["FEntity"]?.arrayValue, !entries.isEmpty else {
             throw .error("the bill has no entry lines (FEntity is missing or empty)", file: path, jsonPath: "$.data.Model.FEntity")
         }
