@@ -77,10 +77,10 @@ public enum PayloadDirectory {
             throw .error("the bill has no FBillNo; Ferry needs it to load exactly once", file: path, jsonPath: "$.data.Model.FBillNo")
         }
         guard billNumber.trimmingCharacters(in: .whitespacesAndNewlines) == billNumber else {
-            // Kingdee's answer (and ExecuteBillQuery) would name the bill without them: Ferry could not tell
+            // Kingdee's answer (and ExecuteBillQuery) may name the bill without them: Ferry could not tell
             // its own bill from another number.
             throw .error(
-                "the bill number \"\(billNumber)\" has leading or trailing spaces, which Kingdee does not keep; trim "
+                "the bill number \"\(billNumber)\" has leading or trailing spaces, which Kingdee may not keep; trim "
                     + "them in the template or the source data, then transform again",
                 file: path, jsonPath: "$.data.Model.FBillNo")
         }
