@@ -136,7 +136,9 @@ public struct RunOverview: Sendable {
 
     /// Whether every document is either loaded or filtered and every window complete.
     public var isClean: Bool {
-        extract.incompleteWindows == 0 && documents.allSatisfy { $0.state == .loaded || $0.state == .filtered }
+        // A bill loaded earlier that the transform no longer produces needs a person, as a changed one does.
+        extract.incompleteWindows == 0 && load.notProduced == 0
+            && documents.allSatisfy { $0.state == .loaded || $0.state == .filtered }
     }
 }
 

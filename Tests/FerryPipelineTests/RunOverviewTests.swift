@@ -66,6 +66,18 @@ import Testing
         return (workspace, run)
     }
 
+    @Test func aBillTheTransformNoLongerProducesLeavesTheRunUnclean() throws {
+        let (_, run) = try Self.makeRun(unlisted: true)
+        // The batch settles (LOST1 was not saved after all): only the bills no longer produced remain.
+        let journal = run + "/load/journal.jsonl"
+        try FileSystem.writeAtomically(
+            try FileSystem.read(journal) + Array(#"{"seq":2,"kind":"settled","batch":"B000001"}"#.utf8) + [0x0A], to: journal)
+        let overview = try RunOverview.read(runDirectory: run, runID: Self.runID)
+        #expect(overview.load.inDoubt == 0 && overview.load.state == "done")
+        #expect(overview.load.notProduced == 2)
+        #expect(!overview.isClean, "a bill in Kingdee that the source no longer backs needs a look")
+    }
+
     @Test func unlistedReceiptsAndUnsettledDocumentsAreShown() throws {
         let (_, run) = try Self.makeRun(unlisted: true)
         let overview = try RunOverview.read(runDirectory: run, runID: Self.runID)
