@@ -69,6 +69,9 @@ public struct Pipeline: Sendable {
     /// - Throws: `StageFailure` for a bad template; a `Diagnostic` when extract cannot run (config, auth).
     public func extract(runID: String, since: WDTTime?, until: WDTTime?) async throws -> ExtractSummary {
         try await timed("extract", runID: runID, exitCode: { $0.isComplete ? 0 : 1 }) {
+            // One extract of the workspace at a time (the run's own lock covers only this run).
+            let extracting = try workspace.lockExtracting()
+            defer { extracting.release() }
             let template = try self.template()
             let source = try WDTSourceConfig.resolved(from: workspace.config, scheme: template.source, environment: environment)
             let extractor = WDTExtractor(config: source, progress: progress)

@@ -25,7 +25,7 @@ public final class WDTClient: Sendable {
     private let timeout: TimeAmount
     private let log: @Sendable (String) -> Void
     private let state = Mutex()
-    nonisolated(unsafe) private var counters = (requests: 0, retries: 0, clockWarned: false)
+    nonisolated(unsafe) private var counters = (requests: 0, retries: 0, clockWarned: false, clockOffset: Double?.none)
 
     /// Creates a client.
     ///
@@ -56,6 +56,9 @@ public final class WDTClient: Sendable {
 
     /// Requests sent so far (every attempt counts).
     public var requestCount: Int { state.withLock { counters.requests } }
+    /// The WDT server's clock minus this machine's, in seconds, from the `Date` header of the latest answer
+    /// (nil before one came, or when the server sends none).
+    public var serverClockOffset: Double? { state.withLock { counters.clockOffset } }
     /// Retries made so far.
     public var retryCount: Int { state.withLock { counters.retries } }
 
@@ -211,6 +214,7 @@ public final class WDTClient: Sendable {
             return
         }
         let skew = Date().timeIntervalSince1970 - TimeInterval(server)
+        state.withLock { counters.clockOffset = -skew }
         guard abs(skew) > 60 else { return }
         let first = state.withLock { () -> Bool in
             defer { counters.clockWarned = true }

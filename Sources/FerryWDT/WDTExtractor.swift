@@ -106,6 +106,14 @@ public struct WDTExtractor: Sendable {
                     "warning: this run was started through \(manifest.api); it continues through "
                         + "\(config.transport.rawValue) as source.api now says")
             }
+            if manifest.method != config.method {
+                // Windows read with another method hold other data: none of them is taken as read.
+                progress(
+                    "note: this run was started with method \(manifest.method); it continues with \(config.method), "
+                        + "so every window is read again")
+                manifest.method = config.method
+                manifest.windows = []
+            }
         } else {
             let cursor = try ExtractCursor.load(request.statePath)
             range = try WindowPlanner.range(
@@ -122,6 +130,9 @@ public struct WDTExtractor: Sendable {
         var session = Session(
             extractor: self, client: client, request: request, manifest: manifest,
             cursor: try ExtractCursor.load(request.statePath)?.cursor)
+        // Without a cursor, source.start says where extracting begins: a first extract that starts later
+        // (a one-off --since) must not move the cursor over the time before it.
+        if session.cursor == nil { session.extractedUpTo = config.start?.adding(seconds: -1) }
         if range.isEmpty {
             progress("nothing to extract: the range starts at \(range.start), after its end \(range.end)")
         } else {
@@ -199,6 +210,8 @@ public struct WDTExtractor: Sendable {
         let request: ExtractRequest
         var manifest: ExtractManifest
         var cursor: WDTTime?
+        /// Where extracted time ends when there is no cursor yet: the second before `source.start`.
+        var extractedUpTo: WDTTime?
         var stopped = false
         var gapBefore = false
         var unread = 0
@@ -214,7 +227,9 @@ public struct WDTExtractor: Sendable {
                 unread += 1
                 return
             }
-            if let recorded = manifest.windows.first(where: { $0.window == window }) {
+            if let recorded = manifest.windows.first(where: { $0.window == window }),
+                recorded.request == requestRecord(window) || recorded.verdict == .incomplete
+            {
                 switch recorded.verdict {
                 case .split:
                     if let (a, b) = window.halves {
@@ -225,6 +240,8 @@ public struct WDTExtractor: Sendable {
                 case .complete:
                     if let keys = verifiedKeys(recorded) {
                         keysRead[window] = keys
+                        // Pages a crashed re-read left beyond the recorded ones.
+                        removeStalePages(in: request.extractDirectory + "/" + window.directoryName, keeping: recorded.pages.count)
                         say("window \(window): already complete (\(recorded.received) documents, verified), skipped")
                         skipped += 1
                         try advanceCursor(after: window, complete: true)
@@ -234,6 +251,8 @@ public struct WDTExtractor: Sendable {
                 case .incomplete:
                     say("window \(window): incomplete in an earlier attempt; reading it again")
                 }
+            } else if manifest.windows.contains(where: { $0.window == window }) {
+                say("window \(window): read earlier with other parameters (the scheme's or ferry.yaml's changed); reading it again")
             }
             let outcome = try await read(window)
             switch outcome {
@@ -242,6 +261,8 @@ public struct WDTExtractor: Sendable {
                 say(
                     "window \(window): total_count \(total) is above source.max_window_documents "
                         + "(\(config.maxWindowDocuments)); splitting it in halves")
+                // Pages an earlier pass stored for the whole window: its halves hold the data now.
+                removeStalePages(in: request.extractDirectory + "/" + window.directoryName, keeping: 0)
                 record(
                     ExtractManifest.Window(
                         start: window.start, end: window.end, verdict: .split, request: requestRecord(window),
@@ -266,7 +287,10 @@ public struct WDTExtractor: Sendable {
 
         mutating func record(_ entry: ExtractManifest.Window) {
             manifest.windows.removeAll { $0.window == entry.window }
-            // A window read again after a split no longer needs its halves, and vice versa.
+            // A window read again after a split no longer needs its halves (nor their page files, which the
+            // transform would read), and vice versa.
+            let replaced = manifest.windows.filter { entry.verdict != .split && $0.start >= entry.start && $0.end <= entry.end }
+            for old in replaced { removeStalePages(in: request.extractDirectory + "/" + old.window.directoryName, keeping: 0) }
             manifest.windows.removeAll { entry.verdict != .split && $0.start >= entry.start && $0.end <= entry.end }
             manifest.windows.append(entry)
             manifest.windows.sort { ($0.start, $1.end) < ($1.start, $0.end) }
@@ -280,18 +304,34 @@ public struct WDTExtractor: Sendable {
                 gapBefore = true
                 return
             }
-            if let cursor {
+            if let cursor = cursor ?? extractedUpTo {
                 guard window.start.unixSeconds <= cursor.unixSeconds + 1 else {
                     say(
-                        "note: cursor stays at \(cursor): this extract starts after it, and the time between "
-                            + "was not extracted")
+                        self.cursor == nil
+                            ? "note: no cursor is set: this extract starts after source.start (\(cursor.adding(seconds: 1))), "
+                                + "and the time between was not extracted"
+                            : "note: cursor stays at \(cursor): this extract starts after it, and the time between "
+                                + "was not extracted")
                     gapBefore = true
                     return
                 }
                 guard window.end > cursor else { return }
             }
-            cursor = window.end
-            try ExtractCursor(cursor: window.end, run: request.runID).write(to: request.statePath)
+            var end = window.end
+            // With this machine's clock ahead of WDT's by more than source.lag_seconds, the newest window
+            // ends in WDT's future: an order edited after it was read would fall behind the cursor. The
+            // cursor stops at WDT's "now" instead (the 1 s HTTP Date resolution is taken off too).
+            if let offset = client.serverClockOffset, offset < 0 {
+                let serverNow = WDTTime(request.now).adding(seconds: Int64(offset.rounded(.down)) - 1)
+                if end > serverNow {
+                    say("note: this machine's clock is \(Int(-offset)) s ahead of WDT's; the cursor stops at WDT's time "
+                        + "\(serverNow), not at \(end)")
+                    end = serverNow
+                }
+            }
+            if let cursor, end <= cursor { return }
+            cursor = end
+            try ExtractCursor(cursor: end, run: request.runID).write(to: request.statePath)
         }
 
         func requestRecord(_ window: ExtractWindow) -> [String: String] {

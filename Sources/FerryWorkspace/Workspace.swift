@@ -113,6 +113,15 @@ public struct Workspace: Sendable {
         try FileLock(path: Self.join(root, ".load.lock"), purpose: "loading from this workspace")
     }
 
+    /// Takes the workspace's extract lock, so that two extracts (of any runs) never send requests at the
+    /// same time: each has its own token bucket, so together they would exceed `source.requests_per_second`,
+    /// and both would write the cursor in `state.json`.
+    ///
+    /// - Throws: a `Diagnostic` when another process holds it.
+    public func lockExtracting() throws(Diagnostic) -> FileLock {
+        try FileLock(path: Self.join(root, ".extract.lock"), purpose: "extracting into this workspace")
+    }
+
     /// Joins path components with `/`.
     public static func join(_ base: String, _ component: String) -> String {
         if base.isEmpty || base == "." { return component }

@@ -57,6 +57,23 @@ struct ExtractCommandTests {
         FileSystem.list(workspace + "/runs").filter { !$0.hasPrefix(".") }
     }
 
+    @Test func aSecondExtractOfTheWorkspaceStopsWhileOneRuns() async throws {
+        let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 50))
+        defer { Task { await server.stop() } }
+        let workspace = Self.makeWorkspace()
+        // Another process is extracting (any run): two token buckets would double the request rate.
+        let extracting = try FileLock(path: workspace + "/.extract.lock", purpose: "test")
+        let blocked = try await TestSupport.runFerryAsync(
+            ["extract", "--workspace", workspace, "--since", Self.since, "--until", Self.until], environment: Self.environment(server))
+        #expect(blocked.status == 2)
+        #expect(blocked.stderr.contains("extracting into this workspace is locked by another Ferry process"), "\(blocked.stderr)")
+        #expect(server.counters.requests == 0, "nothing sent")
+        extracting.release()
+        let extract = try await TestSupport.runFerryAsync(
+            ["extract", "--workspace", workspace, "--since", Self.since, "--until", Self.until], environment: Self.environment(server))
+        #expect(extract.status == 0, "\(extract.stderr)")
+    }
+
     @Test func extractsNinetyDaysWithFaultsThenContinuesFromTheCursor() async throws {
         var faults = WDTSandboxFaults.all
         faults.modifyBetweenPages = .every(29)
