@@ -216,15 +216,25 @@ public enum FileSystem {
         close(fd)
     }
 
-    /// Creates a directory and its parents when missing.
+    /// Creates a directory and its parents when missing, and flushes the entry of each directory it
+    /// created to disk (in its parent), so that a file later written durably inside is still reachable
+    /// after a power loss on a file system that does not order metadata.
     ///
     /// - Throws: a `Diagnostic` naming the directory when it cannot be created.
     public static func createDirectory(_ path: String) throws(Diagnostic) {
+        var created: [String] = []
+        var current = path
+        while !current.isEmpty, current != "/", current != ".", !exists(current) {
+            created.append(current)
+            current = split(current).directory
+        }
+        if created.isEmpty && isDirectory(path) { return }
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
             throw .error("cannot create directory: \(error.localizedDescription)", file: path)
         }
+        for directory in created.reversed() { syncDirectory(split(directory).directory) }
     }
 
     /// Whether something exists at `path`.

@@ -13,6 +13,16 @@ import Testing
         #expect(FileSystem.list(dir + "/a/b") == ["c.json"])
     }
 
+    @Test func createsNestedDirectoriesOnceAndRefusesAFileInTheWay() throws {
+        let dir = TestSupport.makeTemporaryDirectory()
+        try FileSystem.createDirectory(dir + "/runs/1/extract")
+        try FileSystem.createDirectory(dir + "/runs/1/extract")
+        #expect(FileSystem.isDirectory(dir + "/runs/1/extract"))
+        try FileSystem.writeAtomically("x", to: dir + "/file")
+        #expect(throws: Diagnostic.self) { try FileSystem.createDirectory(dir + "/file") }
+        #expect(throws: Diagnostic.self) { try FileSystem.createDirectory(dir + "/file/below") }
+    }
+
     @Test func leavesNoTemporaryFilesAndCreatesMissingDirectoriesOnDemand() throws {
         let dir = TestSupport.makeTemporaryDirectory()
         try FileSystem.writeAtomically(Array("plain".utf8), to: dir + "/plain.json", durable: false)
