@@ -113,7 +113,7 @@ public struct Pipeline: Sendable {
             if !options.isDryRun {
                 let carried = try carryOverReceipts(runID: runID)
                 if carried > 0 {
-                    progress("load: \(carried) document(s) were loaded by an earlier run (receipts carried over, not sent again)")
+                    progress("load: \(carried) document(s) were loaded by another run (receipts carried over, not sent again)")
                 }
                 let inherited = try LoadRunner.inheritDoubts(
                     runDirectory: workspace.runDirectory(runID), otherRuns: workspace.otherRuns(than: runID))
@@ -135,32 +135,32 @@ public struct Pipeline: Sendable {
         return try workspace.createRun(now: now())
     }
 
-    /// Copies into this run the newest receipt an earlier run of the workspace wrote for each payload that
-    /// has no receipt or error file here yet, with `carried_from` naming that run.
+    /// Copies into this run the receipt another run of the workspace wrote for each payload that has no
+    /// receipt or error file here yet (the newest run's first), with `carried_from` naming that run.
     ///
     /// The extract look-back re-reads recently edited orders, so the same bill can appear in two runs.
-    /// With the earlier receipt beside it, load treats the document as loaded (same payload SHA-256) or
-    /// as changed since it was loaded (different SHA-256: reported, never sent twice).
+    /// With the other run's receipt beside it, load treats the document as loaded (same payload SHA-256)
+    /// or as changed since it was loaded (different SHA-256: reported, never sent twice). A later run
+    /// counts too: an older run loaded after a newer one finds the bills the newer one saved.
     ///
     /// - Returns: how many receipts were carried over.
     /// - Throws: a `Diagnostic` when a receipt cannot be written.
     public func carryOverReceipts(runID: String) throws(Diagnostic) -> Int {
         let directory = Workspace.join(workspace.runDirectory(runID), "transform")
-        let earlier = workspace.runIDs().filter { $0 < runID }.reversed()
-        guard !earlier.isEmpty else { return 0 }
+        let others = workspace.otherRuns(than: runID)
+        guard !others.isEmpty else { return 0 }
         var carried = 0
         for file in PayloadDirectory.payloadFiles(in: directory) {
             let name = PayloadDirectory.name(ofPayload: file)
             guard !FileSystem.exists(PayloadDirectory.receiptPath(directory: directory, name: name)),
                 !FileSystem.exists(PayloadDirectory.errorPath(directory: directory, name: name))
             else { continue }
-            for other in earlier {
-                let path = PayloadDirectory.receiptPath(
-                    directory: Workspace.join(workspace.runDirectory(other), "transform"), name: name)
+            for other in others {
+                let path = PayloadDirectory.receiptPath(directory: Workspace.join(other.directory, "transform"), name: name)
                 guard let bytes = try? FileSystem.read(path), case .object(var receipt)? = try? JSONReader.parse(bytes) else {
                     continue
                 }
-                receipt.set("carried_from", .string(receipt["carried_from"]?.stringValue ?? other))
+                receipt.set("carried_from", .string(receipt["carried_from"]?.stringValue ?? other.id))
                 try FileSystem.writeAtomically(
                     JSONWriter().bytes(.object(receipt)), to: PayloadDirectory.receiptPath(directory: directory, name: name))
                 carried += 1

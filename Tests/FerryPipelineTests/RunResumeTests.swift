@@ -93,7 +93,7 @@ import WDTSandbox
             ["run", "--workspace", dir, "--since", middle.adding(seconds: -5 * 86_400).description, "--until", period.end.description],
             environment: environment)
         #expect(second.status == 1, "\(second.stderr)")
-        #expect(second.stderr.contains("were loaded by an earlier run"), "\(second.stderr)")
+        #expect(second.stderr.contains("were loaded by another run"), "\(second.stderr)")
         let bills = pair.kingdee.store.bills
         #expect(bills.allSatisfy { $0.saveCount == 1 })
         #expect(pair.kingdee.store.duplicateRejections.isEmpty, "nothing was posted twice")
@@ -143,5 +143,32 @@ import WDTSandbox
         let receipt = try JSONReader.parse(try FileSystem.read(secondRun + "/transform/\(name).receipt.json"))
         #expect(receipt["how"]?.stringValue == "found by ExecuteBillQuery")
         #expect(!FileSystem.exists(secondRun + "/transform/\(name).error.json"))
+    }
+
+    @Test func anOlderRunLoadedAfterANewerOneFindsTheBillsTheNewerOneSaved() async throws {
+        let pair = try await SandboxPair.start(options: SandboxPair.Options())
+        defer { Task { await pair.stop() } }
+        let dir = TestSupport.makeTemporaryDirectory("ferry-overlap-older") + "/ws"
+        try Demo.prepareDirectory(dir)
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(pair.environment()) { $1 }
+        let period = pair.period
+        let middle = period.start.adding(seconds: 15 * 86_400)
+        // Run A is extracted and transformed, but not loaded.
+        let extract = try await TestSupport.runFerryAsync(
+            ["extract", "--workspace", dir, "--since", period.start.description, "--until", middle.description],
+            environment: environment)
+        #expect(extract.status == 0, "\(extract.stderr)")
+        #expect(try await TestSupport.runFerryAsync(["transform", "--workspace", dir], environment: environment).status != 2)
+        let older = try #require(FileSystem.list(dir + "/runs").first { !$0.hasPrefix(".") })
+        // Run B overlaps it by five days and is loaded first.
+        let newer = try await TestSupport.runFerryAsync(
+            ["run", "--workspace", dir, "--since", middle.adding(seconds: -5 * 86_400).description, "--until", period.end.description],
+            environment: environment)
+        #expect(newer.status == 1, "\(newer.stderr)")
+        let load = try await TestSupport.runFerryAsync(["load", "--workspace", dir, "--run", older], environment: environment)
+        #expect(load.stderr.contains("were loaded by another run"), "\(load.stderr)")
+        #expect(pair.kingdee.store.duplicateRejections.isEmpty, "the overlap is not sent again")
+        #expect(pair.kingdee.store.bills.allSatisfy { $0.saveCount == 1 })
     }
 }
