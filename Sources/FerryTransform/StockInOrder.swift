@@ -180,20 +180,17 @@ public enum InputReader {
             }
             if let response = object["response"], case .object(let body) = response {
                 input.shape = .qimenPage
-                if let flag = body["flag"]?.scalarText, flag == "failure" {
-                    input.diagnostics.append(.error(describeError(response, kind: "WDT error response"), file: file, jsonPath: "$.response"))
-                    return
-                }
-                if let code = body["errorcode"]?.scalarText, code != "0" {
+                if isErrorResponse(body) {
                     input.diagnostics.append(.error(describeError(response, kind: "WDT error response"), file: file, jsonPath: "$.response"))
                     return
                 }
                 readListMember(body, basePath: "$.response", into: &input, fileIndex: fileIndex, source: source)
                 return
             }
-            if let code = object["code"]?.scalarText {
+            // A page of the direct open API, or an error answer (an order of its own has a stockin_no).
+            if object[source.key] == nil && (object["code"] != nil || object["flag"] != nil || object["errorcode"] != nil) {
                 input.shape = .openAPIPage
-                guard code == "0" else {
+                if isErrorResponse(object) {
                     input.diagnostics.append(.error(describeError(value, kind: "WDT error response"), file: file, jsonPath: "$"))
                     return
                 }
@@ -217,9 +214,29 @@ public enum InputReader {
         }
     }
 
+    /// Whether a page body is a WDT error: `flag` "failure" (any case), or an `errorcode` or `code` other
+    /// than 0, as the extract reads pages (`WDTResponseParser`).
+    static func isErrorResponse(_ body: JSONObject) -> Bool {
+        if let flag = body["flag"]?.scalarText, flag.lowercased() == "failure" { return true }
+        for key in ["errorcode", "code"] {
+            guard let code = body[key]?.scalarText?.trimmingCharacters(in: .whitespaces) else { continue }
+            if !(code.isEmpty || code == "0" || code.lowercased() == "success") { return true }
+        }
+        return false
+    }
+
     private static func readListMember(
         _ object: JSONObject, basePath: String, into input: inout InputFile, fileIndex: Int, source: SourceSpec
     ) {
+        // A page with neither a list nor a total is no page: an error body of another shape, or a cut file.
+        if object[source.list] == nil && object["total_count"] == nil {
+            input.diagnostics.append(
+                .error(
+                    "the page has neither '\(source.list)' nor 'total_count', so it is not a WDT page of orders; "
+                        + "check the file (an error answer, or a page cut short) and extract it again",
+                    file: input.file, jsonPath: basePath))
+            return
+        }
         switch object[source.list] {
         case .array(let elements):
             readList(elements, basePath: "\(basePath).\(source.list)", into: &input, fileIndex: fileIndex, source: source)
