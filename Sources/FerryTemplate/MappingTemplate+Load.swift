@@ -71,9 +71,21 @@ private struct TemplateBuilder {
         diagnostics.append(.warning(message, file: file, line: line))
     }
 
+    /// An `xs:boolean` attribute, read as XSD reads it: surrounding white space does not count.
     func bool(_ element: XMLElement, _ name: String, default value: Bool) -> Bool {
-        guard let text = element.attribute(name) else { return value }
+        guard let text = element.attribute(name)?.trimmingCharactersInSpaces() else { return value }
         return text == "true" || text == "1"
+    }
+
+    /// An `xs:nonNegativeInteger` attribute (surrounding white space does not count), at most `maximum`:
+    /// nil when absent; an error when it is larger, so that no value is silently ignored.
+    mutating func count(_ element: XMLElement, _ name: String, maximum: Int, field: String) -> Int? {
+        guard let text = element.attribute(name)?.trimmingCharactersInSpaces() else { return nil }
+        guard let n = Int(text), n >= 0, n <= maximum else {
+            error("\(field): \(name)=\"\(text)\" must be a whole number from 0 to \(maximum)", element.line)
+            return nil
+        }
+        return n
     }
 
     mutating func build(_ root: XMLElement, sha256: String) -> MappingTemplate {
@@ -250,7 +262,8 @@ private struct TemplateBuilder {
         let fields = buildFields(element.children, depth: depth + 1, arrayFields: inner)
         return EntriesSpec(
             path: path, condition: condition, conditionText: conditionText,
-            minimum: Int(element.attribute("min") ?? "0") ?? 0, fields: fields)
+            minimum: count(element, "min", maximum: 1_000_000, field: "entries '\(element.attribute("name") ?? "")'") ?? 0,
+            fields: fields)
     }
 
     mutating func buildValue(_ element: XMLElement, depth: Int, arrayFields: [Set<String>?]) -> ValueSpec? {
@@ -287,7 +300,8 @@ private struct TemplateBuilder {
             source = .setting(element.attribute("setting")!)
         }
         let type = ValueType(rawValue: element.attribute("type") ?? "string") ?? .string
-        let scale = element.attribute("scale").flatMap { Int($0) }
+        // Kingdee keeps at most 10 decimal places; 20 leaves room and keeps a typo from padding every value.
+        let scale = count(element, "scale", maximum: 20, field: "field '\(name)'")
         if scale != nil && type != .decimal {
             error("field '\(name)': scale applies to type=\"decimal\" only", element.line)
         }

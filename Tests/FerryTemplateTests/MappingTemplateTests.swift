@@ -28,6 +28,33 @@ import Testing
         #expect(options.first { $0.name == "IsDeleteEntry" }?.value == .bool(true))
     }
 
+    /// XSD reads `xs:boolean` and `xs:nonNegativeInteger` with surrounding white space collapsed; so must
+    /// the template, or an attribute that validates would be silently ignored.
+    @Test func numberAndBooleanAttributesAreReadAsTheXSDReadsThem() throws {
+        let text = templateText(bill: """
+                <field name="FNote" path="remark" required=" true "/>
+                <entries name="FEntity" path="details_list" min=" 1">
+                  <field name="FQty" path="goods_count" type="decimal" scale="2 "/>
+                </entries>
+            """)
+        let (template, messages) = parse(text)
+        #expect(messages.isEmpty, "\(messages)")
+        let bill = try #require(template).bill
+        guard case .value(let note)? = bill.first(where: { $0.name == "FNote" })?.kind,
+            case .entries(let entries)? = bill.first(where: { $0.name == "FEntity" })?.kind,
+            case .value(let quantity)? = entries.fields.first?.kind
+        else {
+            Issue.record("unexpected template shape")
+            return
+        }
+        #expect(note.isRequired && entries.minimum == 1 && quantity.scale == 2)
+    }
+
+    @Test func aScaleBeyondTwentyIsAnError() {
+        let (_, messages) = parse(templateText(bill: #"    <field name="FQty" path="goods_count" type="decimal" scale="1000000000"/>"#))
+        #expect(messages.contains { $0.contains("error") && $0.contains("scale") }, "\(messages)")
+    }
+
     @Test func xsdErrorsPointAtTheLine() {
         let text = templateText(bill: """
                 <field name="FDate" path="stockin_time" type="money"/>
