@@ -120,9 +120,9 @@ enum CSV {
             case ",":
                 fields.append(field)
                 field = ""
-            case "\r":
-                continue
-            case "\n":
+            case "\r", "\n":
+                // CRLF, LF, or a bare CR (as classic Mac Excel saves CSV) ends a row.
+                if ch == "\r", let after = next(), after != "\n" { pending = after }
                 fields.append(field)
                 rows.append(Row(fields: fields, line: rowLine))
                 fields = []

@@ -385,8 +385,16 @@ public enum TransformRunner {
                 continue
             }
             do {
-                tables[name] = try LookupTable.parseCSV(
+                let table = try LookupTable.parseCSV(
                     FileSystem.read(path), file: path, name: name, keyColumn: keyColumn, valueColumn: valueColumn)
+                if table.entries.isEmpty {
+                    summary.diagnostics.append(
+                        .warning(
+                            "lookup '\(name)' has no rows below its header, so every value misses it "
+                                + "(on-miss=\"\((spec.onMiss).rawValue)\"); fill it in, or check how the file was saved",
+                            file: path, line: 1))
+                }
+                tables[name] = table
             } catch {
                 problems.append(error)
             }

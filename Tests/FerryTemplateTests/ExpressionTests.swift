@@ -61,6 +61,18 @@ import Testing
         #expect(table.sha256?.count == 64)
     }
 
+    @Test func aBareCarriageReturnEndsARowAsClassicMacExcelSavesIt() throws {
+        let csv = "spec_no,number\rA-1,1.01.001\rB-2,1.01.002\r\"C\r3\",1.01.003\r"
+        let table = try LookupTable.parseCSV(Array(csv.utf8), file: "m.csv", name: "m", keyColumn: "spec_no", valueColumn: "number")
+        #expect(table.entries == ["A-1": "1.01.001", "B-2": "1.01.002", "C\r3": "1.01.003"])
+        do {
+            _ = try LookupTable.parseCSV(Array("spec_no,number\rA,1\rA,2\r".utf8), file: "m.csv", name: "m", keyColumn: "spec_no", valueColumn: "number")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.hasPrefix("m.csv:3: error: 'A' is listed twice"))
+        }
+    }
+
     @Test func conflictingDuplicateIsAnErrorWithItsLine() {
         let csv = "spec_no,number\nA,1\nB,2\nA,3\n"
         do {
