@@ -84,7 +84,7 @@ public enum ValueConversion {
     }
 
     /// Whether `text` is empty or only whitespace (a byte check first: any visible ASCII byte settles it).
-    static func isBlank(_ text: String) -> Bool {
+    public static func isBlank(_ text: String) -> Bool {
         for byte in text.utf8 {
             if byte > 0x20 && byte < 0x80 { return false }
         }

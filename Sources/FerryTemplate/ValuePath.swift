@@ -230,7 +230,8 @@ public struct StringTemplate: Sendable, Hashable {
 }
 
 extension String {
-    func trimmingCharactersInSpaces() -> String {
+    /// The string without white space (Unicode's, full-width spaces included) at either end.
+    public func trimmingCharactersInSpaces() -> String {
         var s = Substring(self)
         while s.first?.isWhitespace == true { s = s.dropFirst() }
         while s.last?.isWhitespace == true { s = s.dropLast() }

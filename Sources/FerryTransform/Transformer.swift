@@ -601,13 +601,23 @@ struct ValueRules {
     /// The value a miss gives with `on-miss="default"`.
     let missDefault: String?
 
+    /// `key` without surrounding white space, when it has any (nil otherwise: the exact key was tried).
+    static func trimmedKey(_ key: String) -> String? {
+        guard let first = key.unicodeScalars.first, let last = key.unicodeScalars.last,
+            first.properties.isWhitespace || last.properties.isWhitespace
+        else { return nil }
+        return key.trimmingCharactersInSpaces()
+    }
+
     /// The value `source` gives (nil: the source is absent).
     func value(from source: String?) -> Outcome {
         var text = source
-        let isEmpty = text == nil || text!.isEmpty
+        // Empty as the conversion sees it: a blank number or date is empty too, and takes the default.
+        let isEmpty = text == nil || text!.isEmpty || (type != .string && ValueConversion.isBlank(text!))
         if isEmpty, let defaultValue { text = defaultValue }
         if let table = lookup, let key = text, !key.isEmpty {
-            if let mapped = table.entries[key] {
+            // Keys are trimmed in the lookup file; so is the value looked up ("WH-SH01 " is WH-SH01).
+            if let mapped = table.entries[key] ?? Self.trimmedKey(key).flatMap({ table.entries[$0] }) {
                 text = mapped
             } else {
                 switch onMiss {

@@ -165,6 +165,25 @@ private func reasons(_ result: TransformResult) -> [String] {
         _ = try #require(reasons(try run(t2, #"{"stockin_no":"RK1","code":"A","kind":"4"}"#, lookups: tables)).first)
     }
 
+    @Test func aSourceValueWithSpacesAroundItFindsItsTrimmedLookupKey() throws {
+        let t = try template(
+            #"<ref name="S" path="warehouse_no" lookup="stocks"/>"#,
+            declarations: #"<lookup name="stocks" file="w.csv" key="k" value="v" on-miss="pass"/>"#)
+        let tables = ["stocks": LookupTable(name: "stocks", entries: ["WH-SH01": "CK001"], file: "lookups/w.csv")]
+        for value in ["WH-SH01 ", " WH-SH01", "WH-SH01\u{3000}"] {
+            let m = try model(try run(t, #"{"stockin_no":"RK1","warehouse_no":"\#(value)"}"#, lookups: tables))
+            #expect(m["S"] == ["FNumber": "CK001"], "'\(value)'")
+        }
+    }
+
+    @Test func aBlankNumberTakesTheDefaultAsAnEmptyOneDoes() throws {
+        let t = try template(#"<field name="FPrice" path="cost_price" type="decimal" default="0"/>"#)
+        for value in ["\"\"", "\" \"", "\"\u{3000}\"", "null"] {
+            let m = try model(try run(t, #"{"stockin_no":"RK1","cost_price":\#(value)}"#))
+            #expect(m["FPrice"] == .number("0"), "\(value)")
+        }
+    }
+
     @Test func entriesWithParentAccessAndLineFilter() throws {
         let t = try template("""
             <entries name="FEntity" path="details_list" when="goods_count &gt; 0" min="1">
