@@ -4,9 +4,13 @@ import FerryCore
 public enum Deduplication {
     /// Whether a version read later (`later`) replaces one read earlier (`earlier`): the higher version
     /// wins (compared as decimals when both are numbers, as text otherwise, which orders
-    /// `yyyy-MM-dd HH:mm:ss` correctly); on a tie, or without versions, the one read later wins.
+    /// `yyyy-MM-dd HH:mm:ss` correctly); on a tie, or when neither has a version, the one read later wins.
+    /// A version without one (missing or empty) never replaces one with a version, whatever the order of
+    /// reading: which of the two is newer cannot be told, and the dated one is the one that can be checked.
     public static func replaces(_ later: String?, _ earlier: String?) -> Bool {
-        guard let later, let earlier, later != earlier else { return true }
+        let later = later ?? "", earlier = earlier ?? ""
+        if later == earlier { return true }
+        if later.isEmpty || earlier.isEmpty { return earlier.isEmpty }
         if let x = ExactDecimal(later), let y = ExactDecimal(earlier) { return x >= y }
         return later > earlier
     }

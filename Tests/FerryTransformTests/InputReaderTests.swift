@@ -96,7 +96,10 @@ private func read(_ text: String, file: String = "in.json") -> InputFile {
 @Suite struct DeduplicationTests {
     @Test(arguments: [
         ("2026-01-09 08:00:00", "2026-01-08 11:30:00", true), ("2026-01-08 11:30:00", "2026-01-09 08:00:00", false),
-        ("2026-01-01 00:00:00", "2026-01-01 00:00:00", true), (nil, "2026-01-01 00:00:00", true), ("10", "9", true),
+        ("2026-01-01 00:00:00", "2026-01-01 00:00:00", true), ("10", "9", true),
+        // Without a version a document never replaces a dated one, whichever is read first.
+        (nil, "2026-01-01 00:00:00", false), ("2026-01-01 00:00:00", nil, true), ("", "2026-01-01 00:00:00", false),
+        (nil, nil, true), (nil, "", true),
         ("9", "10", false), ("9.50", "9.5", true),
     ] as [(String?, String?, Bool)])
     func theNewestVersionWinsAndTiesGoToTheLaterRead(later: String?, earlier: String?, replaces: Bool) {
