@@ -31,6 +31,12 @@ public indirect enum Expression: Sendable, Hashable {
         case string(String)
         case bool(Bool)
         case null
+
+        /// A quoted literal.
+        var isText: Bool {
+            if case .string = self { return true }
+            return false
+        }
     }
 
     /// Why an expression is not valid, with the character position.
@@ -73,13 +79,21 @@ public indirect enum Expression: Sendable, Hashable {
             case .none, .some(.null): return false
             case .some(.bool(let b)): return b
             case .some(.number(let n)): return !(ExactDecimal(n)?.isZero ?? false)
-            case .some(.string(let s)): return !s.isEmpty
+            // WDT sends numbers as strings or numbers: "0" is as false as 0.
+            case .some(.string(let s)): return !s.isEmpty && !(ExactDecimal(s)?.isZero ?? false)
             case .some(.array(let a)): return !a.isEmpty
             case .some(.object(let o)): return !o.isEmpty
             }
         case .compare(let lhs, let op, let rhs):
             let a = Self.value(lhs, resolve)
             let b = Self.value(rhs, resolve)
+            // A quoted literal is text: `warehouse_no != '001'` keeps "1" (codes with leading zeros).
+            if op == .equal || op == .notEqual, lhs.isText || rhs.isText {
+                let aText = a == .null ? nil : a?.scalarText
+                let bText = b == .null ? nil : b?.scalarText
+                let same = aText != nil && aText == bText
+                return op == .equal ? same : !same
+            }
             // Plain numbers on both sides (`status == 80`, `goods_count > 0` with "2.0000", the usual case)
             // compare without making decimals; the result is the one the decimals would give.
             if let x = Self.small(lhs, a), let y = Self.small(rhs, b), let order = ExactDecimal.Small.compare(x, y) {

@@ -5,6 +5,7 @@ import Testing
 @Suite struct ExpressionTests {
     let order: JSONValue = [
         "status": "80", "count": .number("0.00"), "name": "纯棉", "flag": true, "empty": "", "n": .number("12.30"),
+        "zeroText": "0", "zero": .number("0"), "code": "1", "paddedCode": "001",
     ]
 
     func evaluate(_ text: String) throws -> Bool {
@@ -18,6 +19,11 @@ import Testing
         ("name == '纯棉'", true), ("name != \"纯棉\"", false), ("flag", true), ("empty", false), ("missing", false),
         ("missing == null", true), ("missing != 'x'", true), ("not flag", false), ("status == 80 and n > 1", true),
         ("status == 30 or (n > 1 and not empty)", true), ("status == 30 || n > 100", false), ("!(status == 30) && flag", true),
+        // A number is as false at 0 whether WDT sent it as a string or as a number.
+        ("zeroText", false), ("zero", false), ("code", true), ("status", true),
+        // A quoted literal is text: a code with leading zeros is not the number.
+        ("paddedCode != '1'", true), ("code != '001'", true), ("paddedCode == '001'", true), ("code == 1", true),
+        ("paddedCode == 1", true), ("status == '80.0'", false),
     ])
     func evaluates(text: String, expected: Bool) throws {
         #expect(try evaluate(text) == expected, "\(text)")
