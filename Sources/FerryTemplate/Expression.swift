@@ -55,8 +55,10 @@ public indirect enum Expression: Sendable, Hashable {
 
     /// Why a condition cannot be decided for a document (an order comparison on a value that is not a number).
     public struct Undecidable: Error, Sendable, Hashable {
-        /// The path whose value is the problem.
+        /// The path whose value is the problem, as written.
         public var path: String
+        /// The same path, parsed (for its JSON path: `../warehouse_no` names the enclosing document's).
+        public var valuePath: ValuePath?
         /// What is wrong, e.g. `goods_count is 'ten', not a number, so 'goods_count > 0' cannot be decided`.
         public var message: String
     }
@@ -161,7 +163,7 @@ public indirect enum Expression: Sendable, Hashable {
     /// `goods_count is 'ten', not a number, so 'goods_count > 0' cannot be decided`.
     private func undecidable(_ path: ValuePath, _ value: JSONValue?) -> Undecidable {
         let shown = value?.scalarText.map { "'\($0)'" } ?? (value == nil || value == .null ? "missing" : value!.kindDescription)
-        return Undecidable(path: path.text, message: "\(path.text) is \(shown), not a number, so '\(self.text)' cannot be decided")
+        return Undecidable(path: path.text, valuePath: path, message: "\(path.text) is \(shown), not a number, so '\(self.text)' cannot be decided")
     }
 
     /// The expression written back as text (for messages).

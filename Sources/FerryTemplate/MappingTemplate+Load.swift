@@ -383,8 +383,18 @@ private struct TemplateBuilder {
                 target.line)
             return
         }
-        if case .value(let value) = field.kind, !value.isRequired {
-            warning("the bill number field '\(field.name)' should be required=\"true\"", field.line)
+        switch field.kind {
+        case .entries:
+            error("the bill number field '\(field.name)' is an <entries> array; it must be a <field> giving text", field.line)
+        case .value(let value) where value.referenceKey != nil:
+            error(
+                "the bill number field '\(field.name)' is a <ref>, which renders {\"\(value.referenceKey!)\": …}; "
+                    + "it must be a <field> giving text",
+                field.line)
+        case .value(let value):
+            if !value.isRequired {
+                warning("the bill number field '\(field.name)' should be required=\"true\"", field.line)
+            }
         }
     }
 }

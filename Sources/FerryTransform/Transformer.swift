@@ -280,7 +280,8 @@ public struct Transformer: Sendable {
                         reasons.append(
                             RejectionReason(
                                 field: "\(cursor.fieldName(field.name))[\(written)]",
-                                jsonPath: cursor.basePaths.last! + ".\(error.path)",
+                                jsonPath: error.valuePath?.jsonPath(basePaths: cursor.basePaths)
+                                    ?? cursor.basePaths.last! + ".\(error.path)",
                                 message: "line filter: \(error.message)", templateLine: field.line))
                         undecided += 1
                     }

@@ -111,6 +111,18 @@ import Testing
         #expect(messages.contains { $0.hasPrefix("t.xml:7: error: <target number=\"FNumber\">") }, "\(messages)")
     }
 
+    @Test(arguments: [
+        #"<ref name="FBillNo" path="stockin_no" required="true"/>"#,
+        #"<entries name="FBillNo" path="details_list"><field name="X" path="spec_no"/></entries>"#,
+    ])
+    func theBillNumberFieldMustGiveText(field: String) {
+        let text = templateText(bill: "").replacingOccurrences(
+            of: #"<field name="FBillNo" path="stockin_no" required="true"/>"#, with: field)
+        let (template, messages) = parse(text)
+        #expect(template == nil)
+        #expect(messages.contains { $0.contains("error: the bill number field 'FBillNo' is") }, "\(messages)")
+    }
+
     @Test func misspeltSourceFieldIsAWarningWithASuggestion() throws {
         let (template, messages) = parse(templateText(bill: "    <field name=\"FNOTE\" path=\"remrak\"/>"))
         #expect(template != nil)

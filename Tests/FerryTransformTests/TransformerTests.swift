@@ -184,6 +184,17 @@ private func reasons(_ result: TransformResult) -> [String] {
         }
     }
 
+    @Test func anUndecidableLineFilterOnTheOrderNamesTheOrdersJSONPath() throws {
+        let t = try template("""
+            <entries name="FEntity" path="details_list" when="../order_type &gt; 0">
+              <field name="FQty" path="goods_count" type="decimal"/>
+            </entries>
+            """)
+        let result = try run(t, #"{"stockin_no":"RK1","order_type":"x","details_list":[{"goods_count":"1"}]}"#)
+        #expect(reasons(result).count == 1)
+        #expect(reasons(result).first?.hasSuffix("@ $.stockin_list[0].order_type") == true, "\(reasons(result))")
+    }
+
     @Test func entriesWithParentAccessAndLineFilter() throws {
         let t = try template("""
             <entries name="FEntity" path="details_list" when="goods_count &gt; 0" min="1">
