@@ -236,7 +236,7 @@ struct OutputCollector {
     private var current: [String: Int] = [:]
     /// Every record index of each key seen more than once, in input order.
     private var occurrences: [String: [Int]] = [:]
-    /// Which key holds each payload, by its base name (`SafeFileName.make(number)`, without `.json`, so
+    /// Which key holds each payload, by its base name lowercased (`SafeFileName.make(number)`, without `.json`, so
     /// that usual bill numbers stay Swift small strings, which take no heap).
     private var claims: [String: String] = [:]
     /// The files an earlier run listed that this run wrote (and has not removed since): the only names
@@ -317,7 +317,7 @@ struct OutputCollector {
         producedEarlier.remove(name)
         if record.kind == .bill {
             let base = String(name.dropLast(".json".count))
-            if claims[base] == key { claims[base] = nil }
+            if claims[base.lowercased()] == key { claims[base.lowercased()] = nil }
             if hasReceipt(base) {
                 keptLoaded.insert(name)
                 return
@@ -336,15 +336,19 @@ struct OutputCollector {
         var base = ""
         if case .bill(let number, _, _, _, _) = outcome {
             base = SafeFileName.make(number)
-            if let holder = claims[base], holder != document.key {
+            // Claimed without case: RK9 and rk9 would be one file on a case-insensitive disk (macOS), and
+            // Kingdee's database (case-insensitive as usually installed) may take them for one bill.
+            let claim = base.lowercased()
+            if let holder = claims[claim], holder != document.key {
                 outcome = .rejected([
                     RejectionReason(
                         field: template.target.numberField, jsonPath: nil,
-                        message: "bill number '\(number)' is also produced by \(holder); bill numbers must be unique",
+                        message: "bill number '\(number)' is also produced by \(holder); bill numbers must be unique "
+                            + "(also when they differ only in upper and lower case)",
                         templateLine: template.target.line)
                 ])
             } else {
-                claims[base] = document.key ?? base + ".json"
+                claims[claim] = document.key ?? base + ".json"
             }
         }
         func n(_ value: Int) -> JSONValue { .number(String(value)) }

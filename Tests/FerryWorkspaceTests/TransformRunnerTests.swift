@@ -47,6 +47,20 @@ private func files(_ directory: String) -> [String: [UInt8]] {
         #expect(FileSystem.exists(out + "/RK2601070004.reject.json"))
     }
 
+    @Test func billNumbersThatDifferOnlyInCaseAreOneBill() throws {
+        let input = TestSupport.makeTemporaryDirectory()
+        let order = try FileSystem.readText(fixtures + "/wdt/export/orders.jsonl").split(separator: "\n")[0]
+        #expect(order.contains("RK2601110009"))
+        let lines = ["RK2601110009", "rk2601110009", "RK2601110010"].map { order.replacingOccurrences(of: "RK2601110009", with: $0) }
+        try FileSystem.writeAtomically(lines.joined(separator: "\n") + "\n", to: input + "/orders.jsonl")
+        let out = TestSupport.makeTemporaryDirectory()
+        let summary = try TransformRunner.run(request([input], output: out))
+        #expect(summary.payloads == 2 && summary.rejected == 1)
+        #expect(FileSystem.exists(out + "/RK2601110009.json") && !FileSystem.exists(out + "/rk2601110009.json"))
+        let reject = try JSONReader.parse(try FileSystem.read(out + "/rk2601110009.reject.json"))
+        #expect(reject["reasons"]?.arrayValue?.first?["message"]?.stringValue?.contains("also produced by RK2601110009") == true)
+    }
+
     @Test func missingSettingStopsTheStageNamingTheTemplateLine() throws {
         do {
             _ = try TransformRunner.run(request([fixtures + "/wdt"], output: TestSupport.makeTemporaryDirectory(), settings: [:]))
