@@ -443,6 +443,9 @@ struct OutputCollector {
         if !keptLoaded.isEmpty { keptLoaded.remove(name) }
         let path = directory + "/" + name
         if earlier.contains(name), let existing = try? FileSystem.read(path), existing == bytes { return }
+        // A name no earlier run wrote is created in place: `.transform-incomplete` keeps load away until
+        // the manifest is written, and a rerun replaces what a crash left.
+        if !earlier.contains(name), try FileSystem.writeNew(bytes, to: path) { return }
         try FileSystem.writeAtomically(bytes, to: path, durable: false)
     }
 

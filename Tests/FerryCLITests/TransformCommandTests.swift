@@ -192,6 +192,10 @@ import Testing
         let listing = FileSystem.list(out)
         let outputs = listing.filter { $0 != "manifest.json" && $0.hasSuffix(".json") }
         #expect(outputs.count == files * perFile, "one payload or reject file per order, nothing left over")
+        // New files are created in place: one the kill cut short was replaced, not kept.
+        for name in outputs {
+            #expect((try? JSONReader.parse(try FileSystem.read(out + "/" + name))) != nil, "\(name) is whole")
+        }
         #expect(listing.allSatisfy { !$0.hasPrefix(".") }, "no temporary files: \(listing.filter { $0.hasPrefix(".") })")
         let planned = try TestSupport.runFerry(["load", "--workspace", ws, "--run", run, "--dry-run"], environment: env)
         #expect(planned.status != 2, "\(planned.stderr)")

@@ -13,6 +13,15 @@ import Testing
         #expect(FileSystem.list(dir + "/a/b") == ["c.json"])
     }
 
+    @Test func writeNewCreatesOnlyWhatDoesNotExist() throws {
+        let dir = TestSupport.makeTemporaryDirectory()
+        #expect(try FileSystem.writeNew(Array("one".utf8), to: dir + "/a/new.json"))
+        #expect(try FileSystem.readText(dir + "/a/new.json") == "one")
+        #expect(try !FileSystem.writeNew(Array("two".utf8), to: dir + "/a/new.json"), "an existing file is left alone")
+        #expect(try FileSystem.readText(dir + "/a/new.json") == "one")
+        #expect(throws: Diagnostic.self) { try FileSystem.writeNew([1], to: dir + "/a/new.json/below") }
+    }
+
     @Test func createsNestedDirectoriesOnceAndRefusesAFileInTheWay() throws {
         let dir = TestSupport.makeTemporaryDirectory()
         try FileSystem.createDirectory(dir + "/runs/1/extract")
