@@ -90,6 +90,8 @@ public enum LoadRunner {
     ///   - runDirectory: `runs/<id>`.
     ///   - config: the Kingdee target.
     ///   - options: retry-failed (dry runs go through `plan`).
+    ///   - otherRuns: the workspace's other runs, whose unsettled batches are taken over first
+    ///     (`inheritDoubts`).
     ///   - progress: receives one line per step (for stderr); never a secret.
     /// - Returns: the summary.
     /// - Throws: a `Diagnostic` when the load cannot run or must stop (no transform directory, login
@@ -97,7 +99,7 @@ public enum LoadRunner {
     ///   was sent stays journalled and is reconciled by the next run.
     public static func run(
         runDirectory: String, config: KingdeeTargetConfig, options: LoadOptions = LoadOptions(),
-        progress: @escaping @Sendable (String) -> Void = { _ in }
+        otherRuns: [(id: String, directory: String)] = [], progress: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(Diagnostic) -> LoadSummary {
         let directory = transformDirectory(run: runDirectory)
         guard FileSystem.isDirectory(directory) else {
@@ -105,6 +107,11 @@ public enum LoadRunner {
         }
         try requireFinishedTransform(directory)
         let journal = try LoadJournal(path: journalPath(run: runDirectory))
+        let inherited = try inheritDoubts(into: journal, directory: directory, otherRuns: otherRuns, record: true)
+        if !inherited.isEmpty {
+            progress("load: \(inherited.count) document(s) were sent by another run's load that never got its answer; "
+                + "they are checked with ExecuteBillQuery before anything is sent")
+        }
         let client = KingdeeClient(config: config)
         let session = LoadSession(directory: directory, config: config, client: client, journal: journal, progress: progress)
         // Receipts and error files are flushed together (by the journal, and here at the end, whatever happened).
@@ -133,9 +140,17 @@ public enum LoadRunner {
     public static func inheritDoubts(
         runDirectory: String, otherRuns: [(id: String, directory: String)], record: Bool = true
     ) throws(Diagnostic) -> [String] {
-        let directory = transformDirectory(run: runDirectory)
+        try inheritDoubts(
+            into: LoadJournal(path: journalPath(run: runDirectory)), directory: transformDirectory(run: runDirectory),
+            otherRuns: otherRuns, record: record)
+    }
+
+    /// `inheritDoubts` into a journal already open (a load's or a plan's own, so it is read once).
+    static func inheritDoubts(
+        into journal: LoadJournal, directory: String, otherRuns: [(id: String, directory: String)], record: Bool
+    ) throws(Diagnostic) -> [String] {
+        guard !otherRuns.isEmpty else { return [] }
         let listing = Set(FileSystem.list(directory))
-        let journal = try LoadJournal(path: journalPath(run: runDirectory))
         var names: [String] = []
         for other in otherRuns {
             let path = journalPath(run: other.directory)
@@ -185,9 +200,10 @@ public enum LoadRunner {
         var plan = LoadPlan()
         let scan = Scan(directory: directory)
         plan.invalid = scan.invalid
-        let unsettled = try LoadJournal(path: journalPath(run: runDirectory)).unsettled
+        let journal = try LoadJournal(path: journalPath(run: runDirectory))
+        let unsettled = journal.unsettled
         let inDoubtNames = Set(unsettled.flatMap { $0.documents.map(\.name) })
-            .union(try inheritDoubts(runDirectory: runDirectory, otherRuns: otherRuns, record: false))
+            .union(try inheritDoubts(into: journal, directory: directory, otherRuns: otherRuns, record: false))
         var pending: [PayloadDocument] = []
         for document in scan.documents {
             switch scan.state(of: document, retryFailed: options.retryFailed) {

@@ -115,15 +115,10 @@ public struct Pipeline: Sendable {
                 if carried > 0 {
                     progress("load: \(carried) document(s) were loaded by another run (receipts carried over, not sent again)")
                 }
-                let inherited = try LoadRunner.inheritDoubts(
-                    runDirectory: workspace.runDirectory(runID), otherRuns: workspace.otherRuns(than: runID))
-                if !inherited.isEmpty {
-                    progress("load: \(inherited.count) document(s) were sent by another run's load that never got its answer; "
-                        + "they are checked with ExecuteBillQuery before anything is sent")
-                }
             }
             return try await LoadRunner.run(
-                runDirectory: workspace.runDirectory(runID), config: config, options: options, progress: progress)
+                runDirectory: workspace.runDirectory(runID), config: config, options: options,
+                otherRuns: workspace.otherRuns(than: runID), progress: progress)
         }
     }
 
