@@ -131,20 +131,19 @@ public final class LoadJournal: @unchecked Sendable {
     public func recordSent(formID: String, attempt: Int, documents: [PayloadDocument], reason: String) throws(Diagnostic)
         -> String
     {
+        let entries = documents.map { Entry(name: $0.name, billNumber: $0.billNumber, sha256: $0.sha256) }
         let (sequence, batch) = lock.withLock { () -> (Int, String) in
             let s = nextSequence
             nextSequence += 1
             let batch = "B" + Self.pad(s)
-            batchEntries[batch] = documents.map { Entry(name: $0.name, billNumber: $0.billNumber, sha256: $0.sha256) }
-            for d in documents { lastSent[d.name] = d.sha256 }
+            batchEntries[batch] = entries
+            for d in entries { lastSent[d.name] = d.sha256 }
             return (s, batch)
         }
         let entry: JSONValue = [
             "seq": .number(String(sequence)), "kind": "sent", "batch": .string(batch), "formid": .string(formID),
             "at": .string(Timestamp.now()), "attempt": .number(String(attempt)), "reason": .string(reason),
-            "documents": .array(documents.map { d in
-                ["payload": .string(d.name), "FBillNo": .string(d.billNumber), "payload_sha256": .string(d.sha256)]
-            }),
+            "documents": Self.json(entries),
         ]
         try append(entry, durable: true)
         return batch
@@ -178,9 +177,7 @@ public final class LoadJournal: @unchecked Sendable {
         let entry: JSONValue = [
             "seq": .number(String(sequence)), "kind": "inherited", "batch": .string(id), "formid": .string(formID),
             "at": .string(Timestamp.now()), "from_run": .string(run), "from_batch": .string(batch),
-            "documents": .array(documents.map { d in
-                ["payload": .string(d.name), "FBillNo": .string(d.billNumber), "payload_sha256": .string(d.sha256)]
-            }),
+            "documents": Self.json(documents),
         ]
         try append(entry, durable: true)
         return id
@@ -256,6 +253,13 @@ public final class LoadJournal: @unchecked Sendable {
             }
         }
         try opened.get().append(line, durable: durable)
+    }
+
+    /// The `documents` of a `sent` or `inherited` line (read back in `init`).
+    static func json(_ entries: [Entry]) -> JSONValue {
+        .array(entries.map { d in
+            ["payload": .string(d.name), "FBillNo": .string(d.billNumber), "payload_sha256": .string(d.sha256)]
+        })
     }
 
     static func pad(_ n: Int) -> String {
