@@ -170,20 +170,12 @@ struct DocumentDetails {
     /// Appends the bytes `init(decoding:)` reads back.
     func encode(into out: inout [UInt8]) {
         out.append(kind.rawValue)
-        Self.append(Int64(droppedLines), to: &out)
-        Self.append(Int64(origin.line ?? -1), to: &out)
-        func append(_ text: String?) {
-            guard let text else {
-                Self.append(-1, to: &out)
-                return
-            }
-            Self.append(Int64(text.utf8.count), to: &out)
-            out.append(contentsOf: text.utf8)
-        }
-        append(version)
-        append(fileName)
-        append(origin.file)
-        append(origin.jsonPath)
+        SpoolRecord.append(droppedLines, to: &out)
+        SpoolRecord.append(origin.line ?? -1, to: &out)
+        SpoolRecord.append(version, to: &out)
+        SpoolRecord.append(fileName, to: &out)
+        SpoolRecord.append(origin.file, to: &out)
+        SpoolRecord.append(origin.jsonPath, to: &out)
     }
 
     init(kind: Kind, version: String?, origin: DocumentOrigin, fileName: String? = nil, droppedLines: Int = 0) {
@@ -196,31 +188,100 @@ struct DocumentDetails {
 
     /// Reads what `encoded` wrote. (The origin's file index and position are not kept: the manifest does not list them.)
     init(decoding bytes: [UInt8]) {
-        var position = 1
-        func integer() -> Int {
-            var value: UInt64 = 0
-            for i in 0..<8 { value |= UInt64(bytes[position + i]) << UInt64(8 * i) }
-            position += 8
-            return Int(Int64(bitPattern: value))
-        }
-        func text() -> String? {
-            let count = integer()
-            guard count >= 0 else { return nil }
-            defer { position += count }
-            return String(decoding: bytes[position..<(position + count)], as: UTF8.self)
-        }
+        var record = SpoolRecord(bytes, from: 1)
         kind = Kind(rawValue: bytes[0]) ?? .superseded
-        droppedLines = integer()
-        let line = integer()
-        version = text()
-        fileName = text()
-        let file = text() ?? ""
-        let jsonPath = text() ?? ""
+        droppedLines = record.integer()
+        let line = record.integer()
+        version = record.text()
+        fileName = record.text()
+        let file = record.text() ?? ""
+        let jsonPath = record.text() ?? ""
         origin = DocumentOrigin(file: file, jsonPath: jsonPath, line: line < 0 ? nil : line, fileIndex: 0, position: 0)
     }
+}
 
-    private static func append(_ value: Int64, to out: inout [UInt8]) {
-        let bits = UInt64(bitPattern: value)
+/// A bill rejected only because another key held its bill number, kept (in a `SpoolFile`) in case that
+/// key's newer version gives the number up.
+struct WaitingBill {
+    var key: String
+    var number: String
+    var sha256: String
+    var lines: Int
+    var dropped: Int
+    var payload: [UInt8]
+
+    init(key: String, number: String, sha256: String, lines: Int, dropped: Int, payload: [UInt8]) {
+        self.key = key
+        self.number = number
+        self.sha256 = sha256
+        self.lines = lines
+        self.dropped = dropped
+        self.payload = payload
+    }
+
+    /// Appends the bytes `init(decoding:)` reads back.
+    func encode(into out: inout [UInt8]) {
+        SpoolRecord.append(key, to: &out)
+        SpoolRecord.append(number, to: &out)
+        SpoolRecord.append(sha256, to: &out)
+        SpoolRecord.append(lines, to: &out)
+        SpoolRecord.append(dropped, to: &out)
+        SpoolRecord.append(data: payload, to: &out)
+    }
+
+    init(decoding bytes: [UInt8]) {
+        var record = SpoolRecord(bytes)
+        key = record.text() ?? ""
+        number = record.text() ?? ""
+        sha256 = record.text() ?? ""
+        lines = record.integer()
+        dropped = record.integer()
+        payload = Array(record.data() ?? [])
+    }
+}
+
+/// Reads the fields of a record kept in a `SpoolFile`, written with its `append` functions: integers
+/// as 8 bytes little-endian, texts and byte strings as their count (-1: nil) and then their bytes.
+struct SpoolRecord {
+    private let bytes: [UInt8]
+    private var position: Int
+
+    init(_ bytes: [UInt8], from position: Int = 0) {
+        self.bytes = bytes
+        self.position = position
+    }
+
+    mutating func integer() -> Int {
+        var value: UInt64 = 0
+        for i in 0..<8 { value |= UInt64(bytes[position + i]) << UInt64(8 * i) }
+        position += 8
+        return Int(Int64(bitPattern: value))
+    }
+
+    mutating func text() -> String? {
+        data().map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    mutating func data() -> ArraySlice<UInt8>? {
+        let count = integer()
+        guard count >= 0 else { return nil }
+        defer { position += count }
+        return bytes[position..<(position + count)]
+    }
+
+    static func append(_ value: Int, to out: inout [UInt8]) {
+        let bits = UInt64(bitPattern: Int64(value))
         for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: bits >> UInt64(8 * i))) }
+    }
+
+    static func append(_ text: String?, to out: inout [UInt8]) {
+        guard let text else { return append(-1, to: &out) }
+        append(text.utf8.count, to: &out)
+        out.append(contentsOf: text.utf8)
+    }
+
+    static func append(data: [UInt8], to out: inout [UInt8]) {
+        append(data.count, to: &out)
+        out.append(contentsOf: data)
     }
 }

@@ -247,6 +247,14 @@ struct OutputCollector {
     private var keptLoaded: Set<String> = []
     /// The console diagnostics of each rejected record.
     private var rejections: [(index: Int, diagnostics: [Diagnostic])] = []
+    /// Records rejected only because another key held their bill number, by claim, in input order, with
+    /// where their `WaitingBill` is in `details`: when the holder's newer version gives the number up,
+    /// the first of them still current gets it (`handOver`), as if the holder had never had it.
+    private var waiting: [String: ArraySlice<(index: Int, offset: Int)>] = [:]
+    /// Records `handOver` moved from the rejected to the outputs: their rejected entries and diagnostics
+    /// are skipped, and their outputs entries (in `details`, by offset) are listed among the others in
+    /// input order.
+    private var handedOver: [Int: Int] = [:]
     private let writer = JSONWriter(style: .pretty)
     /// Files an earlier run listed: only these can already hold the bytes about to be written.
     private let earlier: Set<String>
@@ -271,6 +279,7 @@ struct OutputCollector {
         let index = documents
         documents += 1
         isSuperseded.append(false)
+        var released: String?
         if let key = document.key {
             if let previous = current[key] {
                 occurrences[key, default: [previous]].append(index)
@@ -282,11 +291,14 @@ struct OutputCollector {
                     counts.superseded += 1
                     return
                 }
-                try supersede(previous, earlier, key: key)
+                released = try supersede(previous, earlier, key: key)
             }
             current[key] = index
         }
         try write(document, index: index)
+        // After the newer version took (or kept) what it produces: a number it gave up goes to the
+        // first record waiting for it.
+        if let released, claims[released] == nil { try handOver(released) }
     }
 
     /// The details `remember` kept for a record.
@@ -300,9 +312,9 @@ struct OutputCollector {
     }
 
     /// Marks a record that lost to a newer version, takes it out of the counts, and removes its files and
-    /// its bill-number claim. A payload that has a receipt (it was loaded) is kept: `removeStale` warns
-    /// about it unless a later record produces it again.
-    private mutating func supersede(_ index: Int, _ record: DocumentDetails, key: String) throws(Diagnostic) {
+    /// its bill-number claim (returned, lowercased). A payload that has a receipt (it was loaded) is kept:
+    /// `removeStale` warns about it unless a later record produces it again.
+    private mutating func supersede(_ index: Int, _ record: DocumentDetails, key: String) throws(Diagnostic) -> String? {
         isSuperseded[index] = true
         counts.superseded += 1
         switch record.kind {
@@ -313,17 +325,57 @@ struct OutputCollector {
         case .filtered: counts.filtered -= 1
         case .superseded: break
         }
-        guard let name = record.fileName else { return }
+        guard let name = record.fileName else { return nil }
         producedEarlier.remove(name)
+        var released: String?
         if record.kind == .bill {
             let base = String(name.dropLast(".json".count))
-            if claims[base.lowercased()] == key { claims[base.lowercased()] = nil }
+            let claim = base.lowercased()
+            if claims[claim] == key {
+                claims[claim] = nil
+                released = claim
+            }
             if hasReceipt(base) {
                 keptLoaded.insert(name)
-                return
+                return released
             }
         }
         try FileSystem.remove(directory + "/" + name)
+        return released
+    }
+
+    /// Gives the bill number `claim`, which no current record holds any more, to the first record that
+    /// was rejected only because another key held it and that no newer version has superseded since: its
+    /// reject file is removed, its payload written, and it counts as an output from now on.
+    private mutating func handOver(_ claim: String) throws(Diagnostic) {
+        guard var queue = waiting.removeValue(forKey: claim) else { return }
+        while let (index, offset) = queue.popFirst() {
+            guard !isSuperseded[index] else { continue }
+            if !queue.isEmpty { waiting[claim] = queue }
+            let bill = WaitingBill(decoding: try details.frame(at: offset))
+            let rejected = try details(of: index)
+            if let rejectName = rejected.fileName {
+                producedEarlier.remove(rejectName)
+                try FileSystem.remove(directory + "/" + rejectName)
+            }
+            counts.rejected -= 1
+            let name = SafeFileName.make(bill.number) + ".json"
+            claims[claim] = bill.key
+            try put(bill.payload, name)
+            handedOver[index] = try details.append(index: index) { buffer in
+                Self.encodeOutputEntry(
+                    into: &buffer, name: name, number: bill.number, key: bill.key, sha256: bill.sha256, lines: bill.lines,
+                    dropped: bill.dropped, origin: rejected.origin)
+            }
+            detailOffsets[index] = try details.append(index: index) { buffer in
+                DocumentDetails(
+                    kind: .bill, version: rejected.version, origin: rejected.origin, fileName: name, droppedLines: bill.dropped
+                ).encode(into: &buffer)
+            }
+            counts.payloads += 1
+            counts.droppedLines += bill.dropped
+            return
+        }
     }
 
     /// Whether the payload `<base>.json` was loaded: `ferry load` wrote `<base>.receipt.json` beside it.
@@ -340,6 +392,13 @@ struct OutputCollector {
             // Kingdee's database (case-insensitive as usually installed) may take them for one bill.
             let claim = base.lowercased()
             if let holder = claims[claim], holder != document.key {
+                if let key = document.key, case .bill(let number, let bytes, let sha256, let lines, let dropped) = outcome {
+                    let offset = try details.append(index: index) { buffer in
+                        WaitingBill(key: key, number: number, sha256: sha256, lines: lines, dropped: dropped, payload: bytes)
+                            .encode(into: &buffer)
+                    }
+                    waiting[claim, default: []].append((index, offset))
+                }
                 outcome = .rejected([
                     RejectionReason(
                         field: template.target.numberField, jsonPath: nil,
@@ -357,19 +416,10 @@ struct OutputCollector {
         case .bill(let number, let bytes, let sha256, let lines, let dropped):
             let name = base + ".json"
             try put(bytes, name)
-            try spool(.outputs, index, origin: document.origin) { entry in
-                entry.key(encoded: EntryKeys.file.bytes)
-                entry.value(.string(name))
-                entry.key(encoded: EntryKeys.billNumber.bytes)
-                entry.value(.string(number))
-                entry.key(encoded: EntryKeys.key.bytes)
-                entry.value(key)
-                entry.key(encoded: EntryKeys.sha256.bytes)
-                entry.value(.string(sha256))
-                entry.key(encoded: EntryKeys.lines.bytes)
-                entry.value(n(lines))
-                entry.key(encoded: EntryKeys.droppedLines.bytes)
-                entry.value(n(dropped))
+            try entries[.outputs]!.append(index: index) { buffer in
+                Self.encodeOutputEntry(
+                    into: &buffer, name: name, number: number, key: document.key, sha256: sha256, lines: lines, dropped: dropped,
+                    origin: document.origin)
             }
             try remember(
                 DocumentDetails(kind: .bill, version: document.version, origin: document.origin, fileName: name, droppedLines: dropped),
@@ -409,31 +459,55 @@ struct OutputCollector {
         }
     }
 
-    /// Spools a record's manifest entry: the bytes `writeManifest` writes for it (pretty, at indent 2),
-    /// the members `members` writes and then `source`, written straight into the spool's buffer (a
-    /// `JSONObject` per entry cost a dozen allocations per document, in the part of the run that does
-    /// not run in parallel).
+    /// Spools a record's manifest entry (`encodeEntry`).
     private func spool(
         _ section: ManifestSection, _ index: Int, origin: DocumentOrigin, _ members: (inout JSONEmitter) -> Void
     ) throws(Diagnostic) {
-        try entries[section]!.append(index: index) { buffer in
-            var entry = JSONEmitter(appendingTo: &buffer, indent: 2)
-            entry.beginObject()
-            members(&entry)
-            // The members of `TransformRunner.originValue`, written without building it.
-            entry.key(encoded: EntryKeys.source.bytes)
-            entry.beginObject()
+        try entries[section]!.append(index: index) { buffer in Self.encodeEntry(into: &buffer, origin: origin, members) }
+    }
+
+    /// Appends a record's manifest entry to `buffer`: the bytes `writeManifest` writes for it (pretty, at
+    /// indent 2), the members `members` writes and then `source`, written straight into the spool's buffer
+    /// (a `JSONObject` per entry cost a dozen allocations per document, in the part of the run that does
+    /// not run in parallel).
+    private static func encodeEntry(into buffer: inout [UInt8], origin: DocumentOrigin, _ members: (inout JSONEmitter) -> Void) {
+        var entry = JSONEmitter(appendingTo: &buffer, indent: 2)
+        entry.beginObject()
+        members(&entry)
+        // The members of `TransformRunner.originValue`, written without building it.
+        entry.key(encoded: EntryKeys.source.bytes)
+        entry.beginObject()
+        entry.key(encoded: EntryKeys.file.bytes)
+        entry.value(.string(origin.file))
+        entry.key(encoded: EntryKeys.path.bytes)
+        entry.value(.string(origin.jsonPath))
+        if let line = origin.line {
+            entry.key(encoded: EntryKeys.line.bytes)
+            entry.value(.number(String(line)))
+        }
+        entry.endObject()
+        entry.endObject()
+        entry.finish(into: &buffer)
+    }
+
+    /// Appends the `outputs` entry of a payload to `buffer`.
+    private static func encodeOutputEntry(
+        into buffer: inout [UInt8], name: String, number: String, key: String?, sha256: String, lines: Int, dropped: Int,
+        origin: DocumentOrigin
+    ) {
+        encodeEntry(into: &buffer, origin: origin) { entry in
             entry.key(encoded: EntryKeys.file.bytes)
-            entry.value(.string(origin.file))
-            entry.key(encoded: EntryKeys.path.bytes)
-            entry.value(.string(origin.jsonPath))
-            if let line = origin.line {
-                entry.key(encoded: EntryKeys.line.bytes)
-                entry.value(.number(String(line)))
-            }
-            entry.endObject()
-            entry.endObject()
-            entry.finish(into: &buffer)
+            entry.value(.string(name))
+            entry.key(encoded: EntryKeys.billNumber.bytes)
+            entry.value(.string(number))
+            entry.key(encoded: EntryKeys.key.bytes)
+            entry.value(key.map(JSONValue.string) ?? .null)
+            entry.key(encoded: EntryKeys.sha256.bytes)
+            entry.value(.string(sha256))
+            entry.key(encoded: EntryKeys.lines.bytes)
+            entry.value(.number(String(lines)))
+            entry.key(encoded: EntryKeys.droppedLines.bytes)
+            entry.value(.number(String(dropped)))
         }
     }
 
@@ -475,14 +549,26 @@ struct OutputCollector {
         summary.droppedLines += counts.droppedLines
         summary.rejected += counts.rejected
         summary.filtered += counts.filtered
-        for rejection in rejections where !isSuperseded[rejection.index] { summary.diagnostics += rejection.diagnostics }
+        for rejection in rejections where !isSuperseded[rejection.index] && handedOver[rejection.index] == nil {
+            summary.diagnostics += rejection.diagnostics
+        }
     }
 
     /// Calls `body` with the manifest entry of every record of `section` that was not superseded, in input order.
     func forEachEntry(in section: ManifestSection, _ body: (ArraySlice<UInt8>) throws(Diagnostic) -> Void) throws(Diagnostic) {
-        try entries[section]!.forEachFrame { (index, bytes) throws(Diagnostic) in
-            if !isSuperseded[index] { try body(bytes) }
+        // Records handed a bill number after they were rejected are outputs, listed in their place.
+        var handedOver = section == .outputs ? self.handedOver.sorted { $0.key < $1.key }[...] : []
+        func listHandedOver(before index: Int) throws(Diagnostic) {
+            while let (handed, offset) = handedOver.first, handed < index {
+                handedOver.removeFirst()
+                if !isSuperseded[handed] { try body(try details.frame(at: offset)[...]) }
+            }
         }
+        try entries[section]!.forEachFrame { (index, bytes) throws(Diagnostic) in
+            try listHandedOver(before: index)
+            if !isSuperseded[index] && (section != .rejected || self.handedOver[index] == nil) { try body(bytes) }
+        }
+        try listHandedOver(before: Int.max)
     }
 
     /// Calls `body` with each key seen more than once, sorted, with the winning record's details and the

@@ -61,6 +61,55 @@ private func files(_ directory: String) -> [String: [UInt8]] {
         #expect(reject["reasons"]?.arrayValue?.first?["message"]?.stringValue?.contains("also produced by RK2601110009") == true)
     }
 
+    /// A document rejected because another key held its bill number gets the number once that key's newer
+    /// version gives it up: the result does not depend on which of the two was read first.
+    @Test func aBillNumberGivenUpByANewerVersionGoesToTheDocumentWaitingForIt() throws {
+        let builtIn = try FileSystem.readText(BuiltInSchemes.path(BuiltInSchemes.templateFileNames[0]))
+        let numberField = #"<field name="FBillNo" path="stockin_no" required="true"/>"#
+        #expect(builtIn.contains(numberField))
+        let template = TestSupport.makeTemporaryDirectory() + "/numbered-by-source-order.xml"
+        try FileSystem.writeAtomically(
+            builtIn.replacingOccurrences(of: numberField, with: #"<field name="FBillNo" path="src_order_no" required="true"/>"#),
+            to: template)
+        let order = String(try FileSystem.readText(fixtures + "/wdt/export/orders.jsonl").split(separator: "\n")[0])
+        func version(_ key: String, modified: String, number: String) -> String {
+            order.replacingOccurrences(of: "RK2601110009", with: key)
+                .replacingOccurrences(of: #""modified": "2026-01-11 10:00:00""#, with: #""modified": "\#(modified)""#)
+                .replacingOccurrences(of: "{", with: #"{"src_order_no": "\#(number)", "#, options: [], range: order.range(of: "{"))
+        }
+        let holderFirst = version("RK-A", modified: "2026-01-11 10:00:00", number: "N1")
+        let waiter = version("RK-B", modified: "2026-01-11 10:00:00", number: "N1")
+        let holderMoves = version("RK-A", modified: "2026-01-11 12:00:00", number: "N2")
+        var outputs: [[String: String]] = []
+        for lines in [[holderFirst, waiter, holderMoves], [waiter, holderFirst, holderMoves]] {
+            let input = TestSupport.makeTemporaryDirectory(), out = TestSupport.makeTemporaryDirectory()
+            try FileSystem.writeAtomically(lines.joined(separator: "\n") + "\n", to: input + "/orders.jsonl")
+            let summary = try TransformRunner.run(
+                TransformRequest(
+                    inputs: [input], outputDirectory: out, templatePath: template, lookupsDirectory: fixtures + "/lookups",
+                    settings: ["org_number": "100"]))
+            #expect(summary.payloads == 2 && summary.rejected == 0 && summary.superseded == 1)
+            #expect(!summary.diagnostics.contains { $0.severity == .error }, "\(summary.diagnostics)")
+            var written = files(out)
+            #expect(written.keys.sorted() == ["N1.json", "N2.json", "manifest.json"])
+            #expect(String(decoding: written["N1.json"] ?? [], as: UTF8.self).contains("N1"))
+            let manifest = try JSONReader.parse(written.removeValue(forKey: "manifest.json") ?? [])
+            let listed = manifest["outputs"]?.arrayValue?.map { "\($0["key"]?.stringValue ?? "?"):\($0["file"]?.stringValue ?? "?")" }
+            #expect(listed == ["RK-B:N1.json", "RK-A:N2.json"], "listed in input order")
+            #expect(manifest["rejected"]?.arrayValue?.isEmpty == true)
+            #expect(manifest["counts"]?["payloads"]?.scalarText == "2" && manifest["counts"]?["rejected"]?.scalarText == "0")
+            outputs.append(written.mapValues { Hashing.sha256Hex($0) })
+            // A rerun over its own outputs changes nothing.
+            let before = files(out)
+            _ = try TransformRunner.run(
+                TransformRequest(
+                    inputs: [input], outputDirectory: out, templatePath: template, lookupsDirectory: fixtures + "/lookups",
+                    settings: ["org_number": "100"]))
+            #expect(files(out) == before, "a rerun gives the same files")
+        }
+        #expect(outputs[0] == outputs[1], "the payloads do not depend on the order the documents were read in")
+    }
+
     @Test func missingSettingStopsTheStageNamingTheTemplateLine() throws {
         do {
             _ = try TransformRunner.run(request([fixtures + "/wdt"], output: TestSupport.makeTemporaryDirectory(), settings: [:]))
