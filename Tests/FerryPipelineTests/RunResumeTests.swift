@@ -136,6 +136,12 @@ import WDTSandbox
         let journal = firstRun + "/load/journal.jsonl"
         try FileSystem.writeAtomically(try FileSystem.read(journal) + Array((line + "\n").utf8), to: journal)
 
+        // The dry run lists it among the documents checked first, and takes nothing over.
+        let dryRun = try await TestSupport.runFerryAsync(["load", "--workspace", dir, "--dry-run"], environment: environment)
+        #expect(dryRun.stdout.contains("in doubt (checked with ExecuteBillQuery first): \(name).json"), "\(dryRun.stdout)")
+        #expect(!((try? FileSystem.readText(secondRun + "/load/journal.jsonl")) ?? "").contains("inherited"))
+        #expect(pair.kingdee.store.bills.allSatisfy { $0.saveCount == 1 })
+
         let load = try await TestSupport.runFerryAsync(["load", "--workspace", dir], environment: environment)
         #expect(load.stderr.contains("sent by another run's load that never got its answer"), "\(load.stderr)")
         #expect(pair.kingdee.store.duplicateRejections.isEmpty, "the bill was found, not sent as new")
