@@ -170,7 +170,7 @@ private func reasons(_ result: TransformResult) -> [String] {
             #"<ref name="S" path="warehouse_no" lookup="stocks"/>"#,
             declarations: #"<lookup name="stocks" file="w.csv" key="k" value="v" on-miss="pass"/>"#)
         let tables = ["stocks": LookupTable(name: "stocks", entries: ["WH-SH01": "CK001"], file: "lookups/w.csv")]
-        for value in ["WH-SH01 ", " WH-SH01", "WH-SH01\u{3000}"] {
+        for value in ["WH-SH01 ", " WH-SH01", "\\tWH-SH01", "WH-SH01\\r", "WH-SH01\u{3000}", "\u{A0}WH-SH01"] {
             let m = try model(try run(t, #"{"stockin_no":"RK1","warehouse_no":"\#(value)"}"#, lookups: tables))
             #expect(m["S"] == ["FNumber": "CK001"], "'\(value)'")
         }
