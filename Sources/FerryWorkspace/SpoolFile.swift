@@ -203,14 +203,14 @@ struct DocumentDetails {
 /// A bill rejected only because another key held its bill number, kept (in a `SpoolFile`) in case that
 /// key's newer version gives the number up.
 struct WaitingBill {
-    var key: String
+    var key: String?
     var number: String
     var sha256: String
     var lines: Int
     var dropped: Int
     var payload: [UInt8]
 
-    init(key: String, number: String, sha256: String, lines: Int, dropped: Int, payload: [UInt8]) {
+    init(key: String?, number: String, sha256: String, lines: Int, dropped: Int, payload: [UInt8]) {
         self.key = key
         self.number = number
         self.sha256 = sha256
@@ -231,7 +231,7 @@ struct WaitingBill {
 
     init(decoding bytes: [UInt8]) {
         var record = SpoolRecord(bytes)
-        key = record.text() ?? ""
+        key = record.text()
         number = record.text() ?? ""
         sha256 = record.text() ?? ""
         lines = record.integer()

@@ -360,7 +360,7 @@ struct OutputCollector {
             }
             counts.rejected -= 1
             let name = SafeFileName.make(bill.number) + ".json"
-            claims[claim] = bill.key
+            claims[claim] = bill.key ?? name
             try put(bill.payload, name)
             handedOver[index] = try details.append(index: index) { buffer in
                 Self.encodeOutputEntry(
@@ -392,9 +392,9 @@ struct OutputCollector {
             // Kingdee's database (case-insensitive as usually installed) may take them for one bill.
             let claim = base.lowercased()
             if let holder = claims[claim], holder != document.key {
-                if let key = document.key, case .bill(let number, let bytes, let sha256, let lines, let dropped) = outcome {
+                if case .bill(let number, let bytes, let sha256, let lines, let dropped) = outcome {
                     let offset = try details.append(index: index) { buffer in
-                        WaitingBill(key: key, number: number, sha256: sha256, lines: lines, dropped: dropped, payload: bytes)
+                        WaitingBill(key: document.key, number: number, sha256: sha256, lines: lines, dropped: dropped, payload: bytes)
                             .encode(into: &buffer)
                     }
                     waiting[claim, default: []].append((index, offset))
