@@ -127,12 +127,14 @@ public actor KingdeeClient {
         while true {
             let used = try await currentSession()
             let (status, sid, data) = try await post(serviceURL(service), body: body, sessionID: used)
-            if let sid { sessionID = sid }
             guard status == 200 || status == 206 else {
+                if let sid { sessionID = sid }
                 throw .noAnswer("HTTP \(status) from \(service): \(Self.snippet(data))")
             }
             let value = try await Self.parseAnswer(data, service: service)
             if let status = KingdeeResponseStatus.find(in: value), status.msgCode == 1, !status.isSuccess {
+                // Kingdee sends a new kdservice-sessionid with this answer too, but no session is behind it
+                // (an empty shell): it is not kept, so the next try logs in again.
                 if sessionID == used || sessionID == nil { sessionID = nil }
                 if !retriedAfterSessionLoss {
                     retriedAfterSessionLoss = true
@@ -144,6 +146,7 @@ public actor KingdeeClient {
                         + " (still after logging in again; check target.acct_id, username, app_id/app_secret "
                         + "and the 第三方系统登录授权 in Kingdee)")
             }
+            if let sid { sessionID = sid }
             hasWorked = true
             return value
         }

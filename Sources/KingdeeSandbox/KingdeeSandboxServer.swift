@@ -13,7 +13,8 @@ import SandboxHTTP
 /// Authentication: a live `kdservice-sessionid` (cookie or header) is enough; otherwise the SDK
 /// signature headers are verified with the same algorithm as the official SDK (so the official SDK can
 /// talk to it) and a new session is issued in `Set-Cookie`. Sessions expire after
-/// `sessionLifetime` without use. A call without either answers MsgCode 1.
+/// `sessionLifetime` without use. A call without either answers MsgCode 1, and, as Kingdee does, sets a
+/// new `kdservice-sessionid` cookie with it that has no session behind it (an empty shell).
 ///
 /// BatchSave checks every model against the master data and the required fields (FBillNo, FBillTypeID,
 /// FStockOrgId, FDate, FEntity with FMATERIALID, FSTOCKID, FQty), rejects a bill number that exists, saves
@@ -167,7 +168,7 @@ struct SandboxHandler: Sendable {
         } else if verifySignature(request) {
             issued = store.newSession(lifetime: configuration.sessionLifetime)
         } else {
-            return json(sessionLost())
+            return json(sessionLost(), sessionID: store.shellSession())
         }
 
         let call = store.nextCall()
@@ -178,7 +179,7 @@ struct SandboxHandler: Sendable {
         if every(faults.sessionLossEvery) {
             store.injected("session_loss")
             store.expireAllSessions()
-            return json(sessionLost())
+            return json(sessionLost(), sessionID: store.shellSession())
         }
         if every(faults.callLimitEvery) {
             store.injected("call_limit")

@@ -109,6 +109,14 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
         return id
     }
 
+    /// A session id with no session behind it, as Kingdee sends in `Set-Cookie` with a MsgCode 1 answer
+    /// (an "empty shell": a call presenting it is authenticated again, as one without a session).
+    func shellSession() -> String {
+        let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        lock.withLock { allSessionIDs.append(id) }
+        return id
+    }
+
     /// Whether `id` is a live session; touching it extends it.
     func touchSession(_ id: String, lifetime: Duration) -> Bool {
         lock.withLock {

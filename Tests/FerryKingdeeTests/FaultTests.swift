@@ -74,6 +74,28 @@ struct FaultTests {
         if auth != .signature { #expect(logins > 1) }
     }
 
+    @Test(arguments: [KingdeeTargetConfig.AuthMode.password, .appsecret])
+    func aLostSessionIsNotReplacedByTheEmptyShellCookieOfItsAnswer(_ auth: KingdeeTargetConfig.AuthMode) async throws {
+        // Kingdee's MsgCode 1 answer sets a new kdservice-sessionid with no session behind it: the client
+        // must log in again instead of presenting that one.
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let client = KingdeeClient(config: server.target(auth: auth))
+        let query = { () async throws(KingdeeCallError) -> [String: (id: JSONValue, status: String)] in
+            try await client.existingBills(formID: "STK_MISCELLANEOUS", billNumbers: ["RK1"])
+        }
+        _ = try await query()
+        server.store.expireAllSessions()  // the 20-minute session ran out
+        do {
+            _ = try await query()
+        } catch {
+            Issue.record("the call after the session expired failed: \(error)")
+        }
+        let logins = (server.store.requestCounts["ValidateUser"] ?? 0) + (server.store.requestCounts["LoginByAppSecret"] ?? 0)
+        #expect(logins == 2)
+        await client.close()
+    }
+
     @Test func callLimitIsRetriedWithBackoff() async throws {
         let server = try await Self.start(.init(callLimitEvery: 2))
         defer { Task { await server.stop() } }
