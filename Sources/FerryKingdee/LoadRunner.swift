@@ -604,7 +604,7 @@ final class LoadSession: @unchecked Sendable {
         lock.withLock { summary.requests += 1 }
         progress("load: \(batch) sending \(documents.count) document(s)" + (attempt > 1 ? " (attempt \(attempt))" : "")
             + (reason == "bisect" ? " (split to find which document an error belongs to)" : ""))
-        let status: KingdeeResponseStatus
+        var status: KingdeeResponseStatus
         await permits.acquire()
         do {
             defer { permits.release() }
@@ -645,6 +645,15 @@ final class LoadSession: @unchecked Sendable {
                 try await retry(missing, after: attempt)
             }
             return
+        }
+
+        // Kingdee's error entries always have a DIndex, 0 when no model is meant (`"会话信息已丢失，请重新登录",
+        // "DIndex":0`). With nothing saved, an error at DIndex 0 that names no document of the batch names none.
+        if status.successes.isEmpty {
+            for i in status.errors.indices where status.errors[i].dIndex == 0 {
+                let message = status.errors[i].message
+                if !documents.contains(where: { message.contains($0.billNumber) }) { status.errors[i].dIndex = nil }
+            }
         }
 
         // A refusal of the whole call.

@@ -69,6 +69,10 @@ public struct KingdeeSandboxFaults: Sendable, Hashable {
     /// Save calls (1-based) that save their bills and then answer a refusal of the whole call that names
     /// no document (`执行超时，事务已中止`, MsgCode 0), as a server-side timeout after a commit can.
     public var timeoutAfterCommitAt: Set<Int> = []
+    /// Give the error of a refusal of the whole call (call limit, timeout after a commit, an error naming no
+    /// document) `DIndex: 0` instead of none, as Kingdee's answers do: `DIndex` is an integer there, 0 when
+    /// no model is meant (`Errors:[{"FieldName":null,"Message":"会话信息已丢失，请重新登录","DIndex":0}]`).
+    public var wholeCallErrorsAtDIndexZero = false
     /// Every N-th save call waits `slowSaveDelay` before saving (longer than the client's timeout: the
     /// client gives up, then the bills are saved anyway).
     public var slowSaveEvery: Int

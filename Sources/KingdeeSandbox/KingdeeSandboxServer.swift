@@ -184,7 +184,7 @@ struct SandboxHandler: Sendable {
         if every(faults.callLimitEvery) {
             store.injected("call_limit")
             return json(status(success: false, msgCode: 14, errors: [
-                .init(fieldName: nil, message: "接口调用超出限制（调用限制），请稍后再试", dIndex: nil),
+                .init(fieldName: nil, message: "接口调用超出限制（调用限制），请稍后再试", dIndex: faults.wholeCallErrorsAtDIndexZero ? 0 : nil),
             ]), sessionID: issued)
         }
         let isSave = operation != "executebillquery"
@@ -207,7 +207,7 @@ struct SandboxHandler: Sendable {
             if faults.timeoutAfterCommitAt.contains(saveCall) {
                 store.injected("timeout_after_commit")
                 return json(status(success: false, msgCode: 0, errors: [
-                    .init(fieldName: nil, message: "执行超时，事务已中止", dIndex: nil),
+                    .init(fieldName: nil, message: "执行超时，事务已中止", dIndex: faults.wholeCallErrorsAtDIndexZero ? 0 : nil),
                 ]), sessionID: issued)
             }
             return json(answer, sessionID: issued)
@@ -268,7 +268,7 @@ struct SandboxHandler: Sendable {
         let numbers = models.compactMap { $0["FBillNo"]?.scalarText }
         if numbers.contains(where: faults.unattributedErrorBills.contains) {
             return status(success: false, msgCode: 11, errors: [
-                .init(fieldName: nil, message: "保存失败：对象引用未设置到对象的实例。", dIndex: nil),
+                .init(fieldName: nil, message: "保存失败：对象引用未设置到对象的实例。", dIndex: faults.wholeCallErrorsAtDIndexZero ? 0 : nil),
             ])
         }
         let batchCount = single ? nil : data["BatchCount"]?.scalarText.flatMap { Int($0) }

@@ -93,6 +93,27 @@ struct ExactlyOnceTests {
         }
     }
 
+    @Test func aTimeoutAnswerAtDIndexZeroIsCheckedBeforeSendingAgain() async throws {
+        // The same, with the error at DIndex 0 as Kingdee gives it: it is the whole call's, not the first
+        // document's, and that document may be saved too.
+        var faults = KingdeeSandboxFaults()
+        faults.timeoutAfterCommitAt = [1]
+        faults.wholeCallErrorsAtDIndexZero = true
+        let server = try await KingdeeSandboxServer.start(configuration: .init(faults: faults))
+        defer { Task { await server.stop() } }
+        let run = TestRun("timeout-after-commit-dindex0")
+        let numbers = try PayloadGenerator.write(count: 3, into: run.transform)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        #expect(server.store.faultsInjected["timeout_after_commit"] == 1)
+        #expect(summary.inDoubtFound == 3)
+        #expect(!summary.hasProblems)
+        #expect(server.store.duplicateRejections.isEmpty, "nothing saved was sent again")
+        for number in numbers {
+            #expect(run.error(number) == nil)
+            #expect(run.receipt(number)?["how"]?.stringValue == "found by ExecuteBillQuery")
+        }
+    }
+
     @Test(arguments: ["", "{\"FBillNo\": \"RK"])
     func aReceiptThatCannotBeReadIsCheckedNotSentAgain(_ content: String) async throws {
         let server = try await KingdeeSandboxServer.start()

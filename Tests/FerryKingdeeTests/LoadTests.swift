@@ -174,6 +174,24 @@ struct LoadTests {
         #expect(summary.requests > 2 && summary.requests <= 7)
     }
 
+    @Test func bisectsAnErrorThatNamesNoDocumentAtDIndexZero() async throws {
+        // Kingdee gives such an error DIndex 0 (an integer, 0 when no model is meant), not none: it is not
+        // the first document's.
+        let poison = PayloadGenerator.billNumber(6)
+        var faults = KingdeeSandboxFaults(unattributedErrorBills: [poison])
+        faults.wholeCallErrorsAtDIndexZero = true
+        let server = try await KingdeeSandboxServer.start(configuration: .init(faults: faults))
+        defer { Task { await server.stop() } }
+        let run = TestRun("bisect-dindex0")
+        let numbers = try PayloadGenerator.write(count: 8, into: run.transform)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target(batchSize: 8))
+        #expect(summary.loaded == 7)
+        #expect(summary.failed[.data] == 1)
+        expectSettled(run, numbers, server)
+        #expect(run.error(poison) != nil)
+        #expect(run.error(numbers[0]) == nil, "the first document was blamed for an error that names no document")
+    }
+
     @Test func retryFailedLoadsAfterMasterDataIsFixed() async throws {
         let server = try await KingdeeSandboxServer.start()
         defer { Task { await server.stop() } }
