@@ -17,7 +17,8 @@ public enum KingdeeCallError: Error, Sendable, CustomStringConvertible {
     /// again (MsgCode 1), call limit (MsgCode 14).
     case refused(msgCode: Int, message: String)
     /// Kingdee cannot be used as configured (login failed: wrong account, user, password, app id or
-    /// secret; an untrusted TLS certificate; an invalid URL): the run cannot go on.
+    /// secret; a 账套 id Kingdee does not know; an untrusted TLS certificate; an invalid URL): the run
+    /// cannot go on.
     case configuration(String)
 
     /// A one-line description without any secret.
@@ -129,6 +130,12 @@ public actor KingdeeClient {
             let (status, sid, data) = try await post(serviceURL(service), body: body, sessionID: used)
             guard status == 200 || status == 206 else {
                 if let sid { sessionID = sid }
+                if Self.snippet(data).contains("Fail to verify thirty passport") {
+                    // Kingdee's answer to a 账套 id it does not have, before doing anything.
+                    throw .configuration(
+                        "Kingdee does not know the 账套 (HTTP \(status): Fail to verify thirty passport); check target.acct_id "
+                            + "(the data-centre id, FDATACENTERID)")
+                }
                 throw .noAnswer("HTTP \(status) from \(service): \(Self.snippet(data))")
             }
             let value = try await Self.parseAnswer(data, service: service)

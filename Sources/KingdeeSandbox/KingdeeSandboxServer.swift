@@ -13,7 +13,8 @@ import SandboxHTTP
 /// Authentication: a live `kdservice-sessionid` (cookie or header) is enough; otherwise the SDK
 /// signature headers are verified with the same algorithm as the official SDK (so the official SDK can
 /// talk to it) and a new session is issued in `Set-Cookie`. Sessions expire after
-/// `sessionLifetime` without use. A call without either answers MsgCode 1, and, as Kingdee does, sets a
+/// `sessionLifetime` without use. Signature headers for another 账套 id are answered HTTP 500 `Fail to verify
+/// thirty passport`, as Kingdee does. A call without either answers MsgCode 1, and, as Kingdee does, sets a
 /// new `kdservice-sessionid` cookie with it that has no session behind it (an empty shell).
 ///
 /// BatchSave checks every model against the master data and the required fields (FBillNo, FBillTypeID,
@@ -165,6 +166,9 @@ struct SandboxHandler: Sendable {
             ?? request.header("Cookie").flatMap { cookieValue($0, KingdeeClient.sessionCookieName) }
         if let presented, store.touchSession(presented, lifetime: configuration.sessionLifetime) {
             // a live session
+        } else if let acct = signedAcctID(request), acct != configuration.acctID {
+            // Kingdee's answer to a signature for a 账套 it does not have: not 200, not JSON.
+            return text(500, "Fail to verify thirty passport")
         } else if verifySignature(request) {
             issued = store.newSession(lifetime: configuration.sessionLifetime)
         } else {
@@ -212,6 +216,14 @@ struct SandboxHandler: Sendable {
             }
             return json(answer, sessionID: issued)
         }
+    }
+
+    /// The 账套 id in the `X-Kd-Appdata` header, if there is one.
+    private func signedAcctID(_ request: SandboxHTTPRequest) -> String? {
+        guard let appData = request.header(KingdeeSignature.Header.appData).flatMap({ Data(base64Encoded: $0) }) else {
+            return nil
+        }
+        return String(decoding: appData, as: UTF8.self).split(separator: ",", omittingEmptySubsequences: false).first.map(String.init)
     }
 
     private func verifySignature(_ request: SandboxHTTPRequest) -> Bool {

@@ -100,6 +100,25 @@ struct LoadTests {
         #expect(summary.loaded == 2)
     }
 
+    @Test func aWrongAcctIDStopsTheLoadAsAConfigurationProblemNotAsALostAnswer() async throws {
+        // Kingdee answers a signature for a 账套 it does not have with a non-200 "Fail to verify thirty
+        // passport" before doing anything: nothing is in doubt, and the user must fix target.acct_id.
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let run = TestRun("badacct")
+        try PayloadGenerator.write(count: 2, into: run.transform)
+        var config = server.target(auth: .signature)
+        config.acctID = "no-such-acct"
+        do {
+            _ = try await LoadRunner.run(runDirectory: run.runDirectory, config: config)
+            Issue.record("a wrong acct id must stop the load")
+        } catch {
+            #expect(error.message.contains("target.acct_id"), "\(error.message)")
+        }
+        #expect(server.store.requestCounts["ExecuteBillQuery"] == nil, "a refusal is not a lost answer")
+        #expect(server.store.bills.isEmpty)
+    }
+
     @Test func splitsAPartialBatchIntoReceiptsAndErrors() async throws {
         let server = try await KingdeeSandboxServer.start()
         defer { Task { await server.stop() } }
