@@ -93,7 +93,9 @@ extension KingdeeTargetConfig {
             case .password:
                 config.password = try yaml.string("target.password", environment: environment, purpose: "for target.auth: password")
             }
-            if auth == .signature, !config.appID.contains("_") {
+            // The signature's key is the decoded 32-character half of the app id; any other app id signs with
+            // an empty key (as the official Python SDK does), which Kingdee can only refuse.
+            if auth == .signature, KingdeeSignature.splitAppID(config.appID).clientSecret.isEmpty {
                 throw .error(
                     "target.app_id must look like <clientId>_<32 characters> (the app id from 第三方系统登录授权) for signature auth",
                     file: yaml.file, line: yaml.entry("target.app_id")?.line)

@@ -68,6 +68,22 @@ struct LoadCommandTests {
         #expect(FileSystem.list(workspace.run.runDirectory + "/load").isEmpty)
     }
 
+    @Test(arguments: ["100001_MTIzNDU2", "100001_MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0_x", "100001_!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"])
+    func anAppIDTheSignatureCannotUseIsAConfigurationError(_ appID: String) async throws {
+        // The SDK signs with the decoded 32-character half of the app id; any other app id signs with an
+        // empty key, which Kingdee can only refuse.
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let workspace = try CrashTests.Workspace("cli-appid")
+        try PayloadGenerator.write(count: 1, into: workspace.run.transform)
+        var env = CrashTests.environment(server)
+        env["KINGDEE_APP_ID"] = appID
+        let load = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(load.status == 2)
+        #expect(load.stderr.contains("target.app_id must look like <clientId>_<32 characters>"), "\(load.stderr)")
+        #expect(server.store.requestCounts.isEmpty, "nothing sent")
+    }
+
     @Test func aRunLockedByAnotherProcessIsNotLoaded() async throws {
         let workspace = try CrashTests.Workspace("cli-lock")
         try PayloadGenerator.write(count: 1, into: workspace.run.transform)
@@ -75,6 +91,7 @@ struct LoadCommandTests {
         defer { lock.release() }
         var env = ProcessInfo.processInfo.environment
         for key in ["URL", "ACCT_ID", "USERNAME", "APP_ID", "APP_SECRET"] { env["KINGDEE_" + key] = "x_y" }
+        env["KINGDEE_APP_ID"] = "x_MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0"
         let locked = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
         #expect(locked.status == 2)
         #expect(locked.stderr.contains("locked by another Ferry process"))
