@@ -216,6 +216,14 @@ public actor KingdeeClient {
         if let status = KingdeeResponseStatus.find(in: answer), !status.isSuccess {
             let message = status.errors.map(\.message).joined(separator: "; ")
             if status.msgCode == 14 { throw .refused(msgCode: 14, message: message) }
+            if KingdeeErrorClassifier.classify(msgCode: status.msgCode, messages: status.errors.map(\.message), fieldNames: [])
+                == .config
+            {
+                // A permission, form id or field key problem: asking again cannot help.
+                throw .configuration(
+                    "Kingdee refused ExecuteBillQuery on \(formID) (MsgCode \(status.msgCode)): \(message); check the form id "
+                        + "and that the integration user has permission to view these bills (Ferry asks with it whether a bill exists)")
+            }
             throw .noAnswer("ExecuteBillQuery failed (MsgCode \(status.msgCode)): \(message)")
         }
         guard let rows = answer.arrayValue else {

@@ -89,6 +89,9 @@ public struct KingdeeSandboxFaults: Sendable, Hashable {
     /// Save every bill under a number of the sandbox's own (`QTRK` and its id) instead of the FBillNo sent,
     /// as a bill type whose numbering rule (编码规则) does not allow manual numbers does.
     public var renumberBills: Bool
+    /// Refuse every ExecuteBillQuery with `您没有该功能的操作权限` (MsgCode 2), as Kingdee does for an
+    /// integration user that may save bills but not query them.
+    public var queryWithoutPermission = false
 
     /// Creates faults; all off by default.
     public init(

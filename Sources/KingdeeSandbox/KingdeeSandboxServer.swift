@@ -201,6 +201,11 @@ struct SandboxHandler: Sendable {
         if everySave(faults.slowSaveEvery) { try? await Task.sleep(for: faults.slowSaveDelay) }
         switch operation {
         case "executebillquery":
+            if faults.queryWithoutPermission {
+                return json(.array([.array([status(success: false, msgCode: 2, errors: [
+                    .init(fieldName: nil, message: "您没有该功能的操作权限", dIndex: 0),
+                ])])]), sessionID: issued)
+            }
             return json(executeBillQuery(body), sessionID: issued)
         default:
             let answer = save(operation == "save", body: body)

@@ -114,6 +114,27 @@ struct ExactlyOnceTests {
         }
     }
 
+    @Test func anExecuteBillQueryRefusedForPermissionStopsAtOnceWithWhatToFix() async throws {
+        // A lost answer needs ExecuteBillQuery; an integration user who may not query the form gets a
+        // refusal, not a lost answer: asking again cannot help.
+        var faults = KingdeeSandboxFaults()
+        faults.dropAfterCommitAt = [1]
+        faults.queryWithoutPermission = true
+        let server = try await KingdeeSandboxServer.start(configuration: .init(faults: faults))
+        defer { Task { await server.stop() } }
+        let run = TestRun("query-permission")
+        try PayloadGenerator.write(count: 2, into: run.transform)
+        do {
+            _ = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+            Issue.record("the load went on without being able to check its documents in doubt")
+        } catch {
+            #expect(error.message.contains("您没有该功能的操作权限"))
+            #expect(error.message.contains("permission"), "\(error.message)")
+        }
+        #expect(server.store.requestCounts["ExecuteBillQuery"] == 1, "a refusal is not asked again")
+        #expect(server.store.requestCounts["BatchSave"] == 1, "nothing sent again")
+    }
+
     @Test(arguments: ["", "{\"FBillNo\": \"RK"])
     func aReceiptThatCannotBeReadIsCheckedNotSentAgain(_ content: String) async throws {
         let server = try await KingdeeSandboxServer.start()
