@@ -698,7 +698,8 @@ final class LoadSession: @unchecked Sendable {
         /// Doubtful because Kingdee said the bill number exists: their errors, in case Kingdee lacks them.
         var duplicateErrors: [String: [KingdeeResponseStatus.ErrorEntry]] = [:]
         func candidates(_ dIndex: Int?) -> [Int] {
-            guard let dIndex, dIndex >= 0 else { return [] }
+            // No batch has as many documents as an absurd DIndex (and adding it could overflow).
+            guard let dIndex, dIndex >= 0, dIndex < documents.count else { return [] }
             return layout.compactMap { range in range.contains(range.lowerBound + dIndex) ? range.lowerBound + dIndex : nil }
         }
         for success in status.successes {

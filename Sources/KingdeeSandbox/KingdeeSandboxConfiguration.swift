@@ -84,6 +84,9 @@ public struct KingdeeSandboxFaults: Sendable, Hashable {
     /// Report every success with the DIndex of the next model in its sub-batch (wrapping), so DIndex and
     /// Number disagree: a client must not trust DIndex alone.
     public var shiftSuccessDIndex: Bool
+    /// Added to every success's DIndex: a server answering DIndex values that no batch has (a client must
+    /// neither trust nor crash on them).
+    public var successDIndexOffset = 0
     /// With BatchCount, answer the sub-batches in reverse order (they run in parallel on a real server).
     public var reverseSubBatches: Bool
     /// Save every bill under a number of the sandbox's own (`QTRK` and its id) instead of the FBillNo sent,

@@ -304,7 +304,8 @@ struct SandboxHandler: Sendable {
                 }
                 let number = models[index]["FBillNo"]?.scalarText ?? ""
                 if let saved = store.commit(number: number, formID: Self.formID, model: models[index], renumber: faults.renumberBills) {
-                    let reported = faults.shiftSuccessDIndex && range.count > 1 ? (dIndex + 1) % range.count : dIndex
+                    let reported = (faults.shiftSuccessDIndex && range.count > 1 ? (dIndex + 1) % range.count : dIndex)
+                        &+ faults.successDIndexOffset
                     successes.append(.init(id: .number(String(saved.id)), number: saved.number, dIndex: reported))
                 } else {
                     errors.append(.init(

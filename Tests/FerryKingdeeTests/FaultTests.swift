@@ -177,6 +177,20 @@ struct FaultTests {
         expectAllLoadedOnce(run, numbers, server)
     }
 
+    @Test func aSuccessWithADIndexNoBatchHasIsCheckedNotTrusted() async throws {
+        var faults = KingdeeSandboxFaults()
+        faults.successDIndexOffset = Int.max - 2
+        let server = try await Self.start(faults)
+        defer { Task { await server.stop() } }
+        let run = TestRun("absurd-dindex")
+        let numbers = try PayloadGenerator.write(count: 6, into: run.transform)
+        // Sub-batches (BatchCount) start past index 0: their start plus such a DIndex overflowed.
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target(batchSize: 6, batchCount: 2))
+        #expect(summary.loaded == 0)
+        #expect(summary.inDoubtFound == 6)
+        expectAllLoadedOnce(run, numbers, server)
+    }
+
     @Test func expiredSessionsAreRenewedByLoggingInAgain() async throws {
         let server = try await KingdeeSandboxServer.start(configuration: .init(
             sessionLifetime: .milliseconds(500), faults: .init(latency: .milliseconds(700))))
