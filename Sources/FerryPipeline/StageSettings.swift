@@ -44,9 +44,10 @@ extension WDTSourceConfig {
             sid: try config.string("source.sid", environment: env, purpose: purpose),
             appKey: try config.string("source.app_key", environment: env, purpose: purpose),
             appSecret: try config.string("source.app_secret", environment: env, purpose: purpose),
+            // Qimen's alone: the open API never sends it, so its variable is not read either.
             targetAppKey: transport == .qimen
                 ? try config.string("source.target_app_key", environment: env, purpose: "for source.api wdt-qimen")
-                : (try config.optionalString("source.target_app_key", environment: env) ?? ""),
+                : "",
             method: try config.optionalString("source.method", environment: env) ?? scheme.api,
             requestsPerSecond: try config.number(
                 "source.requests_per_second", default: 1, range: 0.001...1000, environment: env),

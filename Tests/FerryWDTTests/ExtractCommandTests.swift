@@ -189,6 +189,21 @@ struct ExtractCommandTests {
         #expect(server.counters.signatureFailures == 1)
     }
 
+    /// `source.target_app_key` is Qimen's alone: a workspace `ferry init` wrote (it reads
+    /// `${WDT_TARGET_APP_KEY}`) switched to the open API must not need that variable.
+    @Test func theOpenAPINeedsNoTargetAppKeyVariable() async throws {
+        let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 10))
+        defer { Task { await server.stop() } }
+        let workspace = Self.makeWorkspace(api: "wdt-openapi")
+        var env = Self.environment(server, api: "wdt-openapi")
+        env["WDT_TARGET_APP_KEY"] = nil
+        let result = try await Harness.runFerry(
+            ["extract", "--workspace", workspace, "--since", Self.since, "--until", Self.until], environment: env)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.stderr.contains("WDT_TARGET_APP_KEY"), "\(result.stderr)")
+        #expect(server.counters.requests > 0)
+    }
+
     @Test func killedExtractResumesToTheSameCompleteResult() async throws {
         let server = try await WDTSandboxServer.start(
             configuration: WDTSandboxConfiguration(
