@@ -139,6 +139,10 @@ public struct RunOverview: Sendable {
         // A bill loaded earlier that the transform no longer produces needs a person, as a changed one does.
         extract.incompleteWindows == 0 && load.notProduced == 0
             && documents.allSatisfy { $0.state == .loaded || $0.state == .filtered }
+            // Extracted documents the transform has not read yet are not loaded either.
+            && (extract.documents == 0 || transform.state != "not_started")
+            // A stage whose latest attempt could not run (exit 2) left its work undone.
+            && !Dictionary(timings.map { ($0.stage, $0.exitCode) }, uniquingKeysWith: { $1 }).values.contains(2)
     }
 }
 

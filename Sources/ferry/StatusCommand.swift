@@ -11,7 +11,8 @@ struct StatusCommand: AsyncParsableCommand {
         abstract: "Show where every document of a run stands, with problems grouped and what to do.",
         discussion: """
             --json prints the ferry-status-1 schema (README.md, "ferry status --json"). --html writes \
-            runs/ID/report.html again. Exit 0 when every document is loaded or filtered, 1 otherwise.
+            runs/ID/report.html again. Exit 0 when every document is loaded or filtered, 1 otherwise (also when \
+            extracted documents are not transformed yet, or a stage's latest attempt could not run).
             """)
 
     @OptionGroup var options: WorkspaceOptions

@@ -4,6 +4,7 @@ import FerryTestSupport
 import FerryWorkspace
 import Foundation
 import Testing
+import WDTSandbox
 
 /// `ferry status` on load results the transform's manifest does not list: receipts of payloads a later
 /// transform no longer produces (kept, or gone altogether) and documents of unsettled batches.
@@ -173,5 +174,37 @@ import Testing
         let loaded = try TestSupport.runFerry(["status", "--workspace", workspace, "--documents", "--state", "loaded"])
         let loadedList = try #require(loaded.stdout.components(separatedBy: "documents:\n").last)
         #expect(loadedList.contains("OLD1") && loadedList.contains("GONE1") && !loadedList.contains("LOST1"), "\(loaded.stdout)")
+    }
+}
+
+/// `ferry status` on runs whose stages did not all run: nothing of such a run is loaded yet.
+@Suite(.serialized) struct UnfinishedRunStatusTests {
+    @Test func extractedButNotTransformedOrAStageThatCouldNotRunIsNotClean() async throws {
+        let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 40))
+        defer { Task { await server.stop() } }
+        let workspace = TestSupport.makeTemporaryDirectory("ferry-unfinished") + "/ws"
+        try WorkspaceInitializer.create(at: workspace)
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(server.environment()) { $1 }
+        let range = ["--since", "2026-01-01 00:00:00", "--until", "2026-01-30 23:59:59"]
+
+        // Extract alone: its documents are neither transformed nor loaded.
+        let extract = try await TestSupport.runFerryAsync(["extract", "--workspace", workspace] + range, environment: environment)
+        #expect(extract.status == 0, "\(extract.stderr)")
+        let json = try await TestSupport.runFerryAsync(["status", "--workspace", workspace, "--json"], environment: environment)
+        let extracted = try JSONReader.parse(json.stdout)
+        #expect((extracted["stages"]?["extract"]?["documents"]?.scalarText).flatMap { Int($0) } ?? 0 > 0)
+        let afterExtract = try await TestSupport.runFerryAsync(["status", "--workspace", workspace], environment: environment)
+        #expect(afterExtract.status == 1, "\(afterExtract.stdout)")
+        #expect(extracted["run"]?["clean"] == .bool(false))
+
+        // An extract that could not run (exit 2): its run holds nothing, and it is not clean either.
+        var noSecret = environment
+        noSecret["WDT_APP_SECRET"] = nil
+        let failed = try await TestSupport.runFerryAsync(["extract", "--workspace", workspace] + range, environment: noSecret)
+        #expect(failed.status == 2, "\(failed.stderr)")
+        let afterFailure = try await TestSupport.runFerryAsync(["status", "--workspace", workspace], environment: environment)
+        #expect(afterFailure.status == 1, "\(afterFailure.stdout)")
+        #expect(!afterFailure.stdout.contains("no problems\n"), "\(afterFailure.stdout)")
     }
 }
