@@ -41,6 +41,9 @@ struct SandboxCommand: AsyncParsableCommand {
             throw ValidationError("unknown fault '\(fault)'; choose from \(Self.faultNames.joined(separator: ", "))")
         }
         guard orders > 0 else { throw ValidationError("--orders must be at least 1") }
+        guard port < UInt16.max else {
+            throw ValidationError("--port must be at most \(UInt16.max - 1): Kingdee listens on PORT+1 (0 picks free ports)")
+        }
     }
 
     func run() async throws {

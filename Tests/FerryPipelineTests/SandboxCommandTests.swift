@@ -51,4 +51,12 @@ import Testing
         #expect(process.terminationStatus == 0)
         #expect(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("ferry sandbox: stopped"))
     }
+
+    /// Kingdee listens on PORT+1, so the highest port leaves it none: a usage error, not a crash (a sandbox
+    /// that started anyway is killed after 5 s and fails the test).
+    @Test func theHighestPortIsAUsageError() async throws {
+        let result = try await TestSupport.runFerryAsync(["sandbox", "--port", "65535"], killAfter: .seconds(5))
+        #expect(result.status == 64, "\(result.stderr)")
+        #expect(result.stderr.contains("--port"), "\(result.stderr)")
+    }
 }
