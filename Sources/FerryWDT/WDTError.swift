@@ -109,7 +109,7 @@ public struct WDTError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// Classifies a gateway error answer by its code, sub-code and message.
     ///
-    /// Rate limits: code `7` (TOP "App Call Limited"), `1012`, sub-codes containing `limit`, messages with
+    /// Rate limits: code `7` (TOP "App Call Limited"; not when the message names the timestamp, WDT's code 7), `1012`, sub-codes containing `limit`, messages with
     /// 频率/并发/超限/limit. Signature: codes `25`, sub-codes/messages with `signature`/`sign`/签名.
     /// Timestamp: messages with 时间戳/timestamp. Permission: code `29`, app key, sid, 权限.
     /// Server: `isp.*` sub-codes, 系统异常/系统繁忙, code `1020`. Everything else is a parameter error when
@@ -118,7 +118,9 @@ public struct WDTError: Error, Sendable, Hashable, CustomStringConvertible {
         let text = ([code, subCode, message].compactMap { $0 }).joined(separator: " ").lowercased()
         let sub = (subCode ?? "").lowercased()
         func has(_ words: String...) -> Bool { words.contains { text.contains($0) } }
-        if code == "7" || code == "1012" || sub.contains("limit") || has("频率", "并发", "超限", "limit", "too many") {
+        // Code 7 is TOP's "App Call Limited", but WDT's own code 7 is a timestamp error (时间戳错误).
+        let callLimited = code == "7" && !has("时间戳", "timestamp")
+        if callLimited || code == "1012" || sub.contains("limit") || has("频率", "并发", "超限", "limit", "too many") {
             return .rateLimited
         }
         if code == "1020" || sub.hasPrefix("isp.") || has("系统异常", "系统繁忙", "service unavailable", "稍后再试") {

@@ -72,6 +72,9 @@ struct ResponseParserTests {
         let cases: [(String, WDTError.Kind)] = [
             (#"{"code":1010,"message":"签名错误"}"#, .signature),
             (#"{"code":1030,"message":"时间戳错误，与服务器时间误差超过5分钟"}"#, .timestamp),
+            // WDT's own code 7 is a timestamp error (错误码说明), not TOP's "App Call Limited".
+            (#"{"code":7,"message":"时间戳错误，与服务器时间误差两分钟内合法"}"#, .timestamp),
+            (#"{"response":{"errorcode":7,"message":"时间戳错误"}}"#, .timestamp),
             (#"{"error_response":{"code":29,"msg":"Invalid app Key"}}"#, .permission),
             (#"{"response":{"errorcode":100,"message":"您的查询时间过宽,查询时间不能大于30天"}}"#, .parameter),
             (#"{"response":{"errorcode":100,"message":"无仓库访问权限"}}"#, .permission),
