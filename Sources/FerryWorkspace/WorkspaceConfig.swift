@@ -89,11 +89,18 @@ public struct WorkspaceConfig: Sendable {
     private static func flatten(
         _ mapping: Node.Mapping, prefix: String, file: String, into entries: inout [String: ConfigEntry]
     ) throws(Diagnostic) {
+        var seen: [String: Int] = [:]
         for (keyNode, valueNode) in mapping {
             guard case .scalar(let keyScalar) = keyNode else {
                 throw .error("setting names must be plain words", file: file, line: keyNode.mark?.line)
             }
             let key = prefix + keyScalar.string
+            // YAML forbids a key twice in one mapping; the later one must not silently win.
+            if let first = seen[key] {
+                throw .error(
+                    "'\(key)' is written twice (also at line \(first)); keep one", file: file, line: keyNode.mark?.line)
+            }
+            seen[key] = keyNode.mark?.line ?? 0
             switch valueNode {
             case .scalar(let scalar):
                 let isNull = scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)

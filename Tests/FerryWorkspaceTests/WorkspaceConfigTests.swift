@@ -45,6 +45,17 @@ import Testing
         }
     }
 
+    /// A key written twice is a mistake YAML forbids; the later one must not silently win.
+    @Test func aKeyWrittenTwiceIsAnErrorAtItsSecondLine() throws {
+        #expect(throws: Diagnostic.error(
+            "'source.app_secret' is written twice (also at line 3); keep one", file: "f.yaml", line: 4)) {
+            try WorkspaceConfig(text: "version: 1\nsource:\n  app_secret: ${WDT_APP_SECRET}\n  app_secret: old\n", file: "f.yaml")
+        }
+        #expect(throws: Diagnostic.error("'source' is written twice (also at line 2); keep one", file: "f.yaml", line: 4)) {
+            try WorkspaceConfig(text: "version: 1\nsource:\n  sid: a\nsource:\n  app_key: b\n", file: "f.yaml")
+        }
+    }
+
     @Test func yamlSyntaxErrorsHaveALine() {
         do {
             _ = try WorkspaceConfig(text: "version: 1\nsource:\n  url: [unclosed\n", file: "f.yaml")
