@@ -141,6 +141,12 @@ public struct WorkspaceConfig: Sendable {
     /// - Throws: a `Diagnostic` when the key is missing or names an environment variable that is not set.
     public func string(_ key: String, environment: [String: String], purpose: String) throws(Diagnostic) -> String {
         guard let value = try optionalString(key, environment: environment), !value.isEmpty else {
+            if let entry = entries[key] {
+                // Written, but empty (a variable set to ""): adding it to ferry.yaml would not help.
+                throw .error(
+                    "'\(key)' is required \(purpose), but '\(entry.raw)' is empty; give it a value", file: file,
+                    line: entry.line)
+            }
             throw .error("'\(key)' is required \(purpose); add it to ferry.yaml", file: file, line: entries[key]?.line)
         }
         return value

@@ -34,6 +34,19 @@ import Testing
         }
     }
 
+    /// A variable that is set but empty: the setting is written, so "add it to ferry.yaml" is no help.
+    @Test func aRequiredSettingWhoseVariableIsEmptyNamesIt() throws {
+        let config = try WorkspaceConfig(text: text, file: "ferry.yaml")
+        #expect(throws: Diagnostic.error(
+            "'source.app_secret' is required to sign WDT requests, but '${WDT_APP_SECRET}' is empty; give it a value",
+            file: "ferry.yaml", line: 8)) {
+            try config.string("source.app_secret", environment: ["WDT_APP_SECRET": ""], purpose: "to sign WDT requests")
+        }
+        #expect(throws: Diagnostic.error("'source.sid' is required to sign WDT requests; add it to ferry.yaml", file: "ferry.yaml")) {
+            try config.string("source.sid", environment: [:], purpose: "to sign WDT requests")
+        }
+    }
+
     @Test func unknownKeysAndBadValuesPointAtTheirLine() throws {
         #expect(throws: Diagnostic.error("unknown setting 'source.pagesize'; see README.md (\"ferry.yaml\") for the settings Ferry knows", file: "f.yaml", line: 3)) {
             try WorkspaceConfig(text: "version: 1\nsource:\n  pagesize: 10\n", file: "f.yaml")
