@@ -63,7 +63,7 @@ extension WDTSourceConfig {
             maxWindowDocuments: try config.int(
                 "source.max_window_documents", default: 5000, range: 1...10_000_000, environment: env),
             lengthCounting: WDTLengthCounting(rawValue: counting) ?? .characters,
-            // The scheme's <source><param> elements: fixed business parameters such as status=80.
+            // The scheme's <source><param> elements: fixed business parameters such as order_type=6.
             fixedParameters: Dictionary(scheme.parameters.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 }),
             // Two passes must agree before an inconsistent window counts as read, so fewer than 2 means never.
             maxWindowAttempts: try config.int("source.max_window_passes", default: 6, range: 2...50, environment: env))

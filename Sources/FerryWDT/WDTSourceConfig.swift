@@ -59,7 +59,7 @@ public struct WDTSourceConfig: Sendable {
     public var maxWindowDocuments: Int
     /// How the open API sign counts value lengths (`source.chinese_length`).
     public var lengthCounting: WDTLengthCounting
-    /// Business parameters sent with every request, such as `status=80` (from the scheme's `<source>`).
+    /// Business parameters sent with every request, such as `order_type=6` (from the scheme's `<source>`).
     public var fixedParameters: [String: String]
     /// Passes over a window, in all, before an inconsistent one is marked incomplete (`source.max_window_passes`).
     public var maxWindowAttempts: Int
@@ -84,7 +84,7 @@ public struct WDTSourceConfig: Sendable {
         start: WDTTime? = nil,
         maxWindowDocuments: Int = 5000,
         lengthCounting: WDTLengthCounting = .characters,
-        fixedParameters: [String: String] = ["status": "80"],
+        fixedParameters: [String: String] = [:],
         maxWindowAttempts: Int = 6
     ) {
         self.transport = transport

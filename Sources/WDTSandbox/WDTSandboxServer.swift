@@ -328,6 +328,8 @@ final class SandboxState: @unchecked Sendable {
         guard let pageNo = Int(p["page_no"] ?? "0"), pageNo >= 0 else { return .failure("参数错误：page_no 必须 ≥ 0") }
         var statuses: Set<Int> = [80]
         if let text = p["status"], !text.isEmpty {
+            // "按照状态查询时必须传原单据类别" (the API's description of `status`).
+            guard let types = p["order_type"], !types.isEmpty else { return .failure("按照状态查询时必须传原单据类别(order_type)") }
             let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !parts.contains(nil) else { return .failure("状态应该是由逗号分隔开的整数数组") }
             statuses = Set(parts.compactMap { $0 })

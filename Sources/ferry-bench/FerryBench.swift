@@ -211,7 +211,7 @@ struct Extract: AsyncParsableCommand {
         let c = server.configuration.credentials
         let config = WDTSourceConfig(
             url: server.qimenURL, sid: c.sid, appKey: c.appKey, appSecret: c.appSecret, targetAppKey: c.targetAppKey,
-            requestsPerSecond: rate, pageSize: pageSize, fixedParameters: ["status": "80"])
+            requestsPerSecond: rate, pageSize: pageSize, fixedParameters: [:])
         let dir = NSTemporaryDirectory() + "/ferry-bench-extract-\(getpid())"
         try? FileManager.default.removeItem(atPath: dir)
         let started = Date()

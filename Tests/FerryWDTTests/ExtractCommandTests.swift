@@ -38,7 +38,7 @@ struct ExtractCommandTests {
             \(extra)
             """
         _ = FileManager.default.createFile(atPath: dir + "/ferry.yaml", contents: Data(yaml.utf8))
-        // The scheme's <source> gives the method and fixed parameters (status=80).
+        // The scheme's <source> gives the method (and any fixed parameters).
         try? FileManager.default.createDirectory(atPath: dir + "/templates", withIntermediateDirectories: true)
         try? FileManager.default.copyItem(
             atPath: TestSupport.repositoryRoot + "/Templates/wdt-stockin-to-kingdee-other-inbound.xml",
@@ -95,7 +95,7 @@ struct ExtractCommandTests {
                 == server.stockinNumbers(start: WDTTime(Self.since)!, end: WDTTime(Self.until)!))
         #expect(try ExtractCursor.load(workspace + "/state.json")?.cursor == WDTTime(Self.until))
         let manifestText = try FileSystem.readText(extract + "/manifest.json")
-        #expect(manifestText.contains("\"status\": \"80\""))
+        #expect(manifestText.contains("\"method\": \"wdt.stockin.order.query\"") && !manifestText.contains("\"status\""), "no status is sent")
 
         // No --since: the next run starts at the cursor minus the look-back and ends at now minus the lag.
         let next = try await Harness.runFerry(["extract", "--workspace", workspace], environment: env)
@@ -146,7 +146,9 @@ struct ExtractCommandTests {
         let template = workspace + "/templates/wdt-stockin-to-kingdee-other-inbound.xml"
         let text = try FileSystem.readText(template)
         try FileSystem.writeAtomically(
-            text.replacingOccurrences(of: "<param name=\"status\">80</param>", with: "<param name=\"status\">30,60</param>"),
+            text.replacingOccurrences(
+                of: #"version="modified"/>"#,
+                with: #"version="modified"><param name="status">30,60</param><param name="order_type">1,2,4,5,6,7,8,9,10,11,12</param></source>"#),
             to: template)
         let result = try await Harness.runFerry(
             ["extract", "--workspace", workspace, "--since", Self.since, "--until", Self.until],

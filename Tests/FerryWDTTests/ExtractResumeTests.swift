@@ -37,7 +37,8 @@ struct ExtractResumeTests {
         server.setFaults(WDTSandboxFaults())
         // The scheme now also takes status 60, and windows hold fewer documents (window 1 must be split).
         var changed = config
-        changed.fixedParameters = ["status": "60,80"]
+        let allTypes = WDTDataset.orderTypes.map { String($0.code) }.joined(separator: ",")
+        changed.fixedParameters = ["status": "60,80", "order_type": allTypes]
         changed.maxWindowDocuments = 60
         let lines = Harness.Lines()
         let resumed = try await WDTExtractor(config: changed) { lines.append($0) }.run(

@@ -214,6 +214,23 @@ struct SandboxBehaviourTests {
                 == all)
     }
 
+    @Test func aQueryByStatusWithoutOrderTypesIsRefusedAsWDTDocumentsIt() async throws {
+        let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 50))
+        defer { Task { await server.stop() } }
+        let dir = TestSupport.makeTemporaryDirectory("wdt-status-alone")
+        var config = Harness.config(server)
+        config.fixedParameters = ["status": "80"]
+        config.maxRetries = 0
+        let request = ExtractRequest(
+            runID: "r", extractDirectory: dir + "/extract", statePath: dir + "/state.json", since: Harness.since, until: Harness.until)
+        do {
+            let summary = try await WDTExtractor(config: config).run(request)
+            Issue.record("expected the extract to stop, got \(summary)")
+        } catch {
+            #expect("\(error)".contains("按照状态查询时必须传原单据类别"), "\(error)")
+        }
+    }
+
     @Test func statusAndOrderTypeFiltersAreHonoured() async throws {
         let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 300))
         defer { Task { await server.stop() } }

@@ -71,7 +71,7 @@ struct SignatureTests {
             let client = WDTClient(
                 config: WDTSourceConfig(
                     transport: transport, url: "http://127.0.0.1:9/x", sid: "sid1", appKey: "key1", appSecret: secret,
-                    targetAppKey: "target1"))
+                    targetAppKey: "target1", fixedParameters: ["status": "80", "order_type": "6"]))
             let business = client.businessParameters(
                 start: WDTTime("2026-01-01 00:00:00")!, end: WDTTime("2026-01-30 23:59:59")!, pageNo: 3)
             let signed = client.signedParameters(business: business, now: WDTTime("2026-02-01 08:00:00")!.date)
