@@ -103,7 +103,7 @@ extension RunOverview {
                     + (load.notProduced > 0 ? ", \(load.notProduced) loaded earlier but no longer produced" : ""))
         }
         if problems.isEmpty {
-            lines.append(isClean ? "no problems" : "no problems recorded")
+            lines.append(isClean ? "no problems" : "no problems recorded, but the run is not finished: see the stages above")
         } else {
             lines.append("problems:")
             for p in problems {

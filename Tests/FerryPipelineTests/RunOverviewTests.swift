@@ -196,6 +196,7 @@ import WDTSandbox
         #expect((extracted["stages"]?["extract"]?["documents"]?.scalarText).flatMap { Int($0) } ?? 0 > 0)
         let afterExtract = try await TestSupport.runFerryAsync(["status", "--workspace", workspace], environment: environment)
         #expect(afterExtract.status == 1, "\(afterExtract.stdout)")
+        #expect(afterExtract.stdout.contains("transform  not run") && afterExtract.stdout.contains("the run is not finished"))
         #expect(extracted["run"]?["clean"] == .bool(false))
 
         // An extract that could not run (exit 2): its run holds nothing, and it is not clean either.
