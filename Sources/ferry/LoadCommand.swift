@@ -44,7 +44,8 @@ struct LoadCommand: AsyncParsableCommand {
                 let plan = try LoadRunner.plan(
                     runDirectory: runDirectory, config: config, options: options, otherRuns: workspace.otherRuns(than: id))
                 Self.printPlan(plan, run: id)
-                return plan.invalid.isEmpty && plan.changed.isEmpty ? .success : .documentsFailed
+                // The exit code the load would give for what can be seen without sending.
+                return plan.invalid.isEmpty && plan.changed.isEmpty && plan.failedNotRetried.isEmpty ? .success : .documentsFailed
             }
             let config = try KingdeeTargetConfig.resolved(from: workspace.config, environment: environment, withSecrets: true)
             if config.insecureTLS {

@@ -45,6 +45,13 @@ struct LoadCommandTests {
         let first = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
         #expect(first.status == 1)
         #expect(first.stderr.contains("data 1"))
+        // Not retried, the failure stands: the load and its dry run say so alike.
+        let plain = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(plain.status == 1, "\(plain.stderr)")
+        let dry = try await FerryProcess.run(["load", "--workspace", workspace.root, "--dry-run"], environment: env)
+        #expect(dry.status == 1 && dry.stdout.contains("failed earlier (use --retry-failed): \(numbers[1]).json"), "\(dry.stdout)")
+        let dryRetry = try await FerryProcess.run(["load", "--workspace", workspace.root, "--dry-run", "--retry-failed"], environment: env)
+        #expect(dryRetry.status == 0 && dryRetry.stdout.contains("\(numbers[1]).json  FBillNo"), "\(dryRetry.stdout)")
         server.updateMasterData { $0.materials.insert("7.77.777") }
         let retried = try await FerryProcess.run(["load", "--workspace", workspace.root, "--retry-failed"], environment: env)
         #expect(retried.status == 0, "\(retried.stderr)")
