@@ -205,14 +205,17 @@ struct DocumentDetails {
 struct WaitingBill {
     var key: String?
     var number: String
+    /// The holder its reject file names.
+    var holder: String
     var sha256: String
     var lines: Int
     var dropped: Int
     var payload: [UInt8]
 
-    init(key: String?, number: String, sha256: String, lines: Int, dropped: Int, payload: [UInt8]) {
+    init(key: String?, number: String, holder: String, sha256: String, lines: Int, dropped: Int, payload: [UInt8]) {
         self.key = key
         self.number = number
+        self.holder = holder
         self.sha256 = sha256
         self.lines = lines
         self.dropped = dropped
@@ -223,6 +226,7 @@ struct WaitingBill {
     func encode(into out: inout [UInt8]) {
         SpoolRecord.append(key, to: &out)
         SpoolRecord.append(number, to: &out)
+        SpoolRecord.append(holder, to: &out)
         SpoolRecord.append(sha256, to: &out)
         SpoolRecord.append(lines, to: &out)
         SpoolRecord.append(dropped, to: &out)
@@ -233,6 +237,7 @@ struct WaitingBill {
         var record = SpoolRecord(bytes)
         key = record.text()
         number = record.text() ?? ""
+        holder = record.text() ?? ""
         sha256 = record.text() ?? ""
         lines = record.integer()
         dropped = record.integer()

@@ -394,18 +394,14 @@ struct OutputCollector {
             if let holder = claims[claim], holder != document.key {
                 if case .bill(let number, let bytes, let sha256, let lines, let dropped) = outcome {
                     let offset = try details.append(index: index) { buffer in
-                        WaitingBill(key: document.key, number: number, sha256: sha256, lines: lines, dropped: dropped, payload: bytes)
-                            .encode(into: &buffer)
+                        WaitingBill(
+                            key: document.key, number: number, holder: holder, sha256: sha256, lines: lines, dropped: dropped,
+                            payload: bytes
+                        ).encode(into: &buffer)
                     }
                     waiting[claim, default: []].append((index, offset))
                 }
-                outcome = .rejected([
-                    RejectionReason(
-                        field: template.target.numberField, jsonPath: nil,
-                        message: "bill number '\(number)' is also produced by \(holder); bill numbers must be unique "
-                            + "(also when they differ only in upper and lower case)",
-                        templateLine: template.target.line)
-                ])
+                outcome = .rejected([numberTaken(number, by: holder)])
             } else {
                 claims[claim] = document.key ?? base + ".json"
             }
@@ -438,12 +434,7 @@ struct OutputCollector {
                 entry.value(n(reasons.count))
             }
             try remember(DocumentDetails(kind: .rejected, version: document.version, origin: document.origin, fileName: name), index)
-            let diagnostics = reasons.map { reason in
-                Diagnostic.error(
-                    "\(document.key ?? "document") rejected: \(reason.field.map { "\($0): " } ?? "")\(reason.message)",
-                    file: document.origin.file, line: document.origin.line, jsonPath: reason.jsonPath)
-            }
-            rejections.append((index, diagnostics))
+            rejections.append((index, Self.diagnostics(key: document.key, origin: document.origin, reasons)))
             counts.rejected += 1
         case .filtered(let filtered):
             try spool(.filtered, index, origin: document.origin) { entry in
@@ -456,6 +447,51 @@ struct OutputCollector {
             }
             try remember(DocumentDetails(kind: .filtered, version: document.version, origin: document.origin), index)
             counts.filtered += 1
+        }
+    }
+
+    /// Why a bill is rejected whose number `holder` holds.
+    private func numberTaken(_ number: String, by holder: String) -> RejectionReason {
+        RejectionReason(
+            field: template.target.numberField, jsonPath: nil,
+            message: "bill number '\(number)' is also produced by \(holder); bill numbers must be unique "
+                + "(also when they differ only in upper and lower case)",
+            templateLine: template.target.line)
+    }
+
+    /// The console diagnostics of a rejected document.
+    private static func diagnostics(key: String?, origin: DocumentOrigin, _ reasons: [RejectionReason]) -> [Diagnostic] {
+        reasons.map { reason in
+            Diagnostic.error(
+                "\(key ?? "document") rejected: \(reason.field.map { "\($0): " } ?? "")\(reason.message)",
+                file: origin.file, line: origin.line, jsonPath: reason.jsonPath)
+        }
+    }
+
+    /// Once every document is absorbed: the reject file and diagnostics of each document still waiting for
+    /// a bill number that was handed over after it was rejected name the document that holds it now, not
+    /// the one that gave it up (as if that one had never had it, whatever the read order).
+    mutating func nameCurrentHolders() throws(Diagnostic) {
+        for (claim, queue) in waiting {
+            for (index, offset) in queue where !isSuperseded[index] {
+                let bill = WaitingBill(decoding: try details.frame(at: offset))
+                guard let holder = claims[claim], holder != bill.holder else { continue }
+                let rejected = try details(of: index)
+                guard let name = rejected.fileName else { continue }
+                let reasons = [numberTaken(bill.number, by: holder)]
+                try put(
+                    writer.bytes(TransformRunner.rejectDocument(key: bill.key, origin: rejected.origin, reasons: reasons, template: template)),
+                    name)
+                // `rejections` is in record order.
+                var low = 0, high = rejections.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if rejections[middle].index < index { low = middle + 1 } else { high = middle }
+                }
+                if low < rejections.count && rejections[low].index == index {
+                    rejections[low].diagnostics = Self.diagnostics(key: bill.key, origin: rejected.origin, reasons)
+                }
+            }
         }
     }
 

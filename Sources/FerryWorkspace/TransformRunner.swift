@@ -160,6 +160,11 @@ public enum TransformRunner {
         } catch {
             throw StageFailure([error])
         }
+        do {
+            try box.value.nameCurrentHolders()
+        } catch {
+            throw StageFailure([error])
+        }
         let collector = box.value
         let inputs = collector.inputs
 
