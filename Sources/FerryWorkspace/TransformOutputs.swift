@@ -247,10 +247,15 @@ struct OutputCollector {
     private var keptLoaded: Set<String> = []
     /// The console diagnostics of each rejected record.
     private var rejections: [(index: Int, diagnostics: [Diagnostic])] = []
-    /// Records rejected only because another key held their bill number, by claim, in input order, with
+    /// Records rejected only because another key held their bill number, by claim, in the order their keys
+    /// started waiting (input order, but for `waitingPlace`), with
     /// where their `WaitingBill` is in `details`: when the holder's newer version gives the number up,
     /// the first of them still current gets it (`handOver`), as if the holder had never had it.
     private var waiting: [String: ArraySlice<(index: Int, offset: Int)>] = [:]
+    /// Where each record was put in its claim's `waiting` queue: a newer version of its key that waits for
+    /// the same number takes its place there (the key wanted the number first, and would hold it had the
+    /// holder never had it), not the end of the queue.
+    private var waitingPlace: [Int: Int] = [:]
     /// Records `handOver` moved from the rejected to the outputs: their rejected entries and diagnostics
     /// are skipped, and their outputs entries (in `details`, by offset) are listed among the others in
     /// input order.
@@ -280,6 +285,7 @@ struct OutputCollector {
         documents += 1
         isSuperseded.append(false)
         var released: String?
+        var replaced: Int?
         if let key = document.key {
             if let previous = current[key] {
                 occurrences[key, default: [previous]].append(index)
@@ -292,10 +298,11 @@ struct OutputCollector {
                     return
                 }
                 released = try supersede(previous, earlier, key: key)
+                replaced = previous
             }
             current[key] = index
         }
-        try write(document, index: index)
+        try write(document, index: index, replacing: replaced)
         // After the newer version took (or kept) what it produces: a number it gave up goes to the
         // first record waiting for it.
         if let released, claims[released] == nil { try handOver(released) }
@@ -350,6 +357,7 @@ struct OutputCollector {
     private mutating func handOver(_ claim: String) throws(Diagnostic) {
         guard var queue = waiting.removeValue(forKey: claim) else { return }
         while let (index, offset) = queue.popFirst() {
+            waitingPlace[index] = nil
             guard !isSuperseded[index] else { continue }
             if !queue.isEmpty { waiting[claim] = queue }
             let bill = WaitingBill(decoding: try details.frame(at: offset))
@@ -383,7 +391,8 @@ struct OutputCollector {
         FileSystem.exists(directory + "/" + base + ".receipt.json")
     }
 
-    private mutating func write(_ document: DocumentResult, index: Int) throws(Diagnostic) {
+    /// Writes record `index`'s files and spools its entry; `previous` is the record of its key it supersedes.
+    private mutating func write(_ document: DocumentResult, index: Int, replacing previous: Int?) throws(Diagnostic) {
         var outcome = document.outcome
         var base = ""
         if case .bill(let number, _, _, _, _) = outcome {
@@ -399,7 +408,15 @@ struct OutputCollector {
                             payload: bytes
                         ).encode(into: &buffer)
                     }
-                    waiting[claim, default: []].append((index, offset))
+                    if let previous, let place = waitingPlace.removeValue(forKey: previous),
+                        waiting[claim]?.indices.contains(place) == true, waiting[claim]![place].index == previous
+                    {
+                        waiting[claim]![place] = (index, offset)
+                        waitingPlace[index] = place
+                    } else {
+                        waiting[claim, default: []].append((index, offset))
+                        waitingPlace[index] = waiting[claim]!.endIndex - 1
+                    }
                 }
                 outcome = .rejected([numberTaken(number, by: holder)])
             } else {

@@ -135,4 +135,13 @@ import Testing
         let errors = o.summary.diagnostics.filter { $0.severity == .error }.map(\.message)
         #expect(errors.count == 1 && errors.allSatisfy { $0.hasPrefix("C rejected: FBillNo: bill number 'N' is also produced by B;") }, "\(errors)")
     }
+
+    /// A key waiting for a number keeps its place while its newer versions wait for the same number: it
+    /// was there first, as it would hold the number had the holder never had it.
+    @Test func aWaiterKeepsItsPlaceAcrossItsNewerVersions() throws {
+        let (a1, c1, b, c2, a2) = (Self.doc("A", 1, "N"), Self.doc("C", 1, "N"), Self.doc("B", 1, "N"), Self.doc("C", 2, "N"), Self.doc("A", 2, "M"))
+        let o = try Self.sameWhateverTheOrder([[a1, c1, b, c2, a2], [c1, b, c2, a1, a2]])
+        #expect(o.outputs == ["C": "N.json", "A": "M.json"])
+        #expect(o.rejectedKeys == ["B"])
+    }
 }
