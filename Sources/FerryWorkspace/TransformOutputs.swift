@@ -245,6 +245,9 @@ struct OutputCollector {
     /// Payloads of superseded records that were kept because they have a receipt, and that no record has
     /// produced since: `removeStale` warns about them.
     private var keptLoaded: Set<String> = []
+    /// The bytes (where they are in `details`) that loaded payloads of an earlier run held before this run
+    /// first wrote other bytes over them: `supersede` puts them back when it keeps such a payload.
+    private var loadedBytes: [String: Int] = [:]
     /// The console diagnostics of each rejected record.
     private var rejections: [(index: Int, diagnostics: [Diagnostic])] = []
     /// Records rejected only because another key held their bill number, by claim, in the order their keys
@@ -344,6 +347,10 @@ struct OutputCollector {
             }
             if hasReceipt(base) {
                 keptLoaded.insert(name)
+                // It holds what was loaded, not what a version this run superseded wrote over it.
+                if let offset = loadedBytes[name] {
+                    try FileSystem.writeAtomically(try details.frame(at: offset), to: directory + "/" + name, durable: false)
+                }
                 return released
             }
         }
@@ -569,7 +576,14 @@ struct OutputCollector {
         if earlier.contains(name) { producedEarlier.insert(name) }
         if !keptLoaded.isEmpty { keptLoaded.remove(name) }
         let path = directory + "/" + name
-        if earlier.contains(name), let existing = try? FileSystem.read(path), existing == bytes { return }
+        if earlier.contains(name), let existing = try? FileSystem.read(path) {
+            if existing == bytes { return }
+            if loadedBytes[name] == nil, !name.hasSuffix(".reject.json"),
+                hasReceipt(String(name.dropLast(".json".count)))
+            {
+                loadedBytes[name] = try details.append(index: documents - 1) { $0 += existing }
+            }
+        }
         // A name no earlier run wrote is created in place: `.transform-incomplete` keeps load away until
         // the manifest is written, and a rerun replaces what a crash left.
         if !earlier.contains(name), try FileSystem.writeNew(bytes, to: path) { return }

@@ -144,4 +144,16 @@ import Testing
         #expect(o.outputs == ["C": "N.json", "A": "M.json"])
         #expect(o.rejectedKeys == ["B"])
     }
+
+    /// A loaded payload kept for a superseded version holds what was loaded, also when a version read
+    /// before the newest one wrote the same file with other bytes.
+    @Test func aLoadedPayloadKeepsWhatWasLoaded() throws {
+        let out = TestSupport.makeTemporaryDirectory()
+        try Self.run([[Self.doc("A", 1, "N")]], out: out)
+        let loaded = try FileSystem.read(out + "/N.json")
+        try FileSystem.writeAtomically("{}", to: out + "/N.receipt.json")
+        let other = Self.doc("A", 2, "N").replacingOccurrences(of: #""goods_count": "1""#, with: #""goods_count": "2""#)
+        try Self.run([[Self.doc("A", 1, "N"), other, Self.doc("A", 3, "M")]], out: out, kept: ["N.json"])
+        #expect(try FileSystem.read(out + "/N.json") == loaded)
+    }
 }
