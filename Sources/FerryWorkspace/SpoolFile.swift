@@ -166,6 +166,8 @@ struct DocumentDetails {
     var fileName: String?
     /// Entry lines dropped by entry filters (payloads only).
     var droppedLines = 0
+    /// The payload's bill-number claim (`OutputCollector.claims`) when it is not its base name lowercased.
+    var claim: String?
 
     /// Appends the bytes `init(decoding:)` reads back.
     func encode(into out: inout [UInt8]) {
@@ -176,14 +178,18 @@ struct DocumentDetails {
         SpoolRecord.append(fileName, to: &out)
         SpoolRecord.append(origin.file, to: &out)
         SpoolRecord.append(origin.jsonPath, to: &out)
+        SpoolRecord.append(claim, to: &out)
     }
 
-    init(kind: Kind, version: String?, origin: DocumentOrigin, fileName: String? = nil, droppedLines: Int = 0) {
+    init(
+        kind: Kind, version: String?, origin: DocumentOrigin, fileName: String? = nil, droppedLines: Int = 0, claim: String? = nil
+    ) {
         self.kind = kind
         self.version = version
         self.origin = origin
         self.fileName = fileName
         self.droppedLines = droppedLines
+        self.claim = claim
     }
 
     /// Reads what `encoded` wrote. (The origin's file index and position are not kept: the manifest does not list them.)
@@ -196,6 +202,7 @@ struct DocumentDetails {
         fileName = record.text()
         let file = record.text() ?? ""
         let jsonPath = record.text() ?? ""
+        claim = record.text()
         origin = DocumentOrigin(file: file, jsonPath: jsonPath, line: line < 0 ? nil : line, fileIndex: 0, position: 0)
     }
 }

@@ -237,7 +237,8 @@ struct OutputCollector {
     /// Every record index of each key seen more than once, in input order.
     private var occurrences: [String: [Int]] = [:]
     /// Which key holds each payload, by its base name lowercased (`SafeFileName.make(number)`, without `.json`, so
-    /// that usual bill numbers stay Swift small strings, which take no heap).
+    /// that usual bill numbers stay Swift small strings, which take no heap), or, for a name that needed a
+    /// hash of the number, by `SafeFileName.make` of the number lowercased (the hash tells cases apart).
     private var claims: [String: String] = [:]
     /// The files an earlier run listed that this run wrote (and has not removed since): the only names
     /// `removeStale` asks about.
@@ -340,7 +341,7 @@ struct OutputCollector {
         var released: String?
         if record.kind == .bill {
             let base = String(name.dropLast(".json".count))
-            let claim = base.lowercased()
+            let claim = record.claim ?? base.lowercased()
             if claims[claim] == key {
                 claims[claim] = nil
                 released = claim
@@ -384,7 +385,8 @@ struct OutputCollector {
             }
             detailOffsets[index] = try details.append(index: index) { buffer in
                 DocumentDetails(
-                    kind: .bill, version: rejected.version, origin: rejected.origin, fileName: name, droppedLines: bill.dropped
+                    kind: .bill, version: rejected.version, origin: rejected.origin, fileName: name, droppedLines: bill.dropped,
+                    claim: claim == String(name.dropLast(".json".count)).lowercased() ? nil : claim
                 ).encode(into: &buffer)
             }
             counts.payloads += 1
@@ -402,11 +404,13 @@ struct OutputCollector {
     private mutating func write(_ document: DocumentResult, index: Int, replacing previous: Int?) throws(Diagnostic) {
         var outcome = document.outcome
         var base = ""
+        var claim = ""
         if case .bill(let number, _, _, _, _) = outcome {
             base = SafeFileName.make(number)
             // Claimed without case: RK9 and rk9 would be one file on a case-insensitive disk (macOS), and
             // Kingdee's database (case-insensitive as usually installed) may take them for one bill.
-            let claim = base.lowercased()
+            // A name that needed a hash (of the number as it is) is claimed by the number lowercased.
+            claim = base == number ? base.lowercased() : SafeFileName.make(number.lowercased())
             if let holder = claims[claim], holder != document.key {
                 if case .bill(let number, let bytes, let sha256, let lines, let dropped) = outcome {
                     let offset = try details.append(index: index) { buffer in
@@ -442,7 +446,9 @@ struct OutputCollector {
                     origin: document.origin)
             }
             try remember(
-                DocumentDetails(kind: .bill, version: document.version, origin: document.origin, fileName: name, droppedLines: dropped),
+                DocumentDetails(
+                    kind: .bill, version: document.version, origin: document.origin, fileName: name, droppedLines: dropped,
+                    claim: claim == base.lowercased() ? nil : claim),
                 index)
             counts.payloads += 1
             counts.droppedLines += dropped

@@ -39,7 +39,7 @@ import Testing
         var manifest: JSONValue
         var files: [String: [UInt8]]
         /// key (or file) → payload file, for the outputs.
-        var outputs: [String: String] { Dictionary(uniqueKeysWithValues: (manifest["outputs"]?.arrayValue ?? []).map { (($0["key"]?.stringValue ?? $0["file"]!.stringValue!), $0["file"]!.stringValue!) }) }
+        var outputs: [String: String] { Dictionary((manifest["outputs"]?.arrayValue ?? []).map { (($0["key"]?.stringValue ?? $0["file"]!.stringValue!), $0["file"]!.stringValue!) }, uniquingKeysWith: { a, _ in a }) }
         var outputKeys: [String] { (manifest["outputs"]?.arrayValue ?? []).map { $0["key"]?.stringValue ?? "-" } }
         var rejectedKeys: [String] { (manifest["rejected"]?.arrayValue ?? []).map { $0["key"]?.stringValue ?? "-" } }
         var hashes: [String: String] { files.mapValues { Hashing.sha256Hex($0) } }
@@ -95,7 +95,7 @@ import Testing
         let rejectedPlaces = Set(rejected.map { "\($0["source"]?["file"]?.stringValue ?? ""):\($0["source"]?["line"]?.scalarText ?? "0")" })
         #expect(erred == rejectedPlaces, "errors for \(erred.sorted()), rejected \(rejectedPlaces.sorted())", sourceLocation: sourceLocation)
         // A reject file naming the holder of its number names the document that holds it now.
-        let holders = Dictionary(uniqueKeysWithValues: outputs.map { ($0["bill_number"]!.stringValue!.lowercased(), $0["key"]?.stringValue ?? $0["file"]!.stringValue!) })
+        let holders = Dictionary(outputs.map { ($0["bill_number"]!.stringValue!.lowercased(), $0["key"]?.stringValue ?? $0["file"]!.stringValue!) }, uniquingKeysWith: { a, _ in a })
         for entry in rejected {
             let reject = try JSONReader.parse(files[entry["file"]!.stringValue!] ?? [])
             for reason in reject["reasons"]?.arrayValue ?? [] {
@@ -380,5 +380,16 @@ import Testing
             return out
         }
         #expect(view(with) == view(without), "\(keyed.map { $0.line.components(separatedBy: ", \"warehouse")[0] })")
+    }
+
+    /// Numbers that differ only in case are one bill also when their file names need a hash (a space, a
+    /// slash): the hash of the number must not tell them apart. The number goes over when the holder
+    /// gives it up.
+    @Test func numbersWithHashedFileNamesThatDifferOnlyInCaseAreOneBill() throws {
+        let o = try Self.run([[Self.doc("A", 1, "RK 1"), Self.doc("B", 1, "rk 1"), Self.doc("C", 1, "RK/1")]])
+        #expect(o.outputKeys == ["A", "C"] && o.rejectedKeys == ["B"])
+        let handed = try Self.run([[Self.doc("A", 1, "RK 1"), Self.doc("B", 1, "rk 1"), Self.doc("A", 2, "M")]])
+        #expect(handed.outputs == ["A": "M.json", "B": SafeFileName.make("rk 1") + ".json"])
+        #expect(handed.rejectedKeys.isEmpty)
     }
 }
