@@ -22,6 +22,28 @@ import Testing
 
     enum Fate { case bill, rejected, filtered }
 
+    /// Seeded random documents for the property tests: keys, mostly newer versions (sometimes an older one
+    /// read later), numbers in both cases, and fates.
+    struct Mix {
+        private var state: UInt64
+        private var hours: [String: Int] = [:]
+
+        init(seed: Int) { state = UInt64(seed + 1) &* 0x9E37_79B9_7F4A_7C15 }
+
+        mutating func next(_ n: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(n))
+        }
+
+        mutating func line(numbers: [String]) -> String {
+            let key = ["A", "B", "C", "D", "E"][next(5)]
+            let hour = next(5) == 0 ? max(0, (hours[key] ?? 1) - 1) : (hours[key] ?? 0) + 1
+            hours[key] = max(hours[key] ?? 0, hour)
+            let fate: Fate = [.bill, .bill, .bill, .bill, .rejected, .filtered][next(6)]
+            return BillNumberHandOverTests.doc(key, hour, numbers[next(numbers.count)], fate)
+        }
+    }
+
     /// One document of key `key` (none when nil), version `hour`, producing bill number `number`.
     static func doc(_ key: String?, _ hour: Int, _ number: String, _ fate: Fate = .bill) -> String {
         var order: [String] = []
@@ -271,23 +293,12 @@ import Testing
     /// gives the same files.
     @Test(arguments: 0..<40)
     func randomMixes(seed: Int) throws {
-        var state = UInt64(seed + 1) &* 0x9E37_79B9_7F4A_7C15
-        func next(_ n: Int) -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int((state >> 33) % UInt64(n))
-        }
-        var hours: [String: Int] = [:]
+        var mix = Mix(seed: seed)
+        func next(_ n: Int) -> Int { mix.next(n) }
         var groups: [[String]] = []
         for _ in 0..<(1 + next(3)) {
             var lines: [String] = []
-            for _ in 0..<(1 + next(6)) {
-                let key = ["A", "B", "C", "D", "E"][next(5)]
-                // Mostly newer versions, sometimes an older one read later.
-                let hour = next(5) == 0 ? max(0, (hours[key] ?? 1) - 1) : (hours[key] ?? 0) + 1
-                hours[key] = max(hours[key] ?? 0, hour)
-                let fate: Fate = [.bill, .bill, .bill, .bill, .rejected, .filtered][next(6)]
-                lines.append(Self.doc(key, hour, ["N", "n", "M", "P"][next(4)], fate))
-            }
+            for _ in 0..<(1 + next(6)) { lines.append(mix.line(numbers: ["N", "n", "M", "P"])) }
             groups.append(lines)
         }
         let input = TestSupport.makeTemporaryDirectory()
@@ -316,19 +327,11 @@ import Testing
     /// still there, holding what was loaded.
     @Test(arguments: 0..<60)
     func randomReruns(seed: Int) throws {
-        var state = UInt64(seed + 1000) &* 0x9E37_79B9_7F4A_7C15
-        func next(_ n: Int) -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int((state >> 33) % UInt64(n))
-        }
-        var hours: [String: Int] = [:]
+        var mix = Mix(seed: seed + 999)
+        func next(_ n: Int) -> Int { mix.next(n) }
         func lines(_ count: Int) -> [String] {
             (0..<count).map { _ in
-                let key = ["A", "B", "C", "D", "E"][next(5)]
-                let hour = next(5) == 0 ? max(0, (hours[key] ?? 1) - 1) : (hours[key] ?? 0) + 1
-                hours[key] = max(hours[key] ?? 0, hour)
-                let fate: Fate = [.bill, .bill, .bill, .bill, .rejected, .filtered][next(6)]
-                var line = Self.doc(key, hour, ["N", "n", "M", "P", "Q"][next(5)], fate)
+                var line = mix.line(numbers: ["N", "n", "M", "P", "Q"])
                 if next(3) == 0 { line = line.replacingOccurrences(of: #""goods_count": "1""#, with: #""goods_count": "2""#) }
                 return line
             }
@@ -355,11 +358,8 @@ import Testing
     /// had never been read (hand-overs give them what they would have had), wherever its versions were.
     @Test(arguments: 0..<60)
     func aKeyThatEndsFilteredOutChangesNothingForTheOthers(seed: Int) throws {
-        var state = UInt64(seed + 5000) &* 0x9E37_79B9_7F4A_7C15
-        func next(_ n: Int) -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int((state >> 33) % UInt64(n))
-        }
+        var mix = Mix(seed: seed + 4999)
+        func next(_ n: Int) -> Int { mix.next(n) }
         var hour = 0
         var keyed: [(key: String, line: String)] = []
         for _ in 0..<(2 + next(9)) {
