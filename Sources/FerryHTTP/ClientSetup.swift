@@ -4,7 +4,7 @@ import NIOSSL
 
 /// The AsyncHTTPClient set-up both clients use: HTTP/1.1, bodies as sent (no decompression), one
 /// timeout for connecting (at most 10 s), writing and each wait for the answer, no silent reconnect
-/// attempts, and proxies from the environment.
+/// attempts, no redirects followed, and proxies from the environment.
 public struct ClientSetup: Sendable {
     /// The timeout in seconds actually used: the configured one, at least 1 ms (30 s when not finite).
     public let timeoutSeconds: Double
@@ -46,6 +46,9 @@ public struct ClientSetup: Sendable {
         pool.retryConnectionEstablishment = false
         configuration.connectionPool = pool
         configuration.proxy = ProxyEnvironment.proxy(for: url, environment: environment)
+        // Both APIs answer POSTs where they are asked; a redirect is an answer to report, not to follow: following
+        // one (a 307 keeps the body) would send a login's password, a session id or a signed request to another host.
+        configuration.redirectConfiguration = .disallow
         if !verifyCertificates {
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.certificateVerification = .none

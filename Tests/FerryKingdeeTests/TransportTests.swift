@@ -2,6 +2,7 @@
 import FerryCore
 import Foundation
 import KingdeeSandbox
+import SandboxHTTP
 import Testing
 
 /// The HTTP layer (AsyncHTTPClient): what a failure means for the documents, timeouts, proxies.
@@ -73,4 +74,40 @@ struct TransportTests {
             guard case .notSent = error else { Issue.record("expected notSent, got \(error)"); return }
         }
     }
+
+    @Test func aRedirectIsNotFollowedWithTheLoginOrTheSession() async throws {
+        // Another host: records what reaches it.
+        let seen = Harvest()
+        let other = try await SandboxHTTPServer.start { request in
+            seen.add(String(decoding: request.body, as: UTF8.self) + " " + (request.header("kdservice-sessionid") ?? ""))
+            return SandboxHTTPResponse(status: 200, body: Array(#"{"LoginResultType":1,"KDSVCSessionId":"stolen"}"#.utf8))
+        }
+        let redirecting = try await SandboxHTTPServer.start { _ in
+            SandboxHTTPResponse(status: 307, headers: [("Location", "http://localhost:\(other.port)/k3cloud/x")], body: [])
+        }
+        var config = Self.config(url: "http://127.0.0.1:\(redirecting.port)/k3cloud/")
+        config.auth = .password
+        config.password = "hunter2-password"
+        let client = KingdeeClient(config: config, environment: [:])
+        do {
+            _ = try await client.call(KingdeeClient.Service.batchSave, body: ["formid": "X"])
+            Issue.record("a call answered with a redirect succeeded")
+        } catch {
+            guard case .configuration(let text) = error else { Issue.record("expected configuration, got \(error)"); return }
+            #expect(text.contains("307"), "\(text)")
+            #expect(!text.contains("hunter2-password"))
+        }
+        #expect(seen.all.isEmpty, "\(seen.all)")
+        await client.close()
+        await redirecting.stop()
+        await other.stop()
+    }
+}
+
+/// Lines collected from a server's handler.
+final class Harvest: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func add(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
 }
