@@ -17,6 +17,24 @@ import Testing
         #expect(ProxyEnvironment.proxy(for: url, environment: ["all_proxy": "socks5h://s"])?.port == 1080)
         #expect(ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "http://user:p%40ss@p:8080"])?.authorization != nil)
     }
+
+    @Test func noProxyMatchesAddressesAndRangesAsCurlDoes() {
+        let proxy = ["https_proxy": "http://p:1"]
+        func bypassed(_ url: String, _ noProxy: String) -> Bool {
+            ProxyEnvironment.proxy(for: url, environment: proxy.merging(["no_proxy": noProxy]) { $1 }) == nil
+        }
+        #expect(bypassed("https://10.1.2.3:8443/k3cloud/", "localhost,10.0.0.0/8"))
+        #expect(bypassed("https://192.168.7.20/k3cloud/", "192.168.0.0/16"))
+        #expect(!bypassed("https://192.169.7.20/k3cloud/", "192.168.0.0/16"))
+        #expect(bypassed("https://10.1.2.3/", "10.1.2.3"))
+        #expect(!bypassed("https://110.1.2.3/", "10.1.2.3"))
+        #expect(!bypassed("https://1.2.3.4/", "2.3.4"))
+        #expect(bypassed("https://[::1]:8443/", "::1"))
+        #expect(bypassed("https://[fd00::5]/", "fd00::/8"))
+        #expect(!bypassed("https://[fe00::5]/", "fd00::/8"))
+        #expect(bypassed("https://erp.example.com./", "example.com"))
+        #expect(bypassed("https://erp.example.com/", "localhost .example.com"))
+    }
 }
 
 @Suite struct ClientSetupTests {
