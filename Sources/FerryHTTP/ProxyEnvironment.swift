@@ -14,7 +14,11 @@ public enum ProxyEnvironment {
         // curl matches `[::1]` as `::1`, and `example.com.` as `example.com`.
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         if host.hasSuffix(".") { host.removeLast() }
-        let noProxy = environment["no_proxy"] ?? environment["NO_PROXY"] ?? ""
+        // As curl: a variable set to nothing counts as not set, so the other spelling applies.
+        func variable(_ names: String...) -> String? {
+            names.lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
+        }
+        let noProxy = variable("no_proxy", "NO_PROXY") ?? ""
         for entry in noProxy.split(whereSeparator: { $0 == "," || $0 == " " }) {
             var name = entry.trimmingCharacters(in: .whitespaces).lowercased()
             if name == "*" { return nil }
@@ -29,9 +33,9 @@ public enum ProxyEnvironment {
             if host == name || host.hasSuffix("." + name) { return nil }
         }
         let value =
-            (scheme == "https" ? environment["https_proxy"] ?? environment["HTTPS_PROXY"] : environment["http_proxy"])
-            ?? environment["all_proxy"] ?? environment["ALL_PROXY"]
-        guard let value, !value.isEmpty else { return nil }
+            (scheme == "https" ? variable("https_proxy", "HTTPS_PROXY") : variable("http_proxy"))
+            ?? variable("all_proxy", "ALL_PROXY")
+        guard let value else { return nil }
         guard let proxy = URLComponents(string: value.contains("://") ? value : "http://" + value),
             let proxyHost = proxy.host, !proxyHost.isEmpty
         else { return nil }

@@ -35,6 +35,13 @@ import Testing
         #expect(bypassed("https://erp.example.com./", "example.com"))
         #expect(bypassed("https://erp.example.com/", "localhost .example.com"))
     }
+
+    @Test func aVariableSetToNothingLeavesTheOtherSpellingAsCurlDoes() {
+        let url = "https://erp.internal.example/k3cloud/"
+        #expect(ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "http://p:1", "no_proxy": "", "NO_PROXY": "internal.example"]) == nil)
+        #expect(ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "", "HTTPS_PROXY": "http://p:1"])?.host == "p")
+        #expect(ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "", "all_proxy": "http://q:2"])?.host == "q")
+    }
 }
 
 @Suite struct ClientSetupTests {
