@@ -66,8 +66,9 @@ public enum Demo {
     /// - Throws: a `Diagnostic` when the directory exists and is not a demo workspace.
     public static func prepareDirectory(_ directory: String) throws(Diagnostic) {
         if FileSystem.exists(directory) {
+            // A file is no workspace: listing it gives nothing, which must not pass for an empty directory.
             let entries = FileSystem.list(directory)
-            guard entries.isEmpty || entries.contains(markerFile) else {
+            guard FileSystem.isDirectory(directory), entries.isEmpty || entries.contains(markerFile) else {
                 throw .error(
                     "this directory exists and is not a Ferry demo workspace; the demo will not overwrite it "
                         + "(choose another with --dir, or remove it)", file: directory)

@@ -78,3 +78,17 @@ import Testing
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }
+
+@Suite struct DemoDirectoryTests {
+    /// `ferry demo --dir FILE` must refuse a regular file: listing a file gives no entries, which used to
+    /// pass for an empty directory, so the demo deleted the file and made a workspace in its place.
+    @Test func demoRefusesAFileAndLeavesItAlone() throws {
+        let file = TestSupport.makeTemporaryDirectory("ferry-demo-file") + "/notes.txt"
+        try FileSystem.writeAtomically("keep me\n", to: file)
+        let demo = try TestSupport.runFerry(["demo", "--dir", file, "--quiet"])
+        #expect(demo.status == 2, "\(demo.stderr)")
+        #expect(demo.stderr.contains("not a Ferry demo workspace"), "\(demo.stderr)")
+        #expect(!FileSystem.isDirectory(file))
+        #expect((try? String(contentsOfFile: file, encoding: .utf8)) == "keep me\n")
+    }
+}
