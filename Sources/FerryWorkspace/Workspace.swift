@@ -72,11 +72,16 @@ public struct Workspace: Sendable {
         let base = RunID.make(now)
         var id = base
         var suffix = 1
-        while FileSystem.exists(runDirectory(id)) {
+        try FileSystem.createDirectory(runsDirectory)
+        // mkdir(2) claims the id: two processes starting in the same second never get the same run.
+        while mkdir(runDirectory(id), 0o755) != 0 {
+            guard errno == EEXIST else {
+                throw .error("cannot create directory: \(String(cString: strerror(errno)))", file: runDirectory(id))
+            }
             id = "\(base)-\(suffix)"
             suffix += 1
         }
-        try FileSystem.createDirectory(runDirectory(id))
+        FileSystem.syncDirectory(runsDirectory)
         return id
     }
 
