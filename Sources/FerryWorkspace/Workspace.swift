@@ -55,6 +55,7 @@ public struct Workspace: Sendable {
     /// All run ids, oldest first.
     public func runIDs() -> [String] {
         FileSystem.list(runsDirectory).filter { RunID.isValid($0) && FileSystem.isDirectory(runDirectory($0)) }
+            .sorted(by: RunID.isOlder)
     }
 
     /// Every run but `id`, newest first: id and directory.
@@ -147,6 +148,17 @@ public enum RunID {
         }
         return pad(c.year, 4) + pad(c.month, 2) + pad(c.day, 2) + "T" + pad(c.hour, 2) + pad(c.minute, 2)
             + pad(c.second, 2) + "Z"
+    }
+
+    /// Whether run `a` was created before run `b`: by timestamp, then by collision suffix as a number
+    /// (`…Z-2` before `…Z-10`, which sort the other way as text).
+    public static func isOlder(_ a: String, _ b: String) -> Bool {
+        func parts(_ id: String) -> (Substring, Int) {
+            let split = id.split(separator: "-", maxSplits: 1)
+            return (split[0], split.count == 2 ? Int(split[1]) ?? 0 : 0)
+        }
+        let (pa, pb) = (parts(a), parts(b))
+        return pa.0 != pb.0 ? pa.0 < pb.0 : pa.1 < pb.1
     }
 
     /// Whether `text` has the shape of a run id.
