@@ -146,6 +146,7 @@ public enum Demo {
         let overview = run.overview
         if !run.extract.isComplete { surprises.append("extract did not prove every window complete") }
         if wdt.frequencyLimitFaults < 1 { surprises.append("no WDT rate-limit error was injected") }
+        if wdt.rateViolations > 0 { surprises.append("\(wdt.rateViolations) WDT request(s) broke the sandbox's rate limit") }
         if (kingdee["http500"] ?? 0) < 1 { surprises.append("no Kingdee HTTP 500 was injected") }
         if (kingdee["lost_response"] ?? 0) < 1 { surprises.append("no Kingdee response was lost") }
         if overview.load.inDoubt > 0 || overview.load.pending > 0 || overview.load.changed > 0 {
