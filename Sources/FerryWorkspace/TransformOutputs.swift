@@ -405,30 +405,20 @@ struct OutputCollector {
         var outcome = document.outcome
         var base = ""
         var claim = ""
-        if case .bill(let number, _, _, _, _) = outcome {
+        if case .bill(let number, let bytes, let sha256, let lines, let dropped) = outcome {
             base = SafeFileName.make(number)
             // Claimed without case: RK9 and rk9 would be one file on a case-insensitive disk (macOS), and
             // Kingdee's database (case-insensitive as usually installed) may take them for one bill.
             // A name that needed a hash (of the number as it is) is claimed by the number lowercased.
             claim = base == number ? base.lowercased() : SafeFileName.make(number.lowercased())
             if let holder = claims[claim], holder != document.key {
-                if case .bill(let number, let bytes, let sha256, let lines, let dropped) = outcome {
-                    let offset = try details.append(index: index) { buffer in
-                        WaitingBill(
-                            key: document.key, number: number, holder: holder, sha256: sha256, lines: lines, dropped: dropped,
-                            payload: bytes
-                        ).encode(into: &buffer)
-                    }
-                    if let previous, let place = waitingPlace.removeValue(forKey: previous),
-                        waiting[claim]?.indices.contains(place) == true, waiting[claim]![place].index == previous
-                    {
-                        waiting[claim]![place] = (index, offset)
-                        waitingPlace[index] = place
-                    } else {
-                        waiting[claim, default: []].append((index, offset))
-                        waitingPlace[index] = waiting[claim]!.endIndex - 1
-                    }
+                let offset = try details.append(index: index) { buffer in
+                    WaitingBill(
+                        key: document.key, number: number, holder: holder, sha256: sha256, lines: lines, dropped: dropped,
+                        payload: bytes
+                    ).encode(into: &buffer)
                 }
+                wait(index, offset, for: claim, replacing: previous)
                 outcome = .rejected([numberTaken(number, by: holder)])
             } else {
                 claims[claim] = document.key ?? base + ".json"
@@ -477,6 +467,20 @@ struct OutputCollector {
             }
             try remember(DocumentDetails(kind: .filtered, version: document.version, origin: document.origin), index)
             counts.filtered += 1
+        }
+    }
+
+    /// Queues record `index` (its `WaitingBill` at `offset`) for `claim`: in the place of `previous`, the
+    /// version of its key it supersedes, when that one was waiting for the same number; else last.
+    private mutating func wait(_ index: Int, _ offset: Int, for claim: String, replacing previous: Int?) {
+        if let previous, let place = waitingPlace.removeValue(forKey: previous),
+            waiting[claim]?.indices.contains(place) == true, waiting[claim]![place].index == previous
+        {
+            waiting[claim]![place] = (index, offset)
+            waitingPlace[index] = place
+        } else {
+            waiting[claim, default: []].append((index, offset))
+            waitingPlace[index] = waiting[claim]!.endIndex - 1
         }
     }
 
