@@ -236,10 +236,8 @@ struct OutputCollector {
     private var current: [String: Int] = [:]
     /// Every record index of each key seen more than once, in input order.
     private var occurrences: [String: [Int]] = [:]
-    /// Which key holds each payload, by its base name lowercased (`SafeFileName.make(number)`, without `.json`, so
-    /// that usual bill numbers stay Swift small strings, which take no heap), or, for a name that needed a
-    /// hash of the number, by `SafeFileName.make` of the number lowercased (the hash tells cases apart).
-    private var claims: [String: String] = [:]
+    /// Which key holds each bill number, and which records wait for one another key holds.
+    private var claims = BillNumberClaims()
     /// The files an earlier run listed that this run wrote (and has not removed since): the only names
     /// `removeStale` asks about.
     private var producedEarlier: Set<String> = []
@@ -251,15 +249,6 @@ struct OutputCollector {
     private var loadedBytes: [String: Int] = [:]
     /// The console diagnostics of each rejected record.
     private var rejections: [(index: Int, diagnostics: [Diagnostic])] = []
-    /// Records rejected only because another key held their bill number, by claim, in the order their keys
-    /// started waiting (input order, but for `waitingPlace`), with
-    /// where their `WaitingBill` is in `details`: when the holder's newer version gives the number up,
-    /// the first of them still current gets it (`handOver`), as if the holder had never had it.
-    private var waiting: [String: ArraySlice<(index: Int, offset: Int)>] = [:]
-    /// Where each record was put in its claim's `waiting` queue: a newer version of its key that waits for
-    /// the same number takes its place there (the key wanted the number first, and would hold it had the
-    /// holder never had it), not the end of the queue.
-    private var waitingPlace: [Int: Int] = [:]
     /// Records `handOver` moved from the rejected to the outputs: their rejected entries and diagnostics
     /// are skipped, and their outputs entries (in `details`, by offset) are listed among the others in
     /// input order.
@@ -309,7 +298,7 @@ struct OutputCollector {
         try write(document, index: index, replacing: replaced)
         // After the newer version took (or kept) what it produces: a number it gave up goes to the
         // first record waiting for it.
-        if let released, claims[released] == nil { try handOver(released) }
+        if let released, claims.holder(of: released) == nil { try handOver(released) }
     }
 
     /// The details `remember` kept for a record.
@@ -342,10 +331,7 @@ struct OutputCollector {
         if record.kind == .bill {
             let base = String(name.dropLast(".json".count))
             let claim = record.claim ?? base.lowercased()
-            if claims[claim] == key {
-                claims[claim] = nil
-                released = claim
-            }
+            if claims.release(claim, heldBy: key) { released = claim }
             if hasReceipt(base) {
                 keptLoaded.insert(name)
                 // It holds what was loaded, not what a version this run superseded wrote over it.
@@ -363,11 +349,8 @@ struct OutputCollector {
     /// was rejected only because another key held it and that no newer version has superseded since: its
     /// reject file is removed, its payload written, and it counts as an output from now on.
     private mutating func handOver(_ claim: String) throws(Diagnostic) {
-        guard var queue = waiting.removeValue(forKey: claim) else { return }
-        while let (index, offset) = queue.popFirst() {
-            waitingPlace[index] = nil
-            guard !isSuperseded[index] else { continue }
-            if !queue.isEmpty { waiting[claim] = queue }
+        let isSuperseded = self.isSuperseded
+        if let (index, offset) = claims.nextWaiter(for: claim, isCurrent: { !isSuperseded[$0] }) {
             let bill = WaitingBill(decoding: try details.frame(at: offset))
             let rejected = try details(of: index)
             if let rejectName = rejected.fileName {
@@ -376,7 +359,7 @@ struct OutputCollector {
             }
             counts.rejected -= 1
             let name = SafeFileName.make(bill.number) + ".json"
-            claims[claim] = bill.key ?? name
+            claims.give(claim, to: bill.key ?? name)
             try put(bill.payload, name)
             handedOver[index] = try details.append(index: index) { buffer in
                 Self.encodeOutputEntry(
@@ -391,7 +374,6 @@ struct OutputCollector {
             }
             counts.payloads += 1
             counts.droppedLines += bill.dropped
-            return
         }
     }
 
@@ -407,21 +389,18 @@ struct OutputCollector {
         var claim = ""
         if case .bill(let number, let bytes, let sha256, let lines, let dropped) = outcome {
             base = SafeFileName.make(number)
-            // Claimed without case: RK9 and rk9 would be one file on a case-insensitive disk (macOS), and
-            // Kingdee's database (case-insensitive as usually installed) may take them for one bill.
-            // A name that needed a hash (of the number as it is) is claimed by the number lowercased.
-            claim = base == number ? base.lowercased() : SafeFileName.make(number.lowercased())
-            if let holder = claims[claim], holder != document.key {
+            claim = BillNumberClaims.claim(number: number, base: base)
+            if let holder = claims.holder(of: claim), holder != document.key {
                 let offset = try details.append(index: index) { buffer in
                     WaitingBill(
                         key: document.key, number: number, holder: holder, sha256: sha256, lines: lines, dropped: dropped,
                         payload: bytes
                     ).encode(into: &buffer)
                 }
-                wait(index, offset, for: claim, replacing: previous)
+                claims.wait((index, offset), for: claim, replacing: previous)
                 outcome = .rejected([numberTaken(number, by: holder)])
             } else {
-                claims[claim] = document.key ?? base + ".json"
+                claims.give(claim, to: document.key ?? base + ".json")
             }
         }
         func n(_ value: Int) -> JSONValue { .number(String(value)) }
@@ -470,20 +449,6 @@ struct OutputCollector {
         }
     }
 
-    /// Queues record `index` (its `WaitingBill` at `offset`) for `claim`: in the place of `previous`, the
-    /// version of its key it supersedes, when that one was waiting for the same number; else last.
-    private mutating func wait(_ index: Int, _ offset: Int, for claim: String, replacing previous: Int?) {
-        if let previous, let place = waitingPlace.removeValue(forKey: previous),
-            waiting[claim]?.indices.contains(place) == true, waiting[claim]![place].index == previous
-        {
-            waiting[claim]![place] = (index, offset)
-            waitingPlace[index] = place
-        } else {
-            waiting[claim, default: []].append((index, offset))
-            waitingPlace[index] = waiting[claim]!.endIndex - 1
-        }
-    }
-
     /// Why a bill is rejected whose number `holder` holds.
     private func numberTaken(_ number: String, by holder: String) -> RejectionReason {
         RejectionReason(
@@ -506,25 +471,23 @@ struct OutputCollector {
     /// a bill number that was handed over after it was rejected name the document that holds it now, not
     /// the one that gave it up (as if that one had never had it, whatever the read order).
     mutating func nameCurrentHolders() throws(Diagnostic) {
-        for (claim, queue) in waiting {
-            for (index, offset) in queue where !isSuperseded[index] {
-                let bill = WaitingBill(decoding: try details.frame(at: offset))
-                guard let holder = claims[claim], holder != bill.holder else { continue }
-                let rejected = try details(of: index)
-                guard let name = rejected.fileName else { continue }
-                let reasons = [numberTaken(bill.number, by: holder)]
-                try put(
-                    writer.bytes(TransformRunner.rejectDocument(key: bill.key, origin: rejected.origin, reasons: reasons, template: template)),
-                    name)
-                // `rejections` is in record order.
-                var low = 0, high = rejections.count
-                while low < high {
-                    let middle = (low + high) / 2
-                    if rejections[middle].index < index { low = middle + 1 } else { high = middle }
-                }
-                if low < rejections.count && rejections[low].index == index {
-                    rejections[low].diagnostics = Self.diagnostics(key: bill.key, origin: rejected.origin, reasons)
-                }
+        for (_, holder, (index, offset)) in claims.waiters(isCurrent: { !isSuperseded[$0] }) {
+            let bill = WaitingBill(decoding: try details.frame(at: offset))
+            guard let holder, holder != bill.holder else { continue }
+            let rejected = try details(of: index)
+            guard let name = rejected.fileName else { continue }
+            let reasons = [numberTaken(bill.number, by: holder)]
+            try put(
+                writer.bytes(TransformRunner.rejectDocument(key: bill.key, origin: rejected.origin, reasons: reasons, template: template)),
+                name)
+            // `rejections` is in record order.
+            var low = 0, high = rejections.count
+            while low < high {
+                let middle = (low + high) / 2
+                if rejections[middle].index < index { low = middle + 1 } else { high = middle }
+            }
+            if low < rejections.count && rejections[low].index == index {
+                rejections[low].diagnostics = Self.diagnostics(key: bill.key, origin: rejected.origin, reasons)
             }
         }
     }
