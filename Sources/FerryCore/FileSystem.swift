@@ -91,32 +91,6 @@ public enum FileSystem {
         try writeRenamingTemporary(bytes, to: path, durable: durable)
     }
 
-    /// Creates `path`, which must not exist, and writes `bytes` into it under its final name (not
-    /// atomically: a reader may see it part-written, and a crash may leave it so). Only for a writer whose
-    /// directory is marked unfinished until it is done (`TransformMarker`); without a flush.
-    ///
-    /// - Returns: `false` when `path` exists (nothing was touched: write it another way).
-    /// - Throws: a `Diagnostic` naming the file when it cannot be created or written (then it is removed).
-    public static func writeNew(_ bytes: [UInt8], to path: String) throws(Diagnostic) -> Bool {
-        var fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        if fd < 0 && errno == ENOENT {
-            try createDirectory(split(path).directory)
-            fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        }
-        if fd < 0 {
-            if errno == EEXIST { return false }
-            throw ioError("cannot create", path)
-        }
-        if !writeAll(fd, bytes) {
-            let failure = ioError("cannot write", path)
-            close(fd)
-            unlink(path)
-            throw failure
-        }
-        close(fd)
-        return true
-    }
-
     /// `writeAtomically` through a hidden temporary file beside `path`, renamed over it: the way that works
     /// on every file system (and the only one off Linux).
     static func writeRenamingTemporary(_ bytes: [UInt8], to path: String, durable: Bool) throws(Diagnostic) {

@@ -219,6 +219,8 @@ struct OutputCollector {
     }
 
     let directory: String
+    /// `directory`, held open: new files are created in it by name.
+    private let openDirectory: OpenDirectory
     let template: MappingTemplate
     private(set) var inputs: [InputSummary] = []
     /// Documents absorbed, duplicates included (also the index of the next record).
@@ -260,6 +262,7 @@ struct OutputCollector {
     /// - Throws: a `Diagnostic` when the spool files cannot be created in `directory`.
     init(directory: String, template: MappingTemplate, earlier: Set<String>) throws(Diagnostic) {
         self.directory = directory
+        openDirectory = try OpenDirectory(directory)
         self.template = template
         self.earlier = earlier
         details = try SpoolFile(directory: directory)
@@ -559,7 +562,7 @@ struct OutputCollector {
         }
         // A name no earlier run wrote is created in place: `.transform-incomplete` keeps load away until
         // the manifest is written, and a rerun replaces what a crash left.
-        if !earlier.contains(name), try FileSystem.writeNew(bytes, to: path) { return }
+        if !earlier.contains(name), try openDirectory.writeNew(bytes, named: name) { return }
         try FileSystem.writeAtomically(bytes, to: path, durable: false)
     }
 

@@ -15,11 +15,14 @@ import Testing
 
     @Test func writeNewCreatesOnlyWhatDoesNotExist() throws {
         let dir = TestSupport.makeTemporaryDirectory()
-        #expect(try FileSystem.writeNew(Array("one".utf8), to: dir + "/a/new.json"))
-        #expect(try FileSystem.readText(dir + "/a/new.json") == "one")
-        #expect(try !FileSystem.writeNew(Array("two".utf8), to: dir + "/a/new.json"), "an existing file is left alone")
-        #expect(try FileSystem.readText(dir + "/a/new.json") == "one")
-        #expect(throws: Diagnostic.self) { try FileSystem.writeNew([1], to: dir + "/a/new.json/below") }
+        let open = try OpenDirectory(dir)
+        #expect(try open.writeNew(Array("one".utf8), named: "new.json"))
+        #expect(try FileSystem.readText(dir + "/new.json") == "one")
+        #expect(try !open.writeNew(Array("two".utf8), named: "new.json"), "an existing file is left alone")
+        #expect(try FileSystem.readText(dir + "/new.json") == "one")
+        #expect(throws: Diagnostic.self) { try open.writeNew([1], named: "new.json/below") }
+        #expect(throws: Diagnostic.self) { try OpenDirectory(dir + "/new.json") }
+        #expect(throws: Diagnostic.self) { try OpenDirectory(dir + "/missing") }
     }
 
     @Test func createsNestedDirectoriesOnceAndRefusesAFileInTheWay() throws {
