@@ -201,3 +201,52 @@ import Testing
         #expect(planned.status != 2, "\(planned.stderr)")
     }
 }
+
+/// A bill number handed over through the binary: the document that waited for it gets it, whatever the
+/// read order, and a rerun changes nothing.
+@Suite struct BillNumberHandOverCommandTests {
+    let root = TestSupport.repositoryRoot
+
+    /// One order of key `key`, version `hour`, whose bill number (from `src_order_no`) is `number`.
+    func order(_ key: String, hour: Int, number: String) -> String {
+        #"{"stockin_no": "\#(key)", "src_order_no": "\#(number)", "warehouse_no": "WH-GZ01", "order_type": "7", "#
+            + #""stockin_time": "2026-01-11 10:00:00", "status": "80", "modified": "2026-01-11 0\#(hour):00:00", "#
+            + #""details_list": [{"spec_no": "TS-001-WHT-M", "goods_count": "1", "cost_price": "1"}]}"#
+    }
+
+    @Test func theWaitingDocumentGetsTheNumberInEitherReadOrder() throws {
+        let template = TestSupport.makeTemporaryDirectory() + "/numbered-by-source-order.xml"
+        let builtIn = try FileSystem.readText(root + "/Templates/wdt-stockin-to-kingdee-other-inbound.xml")
+        let numbered = builtIn.replacingOccurrences(
+            of: #"<field name="FBillNo" path="stockin_no" required="true"/>"#,
+            with: #"<field name="FBillNo" path="src_order_no" required="true"/>"#)
+        #expect(numbered != builtIn)
+        try FileSystem.writeAtomically(numbered, to: template)
+        // A holds N, B waits for N, then A's newer version moves to M.
+        let first = [order("A", hour: 1, number: "N"), order("B", hour: 1, number: "N")]
+        let second = [order("A", hour: 2, number: "M")]
+        var payloads: [[String: [UInt8]]] = []
+        for groups in [[first, second], [second, first]] {
+            let input = TestSupport.makeTemporaryDirectory(), out = TestSupport.makeTemporaryDirectory()
+            for (i, lines) in groups.enumerated() {
+                try FileSystem.writeAtomically(lines.joined(separator: "\n") + "\n", to: input + "/orders-\(i).jsonl")
+            }
+            let arguments = ["transform", "--input", input, "--output", out, "--template", template, "--lookups", "Fixtures/lookups"]
+            let result = try TestSupport.runFerry(arguments, currentDirectory: root)
+            #expect(result.status == 0, "nothing is left rejected: \(result.stderr)")
+            #expect(result.stderr.contains("3 document(s) in 2 file(s) → 2 payload(s), 0 rejected, 0 filtered, 1 superseded"), "\(result.stderr)")
+            let names = FileSystem.list(out).filter { !$0.hasPrefix(".") }.sorted()
+            #expect(names == ["M.json", "N.json", "manifest.json"], "\(names)")
+            let manifest = try JSONReader.parse(try FileSystem.read(out + "/manifest.json"))
+            let owners = (manifest["outputs"]?.arrayValue ?? []).map { "\($0["key"]?.stringValue ?? "-")=\($0["file"]?.stringValue ?? "-")" }
+            #expect(Set(owners) == ["A=M.json", "B=N.json"], "\(owners)")
+            payloads.append(["M.json": try FileSystem.read(out + "/M.json"), "N.json": try FileSystem.read(out + "/N.json")])
+            // A rerun into the same directory writes the same bytes.
+            let before = try FileSystem.read(out + "/manifest.json")
+            let again = try TestSupport.runFerry(arguments, currentDirectory: root)
+            let after = try FileSystem.read(out + "/manifest.json")
+            #expect(again.status == 0 && after == before, "\(again.stderr)")
+        }
+        #expect(payloads.count == 2 && payloads[0] == payloads[1], "the payloads do not depend on the read order")
+    }
+}
