@@ -21,6 +21,9 @@ public struct WDTSandboxFaults: Sendable, Hashable {
     /// Before serving a page, edits the earliest order of the request's window so that it moves to the
     /// window's end: forward paging would then skip one order.
     public var modifyBetweenPages: WDTFaultRule
+    /// Restricts `modifyBetweenPages` to requests whose window overlaps this range (`nil`: every window), so
+    /// that one window never settles while the others do.
+    public var modifyBetweenPagesWithin: ClosedRange<WDTTime>?
     /// A page lists one of its orders twice (as a joined query can), `total_count` unchanged.
     public var duplicateRows: WDTFaultRule
     /// Once, when page 0 of a window after the first window served is asked for: edits the earliest order
@@ -43,7 +46,7 @@ public struct WDTSandboxFaults: Sendable, Hashable {
         frequencyLimit: WDTFaultRule = .never, serverError: WDTFaultRule = .never,
         modifyBetweenPages: WDTFaultRule = .never, duplicateRows: WDTFaultRule = .never, latencyMilliseconds: Int = 0,
         clockOffsetSeconds: Int = 0, tooManyRequests: WDTFaultRule = .never, banSeconds: Int = 1,
-        moveAcrossWindows: Bool = false
+        moveAcrossWindows: Bool = false, modifyBetweenPagesWithin: ClosedRange<WDTTime>? = nil
     ) {
         self.frequencyLimit = frequencyLimit
         self.serverError = serverError
@@ -54,6 +57,7 @@ public struct WDTSandboxFaults: Sendable, Hashable {
         self.tooManyRequests = tooManyRequests
         self.banSeconds = banSeconds
         self.moveAcrossWindows = moveAcrossWindows
+        self.modifyBetweenPagesWithin = modifyBetweenPagesWithin
     }
 
     /// Every fault on at once: frequency limits every 7th request, HTTP 500 every 11th, an order edited

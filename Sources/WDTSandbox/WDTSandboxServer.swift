@@ -343,7 +343,10 @@ final class SandboxState: @unchecked Sendable {
         let filter = WDTOrderFilter(
             start: start, end: end, statuses: statuses, orderTypes: orderTypes,
             warehouseNo: p["warehouse_no"].flatMap { $0.isEmpty ? nil : $0 })
-        let modify = lock.withLock { fires(faults.modifyBetweenPages, "modify") }
+        let modify = lock.withLock {
+            faults.modifyBetweenPagesWithin.map { $0.lowerBound <= end && start <= $0.upperBound } ?? true
+                && fires(faults.modifyBetweenPages, "modify")
+        }
         if modify, dataset.modifyEarliest(matching: filter) != nil {
             lock.withLock { stats.modifications += 1 }
         }
