@@ -134,10 +134,13 @@ public struct RunOverview: Sendable {
     /// Stage timings, in order.
     public var timings: [StageTiming]
 
-    /// Whether every document is either loaded or filtered and every window complete.
+    /// Whether every document is either loaded or filtered and every window complete: `ferry status` exits
+    /// 0 then, and so does `ferry run` (`RunResult.needsAttention`).
     public var isClean: Bool {
         // A bill loaded earlier that the transform no longer produces needs a person, as a changed one does.
         extract.incompleteWindows == 0 && load.notProduced == 0
+            // The documents of a file the transform could not read are neither loaded nor filtered.
+            && transform.filesWithErrors == 0
             && documents.allSatisfy { $0.state == .loaded || $0.state == .filtered }
             // Extracted documents the transform has not read yet are not loaded either.
             && (extract.documents == 0 || transform.state != "not_started")
@@ -216,6 +219,16 @@ extension RunOverview {
         transform.supersededDuplicates = count("superseded_duplicates")
         transform.filesWithErrors = count("files_with_errors")
         transform.droppedLines = count("dropped_lines")
+        let unreadable = (manifest["inputs"]?.arrayValue ?? []).filter { !($0["errors"]?.arrayValue ?? []).isEmpty }
+        if !unreadable.isEmpty {
+            problems.append(
+                ProblemGroup(
+                    stage: "transform", errorClass: "unreadable", message: "input file could not be read; its documents are not transformed",
+                    field: nil, documents: unreadable.compactMap { $0["file"]?.stringValue }.sorted(),
+                    values: unreadable.flatMap { ($0["errors"]?.arrayValue ?? []).compactMap(\.stringValue) }.sorted(),
+                    hint: "see the errors in transform/manifest.json; read the run's extract again with `ferry extract --run "
+                        + "\(runID)` (or repair the file), then `ferry transform --run \(runID)` and `ferry load --run \(runID)`"))
+        }
 
         for entry in manifest["filtered"]?.arrayValue ?? [] {
             documents.append(
