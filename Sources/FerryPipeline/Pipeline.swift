@@ -21,10 +21,10 @@ public struct RunResult: Sendable {
     /// The overview read back from the run's files after the last stage.
     public var overview: RunOverview
 
-    /// Whether anything needs attention (exit code 1).
-    public var needsAttention: Bool {
-        !extract.isComplete || transform.hasDocumentFailures || load.hasProblems
-    }
+    /// Whether anything needs attention (exit code 1): the run is not clean in `ferry status`'s sense
+    /// (`RunOverview.isClean`, read from the run's files after the last stage), so that `ferry run` and
+    /// `ferry status` on the same run never disagree.
+    public var needsAttention: Bool { !overview.isClean }
 }
 
 /// The three stages of a workspace, composed: each stage reads and writes exactly the files its command does,

@@ -60,6 +60,34 @@ enum CleanRun {
     }
 }
 
+/// `ferry run` exits as `ferry status` judges the run: 0 only when it is clean.
+@Suite(.serialized) struct RunExitCodeTests {
+    /// A bill loaded by the run that a later pass of the same run no longer produces (its order is filtered
+    /// out now) needs a person: `ferry status` says the run is not clean, and `ferry run` must say so too.
+    @Test func aRunLeavingABillNoLongerProducedExitsOneAsStatusDoes() async throws {
+        let pair = try await SandboxPair.start(options: CleanRun.options())
+        defer { Task { await pair.stop() } }
+        let (dir, environment) = try CleanRun.workspace("ferry-run-exit", pair: pair)
+        let first = try await TestSupport.runFerryAsync(
+            ["run", "--workspace", dir, "--since", pair.period.start.description, "--until", pair.period.end.description],
+            environment: environment)
+        #expect(first.status == 0, "everything fits: \(first.stderr)")
+        let id = try CleanRun.runID(first)
+        #expect(try TestSupport.runFerry(["status", "--workspace", dir, "--run", id]).status == 0)
+
+        // One loaded order is filtered out from now on.
+        let manifest = try JSONReader.parseFile("\(dir)/runs/\(id)/transform/manifest.json")
+        let key = try #require(manifest["outputs"]?.arrayValue?.first?["key"]?.scalarText)
+        try CleanRun.insertFilter("stockin_no != '\(key)'", reason: "held back by the test", in: dir)
+
+        let again = try await TestSupport.runFerryAsync(["run", "--workspace", dir, "--run", id], environment: environment)
+        let status = try TestSupport.runFerry(["status", "--workspace", dir, "--run", id])
+        #expect(status.status == 1, "the bill is in Kingdee without source data behind it: \(status.stdout)")
+        #expect(again.status == status.status, "ferry run agrees with ferry status: \(again.stderr)")
+        #expect(again.stderr.contains("no longer produced by the transform"), "the overview says why: \(again.stderr)")
+    }
+}
+
 /// `ferry status` counts the documents of a file the transform could not read as not loaded.
 @Suite(.serialized) struct UnreadableInputStatusTests {
     @Test func aPageTheTransformCouldNotReadLeavesTheRunUnclean() async throws {
