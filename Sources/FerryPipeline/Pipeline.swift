@@ -202,7 +202,8 @@ public struct Pipeline: Sendable {
         return path
     }
 
-    /// Runs a stage, records it in `run.json` (exit 2 when it throws) and refreshes the report.
+    /// Runs a stage, records its start and then its end in `run.json` (exit 2 when it throws) and refreshes
+    /// the report.
     private func timed<T>(
         _ stage: String, runID: String, exitCode: (T) -> Int, _ body: () async throws -> T
     ) async throws -> T {
@@ -210,6 +211,8 @@ public struct Pipeline: Sendable {
         let runDirectory = workspace.runDirectory(runID)
         logger.info("stage started", metadata: ["stage": "\(stage)", "run.id": "\(runID)"])
         do {
+            // Before any work: a stage killed on the way leaves this record, and status says it did not finish.
+            try RunLog.begin(runDirectory: runDirectory, stage: stage, started: started)
             let result = try await body()
             let code = exitCode(result)
             try RunLog.append(runDirectory: runDirectory, stage: stage, started: started, finished: now(), exitCode: code)

@@ -57,6 +57,15 @@ extension RunOverview {
                             "seconds": .number(String(format: "%.3f", t.seconds)), "exit": n(t.exitCode),
                         ]
                     })),
+            .init(
+                "unfinished",
+                .array(
+                    unfinished.map { u in
+                        [
+                            "stage": .string(u.stage), "started_at": .string(u.startedAt),
+                            "pid": u.pid.map { .number(String($0)) } ?? .null, "running": .bool(u.isRunning),
+                        ]
+                    })),
         ])
         if includeDocuments {
             object.append(
@@ -109,9 +118,14 @@ extension RunOverview {
             for p in problems {
                 let docs = p.documents.prefix(5).joined(separator: ", ") + (p.documents.count > 5 ? ", …" : "")
                 let values = p.values.isEmpty ? "" : " for " + p.values.prefix(6).joined(separator: ", ") + (p.values.count > 6 ? ", …" : "")
-                lines.append(
-                    "  [\(p.stage)/\(p.errorClass)] \(p.documents.count) document(s): \(p.field.map { "\($0): " } ?? "")\(p.message)\(values)")
-                lines.append("      documents: \(docs)")
+                if p.documents.isEmpty {
+                    // A problem of a stage, not of documents (a stage that did not finish).
+                    lines.append("  [\(p.stage)/\(p.errorClass)] \(p.message)\(values)")
+                } else {
+                    lines.append(
+                        "  [\(p.stage)/\(p.errorClass)] \(p.documents.count) document(s): \(p.field.map { "\($0): " } ?? "")\(p.message)\(values)")
+                    lines.append("      documents: \(docs)")
+                }
                 lines.append("      → \(p.hint)")
             }
         }

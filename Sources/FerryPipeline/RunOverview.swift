@@ -72,6 +72,19 @@ public struct StageTiming: Sendable, Hashable {
     public var exitCode: Int
 }
 
+/// A stage whose latest attempt started and has not finished: still running, or killed (SIGKILL, a power
+/// cut) before it could record its end, from `run.json`.
+public struct UnfinishedStage: Sendable, Hashable {
+    /// The stage.
+    public var stage: String
+    /// When it started (ISO 8601, UTC).
+    public var startedAt: String
+    /// The process that started it, when recorded.
+    public var pid: Int32?
+    /// Whether that process still exists.
+    public var isRunning: Bool
+}
+
 /// The run overview (运行概况): every stage's counts, every document's state, problems grouped with hints.
 ///
 /// Built from the files of a run directory only: it needs no network and no configuration.
@@ -133,6 +146,8 @@ public struct RunOverview: Sendable {
     public var problems: [ProblemGroup]
     /// Stage timings, in order.
     public var timings: [StageTiming]
+    /// Stages whose latest attempt started and did not finish (running, or killed), in the order they started.
+    public var unfinished: [UnfinishedStage] = []
 
     /// Whether every document is either loaded or filtered and every window complete: `ferry status` exits
     /// 0 then, and so does `ferry run` (`RunResult.needsAttention`).
@@ -146,6 +161,8 @@ public struct RunOverview: Sendable {
             && (extract.documents == 0 || transform.state != "not_started")
             // A stage whose latest attempt could not run (exit 2) left its work undone.
             && !Dictionary(timings.map { ($0.stage, $0.exitCode) }, uniquingKeysWith: { $1 }).values.contains(2)
+            // So did one that started and did not finish (killed), and one still running is not done yet.
+            && unfinished.isEmpty
     }
 }
 
@@ -167,11 +184,37 @@ extension RunOverview {
             timings: RunLog.read(runDirectory: runDirectory).map {
                 StageTiming(stage: $0.stage, startedAt: $0.startedAt, seconds: $0.seconds, exitCode: $0.exitCode)
             })
+        overview.readUnfinished()
         try overview.readExtract()
         try overview.readTransformAndLoad(template: template)
         overview.documents.sort { ($0.state, $0.key ?? $0.billNumber ?? "") < ($1.state, $1.key ?? $1.billNumber ?? "") }
         overview.problems.sort { ($0.documents.count, $1.message) > ($1.documents.count, $0.message) }
         return overview
+    }
+
+    /// The stages whose latest record in `run.json` has no end, as problems saying what to do.
+    private mutating func readUnfinished() {
+        let records = RunLog.records(runDirectory: runDirectory)
+        var latest: [String: RunLog.Record] = [:]
+        for record in records { latest[record.stage] = record }
+        for record in records where !record.isFinished && latest[record.stage] == record {
+            let stage = UnfinishedStage(
+                stage: record.stage, startedAt: record.startedAt, pid: record.pid, isRunning: record.isProcessAlive)
+            unfinished.append(stage)
+            let process = record.pid.map { "process \($0)" } ?? "its process"
+            problems.append(
+                ProblemGroup(
+                    stage: record.stage, errorClass: "unfinished",
+                    message: stage.isRunning
+                        ? "\(record.stage) started at \(record.startedAt) and has not finished: \(process) is still running"
+                        : "\(record.stage) started at \(record.startedAt) and did not finish: \(process) is gone (killed, or "
+                            + "the machine stopped) and the run's lock is free",
+                    field: nil, documents: [], values: [],
+                    hint: stage.isRunning
+                        ? "wait for it to end, then `ferry status --run \(runID)` again"
+                        : "run `ferry \(record.stage) --run \(runID)` (or `ferry run --run \(runID)`) again: it continues "
+                            + "where the stage stopped"))
+        }
     }
 
     private mutating func readExtract() throws(Diagnostic) {

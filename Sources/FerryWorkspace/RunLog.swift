@@ -1,45 +1,111 @@
 import FerryCore
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `runs/<id>/run.json`: when each stage ran in this run, how long it took and how it ended.
 ///
-/// Written by the stage commands and `ferry run`; read by `ferry status` and the report.
+/// Written by the stage commands and `ferry run`; read by `ferry status` and the report. A stage records
+/// its start (with its process id) before it does anything, and replaces that record with its duration and
+/// exit code when it ends: a stage killed on the way (SIGKILL, a power cut) leaves its start record, so
+/// status can say that it started and did not finish.
 public enum RunLog {
-    /// Appends one stage record.
+    /// One record of `run.json`.
+    public struct Record: Sendable, Hashable {
+        /// `extract`, `transform` or `load`.
+        public var stage: String
+        /// When it started (ISO 8601, UTC).
+        public var startedAt: String
+        /// How long it took; `nil` while it has not finished.
+        public var seconds: Double?
+        /// Its exit code; `nil` while it has not finished (still running, or killed).
+        public var exitCode: Int?
+        /// The process that ran it, when recorded.
+        public var pid: Int32?
+
+        /// Whether the stage ended (with an exit code).
+        public var isFinished: Bool { exitCode != nil }
+
+        /// Whether the process that started this unfinished stage still exists (a process id the system
+        /// has given to another process since would count too; such a stage is shown as running).
+        public var isProcessAlive: Bool {
+            guard let pid, pid > 0 else { return false }
+            return kill(pid, 0) == 0 || errno == EPERM
+        }
+    }
+
+    /// Records that `stage` starts now in this process.
+    ///
+    /// - Throws: a `Diagnostic` when the file cannot be written.
+    public static func begin(runDirectory: String, stage: String, started: Date) throws(Diagnostic) {
+        var stages = entries(runDirectory)
+        stages.append(
+            .object(
+                JSONObject([
+                    .init("stage", .string(stage)), .init("started_at", .string(iso8601(started))),
+                    .init("pid", .number(String(getpid()))),
+                ])))
+        try write(stages, runDirectory: runDirectory)
+    }
+
+    /// Records how a stage ended: replaces the start record this process wrote for it (see `begin`), or
+    /// appends a record when there is none.
     ///
     /// - Throws: a `Diagnostic` when the file cannot be written.
     public static func append(
         runDirectory: String, stage: String, started: Date, finished: Date, exitCode: Int
     ) throws(Diagnostic) {
-        let path = runDirectory + "/run.json"
-        var stages = (try? FileSystem.read(path)).flatMap { try? JSONReader.parse($0) }?["stages"]?.arrayValue ?? []
-        stages.append(
-            .object(
-                JSONObject([
-                    .init("stage", .string(stage)),
-                    .init("started_at", .string(iso8601(started))),
-                    .init("seconds", .number(String(format: "%.3f", finished.timeIntervalSince(started)))),
-                    .init("exit", .number(String(exitCode))),
-                ])))
-        try FileSystem.writeAtomically(
-            JSONWriter().bytes(.object(JSONObject([.init("stages", .array(stages))]))), to: path)
+        var stages = entries(runDirectory)
+        let record = JSONValue.object(
+            JSONObject([
+                .init("stage", .string(stage)),
+                .init("started_at", .string(iso8601(started))),
+                .init("seconds", .number(String(format: "%.3f", finished.timeIntervalSince(started)))),
+                .init("exit", .number(String(exitCode))),
+                .init("pid", .number(String(getpid()))),
+            ]))
+        let own = stages.lastIndex {
+            $0["stage"]?.stringValue == stage && $0["exit"] == nil && $0["pid"]?.scalarText == String(getpid())
+                && $0["started_at"]?.stringValue == iso8601(started)
+        }
+        if let own { stages[own] = record } else { stages.append(record) }
+        try write(stages, runDirectory: runDirectory)
     }
 
-    /// The records of a run, oldest first (empty when there are none).
+    /// The finished records of a run, oldest first (empty when there are none).
     public static func read(runDirectory: String) -> [(stage: String, startedAt: String, seconds: Double, exitCode: Int)] {
-        guard let bytes = try? FileSystem.read(runDirectory + "/run.json"), let value = try? JSONReader.parse(bytes) else {
-            return []
+        records(runDirectory: runDirectory).compactMap { r in
+            r.exitCode.map { (r.stage, r.startedAt, r.seconds ?? 0, $0) }
         }
-        return (value["stages"]?.arrayValue ?? []).map { entry in
-            (
-                entry["stage"]?.stringValue ?? "?", entry["started_at"]?.stringValue ?? "",
-                Double(entry["seconds"]?.scalarText ?? "") ?? 0, Int(entry["exit"]?.scalarText ?? "") ?? 0
-            )
+    }
+
+    /// Every record of a run, finished or not, in the order the stages started.
+    public static func records(runDirectory: String) -> [Record] {
+        entries(runDirectory).map { entry in
+            Record(
+                stage: entry["stage"]?.stringValue ?? "?", startedAt: entry["started_at"]?.stringValue ?? "",
+                seconds: entry["seconds"]?.scalarText.flatMap(Double.init),
+                exitCode: entry["exit"]?.scalarText.flatMap { Int($0) },
+                pid: entry["pid"]?.scalarText.flatMap { Int32($0) })
         }
     }
 
     /// `2026-11-29T08:15:30Z`.
     public static func iso8601(_ date: Date) -> String {
         Timestamp.format(seconds: Int(date.timeIntervalSince1970.rounded(.down)))
+    }
+
+    private static func entries(_ runDirectory: String) -> [JSONValue] {
+        guard let bytes = try? FileSystem.read(runDirectory + "/run.json"), let value = try? JSONReader.parse(bytes) else {
+            return []
+        }
+        return value["stages"]?.arrayValue ?? []
+    }
+
+    private static func write(_ stages: [JSONValue], runDirectory: String) throws(Diagnostic) {
+        try FileSystem.writeAtomically(
+            JSONWriter().bytes(.object(JSONObject([.init("stages", .array(stages))]))), to: runDirectory + "/run.json")
     }
 }

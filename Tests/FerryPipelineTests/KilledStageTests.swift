@@ -1,0 +1,91 @@
+import FerryCore
+import FerryPipeline
+import FerryTestSupport
+import FerryWDT
+import FerryWorkspace
+import Foundation
+import KingdeeSandbox
+import Testing
+import WDTSandbox
+
+/// A stage killed with SIGKILL leaves a record that it started and did not finish.
+@Suite(.serialized) struct KilledStageStatusTests {
+    @Test func aLoadKilledMidWayShowsAsStartedAndNotFinished() async throws {
+        var options = CleanRun.options()
+        options.kingdeeFaults = KingdeeSandboxFaults(latency: .milliseconds(1500))
+        let pair = try await SandboxPair.start(options: options)
+        defer { Task { await pair.stop() } }
+        let (dir, environment) = try CleanRun.workspace("ferry-killed-load", pair: pair)
+        let extract = try await TestSupport.runFerryAsync(
+            ["extract", "--workspace", dir, "--since", pair.period.start.description, "--until", pair.period.end.description],
+            environment: environment)
+        #expect(extract.status == 0, "\(extract.stderr)")
+        let id = try CleanRun.runID(extract)
+        #expect(try await TestSupport.runFerryAsync(["transform", "--workspace", dir], environment: environment).status == 0)
+
+        // Every request waits 1.5 s for its answer: the load is killed while its first batches are out.
+        let load = try await TestSupport.runFerryAsync(
+            ["load", "--workspace", dir], environment: environment, killAfter: .milliseconds(1000))
+        #expect(load.status == 128 + SIGKILL, "\(load.stderr)")
+
+        let status = try TestSupport.runFerry(["status", "--workspace", dir])
+        #expect(status.status == 1)
+        #expect(status.stdout.contains("load started at "), "\(status.stdout)")
+        #expect(status.stdout.contains("did not finish"), "\(status.stdout)")
+        #expect(status.stdout.contains("ferry load --run \(id)"), "says what to do: \(status.stdout)")
+        let json = try JSONReader.parse(try TestSupport.runFerry(["status", "--workspace", dir, "--json"]).stdout)
+        #expect(json["run"]?["clean"] == .bool(false))
+        let unfinished = try #require(json["unfinished"]?.arrayValue)
+        #expect(unfinished.count == 1)
+        #expect(unfinished.first?["stage"]?.stringValue == "load")
+        #expect(unfinished.first?["running"] == .bool(false))
+
+        // Run again to the end, the load finishes the work and the run is clean.
+        let again = try await TestSupport.runFerryAsync(["load", "--workspace", dir], environment: environment)
+        #expect(again.status == 0, "\(again.stderr)")
+        let after = try TestSupport.runFerry(["status", "--workspace", dir])
+        #expect(after.status == 0, "\(after.stdout)")
+        #expect(!after.stdout.contains("did not finish"), "\(after.stdout)")
+        #expect(pair.kingdee.store.bills.allSatisfy { $0.saveCount == 1 })
+    }
+}
+
+/// How `run.json` records a stage's start and end, and how the overview reads an attempt without an end.
+@Suite struct UnfinishedStageRecordTests {
+    @Test func aStageWithoutAnEndIsRunningOrGoneAndTheRunIsNotClean() throws {
+        let run = TestSupport.makeTemporaryDirectory("ferry-unfinished-record") + "/runs/20260105T100000Z"
+        try FileSystem.createDirectory(run)
+        let started = Date(timeIntervalSince1970: 1_767_600_000)
+        try RunLog.begin(runDirectory: run, stage: "transform", started: started)
+        try RunLog.append(runDirectory: run, stage: "transform", started: started, finished: started + 1, exitCode: 0)
+        #expect(RunLog.records(runDirectory: run).count == 1, "the end replaces the start record")
+        #expect(try RunOverview.read(runDirectory: run, runID: "20260105T100000Z").isClean)
+
+        // Started by this process and not ended: running.
+        try RunLog.begin(runDirectory: run, stage: "transform", started: started + 10)
+        let running = try RunOverview.read(runDirectory: run, runID: "20260105T100000Z")
+        #expect(!running.isClean)
+        let stage = try #require(running.unfinished.first)
+        #expect(running.unfinished.count == 1 && stage.stage == "transform" && stage.startedAt == "2026-01-05T08:00:10Z")
+        #expect(stage.pid == getpid() && stage.isRunning)
+        #expect(running.text(includeDocuments: false).contains("is still running"))
+
+        // Started by a process that is gone (killed): did not finish, and says what to do.
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let text = try FileSystem.readText(run + "/run.json")
+            .replacingOccurrences(of: "\"pid\": \(getpid())\n", with: "\"pid\": \(gone.processIdentifier)\n")
+        try FileSystem.writeAtomically(text, to: run + "/run.json")
+        let killed = try RunOverview.read(runDirectory: run, runID: "20260105T100000Z")
+        #expect(!killed.isClean)
+        #expect(killed.unfinished.map(\.isRunning) == [false])
+        let rendered = killed.text(includeDocuments: false)
+        #expect(rendered.contains("[transform/unfinished] transform started at 2026-01-05T08:00:10Z and did not finish"), "\(rendered)")
+        #expect(rendered.contains("ferry transform --run 20260105T100000Z"))
+        #expect(killed.json(includeDocuments: false)["unfinished"]?.arrayValue?.first?["running"] == .bool(false))
+        // Its timings list the finished attempt only.
+        #expect(killed.timings.count == 1)
+    }
+}
