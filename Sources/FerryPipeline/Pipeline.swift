@@ -25,6 +25,20 @@ public struct RunResult: Sendable {
     /// (`RunOverview.isClean`, read from the run's files after the last stage), so that `ferry run` and
     /// `ferry status` on the same run never disagree.
     public var needsAttention: Bool { !overview.isClean }
+
+    /// What a person needs to know about the run beyond the overview: an extract that left windows
+    /// incomplete, after which the run still transformed and loaded what was read.
+    public var notes: [String] {
+        guard !extract.isComplete else { return [] }
+        return [
+            "the extract is incomplete (\(extract.incompleteWindows) window(s) not proven complete"
+                + (extract.unreadWindows > 0 ? ", \(extract.unreadWindows) not read" : "")
+                + "); what was read was transformed and loaded. The cursor in state.json stays before the first "
+                + "incomplete window, so the next `ferry run` (without --since) reads the incomplete windows again, and "
+                + "bills loaded now are not sent twice (their receipts are carried across runs). To read them again now: "
+                + "`ferry run --run \(runID)`."
+        ]
+    }
 }
 
 /// The three stages of a workspace, composed: each stage reads and writes exactly the files its command does,

@@ -244,7 +244,9 @@ extension RunOverview {
                     stage: "extract", errorClass: "incomplete", message: "window not proven complete",
                     field: nil, documents: incomplete.map { "\($0.start) … \($0.end)" },
                     values: incomplete.compactMap(\.reason),
-                    hint: "run `ferry extract --run \(runID)` to read these windows again; the cursor stays behind them"))
+                    hint: "run `ferry run --run \(runID)` (or `ferry extract --run \(runID)`, then transform and load) to "
+                        + "read these windows again; the cursor stays before them, so the next `ferry run` without --since "
+                        + "reads them again too"))
         }
     }
 

@@ -13,7 +13,10 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             Without --run a new run is created (its id is printed on stdout); with --run ID an unfinished run \
             continues where it stopped: complete windows are skipped, the transform is redone (byte-identical), \
-            and load never sends a document twice. Each stage can still be rerun on its own afterwards.
+            and load never sends a document twice. Each stage can still be rerun on its own afterwards. When the \
+            extract leaves a window incomplete, what was read is still transformed and loaded (exit 1): the cursor \
+            stays before that window, so the next run reads it again. Exit 0 only when `ferry status` would call \
+            the run clean.
             """)
 
     @OptionGroup var options: WorkspaceOptions
@@ -30,6 +33,7 @@ struct RunCommand: AsyncParsableCommand {
             let (workspace, pipeline, runID) = try options.startRun(run, output: output)
             let result = try await pipeline.run(runID: runID, since: range.sinceTime, until: range.untilTime)
             Console.error(result.overview.text(includeDocuments: false))
+            for note in result.notes { Console.error("ferry run: \(note)") }
             Console.error("report: \(Workspace.join(workspace.runDirectory(result.runID), "report.html"))")
             return result.needsAttention ? .documentsFailed : .success
         }
