@@ -333,7 +333,7 @@ private func ferry_syncfs(_ fd: Int32) -> Int32
 public final class FileLock: @unchecked Sendable {
     private var fd: Int32
     /// The lock file's path.
-    public let path: String
+    public private(set) var path: String
 
     /// Takes the lock at `path` without waiting.
     ///
@@ -355,6 +355,12 @@ public final class FileLock: @unchecked Sendable {
         ftruncate(fd, 0)
         let note = "pid \(getpid())\n"
         _ = note.withCString { Glibc.write(fd, $0, strlen($0)) }
+    }
+
+    /// Records that the lock file (or a directory above it) was renamed to `path`: the lock stays held,
+    /// since it belongs to the open file, not to its name.
+    public func moved(to path: String) {
+        self.path = path
     }
 
     /// Releases the lock.

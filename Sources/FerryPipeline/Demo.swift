@@ -130,7 +130,8 @@ public enum Demo {
         let workspace = try Workspace(root: directory)
         let pipeline = Pipeline(workspace: workspace, environment: environment, progress: progress, logger: logger)
         let period = pair.period
-        let run = try await pipeline.run(runID: pipeline.prepareRun(nil), since: period.start, until: period.end)
+        let (runID, lock) = try pipeline.prepareRun(nil)
+        let run = try await pipeline.run(runID: runID, since: period.start, until: period.end, holding: lock)
         let reportPath = try pipeline.writeReport(runID: run.runID)
 
         let wdt = pair.wdt.counters

@@ -136,11 +136,17 @@ public struct Pipeline: Sendable {
         }
     }
 
-    /// The run to work on: `requested` (which must exist), or a new one.
+    /// The run to work on, locked: `requested` (which must exist), or a new one (locked from the moment its
+    /// name appears, see `Workspace.createRun`).
     ///
-    /// - Throws: a `Diagnostic` when `requested` does not exist or a new run cannot be created.
-    public func prepareRun(_ requested: String?) throws(Diagnostic) -> String {
-        if let requested { return try workspace.resolveRun(requested) }
+    /// - Returns: the run id and its lock, to hold while working on the run (pass it to `run`).
+    /// - Throws: a `Diagnostic` when `requested` does not exist or is locked by another process, or a new run
+    ///   cannot be created.
+    public func prepareRun(_ requested: String?) throws(Diagnostic) -> (id: String, lock: FileLock) {
+        if let requested {
+            let id = try workspace.resolveRun(requested)
+            return (id, try workspace.lockRun(id))
+        }
         return try workspace.createRun(now: now())
     }
 
@@ -182,9 +188,11 @@ public struct Pipeline: Sendable {
     /// Extract, transform and load in one go over an existing run (see `prepareRun`); a run that stopped
     /// half-way continues where it stopped.
     ///
+    /// - Parameter lock: the run's lock when the caller holds it already (from `prepareRun`); else it is
+    ///   taken here. Released when the run ends.
     /// - Throws: what the first failing stage throws; the stages before it keep their files.
-    public func run(runID: String, since: WDTTime?, until: WDTTime?) async throws -> RunResult {
-        let lock = try workspace.lockRun(runID)
+    public func run(runID: String, since: WDTTime?, until: WDTTime?, holding lock: FileLock? = nil) async throws -> RunResult {
+        let lock = try lock ?? workspace.lockRun(runID)
         defer { lock.release() }
         logger.info("run started", metadata: ["run.id": "\(runID)"])
         progress("run \(runID): extract")

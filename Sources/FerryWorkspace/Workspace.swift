@@ -66,24 +66,56 @@ public struct Workspace: Sendable {
     /// The newest run id, if any.
     public func latestRunID() -> String? { runIDs().last }
 
-    /// A new run id for `now` that no existing run uses, and creates its directory.
+    /// Creates a new run: an id for `now` that no existing run uses, and its directory, locked by this
+    /// process from the moment its name appears.
     ///
-    /// - Throws: a `Diagnostic` when the directory cannot be created.
-    public func createRun(now: Date = Date()) throws(Diagnostic) -> String {
+    /// The directory is made under a hidden name (`runs/.new-PID-N`, which no listing shows), its `.lock`
+    /// taken there, and only then renamed to the run id: another command that defaults to the newest run
+    /// (`ferry transform`, `ferry load`) finds it locked, never a run it could take before its creator
+    /// locked it. The rename claims the id: it fails when a run of that name exists (every run directory
+    /// made this way holds its `.lock` before it has its name, so it is never empty, and rename(2) replaces
+    /// only an empty directory), and the next suffix is tried, so two processes starting in the same
+    /// second never share a run. A process killed before the rename leaves its hidden directory behind,
+    /// holding nothing but the lock file.
+    ///
+    /// - Returns: the id and the run's lock, which the caller holds while it works on the run.
+    /// - Throws: a `Diagnostic` when the directory cannot be created or renamed.
+    public func createRun(now: Date = Date()) throws(Diagnostic) -> (id: String, lock: FileLock) {
+        try FileSystem.createDirectory(runsDirectory)
+        var staging = ""
+        var attempt = 0
+        repeat {
+            staging = Self.join(runsDirectory, ".new-\(getpid())-\(attempt)")
+            attempt += 1
+            if mkdir(staging, 0o755) == 0 { break }
+            guard errno == EEXIST else {
+                throw .error("cannot create directory: \(String(cString: strerror(errno)))", file: staging)
+            }
+        } while true
+        let lock: FileLock
+        do {
+            lock = try FileLock(path: Self.join(staging, ".lock"), purpose: "the new run")
+        } catch {
+            rmdir(staging)
+            throw error
+        }
         let base = RunID.make(now)
         var id = base
         var suffix = 1
-        try FileSystem.createDirectory(runsDirectory)
-        // mkdir(2) claims the id: two processes starting in the same second never get the same run.
-        while mkdir(runDirectory(id), 0o755) != 0 {
-            guard errno == EEXIST else {
-                throw .error("cannot create directory: \(String(cString: strerror(errno)))", file: runDirectory(id))
+        while rename(staging, runDirectory(id)) != 0 {
+            guard errno == EEXIST || errno == ENOTEMPTY || errno == ENOTDIR else {
+                let reason = String(cString: strerror(errno))
+                lock.release()
+                try? FileSystem.remove(Self.join(staging, ".lock"))
+                rmdir(staging)
+                throw .error("cannot rename \(staging) to a run: \(reason)", file: runDirectory(id))
             }
             id = "\(base)-\(suffix)"
             suffix += 1
         }
+        lock.moved(to: Self.join(runDirectory(id), ".lock"))
         FileSystem.syncDirectory(runsDirectory)
-        return id
+        return (id, lock)
     }
 
     /// The run to work on: `requested` (which must exist) or the newest.

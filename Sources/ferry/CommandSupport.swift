@@ -109,17 +109,18 @@ struct WorkspaceOptions: ParsableArguments {
     static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     /// Opens the workspace and its pipeline, checks its scheme, and picks the run to work on (`requested`,
-    /// or a new one), printing the run id on stdout at once and unbuffered, so that a run killed later can
-    /// be continued with `--run ID`.
+    /// or a new one) and locks it, printing the run id on stdout at once and unbuffered, so that a run
+    /// killed later can be continued with `--run ID`.
     ///
+    /// - Returns: the workspace, the pipeline, the run id and the run's lock (hold it while working).
     /// - Throws: a `Diagnostic` or `StageFailure` when the workspace, its scheme or the run is not usable.
-    func startRun(_ requested: String?, output: OutputOptions) throws -> (Workspace, Pipeline, String) {
+    func startRun(_ requested: String?, output: OutputOptions) throws -> (Workspace, Pipeline, String, FileLock) {
         let workspace = try Workspace(root: self.workspace)
         let pipeline = Pipeline(
             workspace: workspace, environment: environment, progress: output.progress(), logger: output.logger())
         _ = try pipeline.template()
-        let runID = try pipeline.prepareRun(requested)
+        let (runID, lock) = try pipeline.prepareRun(requested)
         FileHandle.standardOutput.write(Data((runID + "\n").utf8))
-        return (workspace, pipeline, runID)
+        return (workspace, pipeline, runID, lock)
     }
 }

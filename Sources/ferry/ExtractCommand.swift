@@ -31,8 +31,7 @@ struct ExtractCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runCommand {
-            let (workspace, pipeline, runID) = try options.startRun(run, output: output)
-            let lock = try workspace.lockRun(runID)
+            let (_, pipeline, runID, lock) = try options.startRun(run, output: output)
             defer { lock.release() }
             let summary = try await pipeline.extract(runID: runID, since: range.sinceTime, until: range.untilTime)
             Console.error(Self.describe(summary, runID: runID))

@@ -30,8 +30,8 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runCommand {
-            let (workspace, pipeline, runID) = try options.startRun(run, output: output)
-            let result = try await pipeline.run(runID: runID, since: range.sinceTime, until: range.untilTime)
+            let (workspace, pipeline, runID, lock) = try options.startRun(run, output: output)
+            let result = try await pipeline.run(runID: runID, since: range.sinceTime, until: range.untilTime, holding: lock)
             Console.error(result.overview.text(includeDocuments: false))
             for note in result.notes { Console.error("ferry run: \(note)") }
             Console.error("report: \(Workspace.join(workspace.runDirectory(result.runID), "report.html"))")

@@ -17,7 +17,7 @@ import Testing
             let ids = Mutex()
             nonisolated(unsafe) var got: [String] = []
             DispatchQueue.concurrentPerform(iterations: starters) { _ in
-                let id = try? workspace.createRun(now: now)
+                let id = try? workspace.createRun(now: now).id
                 ids.withLock { got.append(id ?? "(failed)") }
             }
             #expect(Set(got).count == starters, "round \(round): \(got.sorted())")
@@ -33,11 +33,52 @@ import Testing
         let workspace = try Workspace(root: dir)
         let now = Date(timeIntervalSince1970: 1_764_000_000)
         var created: [String] = []
-        for _ in 0..<12 { created.append(try workspace.createRun(now: now)) }
+        for _ in 0..<12 { created.append(try workspace.createRun(now: now).id) }
         #expect(created.last == "20251124T160000Z-11")
         #expect(workspace.runIDs() == created)
         #expect(workspace.latestRunID() == "20251124T160000Z-11")
         #expect(try workspace.resolveRun(nil) == "20251124T160000Z-11")
         #expect(workspace.otherRuns(than: created[0]).first?.id == "20251124T160000Z-11")
+    }
+
+    /// A new run is locked by its creator from the moment its name appears: `ferry transform` or `ferry load`
+    /// without --run, which take the newest run, find it locked instead of taking it before `ferry run` or
+    /// `ferry extract` could lock it (the creator would then stop, its run taken by another command).
+    @Test func aNewRunIsLockedByItsCreatorFromTheMomentItsNameAppears() throws {
+        let dir = TestSupport.makeTemporaryDirectory("ferry-runid") + "/ws"
+        try WorkspaceInitializer.create(at: dir)
+        let workspace = try Workspace(root: dir)
+        let (id, lock) = try workspace.createRun(now: Date(timeIntervalSince1970: 1_764_000_000))
+        #expect(try workspace.resolveRun(nil) == id)
+        #expect(throws: Diagnostic.self, "another command cannot take it") { try workspace.lockRun(id) }
+        #expect(lock.path == workspace.runDirectory(id) + "/.lock")
+        #expect(FileSystem.list(workspace.runsDirectory).filter { !$0.hasPrefix(".") } == [id])
+        #expect(!FileSystem.list(workspace.runsDirectory).contains { $0.hasPrefix(".new-") }, "no staging name is left")
+        lock.release()
+        #expect(throws: Never.self) { try workspace.lockRun(id).release() }
+
+        // Under load: whichever run another process finds newest, it can lock it only once its creator let go.
+        let released = Mutex()
+        nonisolated(unsafe) var letGo: Set<String> = [id]
+        nonisolated(unsafe) var done = false
+        nonisolated(unsafe) var violations: [String] = []
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            if worker == 0 {
+                for round in 0..<200 {
+                    guard let (id, lock) = try? workspace.createRun(now: Date(timeIntervalSince1970: 1_764_000_100 + Double(round / 3)))
+                    else { continue }
+                    released.withLock { _ = letGo.insert(id) }
+                    lock.release()
+                }
+                released.withLock { done = true }
+            } else {
+                while !released.withLock({ done }) {
+                    guard let newest = workspace.latestRunID(), let taken = try? workspace.lockRun(newest) else { continue }
+                    if !released.withLock({ letGo.contains(newest) }) { released.withLock { violations.append(newest) } }
+                    taken.release()
+                }
+            }
+        }
+        #expect(violations.isEmpty, "runs taken before their creator released them: \(violations)")
     }
 }

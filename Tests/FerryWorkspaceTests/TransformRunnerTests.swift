@@ -232,9 +232,9 @@ private func files(_ directory: String) -> [String: [UInt8]] {
             #expect(throws: Diagnostic.self) { try workspace.config.optionalString(key, environment: [:]) }
         }
         #expect(throws: Diagnostic.self) { try WorkspaceInitializer.create(at: dir) }
-        let id = try workspace.createRun(now: Date(timeIntervalSince1970: 1_764_000_000))
+        let id = try workspace.createRun(now: Date(timeIntervalSince1970: 1_764_000_000)).id
         #expect(id == "20251124T160000Z")
-        #expect(try workspace.createRun(now: Date(timeIntervalSince1970: 1_764_000_000)) == "20251124T160000Z-1")
+        #expect(try workspace.createRun(now: Date(timeIntervalSince1970: 1_764_000_000)).id == "20251124T160000Z-1")
         #expect(workspace.latestRunID() == "20251124T160000Z-1")
         #expect(try workspace.resolveRun(nil) == "20251124T160000Z-1")
         #expect(throws: Diagnostic.self) { try workspace.resolveRun("20990101T000000Z") }
