@@ -208,7 +208,7 @@ extension RunOverview {
                     message: stage.isRunning
                         ? "\(record.stage) started at \(record.startedAt) and has not finished: \(process) is still running"
                         : "\(record.stage) started at \(record.startedAt) and did not finish: \(process) is gone (killed, or "
-                            + "the machine stopped) and the run's lock is free",
+                            + "the machine stopped)",
                     field: nil, documents: [], values: [],
                     hint: stage.isRunning
                         ? "wait for it to end, then `ferry status --run \(runID)` again"

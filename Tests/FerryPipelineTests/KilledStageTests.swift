@@ -33,7 +33,15 @@ import WDTSandbox
         #expect(status.stdout.contains("load started at "), "\(status.stdout)")
         #expect(status.stdout.contains("did not finish"), "\(status.stdout)")
         #expect(status.stdout.contains("ferry load --run \(id)"), "says what to do: \(status.stdout)")
-        let json = try JSONReader.parse(try TestSupport.runFerry(["status", "--workspace", dir, "--json"]).stdout)
+        let jsonText = try TestSupport.runFerry(["status", "--workspace", dir, "--json"]).stdout
+        let schema = TestSupport.repositoryRoot + "/Docs/ferry-status-1.schema.json"
+        let out = TestSupport.makeTemporaryDirectory() + "/status.json"
+        try FileSystem.writeAtomically(jsonText, to: out)
+        let check = try TestSupport.run(
+            "/usr/bin/env",
+            ["python3", "-c", "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1]))); print('valid')", schema, out])
+        #expect(check.status == 0 && check.stdout == "valid\n", "follows its schema: \(check.stderr)")
+        let json = try JSONReader.parse(jsonText)
         #expect(json["run"]?["clean"] == .bool(false))
         let unfinished = try #require(json["unfinished"]?.arrayValue)
         #expect(unfinished.count == 1)
