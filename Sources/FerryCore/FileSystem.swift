@@ -357,6 +357,26 @@ public final class FileLock: @unchecked Sendable {
         _ = note.withCString { Glibc.write(fd, $0, strlen($0)) }
     }
 
+    /// The processes that hold a lock like this one on the file at `path`, without touching the lock (taking
+    /// it to test it could make a command that starts at that moment fail). Read from `/proc/locks` (Linux:
+    /// a killed process, even one not reaped yet, holds no lock); `nil` where the system does not list
+    /// locks. Empty when the file does not exist.
+    public static func holders(of path: String) -> Set<Int32>? {
+        guard let table = try? FileSystem.readText("/proc/locks") else { return nil }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return [] }
+        var holders: Set<Int32> = []
+        // `1: FLOCK  ADVISORY  WRITE 4242 fe:00:4024567 0 EOF` (a waiter's line has `->` after the number).
+        for line in table.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 6, fields[1] == "FLOCK", let pid = Int32(fields[4]),
+                let inode = fields[5].split(separator: ":").last.flatMap({ UInt64($0) }), inode == UInt64(info.st_ino)
+            else { continue }
+            holders.insert(pid)
+        }
+        return holders
+    }
+
     /// Records that the lock file (or a directory above it) was renamed to `path`: the lock stays held,
     /// since it belongs to the open file, not to its name.
     public func moved(to path: String) {

@@ -81,7 +81,7 @@ public struct UnfinishedStage: Sendable, Hashable {
     public var startedAt: String
     /// The process that started it, when recorded.
     public var pid: Int32?
-    /// Whether that process still exists.
+    /// Whether that process is still at work on the run (it holds the run's lock).
     public var isRunning: Bool
 }
 
@@ -199,16 +199,17 @@ extension RunOverview {
         for record in records { latest[record.stage] = record }
         for record in records where !record.isFinished && latest[record.stage] == record {
             let stage = UnfinishedStage(
-                stage: record.stage, startedAt: record.startedAt, pid: record.pid, isRunning: record.isProcessAlive)
+                stage: record.stage, startedAt: record.startedAt, pid: record.pid, isRunning: record.isRunning(runDirectory: runDirectory))
             unfinished.append(stage)
             let process = record.pid.map { "process \($0)" } ?? "its process"
             problems.append(
                 ProblemGroup(
                     stage: record.stage, errorClass: "unfinished",
                     message: stage.isRunning
-                        ? "\(record.stage) started at \(record.startedAt) and has not finished: \(process) is still running"
+                        ? "\(record.stage) started at \(record.startedAt) and has not finished: \(process) is still running "
+                            + "(it holds the run's lock)"
                         : "\(record.stage) started at \(record.startedAt) and did not finish: \(process) is gone (killed, or "
-                            + "the machine stopped)",
+                            + "the machine stopped) and no longer holds the run's lock",
                     field: nil, documents: [], values: [],
                     hint: stage.isRunning
                         ? "wait for it to end, then `ferry status --run \(runID)` again"

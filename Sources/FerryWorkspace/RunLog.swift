@@ -28,10 +28,12 @@ public enum RunLog {
         /// Whether the stage ended (with an exit code).
         public var isFinished: Bool { exitCode != nil }
 
-        /// Whether the process that started this unfinished stage still exists (a process id the system
-        /// has given to another process since would count too; such a stage is shown as running).
-        public var isProcessAlive: Bool {
+        /// Whether the process that started this unfinished stage is still at work on the run: it holds the
+        /// run's lock (`runs/<id>/.lock`; see `FileLock.holders`). Where the system does not list locks,
+        /// whether that process still exists.
+        public func isRunning(runDirectory: String) -> Bool {
             guard let pid, pid > 0 else { return false }
+            if let holders = FileLock.holders(of: runDirectory + "/.lock") { return holders.contains(pid) }
             return kill(pid, 0) == 0 || errno == EPERM
         }
     }

@@ -69,14 +69,19 @@ import WDTSandbox
         #expect(RunLog.records(runDirectory: run).count == 1, "the end replaces the start record")
         #expect(try RunOverview.read(runDirectory: run, runID: "20260105T100000Z").isClean)
 
-        // Started by this process and not ended: running.
+        // Started by this process, which holds the run's lock, and not ended: running.
         try RunLog.begin(runDirectory: run, stage: "transform", started: started + 10)
+        let lock = try FileLock(path: run + "/.lock", purpose: "the test's run")
         let running = try RunOverview.read(runDirectory: run, runID: "20260105T100000Z")
+        lock.release()
         #expect(!running.isClean)
         let stage = try #require(running.unfinished.first)
         #expect(running.unfinished.count == 1 && stage.stage == "transform" && stage.startedAt == "2026-01-05T08:00:10Z")
         #expect(stage.pid == getpid() && stage.isRunning)
         #expect(running.text(includeDocuments: false).contains("is still running"))
+
+        // Its process lets go of the lock without recording the end (as a killed one does): not running.
+        #expect(try RunOverview.read(runDirectory: run, runID: "20260105T100000Z").unfinished.map(\.isRunning) == [false])
 
         // Started by a process that is gone (killed): did not finish, and says what to do.
         let gone = Process()
