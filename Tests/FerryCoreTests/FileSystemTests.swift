@@ -140,6 +140,32 @@ import Testing
         again.release()
     }
 
+    /// Who holds a lock is read without taking it; a process killed with SIGKILL holds none.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/locks") && FileManager.default.isExecutableFile(atPath: "/usr/bin/flock")))
+    func lockHoldersAreListedAndAKilledProcessHoldsNone() async throws {
+        let path = TestSupport.makeTemporaryDirectory() + "/.lock"
+        #expect(FileLock.holders(of: path) == [], "no file, no holder")
+        let lock = try FileLock(path: path, purpose: "run X")
+        #expect(FileLock.holders(of: path) == [getpid()])
+        lock.release()
+        #expect(FileLock.holders(of: path) == [])
+
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        // --no-fork: flock takes the lock and becomes `sleep`, so the lock is that one process's.
+        holder.arguments = ["--exclusive", "--no-fork", path, "sleep", "30"]
+        try holder.run()
+        var seen = false
+        for _ in 0..<500 where !seen {
+            seen = FileLock.holders(of: path)?.contains(holder.processIdentifier) == true
+            if !seen { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(seen)
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        #expect(FileLock.holders(of: path)?.contains(holder.processIdentifier) == false)
+    }
+
     @Test(arguments: [
         ("RK2601050001", "RK2601050001"), ("入库-001", "入库-001"), ("a.b_c", "a.b_c"),
     ])
