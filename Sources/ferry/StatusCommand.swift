@@ -12,7 +12,8 @@ struct StatusCommand: AsyncParsableCommand {
         discussion: """
             --json prints the ferry-status-1 schema (README.md, "ferry status --json"). --html writes \
             runs/ID/report.html again. Exit 0 when every document is loaded or filtered, 1 otherwise (also when \
-            extracted documents are not transformed yet, or a stage's latest attempt could not run).
+            extracted documents are not transformed yet, an input file could not be read, or a stage's latest \
+            attempt could not run or did not finish: killed, or still running).
             """)
 
     @OptionGroup var options: WorkspaceOptions
