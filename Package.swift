@@ -77,8 +77,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        // What both clients share about HTTP: the AsyncHTTPClient set-up, proxies from the environment, TLS
-        // failures no retry mends.
+        // What both clients share about HTTP: the AsyncHTTPClient set-up, an answer's body read by a deadline,
+        // proxies from the environment, TLS failures no retry mends.
         .target(
             name: "FerryHTTP",
             dependencies: [

@@ -176,7 +176,8 @@ public final class WDTClient: Sendable {
         do {
             let deadline = NIODeadline.now() + timeout
             let response = try await http.execute(request, deadline: deadline)
-            var buffer = try await Self.collect(response.body, upTo: Self.maxAnswerBytes, deadline: deadline)
+            // The whole answer, body included, by the request's deadline.
+            var buffer = try await AnswerBody.collect(response.body, upTo: Self.maxAnswerBytes, deadline: deadline)
             body = buffer.readBytes(length: buffer.readableBytes) ?? []
             status = Int(response.status.code)
             date = response.headers.first(name: "Date")
@@ -208,21 +209,6 @@ public final class WDTClient: Sendable {
         }
         let page = try WDTResponseParser.parse(body)
         return WDTFetchedPage(body: body, page: page)
-    }
-
-    /// The body, read completely by `deadline`: AsyncHTTPClient's deadline ends with the answer's head, and its
-    /// read timeout only bounds each wait, so a server trickling its body would hold the request for hours.
-    static func collect(_ body: HTTPClientResponse.Body, upTo limit: Int, deadline: NIODeadline) async throws -> ByteBuffer {
-        try await withThrowingTaskGroup(of: ByteBuffer.self) { group in
-            group.addTask { try await body.collect(upTo: limit) }
-            group.addTask {
-                let left = (deadline - .now()).nanoseconds
-                if left > 0 { try await Task.sleep(nanoseconds: UInt64(left)) }
-                throw HTTPClientError.deadlineExceeded
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
-        }
     }
 
     private func checkClock(_ header: String?) {
