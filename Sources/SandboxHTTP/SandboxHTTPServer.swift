@@ -36,6 +36,9 @@ public struct SandboxHTTPResponse: Sendable {
     /// Whether to cut the connection after the head: the head promises `body.count` bytes, none follow
     /// (a lost answer, as when a proxy or the network fails in the middle of a response).
     public var dropsBody: Bool
+    /// When set, the head is sent at once and the body follows one byte per this interval (a server or
+    /// proxy that trickles its answer: each wait for the body is short, the whole answer is not).
+    public var trickleInterval: Duration?
 
     /// A complete response.
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8]) {
@@ -43,6 +46,16 @@ public struct SandboxHTTPResponse: Sendable {
         self.headers = headers
         self.body = body
         self.dropsBody = false
+        self.trickleInterval = nil
+    }
+
+    /// A response whose head is sent at once and whose `body` follows one byte every `interval`.
+    public static func trickled(
+        status: Int = 200, headers: [(name: String, value: String)] = [], body: [UInt8], every interval: Duration
+    ) -> SandboxHTTPResponse {
+        var response = SandboxHTTPResponse(status: status, headers: headers, body: body)
+        response.trickleInterval = interval
+        return response
     }
 
     /// A response whose head is sent, promising `promisedBytes` bytes, and then the connection is closed.
@@ -177,6 +190,11 @@ private final class RequestHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
+        if let interval = response.trickleInterval {
+            context.flush()
+            trickle(response.body, every: interval, keepAlive: keepAlive, context: context)
+            return
+        }
         if !response.body.isEmpty {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
         }
@@ -185,6 +203,26 @@ private final class RequestHandler: ChannelInboundHandler {
         } else {
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    /// Writes `body` one byte every `interval`, then ends the answer; stops when the client goes.
+    private func trickle(_ body: [UInt8], every interval: Duration, keepAlive: Bool, context: ChannelHandlerContext) {
+        let channel = context.channel
+        let (seconds, attoseconds) = interval.components
+        let step = TimeAmount.nanoseconds(max(1, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+        let sent = NIOLoopBoundBox(0, eventLoop: channel.eventLoop)
+        channel.eventLoop.scheduleRepeatedTask(initialDelay: step, delay: step) { task in
+            guard channel.isActive else { return task.cancel() }
+            if sent.value < body.count {
+                let byte = channel.allocator.buffer(bytes: body[sent.value...sent.value])
+                sent.value += 1
+                channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(byte)), promise: nil)
+                return
+            }
+            task.cancel()
+            let end = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+            if !keepAlive { end.whenComplete { _ in channel.close(promise: nil) } }
         }
     }
 
