@@ -36,7 +36,8 @@ public struct ClientSetup: Sendable {
         var configuration = HTTPClient.Configuration()
         configuration.httpVersion = .http1Only
         configuration.decompression = .disabled
-        // The deadline of a request ends with the answer's head; the read timeout bounds each wait for its body.
+        // The deadline of a request ends with the answer's head; the read timeout bounds each wait for its body
+        // (the clients bound the whole body with AnswerBody).
         configuration.timeout = HTTPClient.Configuration.Timeout(
             connect: min(timeout, .seconds(10)), read: timeout, write: timeout)
         var pool = HTTPClient.Configuration.ConnectionPool(

@@ -375,15 +375,28 @@ public actor KingdeeClient {
             request.headers.add(name: "Cookie", value: "Theme=standard; \(Self.sessionCookieName)=\(sessionID)")
         }
         request.body = .bytes(ByteBuffer(bytes: body))
+        let timeoutSeconds = ClientSetup.effectiveTimeout(config.timeoutSeconds)
         do {
             let response = try await http.execute(request, deadline: .now() + timeout)
-            var buffer = try await response.body.collect(upTo: Self.maxAnswerBytes)
+            // A large BatchSave may take long to start answering; once the head is here, the body has the
+            // timeout again to arrive whole (the client's read timeout only bounds each wait, so a server
+            // trickling its body would hold the load for ever). A body cut off this way is a lost answer.
+            var buffer: ByteBuffer
+            do {
+                buffer = try await AnswerBody.collect(response.body, upTo: Self.maxAnswerBytes, deadline: .now() + timeout)
+            } catch let error as HTTPClientError where error == .deadlineExceeded {
+                throw KingdeeCallError.noAnswer(
+                    "the answer of \(URLComponents(string: url)?.host ?? "?") did not arrive whole within \(timeoutSeconds) s "
+                        + "of its start (target.timeout_seconds)")
+            }
             let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
             let cookies = response.headers["Set-Cookie"]
             let cookie = cookies.isEmpty ? nil : Self.sessionID(fromSetCookie: cookies.joined(separator: ", "))
             return (Int(response.status.code), cookie, bytes)
+        } catch let error as KingdeeCallError {
+            throw error
         } catch {
-            throw Self.classify(error, url: url, configuredURL: config.url, timeoutSeconds: ClientSetup.effectiveTimeout(config.timeoutSeconds))
+            throw Self.classify(error, url: url, configuredURL: config.url, timeoutSeconds: timeoutSeconds)
         }
     }
 

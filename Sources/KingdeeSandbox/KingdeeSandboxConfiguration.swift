@@ -66,6 +66,11 @@ public struct KingdeeSandboxFaults: Sendable, Hashable {
     /// Save calls (1-based) whose connection is dropped after the bills were committed, in addition to
     /// `dropAfterCommitEvery`.
     public var dropAfterCommitAt: Set<Int> = []
+    /// Save calls (1-based) that save their bills and then send their answer's head at once and its body
+    /// one byte every `trickleInterval` (a server or proxy trickling a large answer).
+    public var trickleAfterCommitAt: Set<Int> = []
+    /// The wait between two bytes of a trickled answer.
+    public var trickleInterval: Duration = .milliseconds(200)
     /// Save calls (1-based) that save their bills and then answer a refusal of the whole call that names
     /// no document (`执行超时，事务已中止`, MsgCode 0), as a server-side timeout after a commit can.
     public var timeoutAfterCommitAt: Set<Int> = []

@@ -213,6 +213,12 @@ struct SandboxHandler: Sendable {
                 store.injected("lost_response")
                 return .dropped(headers: [("Content-Type", "application/json; charset=utf-8")], promisedBytes: 4096)
             }
+            if faults.trickleAfterCommitAt.contains(saveCall) {
+                store.injected("trickled_answer")
+                var response = json(answer, sessionID: issued)
+                response.trickleInterval = faults.trickleInterval
+                return response
+            }
             if faults.timeoutAfterCommitAt.contains(saveCall) {
                 store.injected("timeout_after_commit")
                 return json(status(success: false, msgCode: 0, errors: [

@@ -46,6 +46,30 @@ struct FaultTests {
         #expect(server.store.duplicateRejections.isEmpty)
     }
 
+    @Test func aTrickledAnswerIsLostAndItsDocumentsAreCheckedNotSentAgain() async throws {
+        // The first BatchSave saves its bills, then sends its head at once and its body one byte every 0.8 s:
+        // no wait is as long as the 1 s timeout, yet the whole answer (hundreds of bytes) would take minutes.
+        var faults = KingdeeSandboxFaults()
+        faults.trickleAfterCommitAt = [1]
+        faults.trickleInterval = .milliseconds(800)
+        let server = try await Self.start(faults)
+        defer { Task { await server.stop() } }
+        let run = TestRun("trickle")
+        let numbers = try PayloadGenerator.write(count: 3, into: run.transform)
+        let started = Date()
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target(timeout: 1))
+        #expect(Date().timeIntervalSince(started) < 20, "the trickled answer held the load")
+        #expect(server.store.faultsInjected["trickled_answer"] == 1)
+        #expect(summary.inDoubtFound == 3 && !summary.hasProblems)
+        #expect(server.store.requestCounts["BatchSave"] == 1, "nothing sent again")
+        #expect((server.store.requestCounts["ExecuteBillQuery"] ?? 0) >= 1)
+        expectAllLoadedOnce(run, numbers, server)
+        for number in numbers {
+            #expect(run.receipt(number)?["how"]?.stringValue == "found by ExecuteBillQuery")
+            #expect(server.store.bill(number)?.saveCount == 1)
+        }
+    }
+
     @Test func aLostAnswerIsFoundByExecuteBillQuery() async throws {
         let server = try await Self.start(.init(dropAfterCommitEvery: 2))
         defer { Task { await server.stop() } }

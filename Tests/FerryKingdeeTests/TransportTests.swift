@@ -55,6 +55,35 @@ struct TransportTests {
         await server.stop()
     }
 
+    /// A server that sends the head at once and the body one byte every 0.3 s (each wait shorter than the
+    /// 0.4 s timeout; a 40-byte answer takes 12 s): the answer is lost, whichever call it answers.
+    @Test(arguments: ["login", "ExecuteBillQuery", "BatchSave"])
+    func aTrickledAnswerIsNoAnswerWithinTheTimeout(_ call: String) async throws {
+        let server = try await SandboxHTTPServer.start { request in
+            let body = request.path.contains("LoginByAppSecret")
+                ? #"{"LoginResultType":1,"KDSVCSessionId":"trickled-session"}"# : "[" + String(repeating: " ", count: 38) + "]"
+            return .trickled(headers: [("Content-Type", "application/json")], body: Array(body.utf8), every: .milliseconds(300))
+        }
+        var config = Self.config(url: "http://127.0.0.1:\(server.port)/k3cloud/", timeout: 0.4)
+        config.auth = call == "login" ? .appsecret : .signature
+        let client = KingdeeClient(config: config, environment: [:])
+        let started = Date()
+        do {
+            if call == "ExecuteBillQuery" {
+                _ = try await client.executeBillQuery(formID: "STK_MISCELLANEOUS", fieldKeys: "FID", filter: "FBillNo IN ('A')")
+            } else {
+                _ = try await client.batchSave(formID: "STK_MISCELLANEOUS", options: JSONObject(), models: [Array("{}".utf8)], batchCount: nil)
+            }
+            Issue.record("a trickled answer was taken")
+        } catch {
+            guard case .noAnswer(let text) = error else { Issue.record("expected noAnswer, got \(error)"); return }
+            #expect(text.contains("did not arrive whole within 0.4 s"), "\(text)")
+        }
+        #expect(Date().timeIntervalSince(started) < 4, "the trickled answer held the call")
+        await client.close()
+        await server.stop()
+    }
+
     @Test func aClientDroppedWithoutCloseDoesNotCrash() async throws {
         // AsyncHTTPClient asserts in debug builds when an HTTPClient is deinitialised running.
         var client: KingdeeClient? = KingdeeClient(config: Self.config(url: "http://127.0.0.1:9/"), environment: [:])
