@@ -30,8 +30,10 @@ public struct ClientSetup: Sendable {
     ///   - connectionsPerHost: the pool's soft limit of connections per host.
     ///   - environment: where the proxy variables are read.
     ///   - verifyCertificates: `false` only when the user turned verification off in so many words.
+    /// - Throws: `ProxyEnvironment.UnusableProxy` when the proxy variable that applies to `url` names a
+    ///   proxy Ferry cannot use (nothing is sent then).
     public func makeClient(url: String, connectionsPerHost: Int, environment: [String: String], verifyCertificates: Bool = true)
-        -> HTTPClient
+        throws(ProxyEnvironment.UnusableProxy) -> HTTPClient
     {
         var configuration = HTTPClient.Configuration()
         configuration.httpVersion = .http1Only
@@ -46,7 +48,7 @@ public struct ClientSetup: Sendable {
         // retries with backoff apply then.
         pool.retryConnectionEstablishment = false
         configuration.connectionPool = pool
-        configuration.proxy = ProxyEnvironment.proxy(for: url, environment: environment)
+        configuration.proxy = try ProxyEnvironment.proxy(for: url, environment: environment)
         // Both APIs answer POSTs where they are asked; a redirect is an answer to report, not to follow: following
         // one (a 307 keeps the body) would send a login's password, a session id or a signed request to another host.
         configuration.redirectConfiguration = .disallow

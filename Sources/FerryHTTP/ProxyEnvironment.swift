@@ -4,10 +4,36 @@ import Foundation
 /// Proxies from the environment, read as curl reads them, for both clients (AsyncHTTPClient reads none
 /// by itself).
 public enum ProxyEnvironment {
+    /// The proxy variable that applies names a proxy Ferry cannot use (an `https://` or SOCKS4 proxy, a
+    /// SOCKS proxy with a password, an unknown scheme, a value that is not a URL). Going direct instead
+    /// would fail confusingly behind a mandatory proxy, or send data around it, so nothing is sent.
+    public struct UnusableProxy: Error, Sendable, CustomStringConvertible {
+        /// The variable, as spelt in the environment (`https_proxy`, `HTTPS_PROXY`, `all_proxy`, …).
+        public var variable: String
+        /// Its value, any password replaced by `***`.
+        public var value: String
+        /// Why Ferry cannot use it.
+        public var reason: String
+        /// The host of the URL the proxy was for (to name in `no_proxy` to go direct).
+        public var host: String
+
+        /// What is wrong and what to do, without the proxy's password.
+        public var description: String {
+            "the proxy in \(variable) (\(value)) cannot be used: \(reason). Ferry uses http:// proxies (with or without "
+                + "a user and password) and socks5:// or socks5h:// ones (without): set \(variable) to such a proxy, or add "
+                + "\(host) to no_proxy to connect to it directly"
+        }
+    }
+
     /// The proxy curl would use for `url`: `https_proxy`/`HTTPS_PROXY` for
     /// https, `http_proxy` for http (curl ignores `HTTP_PROXY`), `all_proxy`/`ALL_PROXY` otherwise, unless
     /// `no_proxy`/`NO_PROXY` names the host. `http://[user:password@]host[:port]` and `socks5[h]://host[:port]`.
-    public static func proxy(for url: String, environment: [String: String]) -> HTTPClient.Configuration.Proxy? {
+    ///
+    /// - Throws: `UnusableProxy` when the variable that applies names a proxy Ferry cannot use (curl would
+    ///   use an `https://` or SOCKS4 one, or fail); a host `no_proxy` names needs no proxy and never throws.
+    public static func proxy(for url: String, environment: [String: String]) throws(UnusableProxy)
+        -> HTTPClient.Configuration.Proxy?
+    {
         guard let target = URLComponents(string: url), let scheme = target.scheme?.lowercased(),
             var host = target.host?.lowercased()
         else { return nil }
@@ -15,10 +41,10 @@ public enum ProxyEnvironment {
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         if host.hasSuffix(".") { host.removeLast() }
         // As curl: a variable set to nothing counts as not set, so the other spelling applies.
-        func variable(_ names: String...) -> String? {
-            names.lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
+        func variable(_ names: String...) -> (name: String, value: String)? {
+            names.lazy.compactMap { name in environment[name].map { (name, $0) } }.first { !$0.value.isEmpty }
         }
-        let noProxy = variable("no_proxy", "NO_PROXY") ?? ""
+        let noProxy = variable("no_proxy", "NO_PROXY")?.value ?? ""
         for entry in noProxy.split(whereSeparator: { $0 == "," || $0 == " " }) {
             var name = entry.trimmingCharacters(in: .whitespaces).lowercased()
             if name == "*" { return nil }
@@ -32,24 +58,48 @@ public enum ProxyEnvironment {
             if name.isEmpty { continue }
             if host == name || host.hasSuffix("." + name) { return nil }
         }
-        let value =
+        let found =
             (scheme == "https" ? variable("https_proxy", "HTTPS_PROXY") : variable("http_proxy"))
             ?? variable("all_proxy", "ALL_PROXY")
-        guard let value else { return nil }
+        guard let (name, value) = found else { return nil }
+        func unusable(_ reason: String) -> UnusableProxy {
+            UnusableProxy(variable: name, value: redacted(value), reason: reason, host: target.host ?? host)
+        }
+        // As curl: a value without a scheme is an http:// proxy.
         guard let proxy = URLComponents(string: value.contains("://") ? value : "http://" + value),
             let proxyHost = proxy.host, !proxyHost.isEmpty
-        else { return nil }
-        switch proxy.scheme?.lowercased() {
+        else { throw unusable("it is not a proxy URL Ferry can read") }
+        let proxyScheme = proxy.scheme?.lowercased() ?? ""
+        switch proxyScheme {
         case "socks5", "socks5h":
+            // AsyncHTTPClient offers no SOCKS authentication: the proxy would refuse, for a reason hard to see.
+            if proxy.user != nil || proxy.password != nil {
+                throw unusable("Ferry cannot give a SOCKS proxy a user name and password")
+            }
             return .socksServer(host: proxyHost, port: proxy.port ?? 1080)
         case "http":
             let authorization: HTTPClient.Authorization? = proxy.user.map {
                 .basic(username: $0.removingPercentEncoding ?? $0, password: (proxy.password ?? "").removingPercentEncoding ?? "")
             }
             return .server(host: proxyHost, port: proxy.port ?? 1080, authorization: authorization)
+        case "https":
+            throw unusable("Ferry cannot talk TLS to a proxy (an https:// proxy)")
+        case "socks4", "socks4a", "socks":
+            throw unusable("Ferry cannot use SOCKS4 proxies (\(proxyScheme)://)")
         default:
-            return nil
+            throw unusable("\(proxyScheme):// is not a proxy scheme Ferry knows")
         }
+    }
+
+    /// `value` with the password of its user information, if any, replaced by `***` (whether or not the
+    /// rest is a valid URL).
+    public static func redacted(_ value: String) -> String {
+        let authorityStart = value.range(of: "://")?.upperBound ?? value.startIndex
+        let authorityEnd = value[authorityStart...].firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? value.endIndex
+        guard let at = value[authorityStart..<authorityEnd].lastIndex(of: "@"),
+            let colon = value[authorityStart..<at].firstIndex(of: ":")
+        else { return value }
+        return String(value[..<value.index(after: colon)]) + "***" + value[at...]
     }
 
     /// Whether the IP address `host` is the address or in the range (`address/bits`) `entry` names; nil

@@ -80,17 +80,19 @@ public actor KingdeeClient {
     ///   - config: where and how to connect.
     ///   - environment: where `https_proxy`, `http_proxy` and `no_proxy` are read (as curl does).
     ///   - clock: the time used for signature timestamps (tests pass a fixed one).
+    /// - Throws: `ProxyEnvironment.UnusableProxy` when the proxy variable that applies to `config.url` names
+    ///   a proxy Ferry cannot use: going direct could fail confusingly, or send around a mandatory proxy.
     public init(
         config: KingdeeTargetConfig, environment: [String: String] = ProcessInfo.processInfo.environment,
         clock: @escaping @Sendable () -> Date = { Date() }
-    ) {
-        self.config = config
-        self.clock = clock
+    ) throws(ProxyEnvironment.UnusableProxy) {
         let setup = ClientSetup(timeoutSeconds: config.timeoutSeconds)
-        self.timeout = setup.timeout
-        http = setup.makeClient(
+        http = try setup.makeClient(
             url: config.url, connectionsPerHost: max(1, config.concurrency) * 2 + 2, environment: environment,
             verifyCertificates: !config.insecureTLS)
+        self.config = config
+        self.clock = clock
+        self.timeout = setup.timeout
     }
 
     deinit {

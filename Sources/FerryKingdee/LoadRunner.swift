@@ -106,13 +106,19 @@ public enum LoadRunner {
             throw .error("this run has no transform/ directory; run `ferry transform` first", file: directory)
         }
         try requireFinishedTransform(directory)
+        // A proxy it cannot use stops the load before anything is journalled or sent.
+        let client: KingdeeClient
+        do {
+            client = try KingdeeClient(config: config)
+        } catch {
+            throw .error(error.description)
+        }
         let journal = try LoadJournal(path: journalPath(run: runDirectory))
         let inherited = try inheritDoubts(into: journal, directory: directory, otherRuns: otherRuns, record: true)
         if !inherited.isEmpty {
             progress("load: \(inherited.count) document(s) were sent by another run's load that never got its answer; "
                 + "they are checked with ExecuteBillQuery before anything is sent")
         }
-        let client = KingdeeClient(config: config)
         let session = LoadSession(directory: directory, config: config, client: client, journal: journal, progress: progress)
         // Receipts and error files are flushed together (by the journal, and here at the end, whatever happened).
         defer { FileSystem.syncFileSystem(containing: directory) }

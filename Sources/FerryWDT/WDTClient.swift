@@ -37,15 +37,17 @@ public final class WDTClient: Sendable {
     ///   - config: the source settings (URL, credentials, rate, retries, timeouts).
     ///   - environment: where the proxy variables are read.
     ///   - log: receives warnings and retry notes (one line each, no secrets); the CLI prints them on stderr.
+    /// - Throws: `ProxyEnvironment.UnusableProxy` when the proxy variable that applies to `config.url` names
+    ///   a proxy Ferry cannot use: going direct could fail confusingly, or send around a mandatory proxy.
     public init(
         config: WDTSourceConfig, environment: [String: String] = ProcessInfo.processInfo.environment,
         log: @escaping @Sendable (String) -> Void = { _ in }
-    ) {
+    ) throws(ProxyEnvironment.UnusableProxy) {
+        let setup = ClientSetup(timeoutSeconds: config.timeoutSeconds)
+        self.http = try setup.makeClient(url: config.url, connectionsPerHost: 2, environment: environment)
         self.config = config
         self.bucket = TokenBucket(rate: config.requestsPerSecond)
-        let setup = ClientSetup(timeoutSeconds: config.timeoutSeconds)
         self.timeout = setup.timeout
-        self.http = setup.makeClient(url: config.url, connectionsPerHost: 2, environment: environment)
         self.log = log
     }
 

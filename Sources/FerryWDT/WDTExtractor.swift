@@ -126,7 +126,12 @@ public struct WDTExtractor: Sendable {
         if range.wasClamped {
             progress("note: --until clamped to \(range.end) (now minus source.lag_seconds = \(config.lagSeconds) s)")
         }
-        let client = WDTClient(config: config, log: progress)
+        let client: WDTClient
+        do {
+            client = try WDTClient(config: config, log: progress)
+        } catch {
+            throw .error(error.description)
+        }
         var session = Session(
             extractor: self, client: client, request: request, manifest: manifest,
             cursor: try ExtractCursor.load(request.statePath)?.cursor)

@@ -2,50 +2,98 @@ import FerryHTTP
 import Testing
 
 @Suite struct ProxyEnvironmentTests {
-    @Test func proxiesFromTheEnvironmentAsCurlReadsThem() {
+    @Test func proxiesFromTheEnvironmentAsCurlReadsThem() throws {
         let url = "https://erp.example.com/k3cloud/"
-        #expect(ProxyEnvironment.proxy(for: url, environment: [:]) == nil)
-        #expect(ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "http://proxy:3128"])?.host == "proxy")
-        #expect(ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "http://proxy:3128"])?.port == 3128)
-        #expect(ProxyEnvironment.proxy(for: url, environment: ["HTTPS_PROXY": "proxy"])?.port == 1080)
-        #expect(ProxyEnvironment.proxy(for: url, environment: ["http_proxy": "http://proxy:3128"]) == nil)
-        #expect(ProxyEnvironment.proxy(for: "http://erp.example.com/", environment: ["http_proxy": "http://p:1"])?.host == "p")
-        #expect(ProxyEnvironment.proxy(for: "http://erp.example.com/", environment: ["HTTP_PROXY": "http://p:1"]) == nil)
-        #expect(ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "http://p:1", "no_proxy": "localhost,.example.com"]) == nil)
-        #expect(ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "http://p:1", "NO_PROXY": "*"]) == nil)
-        #expect(ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "http://p:1", "no_proxy": "ample.com"]) != nil)
-        #expect(ProxyEnvironment.proxy(for: url, environment: ["all_proxy": "socks5h://s"])?.port == 1080)
-        #expect(ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "http://user:p%40ss@p:8080"])?.authorization != nil)
+        #expect(try ProxyEnvironment.proxy(for: url, environment: [:]) == nil)
+        #expect(try ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "http://proxy:3128"])?.host == "proxy")
+        #expect(try ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "http://proxy:3128"])?.port == 3128)
+        #expect(try ProxyEnvironment.proxy(for: url, environment: ["HTTPS_PROXY": "proxy"])?.port == 1080)
+        #expect(try ProxyEnvironment.proxy(for: url, environment: ["http_proxy": "http://proxy:3128"]) == nil)
+        #expect(try ProxyEnvironment.proxy(for: "http://erp.example.com/", environment: ["http_proxy": "http://p:1"])?.host == "p")
+        #expect(try ProxyEnvironment.proxy(for: "http://erp.example.com/", environment: ["HTTP_PROXY": "http://p:1"]) == nil)
+        #expect(try ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "http://p:1", "no_proxy": "localhost,.example.com"]) == nil)
+        #expect(try ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "http://p:1", "NO_PROXY": "*"]) == nil)
+        #expect(try ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "http://p:1", "no_proxy": "ample.com"]) != nil)
+        #expect(try ProxyEnvironment.proxy(for: url, environment: ["all_proxy": "socks5h://s"])?.port == 1080)
+        #expect(try ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "http://user:p%40ss@p:8080"])?.authorization != nil)
     }
 
-    @Test func noProxyMatchesAddressesAndRangesAsCurlDoes() {
+    @Test func noProxyMatchesAddressesAndRangesAsCurlDoes() throws {
         let proxy = ["https_proxy": "http://p:1"]
-        func bypassed(_ url: String, _ noProxy: String) -> Bool {
-            ProxyEnvironment.proxy(for: url, environment: proxy.merging(["no_proxy": noProxy]) { $1 }) == nil
+        func bypassed(_ url: String, _ noProxy: String) throws -> Bool {
+            try ProxyEnvironment.proxy(for: url, environment: proxy.merging(["no_proxy": noProxy]) { $1 }) == nil
         }
-        #expect(bypassed("https://10.1.2.3:8443/k3cloud/", "localhost,10.0.0.0/8"))
-        #expect(bypassed("https://192.168.7.20/k3cloud/", "192.168.0.0/16"))
-        #expect(!bypassed("https://192.169.7.20/k3cloud/", "192.168.0.0/16"))
-        #expect(bypassed("https://10.1.2.3/", "10.1.2.3"))
-        #expect(!bypassed("https://110.1.2.3/", "10.1.2.3"))
-        #expect(!bypassed("https://1.2.3.4/", "2.3.4"))
-        #expect(bypassed("https://[::1]:8443/", "::1"))
-        #expect(bypassed("https://[fd00::5]/", "fd00::/8"))
-        #expect(!bypassed("https://[fe00::5]/", "fd00::/8"))
-        #expect(bypassed("https://erp.example.com./", "example.com"))
-        #expect(bypassed("https://erp.example.com/", "localhost .example.com"))
+        #expect(try bypassed("https://10.1.2.3:8443/k3cloud/", "localhost,10.0.0.0/8"))
+        #expect(try bypassed("https://192.168.7.20/k3cloud/", "192.168.0.0/16"))
+        #expect(try !bypassed("https://192.169.7.20/k3cloud/", "192.168.0.0/16"))
+        #expect(try bypassed("https://10.1.2.3/", "10.1.2.3"))
+        #expect(try !bypassed("https://110.1.2.3/", "10.1.2.3"))
+        #expect(try !bypassed("https://1.2.3.4/", "2.3.4"))
+        #expect(try bypassed("https://[::1]:8443/", "::1"))
+        #expect(try bypassed("https://[fd00::5]/", "fd00::/8"))
+        #expect(try !bypassed("https://[fe00::5]/", "fd00::/8"))
+        #expect(try bypassed("https://erp.example.com./", "example.com"))
+        #expect(try bypassed("https://erp.example.com/", "localhost .example.com"))
     }
 
-    @Test func aVariableSetToNothingLeavesTheOtherSpellingAsCurlDoes() {
+    @Test func aVariableSetToNothingLeavesTheOtherSpellingAsCurlDoes() throws {
         let url = "https://erp.internal.example/k3cloud/"
-        #expect(ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "http://p:1", "no_proxy": "", "NO_PROXY": "internal.example"]) == nil)
-        #expect(ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "", "HTTPS_PROXY": "http://p:1"])?.host == "p")
-        #expect(ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "", "all_proxy": "http://q:2"])?.host == "q")
+        #expect(try ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "http://p:1", "no_proxy": "", "NO_PROXY": "internal.example"]) == nil)
+        #expect(try ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "", "HTTPS_PROXY": "http://p:1"])?.host == "p")
+        #expect(try ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "", "all_proxy": "http://q:2"])?.host == "q")
+    }
+}
+
+@Suite struct UnusableProxyTests {
+    /// Proxies curl would use (or fail on) and Ferry cannot: an error naming the variable and its value,
+    /// the password hidden, what Ferry supports and how to go direct; never a silent direct connection.
+    @Test(arguments: [
+        ("https_proxy", "https://proxy.corp:3128", "https://proxy.corp:3128", "https://"),
+        ("HTTPS_PROXY", "https://ferry:s3cret-pw@proxy.corp:443", "https://ferry:***@proxy.corp:443", "https://"),
+        ("all_proxy", "socks4://proxy.corp:1080", "socks4://proxy.corp:1080", "SOCKS4"),
+        ("ALL_PROXY", "socks4a://ferry:s3cret-pw@proxy.corp", "socks4a://ferry:***@proxy.corp", "SOCKS4"),
+        ("https_proxy", "socks://proxy.corp", "socks://proxy.corp", "SOCKS4"),
+        ("https_proxy", "socks5h://ferry:s3cret-pw@proxy.corp", "socks5h://ferry:***@proxy.corp", "user name and password"),
+        ("https_proxy", "ftp://proxy.corp", "ftp://proxy.corp", "ftp://"),
+        ("https_proxy", "http://ferry:s3cret-pw@proxy corp:3128", "http://ferry:***@proxy corp:3128", "not a proxy URL"),
+        ("https_proxy", "http://:3128", "http://:3128", "not a proxy URL"),
+    ])
+    func aProxyFerryCannotUseIsAnError(variable: String, value: String, shown: String, why: String) {
+        do throws(ProxyEnvironment.UnusableProxy) {
+            let proxy = try ProxyEnvironment.proxy(for: "https://erp.example.com/k3cloud/", environment: [variable: value])
+            Issue.record("\(variable)=\(value) gave \(String(describing: proxy))")
+        } catch {
+            #expect(error.variable == variable)
+            #expect(error.value == shown)
+            let text = error.description
+            #expect(text.contains("\(variable) (\(shown))"), "\(text)")
+            #expect(text.contains(why), "\(text)")
+            #expect(!text.contains("s3cret-pw"))
+            #expect(text.contains("http://") && text.contains("socks5://"), "\(text)")
+            #expect(text.contains("add erp.example.com to no_proxy"), "\(text)")
+        }
+    }
+
+    @Test func noProxyWinsOverAProxyFerryCannotUse() throws {
+        let url = "https://erp.example.com/k3cloud/"
+        #expect(try ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "https://p:1", "no_proxy": ".example.com"]) == nil)
+        #expect(try ProxyEnvironment.proxy(for: url, environment: ["all_proxy": "socks4://p:1", "NO_PROXY": "*"]) == nil)
+        // Only the variable that applies counts: http_proxy is for http URLs.
+        #expect(try ProxyEnvironment.proxy(for: url, environment: ["http_proxy": "https://p:1"]) == nil)
+        #expect(try ProxyEnvironment.proxy(for: url, environment: ["https_proxy": "http://p:1", "all_proxy": "socks4://q"])?.host == "p")
+    }
+
+    @Test func aPasswordInAProxyValueIsHidden() {
+        #expect(ProxyEnvironment.redacted("http://user:p%40ss@proxy:8080/") == "http://user:***@proxy:8080/")
+        #expect(ProxyEnvironment.redacted("user:pw@proxy:8080") == "user:***@proxy:8080")
+        #expect(ProxyEnvironment.redacted("http://u:p@ss@proxy") == "http://u:***@proxy")
+        #expect(ProxyEnvironment.redacted("http://user@proxy:8080") == "http://user@proxy:8080")
+        #expect(ProxyEnvironment.redacted("http://proxy:8080/a@b") == "http://proxy:8080/a@b")
     }
 }
 
 @Suite struct ClientSetupTests {
-    @Test func timeoutsKeepFractionsWithAFloorOfOneMillisecond() {
+    @Test func timeoutsKeepFractionsWithAFloorOfOneMillisecond() throws {
         #expect(ClientSetup(timeoutSeconds: 0.25).timeoutSeconds == 0.25)
         #expect(ClientSetup(timeoutSeconds: 0.25).timeout.nanoseconds == 250_000_000)
         #expect(ClientSetup(timeoutSeconds: 0).timeoutSeconds == 0.001)

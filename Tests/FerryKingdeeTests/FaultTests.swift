@@ -104,7 +104,7 @@ struct FaultTests {
         // must log in again instead of presenting that one.
         let server = try await KingdeeSandboxServer.start()
         defer { Task { await server.stop() } }
-        let client = KingdeeClient(config: server.target(auth: auth))
+        let client = try KingdeeClient(config: server.target(auth: auth))
         let query = { () async throws(KingdeeCallError) -> [String: (id: JSONValue, status: String)] in
             try await client.existingBills(formID: "STK_MISCELLANEOUS", billNumbers: ["RK1"])
         }

@@ -91,6 +91,29 @@ struct LoadCommandTests {
         #expect(server.store.requestCounts.isEmpty, "nothing sent")
     }
 
+    @Test func aProxyFerryCannotUseStopsTheLoadBeforeAnythingIsSent() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let workspace = try CrashTests.Workspace("bad-proxy")
+        try PayloadGenerator.write(count: 3, into: workspace.run.transform)
+        var env = CrashTests.environment(server).filter { !$0.key.lowercased().hasSuffix("_proxy") }
+        // The sandbox is http://127.0.0.1: http_proxy applies, and an https:// proxy is one Ferry cannot use.
+        env["http_proxy"] = "https://ferry:s3cret-proxy-pw@proxy.invalid:3128"
+        let load = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(load.status == 2, "\(load.stderr)")
+        #expect(load.stderr.contains("http_proxy (https://ferry:***@proxy.invalid:3128)"), "\(load.stderr)")
+        #expect(load.stderr.contains("socks5://") && load.stderr.contains("add 127.0.0.1 to no_proxy"), "\(load.stderr)")
+        #expect(!load.stderr.contains("s3cret-proxy-pw") && !load.stdout.contains("s3cret-proxy-pw"))
+        #expect(server.store.requestCounts.isEmpty, "nothing sent")
+        #expect(!FileSystem.exists(LoadRunner.journalPath(run: workspace.run.runDirectory)), "nothing journalled")
+        #expect(TestSupport.filesContaining("s3cret-proxy-pw", under: workspace.root).isEmpty)
+        // A host no_proxy names needs no proxy.
+        env["no_proxy"] = "127.0.0.1"
+        let direct = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(direct.status == 0, "\(direct.stderr)")
+        #expect(server.store.bills.count == 3)
+    }
+
     @Test func aRunLockedByAnotherProcessIsNotLoaded() async throws {
         let workspace = try CrashTests.Workspace("cli-lock")
         try PayloadGenerator.write(count: 1, into: workspace.run.transform)

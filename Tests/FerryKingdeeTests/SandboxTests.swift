@@ -9,7 +9,7 @@ struct SandboxTests {
     @Test func acceptsPositionalParametersWithDataAsAString() async throws {
         let server = try await KingdeeSandboxServer.start()
         defer { Task { await server.stop() } }
-        let client = KingdeeClient(config: server.target(auth: .password))
+        let client = try KingdeeClient(config: server.target(auth: .password))
         let model = PayloadGenerator.payload(billNumber: "O'BRIEN-1")["data"]?["Model"] ?? .null
         let data = JSONWriter(style: .compact).string(["Model": .array([model])])
         let answer = try await client.call(

@@ -14,8 +14,8 @@ struct TransportTests {
     }
 
     /// A call to `url` fails as not sent: nothing could have reached Kingdee.
-    static func expectNotSent(_ url: String, sourceLocation: SourceLocation = #_sourceLocation) async {
-        let client = KingdeeClient(config: config(url: url), environment: [:])
+    static func expectNotSent(_ url: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let client = try KingdeeClient(config: config(url: url), environment: [:])
         do {
             _ = try await client.call(KingdeeClient.Service.batchSave, body: ["formid": "X"])
             Issue.record("a call to \(url) succeeded", sourceLocation: sourceLocation)
@@ -33,16 +33,16 @@ struct TransportTests {
         let server = try await KingdeeSandboxServer.start()
         let url = server.baseURL
         await server.stop()
-        await Self.expectNotSent(url)
+        try await Self.expectNotSent(url)
     }
 
-    @Test func anUnknownHostIsNotSent() async {
-        await Self.expectNotSent("http://ferry-no-such-host.invalid/k3cloud")
+    @Test func anUnknownHostIsNotSent() async throws {
+        try await Self.expectNotSent("http://ferry-no-such-host.invalid/k3cloud")
     }
 
     @Test func aFractionalTimeoutIsKeptAndPutsTheAnswerInDoubt() async throws {
         let server = try await KingdeeSandboxServer.start(configuration: .init(faults: .init(latency: .milliseconds(1500))))
-        let client = KingdeeClient(config: server.target(auth: .signature, timeout: 0.25))
+        let client = try KingdeeClient(config: server.target(auth: .signature, timeout: 0.25))
         let started = Date()
         do {
             _ = try await client.call(KingdeeClient.Service.batchSave, body: ["formid": "X"])
@@ -66,7 +66,7 @@ struct TransportTests {
         }
         var config = Self.config(url: "http://127.0.0.1:\(server.port)/k3cloud/", timeout: 0.4)
         config.auth = call == "login" ? .appsecret : .signature
-        let client = KingdeeClient(config: config, environment: [:])
+        let client = try KingdeeClient(config: config, environment: [:])
         let started = Date()
         do {
             if call == "ExecuteBillQuery" {
@@ -86,14 +86,14 @@ struct TransportTests {
 
     @Test func aClientDroppedWithoutCloseDoesNotCrash() async throws {
         // AsyncHTTPClient asserts in debug builds when an HTTPClient is deinitialised running.
-        var client: KingdeeClient? = KingdeeClient(config: Self.config(url: "http://127.0.0.1:9/"), environment: [:])
+        var client: KingdeeClient? = try KingdeeClient(config: Self.config(url: "http://127.0.0.1:9/"), environment: [:])
         _ = client
         client = nil
         try await Task.sleep(for: .milliseconds(50))
     }
 
     @Test func callsAfterCloseAreNotSent() async throws {
-        let client = KingdeeClient(config: Self.config(url: "http://127.0.0.1:9/"), environment: [:])
+        let client = try KingdeeClient(config: Self.config(url: "http://127.0.0.1:9/"), environment: [:])
         await client.close()
         await client.close()
         do {
@@ -117,7 +117,7 @@ struct TransportTests {
         var config = Self.config(url: "http://127.0.0.1:\(redirecting.port)/k3cloud/")
         config.auth = .password
         config.password = "hunter2-password"
-        let client = KingdeeClient(config: config, environment: [:])
+        let client = try KingdeeClient(config: config, environment: [:])
         do {
             _ = try await client.call(KingdeeClient.Service.batchSave, body: ["formid": "X"])
             Issue.record("a call answered with a redirect succeeded")

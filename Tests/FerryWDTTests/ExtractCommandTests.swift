@@ -193,6 +193,27 @@ struct ExtractCommandTests {
 
     /// `source.target_app_key` is Qimen's alone: a workspace `ferry init` wrote (it reads
     /// `${WDT_TARGET_APP_KEY}`) switched to the open API must not need that variable.
+    @Test func aProxyFerryCannotUseStopsTheExtractBeforeAnythingIsSent() async throws {
+        let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 5))
+        defer { Task { await server.stop() } }
+        let workspace = Self.makeWorkspace()
+        var env = Self.environment(server).filter { !$0.key.lowercased().hasSuffix("_proxy") }
+        // The sandbox is http://127.0.0.1: no http_proxy, so ALL_PROXY applies; SOCKS4 is one Ferry cannot use.
+        env["ALL_PROXY"] = "socks4a://ferry:s3cret-proxy-pw@proxy.invalid:1080"
+        let arguments = ["extract", "--workspace", workspace, "--since", Self.since, "--until", Self.until]
+        let extract = try await TestSupport.runFerryAsync(arguments, environment: env)
+        #expect(extract.status == 2, "\(extract.stderr)")
+        #expect(extract.stderr.contains("ALL_PROXY (socks4a://ferry:***@proxy.invalid:1080)"), "\(extract.stderr)")
+        #expect(extract.stderr.contains("SOCKS4") && extract.stderr.contains("add 127.0.0.1 to no_proxy"), "\(extract.stderr)")
+        #expect(!extract.stderr.contains("s3cret-proxy-pw") && !extract.stdout.contains("s3cret-proxy-pw"))
+        #expect(server.counters.requests == 0, "nothing sent")
+        #expect(TestSupport.filesContaining("s3cret-proxy-pw", under: workspace).isEmpty)
+        env["NO_PROXY"] = "localhost,127.0.0.1"
+        let direct = try await TestSupport.runFerryAsync(arguments, environment: env)
+        #expect(direct.status == 0, "\(direct.stderr)")
+        #expect(server.counters.requests > 0)
+    }
+
     @Test func theOpenAPINeedsNoTargetAppKeyVariable() async throws {
         let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 10))
         defer { Task { await server.stop() } }

@@ -130,7 +130,7 @@ struct ExtractSandboxTests {
     @Test func windowWiderThanThirtyDaysIsRefusedBySandbox() async throws {
         let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 20))
         defer { Task { await server.stop() } }
-        let client = WDTClient(config: Harness.config(server))
+        let client = try WDTClient(config: Harness.config(server))
         do {
             _ = try await client.fetchPage(start: Harness.since, end: Harness.since.adding(seconds: 30 * 86400 + 1), pageNo: 0)
             Issue.record("expected a parameter error")
@@ -145,7 +145,7 @@ struct ExtractSandboxTests {
             configuration: WDTSandboxConfiguration(orderCount: 20, faults: WDTSandboxFaults(clockOffsetSeconds: 90)))
         defer { Task { await server.stop() } }
         let lines = Harness.Lines()
-        let client = WDTClient(config: Harness.config(server), log: { lines.append($0) })
+        let client = try WDTClient(config: Harness.config(server), log: { lines.append($0) })
         for _ in 0..<2 {
             _ = try await client.fetchPage(start: Harness.since, end: Harness.since.adding(seconds: 86400), pageNo: 0)
         }
@@ -157,7 +157,7 @@ struct ExtractSandboxTests {
         let server = try await WDTSandboxServer.start(
             configuration: WDTSandboxConfiguration(orderCount: 20, rateLimit: 5, rejectOverRate: true))
         defer { Task { await server.stop() } }
-        let client = WDTClient(config: Harness.config(server, rate: 5))
+        let client = try WDTClient(config: Harness.config(server, rate: 5))
         let clock = ContinuousClock()
         let started = clock.now
         // Concurrent callers share the one bucket: they are spaced, not bunched.
@@ -177,7 +177,7 @@ struct ExtractSandboxTests {
         // The sandbox does notice a client that goes faster.
         var fastConfig = Harness.config(server, rate: 1000)
         fastConfig.maxRetries = 0
-        let fast = WDTClient(config: fastConfig)
+        let fast = try WDTClient(config: fastConfig)
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<6 {
                 group.addTask {
@@ -334,7 +334,7 @@ struct SandboxBehaviourTests {
         var config = Harness.config(server)
         config.timeoutSeconds = 0.2
         config.maxRetries = 1
-        let client = WDTClient(config: config)
+        let client = try WDTClient(config: config)
         do {
             _ = try await client.fetchPage(start: Harness.since, end: Harness.since.adding(seconds: 86400), pageNo: 0)
             Issue.record("expected a timeout")

@@ -65,10 +65,10 @@ struct SignatureTests {
         #expect(WDTSignature.qimen(parameters, secret: "qimen_secret") == "1DF2539A686F664E380F10334DD8BD67")
     }
 
-    @Test func clientSignsBothTransportsWithoutLeakingTheSecret() {
+    @Test func clientSignsBothTransportsWithoutLeakingTheSecret() throws {
         let secret = "s3cr3t-value"
         for transport in WDTTransport.allCases {
-            let client = WDTClient(
+            let client = try WDTClient(
                 config: WDTSourceConfig(
                     transport: transport, url: "http://127.0.0.1:9/x", sid: "sid1", appKey: "key1", appSecret: secret,
                     targetAppKey: "target1", fixedParameters: ["status": "80", "order_type": "6"]))

@@ -21,7 +21,7 @@ import WDTSandbox
 
     @Test func anUntrustedCertificateIsFatalNamesTheFixAndIsNotRetried() async throws {
         try await behindTLS { server, config in
-            let client = WDTClient(config: config)
+            let client = try WDTClient(config: config)
             do throws(WDTError) {
                 _ = try await client.fetchPage(start: Harness.since, end: Harness.since.adding(seconds: 86400), pageNo: 0)
                 Issue.record("a self-signed certificate must stop the request")

@@ -18,7 +18,7 @@ import Testing
             transport: .qimen, url: "http://127.0.0.1:\(server.port)/router/qm", sid: "sid", appKey: "key",
             appSecret: "secret", targetAppKey: "target", requestsPerSecond: 500, pageSize: 20, timeoutSeconds: 0.5,
             maxRetries: 0, retryDelaySeconds: 0.005, maxWindowAttempts: 10)
-        let client = WDTClient(config: config)
+        let client = try WDTClient(config: config)
         let since = WDTTime("2026-01-01 00:00:00")!
         let started = Date()
         do throws(WDTError) {
