@@ -152,7 +152,7 @@ let package = Package(
             name: "FerryKingdeeTests",
             dependencies: ["FerryKingdee", "KingdeeSandbox", "FerryCore", "FerryTestSupport", "ferry"]
         ),
-        .testTarget(name: "FerryHTTPTests", dependencies: ["FerryHTTP"]),
+        .testTarget(name: "FerryHTTPTests", dependencies: ["FerryHTTP", "FerryTestSupport"]),
         .testTarget(name: "SandboxHTTPTests", dependencies: ["SandboxHTTP"]),
         .testTarget(name: "FerryCLITests", dependencies: ["FerryCore", "FerryWorkspace", "FerryTestSupport", "ferry"]),
         .testTarget(

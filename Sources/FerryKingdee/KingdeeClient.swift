@@ -17,8 +17,8 @@ public enum KingdeeCallError: Error, Sendable, CustomStringConvertible {
     /// again (MsgCode 1), call limit (MsgCode 14).
     case refused(msgCode: Int, message: String)
     /// Kingdee cannot be used as configured (login failed: wrong account, user, password, app id or
-    /// secret; a 账套 id Kingdee does not know; an untrusted TLS certificate; an invalid URL): the run
-    /// cannot go on.
+    /// secret; a 账套 id Kingdee does not know; a TLS certificate that fails verification; an invalid
+    /// URL): the run cannot go on.
     case configuration(String)
 
     /// A one-line description without any secret.
@@ -71,6 +71,9 @@ public actor KingdeeClient {
     private var sessionID: String?
     private var loginTask: Task<String, any Error>?
     private let clock: @Sendable () -> Date
+    /// Whether a certificate that fails verification may be fetched again to say why (not when a proxy
+    /// carries the requests).
+    private let probesCertificates: Bool
     /// Whether any call got a usable answer (so credentials work and a later MsgCode 1 is transient).
     public private(set) var hasWorked = false
 
@@ -93,6 +96,7 @@ public actor KingdeeClient {
         self.config = config
         self.clock = clock
         self.timeout = setup.timeout
+        self.probesCertificates = (try? ProxyEnvironment.proxy(for: config.url, environment: environment)) == nil
     }
 
     deinit {
@@ -398,6 +402,11 @@ public actor KingdeeClient {
         } catch let error as KingdeeCallError {
             throw error
         } catch {
+            if TLSFailure.isCertificateProblem(error), let target = URLComponents(string: url), let host = target.host {
+                let problems = await TLSFailure.diagnose(
+                    error, host: host, port: target.port ?? (target.scheme == "https" ? 443 : 80), probe: probesCertificates)
+                throw .configuration(Self.certificateMessage(problems, host: host))
+            }
             throw Self.classify(error, url: url, configuredURL: config.url, timeoutSeconds: timeoutSeconds)
         }
     }
@@ -412,11 +421,8 @@ public actor KingdeeClient {
         let host = URLComponents(string: url)?.host ?? "?"
         let text = String(describing: error)
         if TLSFailure.isCertificateProblem(error) {
-            let why = text.contains("failedToValidateHostname") ? "its name does not match" : "certificate verify failed"
-            return .configuration(
-                "the TLS certificate of \(host) is not trusted (\(why)); install its CA certificate in the system trust "
-                    + "store (/usr/local/share/ca-certificates, then update-ca-certificates) or use the server's proper name "
-                    + "(or, only if you accept the risk, set target.insecure_tls: true)")
+            // `post` says why; here it is not known.
+            return .configuration(certificateMessage([], host: host))
         }
         if let error = error as? HTTPClientError {
             switch error {
@@ -461,6 +467,12 @@ public actor KingdeeClient {
             return .noAnswer("the answer of \(host) is larger than \(maxAnswerBytes >> 20) MiB")
         }
         return .noAnswer("\(host): \(text)")
+    }
+
+    /// What to do about a certificate of `host` that failed verification with `problems` (none known: a
+    /// message covering every cause).
+    static func certificateMessage(_ problems: [TLSFailure.CertificateProblem], host: String) -> String {
+        TLSFailure.message(problems, host: host, urlSetting: "target.url", insecureSetting: "target.insecure_tls")
     }
 
     /// The `kdservice-sessionid` value in a `Set-Cookie` header (several cookies may be comma-joined).

@@ -3,9 +3,10 @@ import NIOPosix
 import NIOSSL
 
 /// A TLS front for a plain loopback server (a test double at the edge): it accepts TLS connections on a
-/// free port with the self-signed certificate under `Fixtures/tls/`, and relays the decrypted bytes to
-/// `upstreamPort` and the answers back. The sandboxes speak plain HTTP; behind this relay, a client
-/// sees a real HTTPS server whose certificate no system trusts.
+/// free port with one of the self-signed certificates under `Fixtures/tls/`, and relays the decrypted bytes
+/// to `upstreamPort` and the answers back. The sandboxes speak plain HTTP; behind this relay, a client
+/// sees a real HTTPS server whose certificate no system trusts (and, as chosen, has expired, is not valid
+/// yet, or is for another name).
 public final class TLSRelay: Sendable {
     /// `https://127.0.0.1:<port>`.
     public let baseURL: String
@@ -19,9 +20,13 @@ public final class TLSRelay: Sendable {
     }
 
     /// Starts a relay to `127.0.0.1:upstreamPort`.
-    public static func start(upstreamPort: Int) async throws -> TLSRelay {
+    ///
+    /// - Parameter certificate: the certificate it presents, `Fixtures/tls/<certificate>.cert.pem`:
+    ///   `self-signed` (for 127.0.0.1 and localhost, valid until 2126), `expired` (2020–2021),
+    ///   `not-yet-valid` (2120–2121), `wrong-name` (for erp.example.com only). All share one key.
+    public static func start(upstreamPort: Int, certificate: String = "self-signed") async throws -> TLSRelay {
         let directory = TestSupport.fixturesDirectory + "/tls"
-        let certificates = try NIOSSLCertificate.fromPEMFile(directory + "/self-signed.cert.pem")
+        let certificates = try NIOSSLCertificate.fromPEMFile(directory + "/\(certificate).cert.pem")
         let key = try NIOSSLPrivateKey(file: directory + "/self-signed.key.pem", format: .pem)
         let context = try NIOSSLContext(
             configuration: .makeServerConfiguration(certificateChain: certificates.map { .certificate($0) }, privateKey: .privateKey(key)))

@@ -24,6 +24,9 @@ public final class WDTClient: Sendable {
     private let http: HTTPClient
     private let timeout: TimeAmount
     private let log: @Sendable (String) -> Void
+    /// Whether a certificate that fails verification may be fetched again to say why (not when a proxy
+    /// carries the requests).
+    private let probesCertificates: Bool
     private let state = Mutex()
     nonisolated(unsafe) private var counters = (requests: 0, retries: 0, clockWarned: false, clockOffset: Double?.none)
 
@@ -45,6 +48,7 @@ public final class WDTClient: Sendable {
     ) throws(ProxyEnvironment.UnusableProxy) {
         let setup = ClientSetup(timeoutSeconds: config.timeoutSeconds)
         self.http = try setup.makeClient(url: config.url, connectionsPerHost: 2, environment: environment)
+        self.probesCertificates = (try? ProxyEnvironment.proxy(for: config.url, environment: environment)) == nil
         self.config = config
         self.bucket = TokenBucket(rate: config.requestsPerSecond)
         self.timeout = setup.timeout
@@ -185,6 +189,12 @@ public final class WDTClient: Sendable {
             date = response.headers.first(name: "Date")
             retryAfter = response.headers.first(name: "Retry-After")
         } catch {
+            if TLSFailure.isCertificateProblem(error) {
+                let host = url.host ?? "?"
+                let problems = await TLSFailure.diagnose(
+                    error, host: host, port: url.port ?? (url.scheme == "https" ? 443 : 80), probe: probesCertificates)
+                throw Self.certificateFailure(problems, host: host)
+            }
             throw Self.classify(error, url: url)
         }
         checkClock(date)
@@ -272,16 +282,18 @@ public final class WDTClient: Sendable {
     static let maxAnswerBytes = 64 << 20
 
     /// Maps an AsyncHTTPClient/SwiftNIO failure to a `WDTError`. Queries are safe to repeat, so every
-    /// transport failure is retryable (`.network`), except an untrusted certificate, which no retry mends.
+    /// transport failure is retryable (`.network`), except a certificate that fails verification, which no
+    /// retry mends (`send` says why; here it is not known).
     static func classify(_ error: any Error, url: URL) -> WDTError {
         let host = url.host ?? "?"
-        if TLSFailure.isCertificateProblem(error) {
-            return WDTError(
-                kind: .rejected,
-                message: "the TLS certificate of \(host) is not trusted; install its CA certificate in the system trust store "
-                    + "(/usr/local/share/ca-certificates, then update-ca-certificates) or use the server's proper name")
-        }
+        if TLSFailure.isCertificateProblem(error) { return certificateFailure([], host: host) }
         return WDTError(kind: .network, message: describe(error, host: host))
+    }
+
+    /// The fatal error for a certificate of `host` that failed verification with `problems` (none known: a
+    /// message covering every cause).
+    static func certificateFailure(_ problems: [TLSFailure.CertificateProblem], host: String) -> WDTError {
+        WDTError(kind: .rejected, message: TLSFailure.message(problems, host: host, urlSetting: "source.url", insecureSetting: nil))
     }
 
     static func describe(_ error: any Error, host: String) -> String {

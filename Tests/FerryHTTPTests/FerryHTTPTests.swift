@@ -1,5 +1,9 @@
-import FerryHTTP
+import FerryTestSupport
+import Foundation
+import NIOSSL
 import Testing
+
+@testable import FerryHTTP
 
 @Suite struct ProxyEnvironmentTests {
     @Test func proxiesFromTheEnvironmentAsCurlReadsThem() throws {
@@ -100,5 +104,56 @@ import Testing
         #expect(ClientSetup(timeoutSeconds: -5).timeout.nanoseconds == 1_000_000)
         #expect(ClientSetup(timeoutSeconds: .infinity).timeoutSeconds == 30)
         #expect(ClientSetup(timeoutSeconds: .nan).timeoutSeconds == 30)
+    }
+}
+
+@Suite struct CertificateProblemTests {
+    static func certificate(_ name: String) throws -> NIOSSLCertificate {
+        try NIOSSLCertificate(file: TestSupport.fixturesDirectory + "/tls/\(name).cert.pem", format: .pem)
+    }
+
+    static let now = Date(timeIntervalSince1970: 1_796_000_000)  // 2026-11-30
+
+    @Test func aCertificateIsCheckedForItsDatesThenItsNamesThenItsSigner() throws {
+        let wrongName = try Self.certificate("wrong-name")
+        let names = ["erp.example.com", "*.erp.example.com"]
+        #expect(TLSFailure.problems(of: wrongName, host: "erp.example.com", now: Self.now) == [.untrusted(selfSigned: true)])
+        #expect(TLSFailure.problems(of: wrongName, host: "ERP.example.com", now: Self.now) == [.untrusted(selfSigned: true)])
+        #expect(TLSFailure.problems(of: wrongName, host: "k3.erp.example.com", now: Self.now) == [.untrusted(selfSigned: true)])
+        #expect(TLSFailure.problems(of: wrongName, host: "a.k3.erp.example.com", now: Self.now) == [.wrongName(names: names)])
+        #expect(TLSFailure.problems(of: wrongName, host: "example.com", now: Self.now) == [.wrongName(names: names)])
+        #expect(TLSFailure.problems(of: wrongName, host: "127.0.0.1", now: Self.now) == [.wrongName(names: names)])
+        let selfSigned = try Self.certificate("self-signed")
+        #expect(TLSFailure.names(of: selfSigned) == ["127.0.0.1", "localhost"])
+        #expect(TLSFailure.problems(of: selfSigned, host: "127.0.0.1", now: Self.now) == [.untrusted(selfSigned: true)])
+        #expect(TLSFailure.problems(of: selfSigned, host: "127.0.0.2", now: Self.now) == [.wrongName(names: ["127.0.0.1", "localhost"])])
+        let expired = try Self.certificate("expired")
+        #expect(TLSFailure.problems(of: expired, host: "localhost", now: Self.now) == [.expired(notAfter: 1_609_459_200)])
+        #expect(
+            TLSFailure.problems(of: expired, host: "erp.example.com", now: Self.now)
+                == [.expired(notAfter: 1_609_459_200), .wrongName(names: ["127.0.0.1", "localhost"])])
+        // On a machine whose clock is far behind, a valid certificate is not valid yet.
+        #expect(
+            TLSFailure.problems(of: selfSigned, host: "localhost", now: Date(timeIntervalSince1970: 0))
+                == [.notYetValid(notBefore: Int(selfSigned.notValidBefore))])
+    }
+
+    /// NIOSSL checks the name itself once BoringSSL verified the chain: a trusted certificate for another
+    /// name. (Over real TLS this needs a CA the machine trusts, which the tests cannot install.)
+    @Test func aTrustedCertificateForAnotherNameIsAWrongName() async {
+        let error = NIOSSLExtraError.failedToValidateHostname
+        #expect(TLSFailure.isCertificateProblem(error))
+        let problems = await TLSFailure.diagnose(error, host: "10.1.2.3", port: 443, probe: false)
+        #expect(problems == [.wrongName(names: [])])
+        let text = TLSFailure.message(problems, host: "10.1.2.3", urlSetting: "target.url", insecureSetting: "target.insecure_tls")
+        #expect(text == "the TLS certificate of 10.1.2.3 does not name 10.1.2.3: set target.url to a name the certificate has, "
+            + "or have the certificate reissued for 10.1.2.3")
+    }
+
+    @Test func withoutTheCertificateTheMessageCoversEveryCause() {
+        let text = TLSFailure.message([], host: "erp.example.com", urlSetting: "target.url", insecureSetting: "target.insecure_tls")
+        #expect(text.contains("is not trusted, has expired or is for another name"), "\(text)")
+        #expect(text.contains("update-ca-certificates") && text.contains("target.insecure_tls: true"), "\(text)")
+        #expect(text.contains("have it renewed") && text.contains("set target.url to that name"), "\(text)")
     }
 }
