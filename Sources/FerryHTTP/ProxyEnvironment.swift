@@ -91,14 +91,14 @@ public enum ProxyEnvironment {
         }
     }
 
-    /// `value` with the password of its user information, if any, replaced by `***` (whether or not the
-    /// rest is a valid URL).
+    /// `value` with the password of its user information, if any, replaced by `***`, whether or not the
+    /// rest is a valid URL: everything from the first `:` after the scheme to the last `@` (a password with
+    /// a `/`, `?` or `#` in it, not percent-encoded, makes a value that is not a URL, and is hidden too).
     public static func redacted(_ value: String) -> String {
-        let authorityStart = value.range(of: "://")?.upperBound ?? value.startIndex
-        let authorityEnd = value[authorityStart...].firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? value.endIndex
-        guard let at = value[authorityStart..<authorityEnd].lastIndex(of: "@"),
-            let colon = value[authorityStart..<at].firstIndex(of: ":")
-        else { return value }
+        let start = value.range(of: "://")?.upperBound ?? value.startIndex
+        guard let at = value[start...].lastIndex(of: "@"), let colon = value[start..<at].firstIndex(of: ":") else {
+            return value
+        }
         return String(value[..<value.index(after: colon)]) + "***" + value[at...]
     }
 

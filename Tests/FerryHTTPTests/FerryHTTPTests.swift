@@ -61,6 +61,7 @@ import Testing
         ("https_proxy", "ftp://proxy.corp", "ftp://proxy.corp", "ftp://"),
         ("https_proxy", "http://ferry:s3cret-pw@proxy corp:3128", "http://ferry:***@proxy corp:3128", "not a proxy URL"),
         ("https_proxy", "http://:3128", "http://:3128", "not a proxy URL"),
+        ("https_proxy", "http://ferry:s3cret-pw/x@proxy.corp:3128", "http://ferry:***@proxy.corp:3128", "not a proxy URL"),
     ])
     func aProxyFerryCannotUseIsAnError(variable: String, value: String, shown: String, why: String) {
         do throws(ProxyEnvironment.UnusableProxy) {
@@ -92,7 +93,11 @@ import Testing
         #expect(ProxyEnvironment.redacted("user:pw@proxy:8080") == "user:***@proxy:8080")
         #expect(ProxyEnvironment.redacted("http://u:p@ss@proxy") == "http://u:***@proxy")
         #expect(ProxyEnvironment.redacted("http://user@proxy:8080") == "http://user@proxy:8080")
-        #expect(ProxyEnvironment.redacted("http://proxy:8080/a@b") == "http://proxy:8080/a@b")
+        // Not URLs: the password is hidden all the same.
+        #expect(ProxyEnvironment.redacted("http://user:pa/ss@proxy:3128") == "http://user:***@proxy:3128")
+        #expect(ProxyEnvironment.redacted("http://user:p#w?d@proxy") == "http://user:***@proxy")
+        // Rather too much hidden than too little.
+        #expect(ProxyEnvironment.redacted("http://proxy:8080/a@b") == "http://proxy:***@b")
     }
 }
 
