@@ -114,7 +114,9 @@ import Testing
 
 @Suite struct CertificateProblemTests {
     static func certificate(_ name: String) throws -> NIOSSLCertificate {
-        try NIOSSLCertificate(file: TestSupport.fixturesDirectory + "/tls/\(name).cert.pem", format: .pem)
+        let certificates = try NIOSSLCertificate.fromPEMFile(TestSupport.fixturesDirectory + "/tls/\(name).cert.pem")
+        guard let first = certificates.first else { throw CocoaError(.fileReadCorruptFile) }
+        return first
     }
 
     static let now = Date(timeIntervalSince1970: 1_796_000_000)  // 2026-11-30
