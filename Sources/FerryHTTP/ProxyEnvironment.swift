@@ -105,13 +105,13 @@ public enum ProxyEnvironment {
     /// Whether the IP address `host` is the address or in the range (`address/bits`) `entry` names; nil
     /// when `host` is a name, not an address.
     static func addressMatches(_ host: String, entry: String) -> Bool? {
-        guard let address = bytes(of: host) else { return nil }
+        guard let address = IPAddress.bytes(host) else { return nil }
         var text = entry
         if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
             text = String(text[text.index(after: text.startIndex)..<close]) + text[text.index(after: close)...]
         }
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let range = bytes(of: String(parts[0])), range.count == address.count else { return false }
+        guard let range = IPAddress.bytes(String(parts[0])), range.count == address.count else { return false }
         var bits = address.count * 8
         if parts.count == 2 {
             guard let given = Int(parts[1]), given >= 0, given <= bits else { return false }
@@ -122,14 +122,5 @@ public enum ProxyEnvironment {
             if address[i] & mask != range[i] & mask { return false }
         }
         return true
-    }
-
-    /// The bytes of an IPv4 or IPv6 address, nil for anything else.
-    private static func bytes(of text: String) -> [UInt8]? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
-        return nil
     }
 }

@@ -151,11 +151,11 @@ public enum TLSFailure {
     /// standing for its first label.
     static func matches(_ certificate: NIOSSLCertificate, host: String) -> Bool {
         let host = host.lowercased()
-        let address = ipBytes(host)
+        let address = IPAddress.bytes(host)
         for name in names(of: certificate) {
             let name = name.lowercased()
             if let address {
-                if ipBytes(name) == address { return true }
+                if IPAddress.bytes(name) == address { return true }
                 continue
             }
             if name == host { return true }
@@ -164,21 +164,13 @@ public enum TLSFailure {
         return false
     }
 
-    private static func ipBytes(_ text: String) -> [UInt8]? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
-        return nil
-    }
-
     /// The certificate `host:port` presents, fetched by a TLS handshake that is abandoned as soon as the
     /// certificate arrives; nil when there is none by `timeout`.
     static func peerCertificate(host: String, port: Int, timeout: TimeAmount) async -> NIOSSLCertificate? {
         guard let context = try? NIOSSLContext(configuration: .makeClientConfiguration()) else { return nil }
         let found = Found()
         // SNI carries names only.
-        let serverName = ipBytes(host) == nil ? host : nil
+        let serverName = IPAddress.bytes(host) == nil ? host : nil
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(timeout)
             .channelInitializer { channel in

@@ -16,11 +16,7 @@ import WDTSandbox
         let pair = try await SandboxPair.start(options: options)
         defer { Task { await pair.stop() } }
         let (dir, environment) = try CleanRun.workspace("ferry-killed-load", pair: pair)
-        let extract = try await TestSupport.runFerryAsync(
-            ["extract", "--workspace", dir, "--since", pair.period.start.description, "--until", pair.period.end.description],
-            environment: environment)
-        #expect(extract.status == 0, "\(extract.stderr)")
-        let id = try CleanRun.runID(extract)
+        let id = try await CleanRun.extract(dir, pair: pair, environment: environment)
         #expect(try await TestSupport.runFerryAsync(["transform", "--workspace", dir], environment: environment).status == 0)
 
         // Every request waits 1.5 s for its answer: the load is killed while its first batches are out.

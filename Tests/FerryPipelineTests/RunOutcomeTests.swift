@@ -54,6 +54,18 @@ enum CleanRun {
             to: template)
     }
 
+    /// `ferry extract` of the sandbox's whole period into a new run of the workspace `dir`, which must
+    /// succeed: the new run's id.
+    static func extract(_ dir: String, pair: SandboxPair, environment: [String: String], sourceLocation: SourceLocation = #_sourceLocation)
+        async throws -> String
+    {
+        let extract = try await TestSupport.runFerryAsync(
+            ["extract", "--workspace", dir, "--since", pair.period.start.description, "--until", pair.period.end.description],
+            environment: environment)
+        #expect(extract.status == 0, "\(extract.stderr)", sourceLocation: sourceLocation)
+        return try runID(extract)
+    }
+
     /// The run id `ferry run` or `ferry extract` printed first on stdout.
     static func runID(_ result: TestSupport.ProcessResult) throws -> String {
         try #require(result.stdout.split(separator: "\n").first.map(String.init), "no run id on stdout: \(result.stderr)")
@@ -94,11 +106,7 @@ enum CleanRun {
         let pair = try await SandboxPair.start(options: CleanRun.options())
         defer { Task { await pair.stop() } }
         let (dir, environment) = try CleanRun.workspace("ferry-unreadable", pair: pair)
-        let extract = try await TestSupport.runFerryAsync(
-            ["extract", "--workspace", dir, "--since", pair.period.start.description, "--until", pair.period.end.description],
-            environment: environment)
-        #expect(extract.status == 0, "\(extract.stderr)")
-        let id = try CleanRun.runID(extract)
+        let id = try await CleanRun.extract(dir, pair: pair, environment: environment)
         // One page file is cut short (a bad copy, a disk problem): its orders cannot be read.
         let extractDirectory = "\(dir)/runs/\(id)/extract"
         let window = try #require(FileSystem.list(extractDirectory).first { FileSystem.isDirectory(extractDirectory + "/" + $0) })
