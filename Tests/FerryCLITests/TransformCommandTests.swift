@@ -250,3 +250,32 @@ import Testing
         #expect(payloads.count == 2 && payloads[0] == payloads[1], "the payloads do not depend on the read order")
     }
 }
+
+/// README's recipe for booking on the audit date: FDate read from `check_time` instead of `stockin_time`.
+@Suite struct BusinessDateCommandTests {
+    @Test func fDateCanBeReadFromTheAuditTime() throws {
+        let root = TestSupport.repositoryRoot
+        let dir = TestSupport.makeTemporaryDirectory()
+        let builtIn = try FileSystem.readText(root + "/Templates/wdt-stockin-to-kingdee-other-inbound.xml")
+        let audited = builtIn.replacingOccurrences(
+            of: #"<field name="FDate" path="stockin_time""#, with: #"<field name="FDate" path="check_time""#)
+        #expect(audited != builtIn)
+        try FileSystem.writeAtomically(audited, to: dir + "/audited.xml")
+        let line = #"{"stockin_no": "RK1", "warehouse_no": "WH-GZ01", "order_type": "7", "status": "80", "#
+            + #""stockin_time": "2026-01-11 23:50:00", "check_time": "2026-01-12 00:10:00", "modified": "2026-01-12 00:10:00", "#
+            + #""details_list": [{"spec_no": "TS-001-WHT-M", "goods_count": "1", "cost_price": "1"}]}"#
+        try FileSystem.writeAtomically(line + "\n", to: dir + "/in/orders.jsonl")
+        let validate = try TestSupport.runFerry(["validate", dir + "/audited.xml"], currentDirectory: root)
+        #expect(validate.status == 0, "check_time is a field of the source API: \(validate.stdout)\(validate.stderr)")
+        for (template, date) in [(dir + "/audited.xml", "2026-01-12"), (nil, "2026-01-11")] {
+            let out = TestSupport.makeTemporaryDirectory()
+            let result = try TestSupport.runFerry(
+                ["transform", "--input", dir + "/in", "--output", out, "--lookups", "Fixtures/lookups"]
+                    + (template.map { ["--template", $0] } ?? []),
+                currentDirectory: root)
+            #expect(result.status == 0, "\(result.stderr)")
+            let payload = try JSONReader.parse(try FileSystem.read(out + "/RK1.json"))
+            #expect(payload["data"]?["Model"]?["FDate"]?.stringValue == date)
+        }
+    }
+}
