@@ -112,7 +112,8 @@ public struct WDTError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Rate limits: code `7` (TOP "App Call Limited"; not when the message names the timestamp, WDT's code 7), `1012`, sub-codes containing `limit`, messages with
     /// 频率/并发/超限/limit. Signature: codes `25`, sub-codes/messages with `signature`/`sign`/签名.
     /// Timestamp: messages with 时间戳/timestamp. Permission: code `29`, app key, sid, 权限.
-    /// Server: `isp.*` sub-codes, 系统异常/系统繁忙, code `1020`. Everything else is a parameter error when
+    /// Server: `isp.*` sub-codes, 系统异常/系统繁忙/服务不可用, code `1020` and TOP's code `10` (Service
+    /// Currently Unavailable). Everything else is a parameter error when
     /// it mentions a parameter, else `rejected`.
     public static func classify(code: String?, subCode: String?, message: String) -> Kind {
         let text = ([code, subCode, message].compactMap { $0 }).joined(separator: " ").lowercased()
@@ -123,7 +124,11 @@ public struct WDTError: Error, Sendable, Hashable, CustomStringConvertible {
         if callLimited || code == "1012" || sub.contains("limit") || has("频率", "并发", "超限", "limit", "too many") {
             return .rateLimited
         }
-        if code == "1020" || sub.hasPrefix("isp.") || has("系统异常", "系统繁忙", "service unavailable", "稍后再试") {
+        // TOP's code 10 is "Service Currently Unavailable" (服务不可用), whatever its sub-code: the gateway's or
+        // the service's moment, not the request's fault.
+        if code == "1020" || code == "10" || sub.hasPrefix("isp.")
+            || has("系统异常", "系统繁忙", "服务不可用", "service unavailable", "service currently unavailable", "稍后再试")
+        {
             return .server
         }
         if code == "25" || has("signature", "sign", "签名") { return .signature }

@@ -79,6 +79,16 @@ struct ResponseParserTests {
             (#"{"response":{"errorcode":100,"message":"您的查询时间过宽,查询时间不能大于30天"}}"#, .parameter),
             (#"{"response":{"errorcode":100,"message":"无仓库访问权限"}}"#, .permission),
             (#"{"code":1020,"message":"系统异常，请稍后再试！","total_count":null,"stockin_list":null}"#, .server),
+            // TOP's public error codes: 10 is Service Currently Unavailable (服务不可用), with or without a sub-code.
+            (#"{"error_response":{"code":10,"msg":"Service Currently Unavailable"}}"#, .server),
+            (#"{"error_response":{"code":10,"msg":"服务不可用"}}"#, .server),
+            (#"{"error_response":{"code":10,"msg":"Service Currently Unavailable","sub_code":"isp.service-unavailable"}}"#, .server),
+            (#"{"error_response":{"code":15,"msg":"Remote service error","sub_code":"isp.remote-service-timeout"}}"#, .server),
+            (#"{"error_response":{"code":15,"msg":"Remote service error","sub_code":"isv.invalid-parameter"}}"#, .parameter),
+            (#"{"error_response":{"code":8,"msg":"App Call Exceeds Limited Frequency"}}"#, .rateLimited),
+            (#"{"error_response":{"code":11,"msg":"Insufficient ISV Permissions"}}"#, .permission),
+            (#"{"error_response":{"code":31,"msg":"Invalid Timestamp"}}"#, .timestamp),
+            (#"{"error_response":{"code":41,"msg":"Invalid Arguments"}}"#, .parameter),
         ]
         for (body, kind) in cases {
             let e = try #require(error(body))
