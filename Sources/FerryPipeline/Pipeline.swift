@@ -30,13 +30,26 @@ public struct RunResult: Sendable {
     /// incomplete, after which the run still transformed and loaded what was read.
     public var notes: [String] {
         guard !extract.isComplete else { return [] }
+        // The next run without --since starts at the cursor (less the look-back), or at source.start without
+        // one: it reads these windows again only when the cursor is before them, which an extract ensures
+        // only for a cursor it found before them (one already past them, from reading a later period first,
+        // stays where it is).
+        let next: String
+        if let cursor = extract.cursor, let first = extract.firstNotComplete, cursor < first {
+            next = "The cursor in state.json stays before the first incomplete window, so the next `ferry run` (without "
+                + "--since) reads the incomplete windows again"
+        } else if let cursor = extract.cursor {
+            next = "The cursor in state.json (\(cursor)) is already past them (this run read an earlier period), so the "
+                + "next `ferry run` without --since does not read them"
+        } else {
+            next = "state.json has no cursor yet: the next `ferry run` without --since starts at source.start (without "
+                + "one, it asks for --since)"
+        }
         return [
             "the extract is incomplete (\(extract.incompleteWindows) window(s) not proven complete"
                 + (extract.unreadWindows > 0 ? ", \(extract.unreadWindows) not read" : "")
-                + "); what was read was transformed and loaded. The cursor in state.json stays before the first "
-                + "incomplete window, so the next `ferry run` (without --since) reads the incomplete windows again, and "
-                + "bills loaded now are not sent twice (their receipts are carried across runs). To read them again now: "
-                + "`ferry run --run \(runID)`."
+                + "); what was read was transformed and loaded. \(next), and bills loaded now are not sent twice (their "
+                + "receipts are carried across runs). To read them again now: `ferry run --run \(runID)`."
         ]
     }
 }

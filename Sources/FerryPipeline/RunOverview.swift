@@ -246,8 +246,9 @@ extension RunOverview {
                     field: nil, documents: incomplete.map { "\($0.start) … \($0.end)" },
                     values: incomplete.compactMap(\.reason),
                     hint: "run `ferry run --run \(runID)` (or `ferry extract --run \(runID)`, then transform and load) to "
-                        + "read these windows again; the cursor stays before them, so the next `ferry run` without --since "
-                        + "reads them again too"))
+                        + "read these windows again; an extract never moves the cursor past them, so the next `ferry run` "
+                        + "without --since reads them again too when the cursor in state.json is before them (not when it "
+                        + "was past them already)"))
         }
     }
 

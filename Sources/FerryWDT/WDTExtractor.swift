@@ -58,6 +58,9 @@ public struct ExtractSummary: Sendable {
     public var retries: Int
     /// The cursor after the extract, if there is one.
     public var cursor: WDTTime?
+    /// Where the earliest window not proven complete (incomplete, or not read) starts; nil when every
+    /// window is complete.
+    public var firstNotComplete: WDTTime?
 
     /// Whether everything asked for is proven complete.
     public var isComplete: Bool { incompleteWindows == 0 && unreadWindows == 0 }
@@ -149,6 +152,7 @@ public struct WDTExtractor: Sendable {
             for (index, window) in planned.enumerated() {
                 if session.stopped {
                     session.unread += planned.count - index
+                    session.firstUnread = session.firstUnread ?? window.start
                     break
                 }
                 try await session.process(window)
@@ -175,6 +179,8 @@ public struct WDTExtractor: Sendable {
             documents: leaves.filter { $0.verdict == .complete }.reduce(0) { $0 + $1.received },
             requests: client.requestCount, retries: client.retryCount, cursor: session.cursor)
         summary.repeatedAcrossWindows = repeats.count
+        summary.firstNotComplete = (leaves.filter { $0.verdict == .incomplete }.map(\.start) + [session.firstUnread].compactMap { $0 })
+            .min()
         return summary
     }
 
@@ -220,6 +226,8 @@ public struct WDTExtractor: Sendable {
         var stopped = false
         var gapBefore = false
         var unread = 0
+        /// Where the first window this extract did not read (it stopped before) starts.
+        var firstUnread: WDTTime?
         var skipped = 0
         /// The `stockin_no`s of each complete window this run read (its final pass) or verified and skipped.
         var keysRead: [ExtractWindow: Set<String>] = [:]
@@ -230,6 +238,7 @@ public struct WDTExtractor: Sendable {
         mutating func process(_ window: ExtractWindow) async throws(Diagnostic) {
             if stopped {
                 unread += 1
+                firstUnread = firstUnread ?? window.start
                 return
             }
             if let recorded = manifest.windows.first(where: { $0.window == window }),

@@ -15,8 +15,9 @@ struct RunCommand: AsyncParsableCommand {
             continues where it stopped: complete windows are skipped, the transform is redone (byte-identical), \
             and load never sends a document twice. Each stage can still be rerun on its own afterwards. When the \
             extract leaves a window incomplete, what was read is still transformed and loaded (exit 1): the cursor \
-            stays before that window, so the next run reads it again. Exit 0 only when `ferry status` would call \
-            the run clean.
+            never moves past that window, so the next run reads it again, unless the cursor was past it already \
+            (an earlier period read again with --since; then --run ID reads it again). Exit 0 only when \
+            `ferry status` would call the run clean.
             """)
 
     @OptionGroup var options: WorkspaceOptions

@@ -68,4 +68,38 @@ import WDTSandbox
         #expect(bills.allSatisfy { $0.saveCount == 1 })
         #expect(pair.kingdee.store.duplicateRejections.isEmpty, "nothing was sent twice")
     }
+
+    /// Reading an earlier period again (`--since`) behind a cursor that is already past it: a window left
+    /// incomplete there is not read again by the next `ferry run` without --since, and the run must not
+    /// say it is.
+    @Test func anIncompleteWindowBehindTheCursorIsNotPromisedToTheNextRun() async throws {
+        let period = SandboxPair.Options().periodStart
+        let second = period.adding(seconds: 10 * 86_400)...period.adding(seconds: 20 * 86_400 - 1)
+        let pair = try await SandboxPair.start(options: CleanRun.options())
+        defer { Task { await pair.stop() } }
+        let (dir, environment) = try CleanRun.workspace(
+            "ferry-run-incomplete-behind", pair: pair,
+            edits: [("window_days: 30", "window_days: 10"), ("page_size: 100", "page_size: 20"),
+                    ("lookback_minutes: 10", "lookback_minutes: 10\n  max_window_passes: 2")])
+        let range = ["--since", pair.period.start.description, "--until", pair.period.end.description]
+
+        let clean = try await TestSupport.runFerryAsync(["run", "--workspace", dir] + range, environment: environment)
+        #expect(clean.status == 0, "\(clean.stderr)")
+        #expect(try ExtractCursor.load(dir + "/state.json")?.cursor == pair.period.end)
+
+        // The same period again, with its second window never settling: the cursor stays where it was.
+        pair.wdt.setFaults(WDTSandboxFaults(modifyBetweenPages: .every(2), modifyBetweenPagesWithin: second))
+        let again = try await TestSupport.runFerryAsync(["run", "--workspace", dir] + range, environment: environment)
+        #expect(again.status == 1, "\(again.stderr)")
+        let id = try CleanRun.runID(again)
+        let cursor = try #require(try ExtractCursor.load(dir + "/state.json")?.cursor)
+        #expect(cursor > second.upperBound, "cursor \(cursor)")
+        #expect(again.stderr.contains("the extract is incomplete"), "\(again.stderr)")
+        #expect(!again.stderr.contains("reads the incomplete windows again"), "a false promise: \(again.stderr)")
+        #expect(!again.stderr.contains("the cursor stays before them"), "a false promise: \(again.stderr)")
+        #expect(again.stderr.contains("does not read them"), "\(again.stderr)")
+        #expect(again.stderr.contains("ferry run --run \(id)"), "\(again.stderr)")
+        let help = try TestSupport.runFerry(["run", "--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(help.contains("unless the cursor was past it already"), "the help says so too: \(help)")
+    }
 }
