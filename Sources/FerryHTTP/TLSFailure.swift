@@ -64,8 +64,10 @@ public enum TLSFailure {
         return problems(of: certificate, host: host, now: now)
     }
 
-    /// The problems of a certificate that failed verification for `host`: its dates, then its names; when
-    /// both are right, the remaining cause: its signer is not trusted.
+    /// The problems of a certificate that failed verification (BoringSSL's, of its chain and dates) for
+    /// `host`: its dates; when they are right, the remaining cause: its signer is not trusted; then its
+    /// names. NIOSSL checks the name only after that verification passed, so a wrong name never made it
+    /// fail: it is a further problem, never the cause instead of the signer.
     static func problems(of certificate: NIOSSLCertificate, host: String, now: Date) -> [CertificateProblem] {
         var problems: [CertificateProblem] = []
         let seconds = Int(now.timeIntervalSince1970)
@@ -74,8 +76,8 @@ public enum TLSFailure {
         } else if seconds < Int(certificate.notValidBefore) {
             problems.append(.notYetValid(notBefore: Int(certificate.notValidBefore)))
         }
-        if !matches(certificate, host: host) { problems.append(.wrongName(names: names(of: certificate))) }
         if problems.isEmpty { problems.append(.untrusted(selfSigned: certificate.subjectName == certificate.issuerName)) }
+        if !matches(certificate, host: host) { problems.append(.wrongName(names: names(of: certificate))) }
         return problems
     }
 

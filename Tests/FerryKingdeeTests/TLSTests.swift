@@ -39,12 +39,16 @@ import Testing
         for number in numbers { #expect(run.receipt(number)?["kingdee"]?["Number"]?.stringValue == number) }
     }
 
-    /// A certificate that is for another name, has expired or is not valid yet stops the load with what
-    /// to do about it, not as "not trusted", and without offering to turn verification off.
+    /// A certificate that has expired or is not valid yet stops the load with what to do about it, not as
+    /// "not trusted", and without offering to turn verification off. One for another name whose dates are
+    /// right failed verification for its signer (NIOSSL checks the name only after): both are said.
     @Test(arguments: [
         ("expired", ["expired on 2021-01-01 00:00:00 UTC", "have it renewed", "check this machine's clock: it says"]),
         ("not-yet-valid", ["is not valid before 2120-01-01 00:00:00 UTC", "check this machine's clock"]),
-        ("wrong-name", ["is for erp.example.com, *.erp.example.com, not 127.0.0.1", "set target.url to a name the certificate has"]),
+        ("wrong-name", [
+            "is not trusted (it is self-signed)", "only for a test server, set target.insecure_tls: true",
+            "and it is for erp.example.com, *.erp.example.com, not 127.0.0.1", "set target.url to a name the certificate has",
+        ]),
     ])
     func eachCertificateProblemStopsTheLoadWithWhatToDo(certificate: String, says: [String]) async throws {
         let server = try await KingdeeSandboxServer.start()
@@ -60,7 +64,9 @@ import Testing
             Issue.record("the \(certificate) certificate must stop the load")
         } catch {
             for text in says { #expect(error.message.contains(text), "\(error.message)") }
-            #expect(!error.message.contains("is not trusted") && !error.message.contains("insecure_tls"), "\(error.message)")
+            #expect(
+                certificate == "wrong-name" || (!error.message.contains("is not trusted") && !error.message.contains("insecure_tls")),
+                "\(error.message)")
             #expect(!error.message.contains(config.password))
         }
         #expect(server.store.requestCounts.isEmpty, "nothing sent, not even the login")

@@ -44,7 +44,11 @@ import WDTSandbox
         ("self-signed", ["is not trusted (it is self-signed)", "update-ca-certificates"]),
         ("expired", ["expired on 2021-01-01 00:00:00 UTC", "have it renewed", "check this machine's clock: it says"]),
         ("not-yet-valid", ["is not valid before 2120-01-01 00:00:00 UTC", "check this machine's clock"]),
-        ("wrong-name", ["is for erp.example.com, *.erp.example.com, not 127.0.0.1", "set source.url to a name the certificate has"]),
+        // Verification failed for the signer (NIOSSL checks the name only after): both are said.
+        ("wrong-name", [
+            "is not trusted (it is self-signed)", "and it is for erp.example.com, *.erp.example.com, not 127.0.0.1",
+            "set source.url to a name the certificate has",
+        ]),
     ])
     func eachCertificateProblemSaysWhatToDo(certificate: String, says: [String]) async throws {
         try await behindTLS(certificate: certificate) { server, config in
@@ -55,7 +59,7 @@ import WDTSandbox
             } catch {
                 #expect(error.kind == .rejected && !error.isRetryable)
                 for text in says { #expect(error.message.contains(text), "\(error.message)") }
-                #expect(certificate == "self-signed" || !error.message.contains("is not trusted"), "\(error.message)")
+                #expect(["self-signed", "wrong-name"].contains(certificate) || !error.message.contains("is not trusted"), "\(error.message)")
                 #expect(!error.message.contains(config.appSecret))
             }
             #expect(client.retryCount == 0)
