@@ -95,7 +95,14 @@ public enum ProxyEnvironment {
     /// rest is a valid URL: everything from the first `:` after the scheme to the last `@` (a password with
     /// a `/`, `?` or `#` in it, not percent-encoded, makes a value that is not a URL, and is hidden too).
     public static func redacted(_ value: String) -> String {
-        let start = value.range(of: "://")?.upperBound ?? value.startIndex
+        // A scheme is letters, digits, `+`, `-` and `.`: a `://` after anything else is in the password
+        // (`user:pa://ss@proxy`), and the user information starts at the beginning.
+        let scheme = value.range(of: "://").flatMap { separator in
+            let name = value[..<separator.lowerBound]
+            return !name.isEmpty && name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) })
+                ? separator : nil
+        }
+        let start = scheme?.upperBound ?? value.startIndex
         guard let at = value[start...].lastIndex(of: "@"), let colon = value[start..<at].firstIndex(of: ":") else {
             return value
         }

@@ -62,6 +62,8 @@ import Testing
         ("https_proxy", "http://ferry:s3cret-pw@proxy corp:3128", "http://ferry:***@proxy corp:3128", "not a proxy URL"),
         ("https_proxy", "http://:3128", "http://:3128", "not a proxy URL"),
         ("https_proxy", "http://ferry:s3cret-pw/x@proxy.corp:3128", "http://ferry:***@proxy.corp:3128", "not a proxy URL"),
+        // Without a scheme, and a `://` in the password: not a URL, and the password is not the scheme's.
+        ("https_proxy", "ferry:s3cret-pw://x@proxy.corp:3128", "ferry:***@proxy.corp:3128", "not a proxy URL"),
     ])
     func aProxyFerryCannotUseIsAnError(variable: String, value: String, shown: String, why: String) {
         do throws(ProxyEnvironment.UnusableProxy) {
@@ -96,6 +98,9 @@ import Testing
         // Not URLs: the password is hidden all the same.
         #expect(ProxyEnvironment.redacted("http://user:pa/ss@proxy:3128") == "http://user:***@proxy:3128")
         #expect(ProxyEnvironment.redacted("http://user:p#w?d@proxy") == "http://user:***@proxy")
+        // A `://` in the password of a value without a scheme is not taken for the scheme's.
+        #expect(ProxyEnvironment.redacted("user:pa://ss@proxy:3128") == "user:***@proxy:3128")
+        #expect(ProxyEnvironment.redacted("user:pa://ss@proxy:3128/x://y") == "user:***@proxy:3128/x://y")
         // Rather too much hidden than too little.
         #expect(ProxyEnvironment.redacted("http://proxy:8080/a@b") == "http://proxy:***@b")
     }
