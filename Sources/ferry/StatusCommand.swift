@@ -11,9 +11,11 @@ struct StatusCommand: AsyncParsableCommand {
         abstract: "Show where every document of a run stands, with problems grouped and what to do.",
         discussion: """
             --json prints the ferry-status-1 schema (README.md, "ferry status --json"). --html writes \
-            runs/ID/report.html again. Exit 0 when every document is loaded or filtered, 1 otherwise (also when \
-            extracted documents are not transformed yet, an input file could not be read, or a stage's latest \
-            attempt could not run or did not finish: killed, or still running).
+            runs/ID/report.html again. Exit 0 when the run is clean: every document is loaded or filtered, every \
+            extract window proven complete; 1 otherwise (also when a window is not proven complete, a bill loaded \
+            earlier is no longer produced by the transform, extracted documents are not transformed yet, an input \
+            file could not be read, or a stage's latest attempt could not run or did not finish: killed, or still \
+            running).
             """)
 
     @OptionGroup var options: WorkspaceOptions

@@ -43,6 +43,11 @@ import WDTSandbox
         #expect(first.stderr.contains("the extract is incomplete"), "\(first.stderr)")
         #expect(first.stderr.contains("what was read was transformed and loaded"), "\(first.stderr)")
         #expect(first.stderr.contains("the next `ferry run` (without --since) reads the incomplete windows again"), "\(first.stderr)")
+        // ferry status agrees, and its help names the reason.
+        #expect(try TestSupport.runFerry(["status", "--workspace", dir, "--run", firstID]).status == 1)
+        let help = try TestSupport.runFerry(["status", "--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(help.contains("a window is not proven complete"), "\(help)")
+        #expect(help.contains("a bill loaded earlier is no longer produced"), "\(help)")
 
         // WDT settles; the next scheduled run (no --since) starts at the cursor.
         pair.wdt.setFaults(WDTSandboxFaults())
