@@ -24,18 +24,38 @@ public enum RunLog {
         public var exitCode: Int?
         /// The process that ran it, when recorded.
         public var pid: Int32?
+        /// When that process started (`/proc/PID/stat`'s start time, clock ticks after boot), when recorded:
+        /// tells it from a later process that got the same id (a container whose first process is Ferry
+        /// always has id 1).
+        public var processStart: String?
 
         /// Whether the stage ended (with an exit code).
         public var isFinished: Bool { exitCode != nil }
 
         /// Whether the process that started this unfinished stage is still at work on the run: it holds the
-        /// run's lock (`runs/<id>/.lock`; see `FileLock.holders`). Where the system does not list locks,
-        /// whether that process still exists.
+        /// run's lock (`runs/<id>/.lock`; see `FileLock.holders`) and, where both are known, started when the
+        /// recorded one did (else it is another process with the same id). Where the system does not list
+        /// locks, whether that process still exists.
         public func isRunning(runDirectory: String) -> Bool {
             guard let pid, pid > 0 else { return false }
+            if let processStart, let now = RunLog.processStart(pid), now != processStart { return false }
             if let holders = FileLock.holders(of: runDirectory + "/.lock") { return holders.contains(pid) }
             return kill(pid, 0) == 0 || errno == EPERM
         }
+    }
+
+    /// When process `pid` started (field 22 of `/proc/PID/stat`), nil where that cannot be read.
+    static func processStart(_ pid: Int32) -> String? {
+        // The command name (field 2) is in parentheses and may hold spaces: fields are counted after it.
+        guard let text = try? FileSystem.readText("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? String(fields[19]) : nil
+    }
+
+    /// This process's id, and its start time when known, for a record.
+    private static func processFields() -> [JSONObject.Member] {
+        let pid = getpid()
+        return [.init("pid", .number(String(pid)))] + (processStart(pid).map { [.init("pid_start", .string($0))] } ?? [])
     }
 
     /// Records that `stage` starts now in this process.
@@ -47,8 +67,7 @@ public enum RunLog {
             .object(
                 JSONObject([
                     .init("stage", .string(stage)), .init("started_at", .string(iso8601(started))),
-                    .init("pid", .number(String(getpid()))),
-                ])))
+                ] + processFields())))
         try write(stages, runDirectory: runDirectory)
     }
 
@@ -66,8 +85,7 @@ public enum RunLog {
                 .init("started_at", .string(iso8601(started))),
                 .init("seconds", .number(String(format: "%.3f", finished.timeIntervalSince(started)))),
                 .init("exit", .number(String(exitCode))),
-                .init("pid", .number(String(getpid()))),
-            ]))
+            ] + processFields()))
         let own = stages.lastIndex {
             $0["stage"]?.stringValue == stage && $0["exit"] == nil && $0["pid"]?.scalarText == String(getpid())
                 && $0["started_at"]?.stringValue == iso8601(started)
@@ -90,7 +108,7 @@ public enum RunLog {
                 stage: entry["stage"]?.stringValue ?? "?", startedAt: entry["started_at"]?.stringValue ?? "",
                 seconds: entry["seconds"]?.scalarText.flatMap(Double.init),
                 exitCode: entry["exit"]?.scalarText.flatMap { Int($0) },
-                pid: entry["pid"]?.scalarText.flatMap { Int32($0) })
+                pid: entry["pid"]?.scalarText.flatMap { Int32($0) }, processStart: entry["pid_start"]?.stringValue)
         }
     }
 

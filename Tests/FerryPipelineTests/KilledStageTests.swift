@@ -85,7 +85,8 @@ import WDTSandbox
         try gone.run()
         gone.waitUntilExit()
         let text = try FileSystem.readText(run + "/run.json")
-            .replacingOccurrences(of: "\"pid\": \(getpid())\n", with: "\"pid\": \(gone.processIdentifier)\n")
+            .replacingOccurrences(of: "\"pid\": \(getpid())", with: "\"pid\": \(gone.processIdentifier)")
+        #expect(text.contains("\"pid\": \(gone.processIdentifier)"), "the record names the gone process: \(text)")
         try FileSystem.writeAtomically(text, to: run + "/run.json")
         let killed = try RunOverview.read(runDirectory: run, runID: "20260105T100000Z")
         #expect(!killed.isClean)
@@ -96,5 +97,26 @@ import WDTSandbox
         #expect(killed.json(includeDocuments: false)["unfinished"]?.arrayValue?.first?["running"] == .bool(false))
         // Its timings list the finished attempt only.
         #expect(killed.timings.count == 1)
+    }
+
+    /// A killed stage's process id that a later process has (a container whose first process is Ferry always
+    /// has id 1): that process holding the run's lock for another stage does not make the killed one running.
+    @Test func aLaterProcessWithTheRecordedIDIsNotTheKilledStage() throws {
+        let run = TestSupport.makeTemporaryDirectory("ferry-unfinished-reused") + "/runs/20260105T100000Z"
+        try FileSystem.createDirectory(run)
+        // The extract's process started long before this one, with this one's id, and was killed.
+        try FileSystem.writeAtomically(
+            #"{"stages": [{"stage": "extract", "started_at": "2026-01-05T08:00:00Z", "pid": \#(getpid()), "pid_start": "1"}]}"#,
+            to: run + "/run.json")
+        // This process works on the run now (it holds the lock), as a `ferry load --run` would.
+        let lock = try FileLock(path: run + "/.lock", purpose: "the test's run")
+        defer { lock.release() }
+        let overview = try RunOverview.read(runDirectory: run, runID: "20260105T100000Z")
+        #expect(overview.unfinished.map(\.isRunning) == [false])
+        #expect(overview.text(includeDocuments: false).contains("extract started at 2026-01-05T08:00:00Z and did not finish"))
+
+        // A stage this process started is running while it holds the lock.
+        try RunLog.begin(runDirectory: run, stage: "extract", started: Date(timeIntervalSince1970: 1_767_600_100))
+        #expect(try RunOverview.read(runDirectory: run, runID: "20260105T100000Z").unfinished.map(\.isRunning) == [true])
     }
 }
