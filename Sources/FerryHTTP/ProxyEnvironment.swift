@@ -91,7 +91,8 @@ public enum ProxyEnvironment {
         }
     }
 
-    /// `value` with the password of its user information, if any, replaced by `***`, whether or not the
+    /// `value` with the password of its user information (or, when it has no password, its user name), if
+    /// any, replaced by `***`, whether or not the
     /// rest is a valid URL: everything from the first `:` after the scheme to the last `@` (a password with
     /// a `/`, `?` or `#` in it, not percent-encoded, makes a value that is not a URL, and is hidden too).
     public static func redacted(_ value: String) -> String {
@@ -103,9 +104,9 @@ public enum ProxyEnvironment {
                 ? separator : nil
         }
         let start = scheme?.upperBound ?? value.startIndex
-        guard let at = value[start...].lastIndex(of: "@"), let colon = value[start..<at].firstIndex(of: ":") else {
-            return value
-        }
+        guard let at = value[start...].lastIndex(of: "@") else { return value }
+        // A user name alone may be the secret (proxies that take a token as the user): all of it is hidden.
+        guard let colon = value[start..<at].firstIndex(of: ":") else { return String(value[..<start]) + "***" + value[at...] }
         return String(value[..<value.index(after: colon)]) + "***" + value[at...]
     }
 

@@ -94,7 +94,11 @@ import Testing
         #expect(ProxyEnvironment.redacted("http://user:p%40ss@proxy:8080/") == "http://user:***@proxy:8080/")
         #expect(ProxyEnvironment.redacted("user:pw@proxy:8080") == "user:***@proxy:8080")
         #expect(ProxyEnvironment.redacted("http://u:p@ss@proxy") == "http://u:***@proxy")
-        #expect(ProxyEnvironment.redacted("http://user@proxy:8080") == "http://user@proxy:8080")
+        // A user name without a password may be a token: hidden too.
+        #expect(ProxyEnvironment.redacted("http://user@proxy:8080") == "http://***@proxy:8080")
+        #expect(ProxyEnvironment.redacted("socks5://T0KEN@proxy") == "socks5://***@proxy")
+        #expect(ProxyEnvironment.redacted("T0KEN@proxy:1080") == "***@proxy:1080")
+        #expect(ProxyEnvironment.redacted("http://proxy:8080") == "http://proxy:8080")
         // Not URLs: the password is hidden all the same.
         #expect(ProxyEnvironment.redacted("http://user:pa/ss@proxy:3128") == "http://user:***@proxy:3128")
         #expect(ProxyEnvironment.redacted("http://user:p#w?d@proxy") == "http://user:***@proxy")
