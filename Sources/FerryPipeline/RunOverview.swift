@@ -213,8 +213,18 @@ extension RunOverview {
                     field: nil, documents: [], values: [],
                     hint: stage.isRunning
                         ? "wait for it to end, then `ferry status --run \(runID)` again"
-                        : "run `ferry \(record.stage) --run \(runID)` (or `ferry run --run \(runID)`) again: it continues "
-                            + "where the stage stopped"))
+                        : "run `ferry \(record.stage) --run \(runID)` (or `ferry run --run \(runID)`) again: "
+                            + Self.resumption(of: record.stage)))
+        }
+    }
+
+    /// What running a stage again does after it stopped part way.
+    static func resumption(of stage: String) -> String {
+        switch stage {
+        case "extract": return "the windows it completed (their page files unchanged) are skipped, the others read again"
+        case "transform": return "it transforms the run again from the start and writes the same files for the same input"
+        case "load": return "documents it sent are checked in Kingdee, never sent twice"
+        default: return "it continues where the stage stopped"
         }
     }
 

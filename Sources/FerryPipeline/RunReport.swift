@@ -45,7 +45,7 @@ public enum RunReport {
             for p in overview.problems {
                 let values = p.values.isEmpty ? "" : "<br><span class=\"muted\">values: \(escape(p.values.joined(separator: ", ")))</span>"
                 let docs = escape(p.documents.prefix(20).joined(separator: ", ") + (p.documents.count > 20 ? ", …" : ""))
-                body += "<tr><td>\(escape(p.stage)) / \(escape(p.errorClass))</td><td><b>\(p.documents.count)</b><br><span class=\"muted\">\(docs)</span></td>"
+                body += "<tr><td>\(escape(p.stage)) / \(escape(p.errorClass))</td><td>\(p.documents.isEmpty ? "—" : "<b>\(p.documents.count)</b>")<br><span class=\"muted\">\(docs)</span></td>"
                     + "<td>\(escape((p.field.map { "\($0): " } ?? "") + p.message))\(values)</td><td>\(escape(p.hint))</td></tr>\n"
             }
             body += "</table>\n"

@@ -29,6 +29,7 @@ import WDTSandbox
         #expect(status.stdout.contains("load started at "), "\(status.stdout)")
         #expect(status.stdout.contains("did not finish"), "\(status.stdout)")
         #expect(status.stdout.contains("ferry load --run \(id)"), "says what to do: \(status.stdout)")
+        #expect(status.stdout.contains("checked in Kingdee, never sent twice"), "\(status.stdout)")
         let jsonText = try TestSupport.runFerry(["status", "--workspace", dir, "--json"]).stdout
         let schema = TestSupport.repositoryRoot + "/Docs/ferry-status-1.schema.json"
         let out = TestSupport.makeTemporaryDirectory() + "/status.json"
@@ -94,6 +95,10 @@ import WDTSandbox
         let rendered = killed.text(includeDocuments: false)
         #expect(rendered.contains("[transform/unfinished] transform started at 2026-01-05T08:00:10Z and did not finish"), "\(rendered)")
         #expect(rendered.contains("ferry transform --run 20260105T100000Z"))
+        #expect(rendered.contains("transforms the run again from the start"), "a transform does not resume: \(rendered)")
+        // The report's problem table shows no document count for a stage's problem.
+        let report = RunReport.html(killed)
+        #expect(report.contains("transform / unfinished</td><td>—"), "\(report)")
         #expect(killed.json(includeDocuments: false)["unfinished"]?.arrayValue?.first?["running"] == .bool(false))
         // Its timings list the finished attempt only.
         #expect(killed.timings.count == 1)
