@@ -76,12 +76,13 @@ public struct Workspace: Sendable {
     /// made this way holds its `.lock` before it has its name, so it is never empty, and rename(2) replaces
     /// only an empty directory), and the next suffix is tried, so two processes starting in the same
     /// second never share a run. A process killed before the rename leaves its hidden directory behind,
-    /// holding nothing but the lock file.
+    /// holding nothing but the lock file; the next run created removes it (`removeAbandonedNewRuns`).
     ///
     /// - Returns: the id and the run's lock, which the caller holds while it works on the run.
     /// - Throws: a `Diagnostic` when the directory cannot be created or renamed.
     public func createRun(now: Date = Date()) throws(Diagnostic) -> (id: String, lock: FileLock) {
         try FileSystem.createDirectory(runsDirectory)
+        removeAbandonedNewRuns()
         var staging = ""
         var attempt = 0
         repeat {
@@ -116,6 +117,25 @@ public struct Workspace: Sendable {
         lock.moved(to: Self.join(runDirectory(id), ".lock"))
         FileSystem.syncDirectory(runsDirectory)
         return (id, lock)
+    }
+
+    /// Removes the hidden `runs/.new-*` directories of processes killed before they renamed them to a run:
+    /// those older than a minute whose `.lock` no process holds (read from `/proc/locks`, without taking
+    /// the lock; where the system does not list locks, nothing is removed). A directory that holds anything
+    /// but its lock file is left alone.
+    func removeAbandonedNewRuns(now: Date = Date()) {
+        for name in FileSystem.list(runsDirectory) where name.hasPrefix(".new-") {
+            let directory = Self.join(runsDirectory, name)
+            let lockPath = Self.join(directory, ".lock")
+            var info = stat()
+            guard stat(directory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR,
+                now.timeIntervalSince1970 - Double(info.st_mtim.tv_sec) > 60,
+                let holders = FileLock.holders(of: lockPath), holders.isEmpty,
+                FileSystem.list(directory).allSatisfy({ $0 == ".lock" })
+            else { continue }
+            unlink(lockPath)
+            rmdir(directory)
+        }
     }
 
     /// The run to work on: `requested` (which must exist) or the newest.

@@ -25,6 +25,31 @@ import Testing
         }
     }
 
+    /// A process killed between making a run's hidden directory and renaming it leaves `runs/.new-*`
+    /// behind: the next run created removes it once it is old and its lock is free, and only then.
+    @Test func abandonedNewRunDirectoriesAreRemovedByTheNextRun() throws {
+        let dir = TestSupport.makeTemporaryDirectory("ferry-runid") + "/ws"
+        try WorkspaceInitializer.create(at: dir)
+        let workspace = try Workspace(root: dir)
+        let runs = dir + "/runs"
+        func make(_ name: String, minutesAgo: Double, extra: Bool = false) throws {
+            try FileSystem.writeAtomically("pid 1\n", to: runs + "/\(name)/.lock")
+            if extra { try FileSystem.writeAtomically("x", to: runs + "/\(name)/page.json") }
+            let then = Date().timeIntervalSince1970 - minutesAgo * 60
+            var times = [timeval(tv_sec: Int(then), tv_usec: 0), timeval(tv_sec: Int(then), tv_usec: 0)]
+            #expect(utimes(runs + "/\(name)", &times) == 0)
+        }
+        try make(".new-999991-0", minutesAgo: 5)
+        try make(".new-999991-1", minutesAgo: 0)
+        try make(".new-999991-2", minutesAgo: 5, extra: true)
+        try make(".new-999991-3", minutesAgo: 5)
+        let held = try FileLock(path: runs + "/.new-999991-3/.lock", purpose: "a run being created")
+        defer { held.release() }
+        _ = try workspace.createRun()
+        let left = FileSystem.list(runs).filter { $0.hasPrefix(".new-") }
+        #expect(left == [".new-999991-1", ".new-999991-2", ".new-999991-3"], "abandoned, old and empty: removed; the others kept")
+    }
+
     /// The newest run is the one created last, also after ten runs in one second (`…Z-10` sorts before
     /// `…Z-2` as text): `transform`, `load` and `status` default to it.
     @Test func theNewestRunFollowsCollisionSuffixesAsNumbers() throws {
