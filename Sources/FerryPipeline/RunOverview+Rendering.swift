@@ -111,6 +111,16 @@ extension RunOverview {
                     + "\(load.inDoubt) in doubt, \(load.pending) pending, \(load.changed) changed"
                     + (load.notProduced > 0 ? ", \(load.notProduced) loaded earlier but no longer produced" : ""))
         }
+        // A stage whose latest attempt could not run (exit 2) keeps the run from being clean, while the counts
+        // above come from the files an earlier attempt left and may all look done: say which one it was.
+        let unfinishedStages = Set(unfinished.map(\.stage))
+        let latest = Dictionary(timings.map { ($0.stage, $0) }, uniquingKeysWith: { $1 })
+        for stage in ["extract", "transform", "load"] {
+            guard let timing = latest[stage], timing.exitCode == 2, !unfinishedStages.contains(stage) else { continue }
+            lines.append(
+                "  \(stage.padding(toLength: 9, withPad: " ", startingAt: 0))  latest attempt could not run (exit 2, started "
+                    + "\(timing.startedAt)): fix what it reported, then `ferry \(stage) --run \(runID)`")
+        }
         if problems.isEmpty {
             lines.append(isClean ? "no problems" : "no problems recorded, but the run is not finished: see the stages above")
         } else {

@@ -124,3 +124,29 @@ enum CleanRun {
         #expect(status.stdout.contains("ferry extract --run \(id)"), "says what to do: \(status.stdout)")
     }
 }
+
+/// `ferry status` says which stage could not run when that is what keeps a run from being clean: the
+/// counts it shows come from the files an earlier attempt left, which may all look done.
+@Suite(.serialized) struct StageThatCouldNotRunStatusTests {
+    @Test func aLoadThatCouldNotRunAfterAFullLoadIsNamed() async throws {
+        let pair = try await SandboxPair.start(options: CleanRun.options())
+        defer { Task { await pair.stop() } }
+        let (dir, environment) = try CleanRun.workspace("ferry-could-not-run", pair: pair)
+        let run = try await TestSupport.runFerryAsync(
+            ["run", "--workspace", dir, "--since", pair.period.start.description, "--until", pair.period.end.description],
+            environment: environment)
+        #expect(run.status == 0, "everything fits: \(run.stderr)")
+        let id = try CleanRun.runID(run)
+
+        // Another load of the workspace is sending: this one stops without doing anything (exit 2).
+        let other = try FileLock(path: dir + "/.load.lock", purpose: "loading from this workspace")
+        let load = try await TestSupport.runFerryAsync(["load", "--workspace", dir, "--run", id], environment: environment)
+        other.release()
+        #expect(load.status == 2, "\(load.stderr)")
+        let status = try TestSupport.runFerry(["status", "--workspace", dir, "--run", id])
+        #expect(status.status == 1, "the latest load could not run: \(status.stdout)")
+        #expect(status.stdout.contains("0 failed, 0 in doubt, 0 pending, 0 changed"), "every bill is loaded: \(status.stdout)")
+        #expect(status.stdout.contains("load       latest attempt could not run"), "says which stage: \(status.stdout)")
+        #expect(status.stdout.contains("`ferry load --run \(id)`"), "and what to do: \(status.stdout)")
+    }
+}
