@@ -130,10 +130,16 @@ public struct Pipeline: Sendable {
 
     /// Load: the payloads of `runs/<id>/transform/` into Kingdee, with receipts and error files beside them.
     ///
+    /// - Parameter starting: called with the resolved `target` settings before anything is sent (to announce
+    ///   them); inside the stage, so that settings that cannot be resolved are recorded as a load that could
+    ///   not run, whichever command ran it.
     /// - Throws: a `Diagnostic` when load cannot run (config, credentials, journal).
-    public func load(runID: String, options: LoadOptions = LoadOptions()) async throws -> LoadSummary {
+    public func load(
+        runID: String, options: LoadOptions = LoadOptions(), starting: (KingdeeTargetConfig) -> Void = { _ in }
+    ) async throws -> LoadSummary {
         try await timed("load", runID: runID, exitCode: { $0.hasProblems ? 1 : 0 }) {
             let config = try KingdeeTargetConfig.resolved(from: workspace.config, environment: environment, withSecrets: true)
+            starting(config)
             // One load of the workspace at a time (the run's own lock covers only this run).
             let loading = options.isDryRun ? nil : try workspace.lockLoading()
             defer { loading?.release() }

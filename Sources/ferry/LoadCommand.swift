@@ -47,16 +47,18 @@ struct LoadCommand: AsyncParsableCommand {
                 // The exit code the load would give for what can be seen without sending.
                 return plan.invalid.isEmpty && plan.changed.isEmpty && plan.failedNotRetried.isEmpty ? .success : .documentsFailed
             }
-            let config = try KingdeeTargetConfig.resolved(from: workspace.config, environment: environment, withSecrets: true)
-            if config.insecureTLS {
-                Console.error("ferry load: warning: target.insecure_tls is true; the Kingdee server's TLS certificate is NOT verified")
-            }
             let lock = try workspace.lockRun(id)
             defer { lock.release() }
-            Console.error("ferry load: run \(id), \(config.url)")
             let pipeline = Pipeline(
                 workspace: workspace, environment: environment, progress: output.progress(), logger: output.logger())
-            let summary = try await pipeline.load(runID: id, options: options)
+            // The settings are resolved within the stage: one that cannot be (a variable not set) is recorded in
+            // run.json as a load that could not run, as `ferry run` records it.
+            let summary = try await pipeline.load(runID: id, options: options) { config in
+                if config.insecureTLS {
+                    Console.error("ferry load: warning: target.insecure_tls is true; the Kingdee server's TLS certificate is NOT verified")
+                }
+                Console.error("ferry load: run \(id), \(config.url)")
+            }
             Self.printSummary(summary)
             return summary.hasProblems ? .documentsFailed : .success
         }

@@ -149,4 +149,29 @@ enum CleanRun {
         #expect(status.stdout.contains("load       latest attempt could not run"), "says which stage: \(status.stdout)")
         #expect(status.stdout.contains("`ferry load --run \(id)`"), "and what to do: \(status.stdout)")
     }
+
+    /// A variable the load needs is not set: `ferry load` records that as `ferry run` does (exit 2 in
+    /// run.json), so the run is not clean whichever command tried.
+    @Test func aLoadWhoseSettingsCannotBeResolvedIsRecorded() async throws {
+        let pair = try await SandboxPair.start(options: CleanRun.options())
+        defer { Task { await pair.stop() } }
+        let (dir, environment) = try CleanRun.workspace("ferry-load-no-secret", pair: pair)
+        let run = try await TestSupport.runFerryAsync(
+            ["run", "--workspace", dir, "--since", pair.period.start.description, "--until", pair.period.end.description],
+            environment: environment)
+        #expect(run.status == 0, "everything fits: \(run.stderr)")
+        let id = try CleanRun.runID(run)
+
+        var noSecret = environment
+        noSecret["KINGDEE_APP_SECRET"] = nil
+        let load = try await TestSupport.runFerryAsync(["load", "--workspace", dir, "--run", id], environment: noSecret)
+        #expect(load.status == 2 && load.stderr.contains("KINGDEE_APP_SECRET is not set"), "\(load.stderr)")
+        let status = try TestSupport.runFerry(["status", "--workspace", dir, "--run", id])
+        #expect(status.status == 1, "the latest load could not run: \(status.stdout)")
+        #expect(status.stdout.contains("load       latest attempt could not run"), "\(status.stdout)")
+        // Once it can, the run is clean again, and the announcement still comes first.
+        let again = try await TestSupport.runFerryAsync(["load", "--workspace", dir, "--run", id], environment: environment)
+        #expect(again.status == 0 && again.stderr.hasPrefix("ferry load: run \(id), \(environment["KINGDEE_URL"] ?? "")"), "\(again.stderr)")
+        #expect(try TestSupport.runFerry(["status", "--workspace", dir, "--run", id]).status == 0)
+    }
 }
