@@ -9,8 +9,10 @@ struct Ferry: AsyncParsableCommand {
         commandName: "ferry",
         abstract: "Batch ETL from 旺店通·企业奇门 (WDT) to 金蝶云星空 (Kingdee K/3 Cloud), through files you can read.",
         discussion: """
-            Exit codes: 0 all good; 1 ran, but some documents were rejected or failed; \
-            2 could not run (config, template, unreadable input); 64 usage.
+            Exit codes: 0 all good; 1 ran, but some documents were rejected or failed, or an input file \
+            could not be read (for run and status: the run is not clean); 2 could not run (configuration, \
+            template, a missing setting or lookup file, an input path that does not exist, a run locked by \
+            another process); 64 usage.
             """,
         subcommands: [
             InitCommand.self, SchemesCommand.self, ValidateCommand.self,

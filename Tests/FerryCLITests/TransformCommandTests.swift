@@ -61,6 +61,12 @@ import Testing
         #expect(missing.status == 2 && missing.stderr.contains("Fixtures/nope: error: no such input file or directory"))
         let noWorkspace = try TestSupport.runFerry(["transform"], currentDirectory: TestSupport.makeTemporaryDirectory())
         #expect(noWorkspace.status == 2 && noWorkspace.stderr.contains("no ferry.yaml here"))
+
+        // `ferry --help` gives the codes as these are: a file that cannot be read is 1, a path that is not there 2.
+        let help = try TestSupport.runFerry(["--help"], currentDirectory: root)
+        let text = help.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+        #expect(text.contains("1 ran, but some documents were rejected or failed, or an input file could not be read"), "\(help.stdout)")
+        #expect(text.contains("2 could not run (configuration, template, a missing setting or lookup file, an input path that does not exist"), "\(help.stdout)")
     }
 }
 
