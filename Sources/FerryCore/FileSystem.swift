@@ -345,7 +345,10 @@ public final class FileLock: @unchecked Sendable {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileSystem.ioError("cannot open lock", path) }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let holder = (try? FileSystem.readText(path))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            // The holder as the kernel lists it; the note in the file names the last process that wrote it,
+            // which need not be the holder (a lock taken by another tool, or a holder yet to write its note).
+            let listed = Self.holders(of: path).map { $0.sorted().map { "pid \($0)" }.joined(separator: ", ") }
+            let holder = listed ?? (try? FileSystem.readText(path))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             close(fd)
             throw .error(
                 "\(purpose) is locked by another Ferry process\(holder.isEmpty ? "" : " (\(holder))"); "

@@ -140,6 +140,25 @@ import Testing
         again.release()
     }
 
+    /// The refusal names the process that holds the lock, not whatever the lock file's note says.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/locks")))
+    func aRefusedLockNamesItsHolder() throws {
+        let path = TestSupport.makeTemporaryDirectory() + "/.lock"
+        let lock = try FileLock(path: path, purpose: "run X")
+        defer { lock.release() }
+        // A note left by an earlier holder (or another tool's lock, which writes none of its own).
+        let fd = open(path, O_WRONLY | O_TRUNC)
+        _ = "pid 424242\n".withCString { write(fd, $0, 11) }
+        close(fd)
+        do {
+            _ = try FileLock(path: path, purpose: "run X")
+            Issue.record("the lock was taken twice")
+        } catch {
+            #expect(error.message.contains("(pid \(getpid()))"), "\(error.message)")
+            #expect(!error.message.contains("424242"), "\(error.message)")
+        }
+    }
+
     /// Who holds a lock is read without taking it; a process killed with SIGKILL holds none.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/locks") && FileManager.default.isExecutableFile(atPath: "/usr/bin/flock")))
     func lockHoldersAreListedAndAKilledProcessHoldsNone() async throws {
