@@ -140,7 +140,8 @@ public enum Demo {
         let faults = [
             "WDT rate-limit errors: \(wdt.frequencyLimitFaults) (retried after a pause; rate violations measured by the sandbox: \(wdt.rateViolations))",
             "Kingdee HTTP 500: \(kingdee["http500"] ?? 0) (the batch was retried)",
-            "Kingdee lost responses: \(kingdee["lost_response"] ?? 0) (bills committed, answer lost: settled by \(queries) ExecuteBillQuery check(s), not sent twice)",
+            "Kingdee lost responses: \(kingdee["lost_response"] ?? 0) (bills committed, answer lost: found with ExecuteBillQuery, not sent twice)",
+            "ExecuteBillQuery checks: \(queries) (asking Kingdee which bills exist wherever an answer did not say, for the two faults above)",
         ]
 
         var surprises: [String] = []

@@ -14,6 +14,7 @@ import Testing
         #expect(demo.stderr.contains("WDT rate-limit errors: 1"))
         #expect(demo.stderr.contains("Kingdee HTTP 500: 1"))
         #expect(demo.stderr.contains("Kingdee lost responses: 1"))
+        #expect(demo.stderr.contains("ExecuteBillQuery checks: "), "\(demo.stderr)")
         #expect(demo.stderr.contains("物料编码"), "an unknown material is diagnosed")
         #expect(demo.stderr.contains("for WH005"), "a stock missing from warehouses.csv is diagnosed")
         let runs = FileSystem.list(dir + "/runs").filter { !$0.hasPrefix(".") }
