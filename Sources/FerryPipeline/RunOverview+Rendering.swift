@@ -1,6 +1,21 @@
 import FerryCore
 
 extension RunOverview {
+    /// The stages whose latest attempt could not run (exit 2) and did not start again since, each with
+    /// what to say about it: the run is not clean, though the counts an earlier attempt left may all look done.
+    public var stagesThatCouldNotRun: [(stage: String, advice: String)] {
+        let unfinishedStages = Set(unfinished.map(\.stage))
+        let latest = Dictionary(timings.map { ($0.stage, $0) }, uniquingKeysWith: { $1 })
+        return ["extract", "transform", "load"].compactMap { stage in
+            guard let timing = latest[stage], timing.exitCode == 2, !unfinishedStages.contains(stage) else { return nil }
+            return (
+                stage,
+                "latest attempt could not run (exit 2, started \(timing.startedAt)): fix what it reported, then "
+                    + "`ferry \(stage) --run \(runID)`"
+            )
+        }
+    }
+
     /// The schema name written as `schema` in `ferry status --json`.
     public static let schemaName = "ferry-status-1"
 
@@ -113,13 +128,8 @@ extension RunOverview {
         }
         // A stage whose latest attempt could not run (exit 2) keeps the run from being clean, while the counts
         // above come from the files an earlier attempt left and may all look done: say which one it was.
-        let unfinishedStages = Set(unfinished.map(\.stage))
-        let latest = Dictionary(timings.map { ($0.stage, $0) }, uniquingKeysWith: { $1 })
-        for stage in ["extract", "transform", "load"] {
-            guard let timing = latest[stage], timing.exitCode == 2, !unfinishedStages.contains(stage) else { continue }
-            lines.append(
-                "  \(stage.padding(toLength: 9, withPad: " ", startingAt: 0))  latest attempt could not run (exit 2, started "
-                    + "\(timing.startedAt)): fix what it reported, then `ferry \(stage) --run \(runID)`")
+        for (stage, advice) in stagesThatCouldNotRun {
+            lines.append("  \(stage.padding(toLength: 9, withPad: " ", startingAt: 0))  \(advice)")
         }
         if problems.isEmpty {
             lines.append(isClean ? "no problems" : "no problems recorded, but the run is not finished: see the stages above")

@@ -35,6 +35,7 @@ public enum RunReport {
         body += row(["transform", t.state, "\(t.documents) documents → \(t.payloads) payloads, \(t.rejected) rejected, \(t.filtered) filtered, \(t.supersededDuplicates) superseded"])
         body += row(["load", l.state, "\(l.loaded) loaded, \(l.failed) failed, \(l.inDoubt) in doubt, \(l.pending) pending, \(l.changed) changed"
             + (l.notProduced > 0 ? ", \(l.notProduced) loaded earlier but no longer produced" : "")])
+        for (stage, advice) in overview.stagesThatCouldNotRun { body += row([stage, "could not run", advice]) }
         body += "</table>\n"
 
         body += "<h2>Problems</h2>\n"

@@ -148,6 +148,9 @@ enum CleanRun {
         #expect(status.stdout.contains("0 failed, 0 in doubt, 0 pending, 0 changed"), "every bill is loaded: \(status.stdout)")
         #expect(status.stdout.contains("load       latest attempt could not run"), "says which stage: \(status.stdout)")
         #expect(status.stdout.contains("`ferry load --run \(id)`"), "and what to do: \(status.stdout)")
+        // The report says it too.
+        let report = RunReport.html(try RunOverview.read(runDirectory: "\(dir)/runs/\(id)", runID: id))
+        #expect(report.contains("<td>load</td><td>could not run</td>"), "\(report)")
     }
 
     /// A variable the load needs is not set: `ferry load` records that as `ferry run` does (exit 2 in
