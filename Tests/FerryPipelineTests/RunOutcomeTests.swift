@@ -66,6 +66,18 @@ enum CleanRun {
         return try runID(extract)
     }
 
+    /// `ferry run` over the sandbox's whole period in the workspace `dir`, into a new run that must come out
+    /// clean (exit 0): the run's id.
+    static func cleanRun(_ dir: String, pair: SandboxPair, environment: [String: String], sourceLocation: SourceLocation = #_sourceLocation)
+        async throws -> String
+    {
+        let run = try await TestSupport.runFerryAsync(
+            ["run", "--workspace", dir, "--since", pair.period.start.description, "--until", pair.period.end.description],
+            environment: environment)
+        #expect(run.status == 0, "everything fits: \(run.stderr)", sourceLocation: sourceLocation)
+        return try runID(run)
+    }
+
     /// The run id `ferry run` or `ferry extract` printed first on stdout.
     static func runID(_ result: TestSupport.ProcessResult) throws -> String {
         try #require(result.stdout.split(separator: "\n").first.map(String.init), "no run id on stdout: \(result.stderr)")
@@ -80,11 +92,7 @@ enum CleanRun {
         let pair = try await SandboxPair.start(options: CleanRun.options())
         defer { Task { await pair.stop() } }
         let (dir, environment) = try CleanRun.workspace("ferry-run-exit", pair: pair)
-        let first = try await TestSupport.runFerryAsync(
-            ["run", "--workspace", dir, "--since", pair.period.start.description, "--until", pair.period.end.description],
-            environment: environment)
-        #expect(first.status == 0, "everything fits: \(first.stderr)")
-        let id = try CleanRun.runID(first)
+        let id = try await CleanRun.cleanRun(dir, pair: pair, environment: environment)
         #expect(try TestSupport.runFerry(["status", "--workspace", dir, "--run", id]).status == 0)
 
         // One loaded order is filtered out from now on.
@@ -132,11 +140,7 @@ enum CleanRun {
         let pair = try await SandboxPair.start(options: CleanRun.options())
         defer { Task { await pair.stop() } }
         let (dir, environment) = try CleanRun.workspace("ferry-could-not-run", pair: pair)
-        let run = try await TestSupport.runFerryAsync(
-            ["run", "--workspace", dir, "--since", pair.period.start.description, "--until", pair.period.end.description],
-            environment: environment)
-        #expect(run.status == 0, "everything fits: \(run.stderr)")
-        let id = try CleanRun.runID(run)
+        let id = try await CleanRun.cleanRun(dir, pair: pair, environment: environment)
 
         // Another load of the workspace is sending: this one stops without doing anything (exit 2).
         let other = try FileLock(path: dir + "/.load.lock", purpose: "loading from this workspace")
@@ -159,11 +163,7 @@ enum CleanRun {
         let pair = try await SandboxPair.start(options: CleanRun.options())
         defer { Task { await pair.stop() } }
         let (dir, environment) = try CleanRun.workspace("ferry-load-no-secret", pair: pair)
-        let run = try await TestSupport.runFerryAsync(
-            ["run", "--workspace", dir, "--since", pair.period.start.description, "--until", pair.period.end.description],
-            environment: environment)
-        #expect(run.status == 0, "everything fits: \(run.stderr)")
-        let id = try CleanRun.runID(run)
+        let id = try await CleanRun.cleanRun(dir, pair: pair, environment: environment)
 
         var noSecret = environment
         noSecret["KINGDEE_APP_SECRET"] = nil
