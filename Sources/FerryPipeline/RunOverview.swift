@@ -181,10 +181,13 @@ extension RunOverview {
             runID: runID, runDirectory: runDirectory, extract: ExtractCounts(state: "not_started"),
             transform: TransformCounts(state: "not_started"), load: LoadCounts(state: "not_started"), documents: [],
             problems: [],
-            timings: RunLog.read(runDirectory: runDirectory).map {
-                StageTiming(stage: $0.stage, startedAt: $0.startedAt, seconds: $0.seconds, exitCode: $0.exitCode)
-            })
-        overview.readUnfinished()
+            timings: [])
+        // run.json read once: the finished attempts are the timings, the unfinished ones problems.
+        let records = RunLog.records(runDirectory: runDirectory)
+        overview.timings = records.compactMap { r in
+            r.exitCode.map { StageTiming(stage: r.stage, startedAt: r.startedAt, seconds: r.seconds ?? 0, exitCode: $0) }
+        }
+        overview.readUnfinished(records)
         try overview.readExtract()
         try overview.readTransformAndLoad(template: template)
         overview.documents.sort { ($0.state, $0.key ?? $0.billNumber ?? "") < ($1.state, $1.key ?? $1.billNumber ?? "") }
@@ -193,8 +196,7 @@ extension RunOverview {
     }
 
     /// The stages whose latest record in `run.json` has no end, as problems saying what to do.
-    private mutating func readUnfinished() {
-        let records = RunLog.records(runDirectory: runDirectory)
+    private mutating func readUnfinished(_ records: [RunLog.Record]) {
         var latest: [String: RunLog.Record] = [:]
         for record in records { latest[record.stage] = record }
         for record in records where !record.isFinished && latest[record.stage] == record {

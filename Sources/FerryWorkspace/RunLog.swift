@@ -94,13 +94,6 @@ public enum RunLog {
         try write(stages, runDirectory: runDirectory)
     }
 
-    /// The finished records of a run, oldest first (empty when there are none).
-    public static func read(runDirectory: String) -> [(stage: String, startedAt: String, seconds: Double, exitCode: Int)] {
-        records(runDirectory: runDirectory).compactMap { r in
-            r.exitCode.map { (r.stage, r.startedAt, r.seconds ?? 0, $0) }
-        }
-    }
-
     /// Every record of a run, finished or not, in the order the stages started.
     public static func records(runDirectory: String) -> [Record] {
         entries(runDirectory).map { entry in
