@@ -227,7 +227,8 @@ public actor KingdeeClient {
             {
                 // A permission, form id or field key problem: asking again cannot help.
                 throw .configuration(
-                    "Kingdee refused ExecuteBillQuery on \(formID) (MsgCode \(status.msgCode)): \(message); check the form id "
+                    "Kingdee refused ExecuteBillQuery on \(formID) (MsgCode \(status.msgCode)): \(message); check the form id, "
+                        + "the field keys (\(fieldKeys); an organisation field comes from target.existence_check_org_field) "
                         + "and that the integration user has permission to view these bills (Ferry asks with it whether a bill exists)")
             }
             throw .noAnswer("ExecuteBillQuery failed (MsgCode \(status.msgCode)): \(message)")
@@ -238,23 +239,40 @@ public actor KingdeeClient {
         return rows.map { $0.arrayValue ?? [$0] }
     }
 
-    /// Which of `billNumbers` exist in Kingdee: bill number → (FID, FDocumentStatus).
+    /// A bill ExecuteBillQuery found: one row of `FID,FBillNo,FDocumentStatus[,<org field>.FNumber]`.
+    public struct ExistingBill: Sendable {
+        /// `FID`.
+        public var id: JSONValue
+        /// `FBillNo`.
+        public var number: String
+        /// `FDocumentStatus` (`A` created, `B` submitted, `C` audited…), or empty.
+        public var status: String
+        /// The organisation field's `FNumber`, when one was asked for and Kingdee gave it.
+        public var organization: String?
+    }
+
+    /// The bills of `formID` whose FBillNo is one of `billNumbers`, with their organisation's number
+    /// (`organizationField`'s `FNumber`) when `organizationField` is not empty: a number can be in use in
+    /// more than one organisation.
     ///
     /// Asks in chunks of 50 with `FBillNo IN ('a','b')` (quotes doubled).
     /// - Throws: `KingdeeCallError` when Kingdee cannot be asked.
-    public func existingBills(formID: String, billNumbers: [String]) async throws(KingdeeCallError)
-        -> [String: (id: JSONValue, status: String)]
+    public func existingBills(formID: String, billNumbers: [String], organizationField: String = "") async throws(KingdeeCallError)
+        -> [ExistingBill]
     {
-        var found: [String: (id: JSONValue, status: String)] = [:]
+        var found: [ExistingBill] = []
+        let fieldKeys = "FID,FBillNo,FDocumentStatus" + (organizationField.isEmpty ? "" : ",\(organizationField).FNumber")
         var start = 0
         while start < billNumbers.count {
             let chunk = billNumbers[start..<min(start + 50, billNumbers.count)]
             start += 50
-            let rows = try await executeBillQuery(
-                formID: formID, fieldKeys: "FID,FBillNo,FDocumentStatus", filter: Self.billNumberFilter(Array(chunk)))
+            let rows = try await executeBillQuery(formID: formID, fieldKeys: fieldKeys, filter: Self.billNumberFilter(Array(chunk)))
             for row in rows where row.count >= 2 {
                 guard let number = row[1].scalarText else { continue }
-                found[number] = (row[0], row.count > 2 ? (row[2].scalarText ?? "") : "")
+                found.append(
+                    ExistingBill(
+                        id: row[0], number: number, status: row.count > 2 ? (row[2].scalarText ?? "") : "",
+                        organization: !organizationField.isEmpty && row.count > 3 ? row[3].scalarText : nil))
             }
         }
         return found

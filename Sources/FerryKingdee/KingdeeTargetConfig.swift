@@ -52,15 +52,23 @@ public struct KingdeeTargetConfig: Sendable {
     /// request whose client gave up, and a bill it is still saving is not visible yet: sending it again
     /// meanwhile can save it twice.
     public var inDoubtRecheckSeconds: Double
+    /// The Model field naming a bill's organisation (`target.existence_check_org_field`, default
+    /// `FStockOrgId`, the stock organisation of STK_MISCELLANEOUS). When Ferry asks Kingdee whether an
+    /// in-doubt document was saved, a bill with its FBillNo counts only if this field's `FNumber` matches
+    /// the payload's: a number another organisation uses is not taken for this document's bill. Empty:
+    /// FBillNo alone. A payload without the field is matched by FBillNo alone.
+    public var existenceCheckOrgField: String
 
     /// Creates a configuration; the defaults are those of `ferry init`.
     public init(
         url: String, auth: AuthMode = .signature, acctID: String, username: String, appID: String = "",
         appSecret: String = "", password: String = "", lcid: Int = 2052, orgNumber: String = "0",
         batchSize: Int = 50, batchCount: Int? = nil, concurrency: Int = 4, timeoutSeconds: Double = 30,
-        insecureTLS: Bool = false, maxRetries: Int = 3, retryDelaySeconds: Double = 1, inDoubtRecheckSeconds: Double = 10
+        insecureTLS: Bool = false, maxRetries: Int = 3, retryDelaySeconds: Double = 1, inDoubtRecheckSeconds: Double = 10,
+        existenceCheckOrgField: String = "FStockOrgId"
     ) {
         self.inDoubtRecheckSeconds = inDoubtRecheckSeconds
+        self.existenceCheckOrgField = existenceCheckOrgField
         self.url = url
         self.auth = auth
         self.acctID = acctID

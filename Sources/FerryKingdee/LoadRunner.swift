@@ -801,14 +801,16 @@ final class LoadSession: @unchecked Sendable {
         if !inDoubt.isEmpty {
             for d in inDoubt { note([d], msgCode: status.msgCode, message: "Kingdee's answer did not settle this document") }
             missing = try await reconcile(inDoubt, batches: [batch])
-            // Kingdee said the number exists but does not have it under that number: not Ferry's bill.
+            let found = inDoubt.count - missing.count
+            // Kingdee said the number exists but does not have it under that number (or has it only under
+            // another organisation): not Ferry's bill, an error, neither found nor sent again.
             for document in missing {
                 guard let errors = duplicateErrors[document.name] else { continue }
                 try writeError(document, cls: .duplicate, msgCode: status.msgCode, errors: errors, batch: batch, attempt: attempt)
             }
             missing.removeAll { duplicateErrors[$0.name] != nil }
             lock.withLock {
-                summary.inDoubtFound += inDoubt.count - missing.count
+                summary.inDoubtFound += found
                 summary.inDoubtResent += missing.count
             }
         } else {
@@ -884,7 +886,9 @@ final class LoadSession: @unchecked Sendable {
         _ documents: [PayloadDocument], batches: [String], batchOf: [String: String] = [:],
         sentSHA256: [String: String] = [:]
     ) async throws(Diagnostic) -> [PayloadDocument] {
-        var found: [String: (id: JSONValue, status: String)] = [:]
+        // The bills Kingdee has with these numbers, by form id and number (one per organisation using it).
+        var existing: [String: [String: [KingdeeClient.ExistingBill]]] = [:]
+        let orgField = config.existenceCheckOrgField
         var byForm: [String: [PayloadDocument]] = [:]
         for d in documents { byForm[d.formID, default: []].append(d) }
         for (formID, group) in byForm.sorted(by: { $0.key < $1.key }) {
@@ -894,8 +898,9 @@ final class LoadSession: @unchecked Sendable {
                 do {
                     await permits.acquire()
                     defer { permits.release() }
-                    let result = try await client.existingBills(formID: formID, billNumbers: group.map(\.billNumber))
-                    found.merge(result) { a, _ in a }
+                    let bills = try await client.existingBills(
+                        formID: formID, billNumbers: group.map(\.billNumber), organizationField: orgField)
+                    existing[formID] = Dictionary(grouping: bills, by: \.number)
                     break
                 } catch {
                     if case .configuration(let message) = error { throw .error("Kingdee at \(config.url): \(message)") }
@@ -913,9 +918,23 @@ final class LoadSession: @unchecked Sendable {
                 }
             }
         }
+        // A bill counts as this document's when its number and (if both name one) organisation match.
+        var found: [String: KingdeeClient.ExistingBill] = [:]
+        for document in documents {
+            let candidates = existing[document.formID]?[document.billNumber] ?? []
+            let organization = document.organization(field: orgField)
+            if let hit = candidates.first(where: { organization == nil || $0.organization == nil || $0.organization == organization }) {
+                found[document.name] = hit
+            } else if !candidates.isEmpty {
+                progress(
+                    "load: \(document.billNumber) exists in Kingdee only under another organisation ("
+                        + candidates.map { "\(orgField) \($0.organization ?? "?")" }.joined(separator: ", ")
+                        + "), not this payload's \(organization ?? "?"): it is not this document's bill")
+            }
+        }
         var missing: [PayloadDocument] = []
         for document in documents {
-            if let hit = found[document.billNumber] {
+            if let hit = found[document.name] {
                 try writeReceipt(
                     document, id: hit.id, number: document.billNumber, batch: batchOf[document.name] ?? batches.first ?? "",
                     how: "found by ExecuteBillQuery",
@@ -930,7 +949,7 @@ final class LoadSession: @unchecked Sendable {
             missing = []
         }
         try journal.recordReconciled(
-            batches: batches, found: documents.filter { found[$0.billNumber] != nil }.map(\.billNumber),
+            batches: batches, found: documents.filter { found[$0.name] != nil }.map(\.billNumber),
             missing: missing.map(\.billNumber), unknowable: unknowable.map(\.billNumber))
         for document in unknowable {
             let error = KingdeeResponseStatus.ErrorEntry(

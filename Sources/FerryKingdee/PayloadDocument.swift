@@ -19,6 +19,19 @@ public struct PayloadDocument: Sendable {
     /// SHA-256 of the file's bytes.
     public var sha256: String
 
+    /// `Model.<field>.FNumber` (any letter case; or `Model.<field>` when it is a plain value), or `nil`
+    /// when the bill has no such field: the organisation an existing bill must share with this one to
+    /// be taken for it (`KingdeeTargetConfig.existenceCheckOrgField`).
+    public func organization(field: String) -> String? {
+        guard !field.isEmpty, let model = try? JSONReader.parse(modelJSON), let head = model.objectValue,
+            let value = head.members.first(where: { $0.key.caseInsensitiveCompare(field) == .orderedSame })?.value
+        else { return nil }
+        if let reference = value.objectValue {
+            return reference.members.first { $0.key.caseInsensitiveCompare("FNumber") == .orderedSame }?.value.scalarText
+        }
+        return value.scalarText
+    }
+
     /// The batching key: form id plus the options as compact JSON.
     public var groupKey: String {
         formID + "\u{1}" + JSONWriter(style: .compact).string(.object(options))

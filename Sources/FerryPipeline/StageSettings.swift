@@ -116,6 +116,15 @@ extension KingdeeTargetConfig {
             "target.retry_delay_seconds", default: 1, range: 0...300, environment: environment)
         config.inDoubtRecheckSeconds = try yaml.number(
             "target.in_doubt_recheck_seconds", default: 10, range: 0...3600, environment: environment)
+        let orgField = try yaml.optionalString("target.existence_check_org_field", environment: environment) ?? "FStockOrgId"
+        // It goes into ExecuteBillQuery's FieldKeys as `<field>.FNumber`: a field key, nothing else.
+        guard orgField.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+            throw .error(
+                "target.existence_check_org_field must be a field key of the bill's head such as FStockOrgId (letters, digits, "
+                    + "underscores), or empty to check FBillNo alone; it is '\(orgField)'",
+                file: yaml.file, line: yaml.entry("target.existence_check_org_field")?.line)
+        }
+        config.existenceCheckOrgField = orgField
         return config
     }
 

@@ -32,7 +32,7 @@ public struct WorkspaceConfig: Sendable {
         "target.url", "target.auth", "target.acct_id", "target.username", "target.app_id", "target.app_secret",
         "target.password", "target.lcid", "target.org_number", "target.batch_size", "target.batch_count",
         "target.concurrency", "target.timeout_seconds", "target.insecure_tls", "target.max_retries",
-        "target.retry_delay_seconds", "target.in_doubt_recheck_seconds",
+        "target.retry_delay_seconds", "target.in_doubt_recheck_seconds", "target.existence_check_org_field",
     ]
 
     /// Path of the `ferry.yaml` file, as given.

@@ -424,10 +424,23 @@ struct SandboxHandler: Sendable {
                 case "fid": return .number(String(bill.id))
                 case "fbillno": return .string(bill.number)
                 case "fdocumentstatus": return .string(bill.documentStatus)
-                default: return .null
+                default: return Self.field(key, of: bill.model)
                 }
             })
         })
+    }
+
+    /// A head field of a saved model by its field key, any letter case: `FNOTE`, or a base-data
+    /// reference's number as `FStockOrgId.FNumber`; null when the model has no such field.
+    static func field(_ key: String, of model: JSONValue) -> JSONValue {
+        var value = model
+        for step in key.split(separator: ".") {
+            guard let object = value.objectValue,
+                let member = object.members.first(where: { $0.key.caseInsensitiveCompare(String(step)) == .orderedSame })
+            else { return .null }
+            value = member.value
+        }
+        return value.objectValue == nil && value.arrayValue == nil ? value : .null
     }
 
     /// The quoted values of `FBillNo IN ('a','b')` or `FBillNo = 'a'` (with `''` for a quote); `nil` when

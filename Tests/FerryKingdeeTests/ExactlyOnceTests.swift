@@ -292,4 +292,59 @@ struct ExactlyOnceTests {
         #expect(settled.inDoubtFound == 2 && settled.loaded == 0 && settled.requests == 0)
         #expect(earlier.receipt(numbers[1]) != nil && server.store.bills.count == 3)
     }
+
+    /// A document in doubt (sent, no answer: here a journal line and a crash) whose bill number another
+    /// organisation uses: ExecuteBillQuery finds that bill, which is not this document's.
+    private func inDoubtWithANumberOrganisation101Uses(
+        _ name: String, existenceCheckOrgField: String
+    ) async throws -> (server: KingdeeSandboxServer, run: TestRun, numbers: [String], summary: LoadSummary) {
+        let server = try await KingdeeSandboxServer.start()
+        let run = TestRun(name)
+        let numbers = try PayloadGenerator.write(count: 2, into: run.transform)
+        let sent = try numbers.map { try PayloadDirectory.load(run.transform + "/\($0).json") }
+        _ = try LoadJournal(path: LoadRunner.journalPath(run: run.runDirectory))
+            .recordSent(formID: sent[0].formID, attempt: 1, documents: sent, reason: "new")
+        try await server.createElsewhere(numbers[0], organization: "101")
+        let summary = try await LoadRunner.run(
+            runDirectory: run.runDirectory, config: server.target(existenceCheckOrgField: existenceCheckOrgField))
+        return (server, run, numbers, summary)
+    }
+
+    @Test func aBillNumberAnotherOrganisationUsesIsNotTakenForAnInDoubtDocumentsBill() async throws {
+        let (server, run, numbers, summary) = try await inDoubtWithANumberOrganisation101Uses(
+            "in-doubt-other-org", existenceCheckOrgField: "FStockOrgId")
+        defer { Task { await server.stop() } }
+        #expect(summary.inDoubtFound == 0, "organisation 101's bill is not this payload's (organisation 100)")
+        #expect(summary.inDoubtResent == 2 && summary.failed[.duplicate] == 1)
+        #expect(run.receipt(numbers[0]) == nil, "no receipt for a bill Ferry did not create")
+        // Sent, Kingdee refuses the number (the sandbox's numbers are unique across organisations): an
+        // error file a person sees, not a receipt that hides a bill that was never saved.
+        #expect(run.error(numbers[0])?["class"]?.stringValue == "duplicate")
+        #expect(run.receipt(numbers[1]) != nil && summary.loaded == 1)
+        #expect(server.store.bill(numbers[0])?.model["FStockOrgId"]?["FNumber"]?.stringValue == "101")
+    }
+
+    @Test func withoutAnOrganisationFieldTheInDoubtCheckMatchesFBillNoAlone() async throws {
+        let (server, run, numbers, summary) = try await inDoubtWithANumberOrganisation101Uses(
+            "in-doubt-number-only", existenceCheckOrgField: "")
+        defer { Task { await server.stop() } }
+        #expect(summary.inDoubtFound == 1, "FBillNo alone: organisation 101's bill is taken for it")
+        #expect(run.receipt(numbers[0])?["how"]?.stringValue == "found by ExecuteBillQuery")
+        #expect(run.error(numbers[0]) == nil)
+    }
+
+    @Test func executeBillQueryGivesTheOrganisationOfEachBillWithTheNumber() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        try await server.createElsewhere("RK-ORG-1", organization: "101")
+        try await server.createElsewhere("RK-ORG-2")
+        let client = try KingdeeClient(config: server.target())
+        let bills = try await client.existingBills(
+            formID: "STK_MISCELLANEOUS", billNumbers: ["RK-ORG-1", "RK-ORG-2", "RK-ORG-3"], organizationField: "FStockOrgId")
+        #expect(bills.map(\.number).sorted() == ["RK-ORG-1", "RK-ORG-2"])
+        #expect(bills.first { $0.number == "RK-ORG-1" }?.organization == "101")
+        #expect(bills.first { $0.number == "RK-ORG-2" }?.organization == "100")
+        let numbersOnly = try await client.existingBills(formID: "STK_MISCELLANEOUS", billNumbers: ["RK-ORG-1"])
+        #expect(numbersOnly.count == 1 && numbersOnly[0].organization == nil)
+    }
 }

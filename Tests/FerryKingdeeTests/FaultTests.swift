@@ -105,7 +105,7 @@ struct FaultTests {
         let server = try await KingdeeSandboxServer.start()
         defer { Task { await server.stop() } }
         let client = try KingdeeClient(config: server.target(auth: auth))
-        let query = { () async throws(KingdeeCallError) -> [String: (id: JSONValue, status: String)] in
+        let query = { () async throws(KingdeeCallError) -> [KingdeeClient.ExistingBill] in
             try await client.existingBills(formID: "STK_MISCELLANEOUS", billNumbers: ["RK1"])
         }
         _ = try await query()

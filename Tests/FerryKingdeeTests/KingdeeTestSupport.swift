@@ -20,7 +20,7 @@ enum PayloadGenerator {
     /// A complete Save body for one bill.
     static func payload(
         billNumber: String, material: String = "1.01.001", stock: String = "CK001", quantity: String = "10",
-        price: String = "12.50", lines: Int = 1
+        price: String = "12.50", lines: Int = 1, organization: String = "100"
     ) -> JSONValue {
         let entry: JSONValue = [
             "FMATERIALID": ["FNumber": .string(material)], "FSTOCKID": ["FNumber": .string(stock)],
@@ -35,7 +35,7 @@ enum PayloadGenerator {
                 "IsAutoSubmitAndAudit": false,
                 "Model": [
                     "FBillNo": .string(billNumber), "FBillTypeID": ["FNUMBER": "QTRKD01_SYS"],
-                    "FStockOrgId": ["FNumber": "100"], "FStockDirect": "GENERAL", "FDate": "2026-01-01",
+                    "FStockOrgId": ["FNumber": .string(organization)], "FStockDirect": "GENERAL", "FDate": "2026-01-01",
                     "FOwnerTypeIdHead": "BD_OwnerOrg", "FOwnerIdHead": ["FNumber": "100"], "FNOTE": "旺店通入库单 测试",
                     "FEntity": .array(Array(repeating: entry, count: lines)),
                 ],
@@ -110,10 +110,11 @@ struct TestRun {
 extension KingdeeSandboxServer {
     /// Loads `number`'s payload from a run of its own: the bill then exists in Kingdee, made by somebody
     /// other than the run under test.
-    func createElsewhere(_ number: String) async throws {
+    func createElsewhere(_ number: String, organization: String = "100") async throws {
         let other = TestRun("someone-else")
         try FileSystem.writeAtomically(
-            JSONWriter().bytes(PayloadGenerator.payload(billNumber: number)), to: other.transform + "/\(number).json")
+            JSONWriter().bytes(PayloadGenerator.payload(billNumber: number, organization: organization)),
+            to: other.transform + "/\(number).json")
         _ = try await LoadRunner.run(runDirectory: other.runDirectory, config: target())
     }
 
@@ -121,13 +122,15 @@ extension KingdeeSandboxServer {
     /// the whole package's tests share two cores, a loopback answer can take seconds.
     func target(
         auth: KingdeeTargetConfig.AuthMode = .signature, batchSize: Int = 5, batchCount: Int? = nil,
-        concurrency: Int = 2, timeout: Double = 30, maxRetries: Int = 4, inDoubtRecheck: Double = 0.05
+        concurrency: Int = 2, timeout: Double = 30, maxRetries: Int = 4, inDoubtRecheck: Double = 0.05,
+        existenceCheckOrgField: String = "FStockOrgId"
     ) -> KingdeeTargetConfig {
         KingdeeTargetConfig(
             url: baseURL, auth: auth, acctID: configuration.acctID, username: configuration.username,
             appID: configuration.appID, appSecret: configuration.appSecret, password: configuration.password,
             orgNumber: "100", batchSize: batchSize, batchCount: batchCount, concurrency: concurrency,
-            timeoutSeconds: timeout, maxRetries: maxRetries, retryDelaySeconds: 0.02, inDoubtRecheckSeconds: inDoubtRecheck)
+            timeoutSeconds: timeout, maxRetries: maxRetries, retryDelaySeconds: 0.02, inDoubtRecheckSeconds: inDoubtRecheck,
+            existenceCheckOrgField: existenceCheckOrgField)
     }
 }
 
