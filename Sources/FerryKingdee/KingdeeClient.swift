@@ -76,6 +76,9 @@ public actor KingdeeClient {
     private let probesCertificates: Bool
     /// Whether any call got a usable answer (so credentials work and a later MsgCode 1 is transient).
     public private(set) var hasWorked = false
+    /// Calls refused with MsgCode 1 even after a fresh login or signature, since the last call that got a
+    /// usable answer: a few in a row mean the credentials stopped working, not a lost session.
+    public private(set) var refusalsInARow = 0
 
     /// Creates a client; nothing is sent until the first call.
     ///
@@ -153,6 +156,7 @@ public actor KingdeeClient {
                     retriedAfterSessionLoss = true
                     continue
                 }
+                refusalsInARow += 1
                 throw .refused(
                     msgCode: 1,
                     message: (status.errors.first?.message ?? "会话信息已丢失，请重新登录")
@@ -161,6 +165,7 @@ public actor KingdeeClient {
             }
             if let sid { sessionID = sid }
             hasWorked = true
+            refusalsInARow = 0
             return value
         }
     }

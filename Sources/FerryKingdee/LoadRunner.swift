@@ -79,6 +79,20 @@ public struct LoadPlan: Sendable {
 /// beside each, and keeps the journal in `runs/<id>/load/journal.jsonl` (see `LoadJournal`). The caller must
 /// hold the run's lock (`Workspace.lockRun`).
 public enum LoadRunner {
+    /// Calls refused with MsgCode 1 in a row, each after a fresh login or signature and with no answered
+    /// call between them, after which the load stops: Kingdee accepted the credentials earlier in this
+    /// load, so a lost session is retried, but an authorisation revoked or changed mid-load would fail
+    /// every remaining batch through all its retries (and, with a password, risk locking the user).
+    public static let refusalsThatStopTheLoad = 3
+
+    static func credentialsStoppedWorking(url: String, message: String) -> Diagnostic {
+        .error(
+            "Kingdee at \(url) refused Ferry \(refusalsThatStopTheLoad) times in a row with MsgCode 1 (\(message)), each time "
+                + "after logging in or signing again, though it accepted the same credentials earlier in this load: the "
+                + "integration user, its 第三方系统登录授权 (app id and secret) or its password may have been changed or "
+                + "disabled. The load stopped; documents not sent yet stay pending and are sent by the next `ferry load`.")
+    }
+
     /// The transform directory of a run.
     public static func transformDirectory(run: String) -> String { run + "/transform" }
     /// The journal file of a run.
@@ -380,6 +394,9 @@ final class LoadSession: @unchecked Sendable {
     /// Set once Kingdee saved a bill under a number of its own (the form's numbering rule replaces the
     /// FBillNo sent): ExecuteBillQuery by FBillNo can then no longer show that a document was saved.
     private var kingdeeRenumbers = false
+    /// Set, before its permit is given back, by a batch whose error stops the load: a batch waiting for
+    /// that permit is then not sent (the task group's cancellation comes only once the error is thrown).
+    private var stopping = false
 
     init(directory: String, config: KingdeeTargetConfig, client: KingdeeClient, journal: LoadJournal,
          progress: @escaping @Sendable (String) -> Void) {
@@ -600,6 +617,18 @@ final class LoadSession: @unchecked Sendable {
 
     // MARK: - One batch
 
+    /// Whether `error` of a save call stops the load (below): the configuration is wrong, or the
+    /// credentials were never or are no longer accepted.
+    private func stopsTheLoad(_ error: KingdeeCallError) async -> Bool {
+        switch error {
+        case .configuration: return true
+        case .refused(1, _):
+            if await !client.hasWorked { return true }
+            return await client.refusalsInARow >= LoadRunner.refusalsThatStopTheLoad
+        default: return false
+        }
+    }
+
     /// Sends one batch and settles every document in it (receipt, error file, retry or bisection).
     func process(_ documents: [PayloadDocument], attempt: Int, reason: String) async throws(Diagnostic) {
         guard let first = documents.first else { return }
@@ -607,26 +636,49 @@ final class LoadSession: @unchecked Sendable {
         // number exists" probably means Ferry's own bill. After answered sends it means somebody else's.
         let doubtedBefore = Set(documents.filter { journal.wasInDoubt($0.name) }.map(\.name))
         let batch = try journal.recordSent(formID: first.formID, attempt: attempt, documents: documents, reason: reason)
+        var status: KingdeeResponseStatus
+        await permits.acquire()
+        if Task.isCancelled || lock.withLock({ stopping }) {
+            // The load stopped (another batch's error) while this one waited: it is not sent, and its
+            // documents stay pending for the next load instead of in doubt.
+            permits.release()
+            try journal.recordSettled(batch: batch, summary: ["outcome": "not sent: the load stopped"])
+            return
+        }
         lock.withLock { summary.requests += 1 }
         progress("load: \(batch) sending \(documents.count) document(s)" + (attempt > 1 ? " (attempt \(attempt))" : "")
             + (reason == "bisect" ? " (split to find which document an error belongs to)" : ""))
-        var status: KingdeeResponseStatus
-        await permits.acquire()
-        do {
+        do throws(KingdeeCallError) {
             defer { permits.release() }
-            status = try await client.batchSave(
-                formID: first.formID, options: first.options, models: documents.map(\.modelJSON),
-                batchCount: config.batchCount)
+            do throws(KingdeeCallError) {
+                status = try await client.batchSave(
+                    formID: first.formID, options: first.options, models: documents.map(\.modelJSON),
+                    batchCount: config.batchCount)
+            } catch {
+                if await stopsTheLoad(error) { lock.withLock { stopping = true } }
+                throw error
+            }
         } catch {
             switch error {
             case .configuration(let message):
-                throw .error("Kingdee at \(config.url): \(message)")
+                try journal.recordSettled(batch: batch, summary: ["outcome": "refused", "message": .string(message)])
+                let midLoad = await client.hasWorked
+                throw .error(
+                    "Kingdee at \(config.url): \(message)"
+                        + (midLoad
+                            ? " (This worked earlier in this load. The load stopped; documents not sent yet stay pending and "
+                                + "are sent by the next `ferry load`.)" : ""))
             case .notSent(let message), .refused(_, let message):
                 let code: Int
                 if case .refused(let c, _) = error { code = c } else { code = 0 }
                 if code == 1, await !client.hasWorked {
                     // MsgCode 1 before anything ever worked: the credentials are wrong, not the session.
+                    try journal.recordSettled(batch: batch, summary: ["outcome": "refused", "message": .string(message)])
                     throw .error("Kingdee at \(config.url) rejected Ferry's credentials: \(message)")
+                }
+                if code == 1, await client.refusalsInARow >= LoadRunner.refusalsThatStopTheLoad {
+                    try journal.recordSettled(batch: batch, summary: ["outcome": "refused", "message": .string(message)])
+                    throw LoadRunner.credentialsStoppedWorking(url: config.url, message: message)
                 }
                 progress("load: \(batch) \(error.description); will retry")
                 note(documents, msgCode: code, message: message)
@@ -853,6 +905,8 @@ final class LoadSession: @unchecked Sendable {
         if attempt <= config.maxRetries {
             let delay = min(30, config.retryDelaySeconds * pow(2, Double(attempt - 1)))
             try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+            // A load that stopped meanwhile sends nothing more: the documents stay pending.
+            if Task.isCancelled { return }
             try await process(documents, attempt: attempt + 1, reason: "retry")
             return
         }
@@ -906,6 +960,9 @@ final class LoadSession: @unchecked Sendable {
                     if case .configuration(let message) = error { throw .error("Kingdee at \(config.url): \(message)") }
                     if case .refused(1, let message) = error, await !client.hasWorked {
                         throw .error("Kingdee at \(config.url) rejected Ferry's credentials: \(message)")
+                    }
+                    if case .refused(1, let message) = error, await client.refusalsInARow >= LoadRunner.refusalsThatStopTheLoad {
+                        throw LoadRunner.credentialsStoppedWorking(url: config.url, message: message)
                     }
                     if attempt > config.maxRetries + 2 {
                         throw .error(

@@ -100,6 +100,10 @@ public struct KingdeeSandboxFaults: Sendable, Hashable {
     /// Refuse every ExecuteBillQuery with `您没有该功能的操作权限` (MsgCode 2), as Kingdee does for an
     /// integration user that may save bills but not query them.
     public var queryWithoutPermission = false
+    /// The save call (1-based) at which the integration user's credentials stop working, as when its
+    /// 第三方系统登录授权 is disabled or its password changed mid-load: from that call on every session
+    /// ends, every signature and login is refused, and every call answers MsgCode 1. 0: never.
+    public var revokeCredentialsAtSave = 0
 
     /// Creates faults; all off by default.
     public init(

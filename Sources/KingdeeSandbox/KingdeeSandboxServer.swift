@@ -123,7 +123,7 @@ struct SandboxHandler: Sendable {
         let user = argument(body, ["username", "userName"], 1)
         let password = argument(body, ["password"], 2)
         guard acct == configuration.acctID else { return loginAnswer(-1, "数据中心不存在或未启用") }
-        guard user == configuration.username, password == configuration.password else {
+        guard user == configuration.username, password == configuration.password, !store.credentialsRevoked else {
             return loginAnswer(0, "用户名或密码错误！")
         }
         return loginSuccess()
@@ -135,7 +135,9 @@ struct SandboxHandler: Sendable {
         let appID = argument(body, ["appid", "appId"], 2)
         let secret = argument(body, ["appsecret", "appSecret"], 3)
         guard acct == configuration.acctID else { return loginAnswer(-1, "数据中心不存在或未启用") }
-        guard user == configuration.username, appID == configuration.appID, secret == configuration.appSecret else {
+        guard user == configuration.username, appID == configuration.appID, secret == configuration.appSecret,
+            !store.credentialsRevoked
+        else {
             return loginAnswer(-1, "第三方系统登录授权验证失败，请检查应用ID、应用密钥与用户")
         }
         return loginSuccess()
@@ -164,7 +166,9 @@ struct SandboxHandler: Sendable {
         var issued: String?
         let presented = request.header(KingdeeClient.sessionCookieName)
             ?? request.header("Cookie").flatMap { cookieValue($0, KingdeeClient.sessionCookieName) }
-        if let presented, store.touchSession(presented, lifetime: configuration.sessionLifetime) {
+        if store.credentialsRevoked {
+            return json(sessionLost(), sessionID: store.shellSession())
+        } else if let presented, store.touchSession(presented, lifetime: configuration.sessionLifetime) {
             // a live session
         } else if let acct = signedAcctID(request), acct != configuration.acctID {
             // Kingdee's answer to a signature for a 账套 it does not have: not 200, not JSON.
@@ -194,6 +198,11 @@ struct SandboxHandler: Sendable {
         let isSave = operation != "executebillquery"
         let saveCall = isSave ? store.nextSaveCall() : 0
         func everySave(_ n: Int) -> Bool { isSave && n > 0 && saveCall % n == 0 }
+        if isSave && saveCall == faults.revokeCredentialsAtSave {
+            store.injected("credentials_revoked")
+            store.revokeCredentials()
+            return json(sessionLost(), sessionID: store.shellSession())
+        }
         if everySave(faults.http500Every) || (isSave && faults.http500At.contains(saveCall)) {
             store.injected("http500")
             return text(500, "服务器内部错误：Ferry 沙箱注入的 HTTP 500 故障（未保存任何单据）")

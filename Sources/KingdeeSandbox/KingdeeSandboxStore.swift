@@ -75,6 +75,19 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
     /// Ends every session (as a server restart or a session clean-up would).
     public func expireAllSessions() { lock.withLock { sessions.removeAll() } }
 
+    /// Whether the integration user's credentials were revoked (`KingdeeSandboxFaults.revokeCredentialsAtSave`):
+    /// every login, signature and session is refused since.
+    public var credentialsRevoked: Bool { lock.withLock { revoked } }
+    private var revoked = false
+
+    /// Revokes the integration user's credentials and ends every session.
+    func revokeCredentials() {
+        lock.withLock {
+            revoked = true
+            sessions.removeAll()
+        }
+    }
+
     // MARK: - Server side
 
     func count(_ operation: String) { lock.withLock { counts[operation, default: 0] += 1 } }

@@ -120,6 +120,39 @@ struct FaultTests {
         await client.close()
     }
 
+    @Test(arguments: [KingdeeTargetConfig.AuthMode.signature, .password, .appsecret])
+    func credentialsRevokedMidLoadStopItWithTheRestPending(_ auth: KingdeeTargetConfig.AuthMode) async throws {
+        // Two batches are saved, then the integration user's authorisation is disabled: every call answers
+        // MsgCode 1 and no login works any more. Retrying every remaining batch (a login or a signature
+        // per try) cannot help: the load stops, and what was not sent stays pending, without error files.
+        var faults = KingdeeSandboxFaults()
+        faults.revokeCredentialsAtSave = 3
+        let server = try await Self.start(faults)
+        defer { Task { await server.stop() } }
+        let run = TestRun("revoked-\(auth.rawValue)")
+        let numbers = try PayloadGenerator.write(count: 20, into: run.transform)
+        do {
+            _ = try await LoadRunner.run(
+                runDirectory: run.runDirectory, config: server.target(auth: auth, batchSize: 2, concurrency: 1, maxRetries: 5))
+            Issue.record("the load went on after Kingdee stopped accepting its credentials")
+        } catch {
+            #expect(error.message.contains("stay pending"), "\(error.message)")
+            if auth == .signature {
+                #expect(error.message.contains("3 times in a row with MsgCode 1"), "\(error.message)")
+            } else {
+                #expect(error.message.contains("logging in to Kingdee failed"), "\(error.message)")
+            }
+        }
+        #expect(server.store.bills.count == 4)
+        #expect(numbers.filter { run.receipt($0) != nil }.count == 4)
+        #expect(numbers.allSatisfy { run.error($0) == nil }, "nothing failed: the rest is pending")
+        // Stopped within the first refused batch's retries, not after all of them for every batch.
+        #expect((server.store.requestCounts["BatchSave"] ?? 0) <= 2 + 2 * LoadRunner.refusalsThatStopTheLoad)
+        // The refused batch is settled in the journal: the next load does not ask Kingdee about it.
+        let next = try LoadRunner.plan(runDirectory: run.runDirectory, config: server.target(auth: auth), options: LoadOptions())
+        #expect(next.inDoubt.isEmpty && next.batches.flatMap(\.documents).count == 16)
+    }
+
     @Test func callLimitIsRetriedWithBackoff() async throws {
         let server = try await Self.start(.init(callLimitEvery: 2))
         defer { Task { await server.stop() } }
