@@ -42,6 +42,12 @@ public enum TLSFailure {
         case untrusted(selfSigned: Bool)
     }
 
+    /// What is wrong with the certificate of `url`'s server (its port, or the scheme's: 443 for `https`),
+    /// after `error` (a certificate problem) stopped a request to it; see the other `diagnose`.
+    public static func diagnose(_ error: any Error, url: URL, probe: Bool) async -> [CertificateProblem] {
+        await diagnose(error, host: url.host ?? "?", port: url.port ?? (url.scheme == "https" ? 443 : 80), probe: probe)
+    }
+
     /// What is wrong with the certificate of `host:port`, after `error` (a certificate problem) stopped a
     /// request to it.
     ///

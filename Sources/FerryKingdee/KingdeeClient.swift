@@ -425,9 +425,8 @@ public actor KingdeeClient {
         } catch let error as KingdeeCallError {
             throw error
         } catch {
-            if TLSFailure.isCertificateProblem(error), let target = URLComponents(string: url), let host = target.host {
-                let problems = await TLSFailure.diagnose(
-                    error, host: host, port: target.port ?? (target.scheme == "https" ? 443 : 80), probe: probesCertificates)
+            if TLSFailure.isCertificateProblem(error), let target = URL(string: url), let host = target.host {
+                let problems = await TLSFailure.diagnose(error, url: target, probe: probesCertificates)
                 throw .configuration(Self.certificateMessage(problems, host: host))
             }
             throw Self.classify(error, url: url, configuredURL: config.url, timeoutSeconds: timeoutSeconds)

@@ -190,10 +190,8 @@ public final class WDTClient: Sendable {
             retryAfter = response.headers.first(name: "Retry-After")
         } catch {
             if TLSFailure.isCertificateProblem(error) {
-                let host = url.host ?? "?"
-                let problems = await TLSFailure.diagnose(
-                    error, host: host, port: url.port ?? (url.scheme == "https" ? 443 : 80), probe: probesCertificates)
-                throw Self.certificateFailure(problems, host: host)
+                let problems = await TLSFailure.diagnose(error, url: url, probe: probesCertificates)
+                throw Self.certificateFailure(problems, host: url.host ?? "?")
             }
             throw Self.classify(error, url: url)
         }
