@@ -261,7 +261,9 @@ public struct Pipeline: Sendable {
             refreshReport(runID: runID)
             return result
         } catch {
-            try? RunLog.append(runDirectory: runDirectory, stage: stage, started: started, finished: now(), exitCode: 2)
+            try? RunLog.append(
+                runDirectory: runDirectory, stage: stage, started: started, finished: now(), exitCode: 2,
+                error: (error as? Diagnostic)?.description ?? "\(error)")
             logger.warning("stage could not run", metadata: ["stage": "\(stage)", "run.id": "\(runID)"])
             refreshReport(runID: runID)
             throw error

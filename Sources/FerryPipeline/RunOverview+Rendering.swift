@@ -8,11 +8,11 @@ extension RunOverview {
         let latest = Dictionary(timings.map { ($0.stage, $0) }, uniquingKeysWith: { $1 })
         return ["extract", "transform", "load"].compactMap { stage in
             guard let timing = latest[stage], timing.exitCode == 2, !unfinishedStages.contains(stage) else { return nil }
-            return (
-                stage,
-                "latest attempt could not run (exit 2, started \(timing.startedAt)): fix what it reported, then "
-                    + "`ferry \(stage) --run \(runID)`"
-            )
+            let rerun = "`ferry \(stage) --run \(runID)`"
+            guard let error = timing.error else {
+                return (stage, "latest attempt could not run (exit 2, started \(timing.startedAt)): fix what it reported, then \(rerun)")
+            }
+            return (stage, "latest attempt could not run (exit 2, started \(timing.startedAt)): \(error) — fix that, then \(rerun)")
         }
     }
 
@@ -69,7 +69,7 @@ extension RunOverview {
                     timings.map { t in
                         [
                             "stage": .string(t.stage), "started_at": .string(t.startedAt),
-                            "seconds": .number(String(format: "%.3f", t.seconds)), "exit": n(t.exitCode),
+                            "seconds": .number(String(format: "%.3f", t.seconds)), "exit": n(t.exitCode), "error": s(t.error),
                         ]
                     })),
             .init(

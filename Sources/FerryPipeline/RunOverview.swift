@@ -70,6 +70,8 @@ public struct StageTiming: Sendable, Hashable {
     public var seconds: Double
     /// Its exit code.
     public var exitCode: Int
+    /// What stopped it, when it could not run (exit 2) and said why.
+    public var error: String? = nil
 }
 
 /// A stage whose latest attempt started and has not finished: still running, or killed (SIGKILL, a power
@@ -185,7 +187,7 @@ extension RunOverview {
         // run.json read once: the finished attempts are the timings, the unfinished ones problems.
         let records = RunLog.records(runDirectory: runDirectory)
         overview.timings = records.compactMap { r in
-            r.exitCode.map { StageTiming(stage: r.stage, startedAt: r.startedAt, seconds: r.seconds ?? 0, exitCode: $0) }
+            r.exitCode.map { StageTiming(stage: r.stage, startedAt: r.startedAt, seconds: r.seconds ?? 0, exitCode: $0, error: r.error) }
         }
         overview.readUnfinished(records)
         try overview.readExtract()

@@ -28,6 +28,8 @@ public enum RunLog {
         /// tells it from a later process that got the same id (a container whose first process is Ferry
         /// always has id 1).
         public var processStart: String?
+        /// What stopped it, for a stage that could not run (exit 2): the error it printed.
+        public var error: String?
 
         /// Whether the stage ended (with an exit code).
         public var isFinished: Bool { exitCode != nil }
@@ -72,20 +74,23 @@ public enum RunLog {
     }
 
     /// Records how a stage ended: replaces the start record this process wrote for it (see `begin`), or
-    /// appends a record when there is none.
+    /// appends a record when there is none. `error` is what stopped a stage that could not run (the
+    /// error it printed, as secret-free as everything Ferry prints), kept so that `ferry status` can say
+    /// it later.
     ///
     /// - Throws: a `Diagnostic` when the file cannot be written.
     public static func append(
-        runDirectory: String, stage: String, started: Date, finished: Date, exitCode: Int
+        runDirectory: String, stage: String, started: Date, finished: Date, exitCode: Int, error: String? = nil
     ) throws(Diagnostic) {
         var stages = entries(runDirectory)
         let record = JSONValue.object(
-            JSONObject([
-                .init("stage", .string(stage)),
-                .init("started_at", .string(iso8601(started))),
-                .init("seconds", .number(String(format: "%.3f", finished.timeIntervalSince(started)))),
-                .init("exit", .number(String(exitCode))),
-            ] + processFields()))
+            JSONObject(
+                [
+                    .init("stage", .string(stage)),
+                    .init("started_at", .string(iso8601(started))),
+                    .init("seconds", .number(String(format: "%.3f", finished.timeIntervalSince(started)))),
+                    .init("exit", .number(String(exitCode))),
+                ] + (error.map { [.init("error", .string($0))] } ?? []) + processFields()))
         let own = stages.lastIndex {
             $0["stage"]?.stringValue == stage && $0["exit"] == nil && $0["pid"]?.scalarText == String(getpid())
                 && $0["started_at"]?.stringValue == iso8601(started)
@@ -101,7 +106,8 @@ public enum RunLog {
                 stage: entry["stage"]?.stringValue ?? "?", startedAt: entry["started_at"]?.stringValue ?? "",
                 seconds: entry["seconds"]?.scalarText.flatMap(Double.init),
                 exitCode: entry["exit"]?.scalarText.flatMap { Int($0) },
-                pid: entry["pid"]?.scalarText.flatMap { Int32($0) }, processStart: entry["pid_start"]?.stringValue)
+                pid: entry["pid"]?.scalarText.flatMap { Int32($0) }, processStart: entry["pid_start"]?.stringValue,
+                error: entry["error"]?.stringValue)
         }
     }
 

@@ -33,7 +33,7 @@ struct SandboxCommand: AsyncParsableCommand {
     static let faultNames = [
         "wdt-rate-limit", "wdt-429", "wdt-500", "wdt-modified-between-pages", "wdt-modified-between-windows", "wdt-duplicate-rows", "wdt-slow",
         "kingdee-500", "kingdee-lost-response", "kingdee-session-loss", "kingdee-call-limit", "kingdee-slow",
-        "kingdee-renumber",
+        "kingdee-renumber", "kingdee-revoke-credentials",
     ]
 
     func validate() throws {
@@ -64,6 +64,7 @@ struct SandboxCommand: AsyncParsableCommand {
             case "kingdee-session-loss": options.kingdeeFaults.sessionLossEvery = 5
             case "kingdee-call-limit": options.kingdeeFaults.callLimitEvery = 6
             case "kingdee-renumber": options.kingdeeFaults.renumberBills = true
+            case "kingdee-revoke-credentials": options.kingdeeFaults.revokeCredentialsAtSave = 3
             default: options.kingdeeFaults.latency = .milliseconds(300)
             }
         }

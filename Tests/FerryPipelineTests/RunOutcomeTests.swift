@@ -152,9 +152,13 @@ enum CleanRun {
         #expect(status.stdout.contains("0 failed, 0 in doubt, 0 pending, 0 changed"), "every bill is loaded: \(status.stdout)")
         #expect(status.stdout.contains("load       latest attempt could not run"), "says which stage: \(status.stdout)")
         #expect(status.stdout.contains("`ferry load --run \(id)`"), "and what to do: \(status.stdout)")
+        // And why, as the load said it then (run.json keeps it): the terminal it went to may be long gone.
+        #expect(load.stderr.contains("loading from this workspace"), "\(load.stderr)")
+        #expect(status.stdout.contains("loading from this workspace"), "says why: \(status.stdout)")
         // The report says it too.
         let report = RunReport.html(try RunOverview.read(runDirectory: "\(dir)/runs/\(id)", runID: id))
         #expect(report.contains("<td>load</td><td>could not run</td>"), "\(report)")
+        #expect(report.contains("loading from this workspace"), "\(report)")
     }
 
     /// A variable the load needs is not set: `ferry load` records that as `ferry run` does (exit 2 in
@@ -172,6 +176,11 @@ enum CleanRun {
         let status = try TestSupport.runFerry(["status", "--workspace", dir, "--run", id])
         #expect(status.status == 1, "the latest load could not run: \(status.stdout)")
         #expect(status.stdout.contains("load       latest attempt could not run"), "\(status.stdout)")
+        #expect(status.stdout.contains("KINGDEE_APP_SECRET is not set"), "says why: \(status.stdout)")
+        let json = try TestSupport.runFerry(["status", "--workspace", dir, "--run", id, "--json"])
+        let timings = try #require(JSONReader.parse(Array(json.stdout.utf8))["timings"]?.arrayValue)
+        #expect(timings.last?["error"]?.stringValue?.contains("KINGDEE_APP_SECRET is not set") == true, "\(json.stdout)")
+        #expect(timings.first?["error"] == .null, "a stage that ran has no error: \(json.stdout)")
         // Once it can, the run is clean again, and the announcement still comes first.
         let again = try await TestSupport.runFerryAsync(["load", "--workspace", dir, "--run", id], environment: environment)
         #expect(again.status == 0 && again.stderr.hasPrefix("ferry load: run \(id), \(environment["KINGDEE_URL"] ?? "")"), "\(again.stderr)")
