@@ -36,7 +36,8 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
             } else if byte == UInt8(ascii: ".") && !sawPoint && sawDigit {
                 sawPoint = true
             } else if (byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")) && sawDigit {
-                guard let parsed = Int(String(decoding: bytes[(i + 1)...], as: UTF8.self)), abs(parsed) <= 1000 else {
+                // `magnitude`, not `abs`: `abs(Int.min)` traps, and "1e-9223372036854775808" is valid JSON.
+                guard let parsed = Int(String(decoding: bytes[(i + 1)...], as: UTF8.self)), parsed.magnitude <= 1000 else {
                     return nil
                 }
                 exponent = parsed

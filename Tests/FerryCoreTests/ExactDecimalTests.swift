@@ -15,6 +15,14 @@ import Testing
         #expect(ExactDecimal(text) == nil)
     }
 
+    /// An exponent beyond ±1000 is refused, down to Int.min: "1e-9223372036854775808" is a valid JSON
+    /// number, and taking its exponent's absolute value trapped, ending the whole transform.
+    @Test(arguments: ["1e1001", "1e-1001", "1e-9223372036854775808", "1e9223372036854775807", "1e-9223372036854775809"])
+    func rejectsExponentsBeyondAThousand(text: String) {
+        #expect(ExactDecimal(text) == nil)
+        #expect(ExactDecimal("1e-1000") != nil && ExactDecimal("1e1000") != nil)
+    }
+
     @Test func comparesNumerically() throws {
         let a = try #require(ExactDecimal("1.50")), b = try #require(ExactDecimal("1.5"))
         #expect(a == b)
