@@ -83,6 +83,26 @@ public enum ValueConversion {
         return type == .date && count == 19 ? String(text.utf8.prefix(10))! : text
     }
 
+    /// The order of two date-times written in any layout `parseDateTime` reads, by the time they name
+    /// (`2026-01-05T10:20:00` is before `2026-01-05 10:20:01`, whose text sorts first), fractions of a
+    /// second included: -1, 0 or 1; `nil` unless both are date-times. The calendar is not checked.
+    public static func compareDateTimes(_ a: String, _ b: String) -> Int? {
+        func key(_ text: String) -> (parts: [Int], fraction: Substring)? {
+            let trimmed = text.trimmingCharactersInSpaces()
+            guard let p = parseDateTime(trimmed) else { return nil }
+            // Past `yyyy-MM-dd HH:mm:ss.` (ASCII, as the parse checked): the fraction's digits, if any.
+            let fraction = trimmed.dropFirst(20)
+            return ([p.year, p.month, p.day, p.hour, p.minute, p.second], fraction)
+        }
+        guard let x = key(a), let y = key(b) else { return nil }
+        if x.parts != y.parts { return x.parts.lexicographicallyPrecedes(y.parts) ? -1 : 1 }
+        // Digits of a fraction, compared as decimal fractions: ".5" after ".45", ".5" as ".50".
+        let length = max(x.fraction.count, y.fraction.count)
+        let f = x.fraction + String(repeating: "0", count: length - x.fraction.count)
+        let g = y.fraction + String(repeating: "0", count: length - y.fraction.count)
+        return f == g ? 0 : (f < g ? -1 : 1)
+    }
+
     /// Whether `text` is empty or only whitespace (a byte check first: any visible ASCII byte settles it).
     public static func isBlank(_ text: String) -> Bool {
         for byte in text.utf8 {

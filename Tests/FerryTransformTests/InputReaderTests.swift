@@ -101,6 +101,13 @@ private func read(_ text: String, file: String = "in.json") -> InputFile {
         (nil, "2026-01-01 00:00:00", false), ("2026-01-01 00:00:00", nil, true), ("", "2026-01-01 00:00:00", false),
         (nil, nil, true), (nil, "", true),
         ("9", "10", false), ("9.50", "9.5", true),
+        // Date-times in different layouts (a page and a re-export) compare by the time they name, not as text.
+        ("2026-01-10 09:00:00", "2026-01-10T08:00:00", true), ("2026-01-10T08:00:00", "2026-01-10 09:00:00", false),
+        ("2026-01-10 09:00:00", "2026/01/10 08:00:00", true), ("2026/01/10 08:00:00", "2026-01-10 09:00:00", false),
+        ("2026-01-10 08:00:00", "2026-01-10T08:00:00", true), ("2026-01-10T08:00:00", "2026-01-10 08:00:00", true),
+        ("2026-01-10 08:00:00.5", "2026-01-10T08:00:00.45", true), ("2026-01-10T08:00:00.45", "2026-01-10 08:00:00.5", false),
+        ("2026-01-10 08:00:00.50", "2026-01-10T08:00:00.5", true), ("2026-01-10", "2026-01-10T00:00:01", false),
+        (" 2026-01-10 09:00:00", "2026-01-10T08:00:00", true),
     ] as [(String?, String?, Bool)])
     func theNewestVersionWinsAndTiesGoToTheLaterRead(later: String?, earlier: String?, replaces: Bool) {
         #expect(Deduplication.replaces(later, earlier) == replaces)
