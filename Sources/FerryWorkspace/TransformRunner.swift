@@ -85,19 +85,7 @@ public enum TransformRunner {
         guard let template = loaded else { throw StageFailure(templateDiagnostics) }
         summary.diagnostics += templateDiagnostics
 
-        let context = TransformContext(
-            template: template, lookups: try loadLookups(template, request: request, summary: &summary),
-            settings: request.settings)
-        let missing = context.missingSettings
-        if !missing.isEmpty {
-            throw StageFailure(
-                missing.map { setting in
-                    .error(
-                        "the template reads setting '\(setting.name)', which is not set; pass --setting \(setting.name)=VALUE "
-                            + "(or --org for org_number), or add settings.\(setting.name) to ferry.yaml",
-                        file: template.file, line: setting.line)
-                })
-        }
+        let context = try context(for: template, request: request, summary: &summary)
 
         let files = try listed.get()
         if files.isEmpty {
@@ -334,6 +322,47 @@ public enum TransformRunner {
                 file: file, sha256: input.sha256, shape: input.shape, documents: input.orders.count,
                 diagnostics: input.diagnostics),
             documents: documents)
+    }
+
+    /// Checks what a transform would refuse to run with, reading no input: the template, then its lookup
+    /// files and the settings it reads (`ferry validate --workspace`).
+    ///
+    /// - Returns: the template when a transform could run with it, and every diagnostic (warnings included).
+    public static func check(
+        templatePath: String, lookupsDirectory: String?, settings: [String: String]
+    ) -> (template: MappingTemplate?, diagnostics: [Diagnostic]) {
+        let request = TransformRequest(
+            inputs: [], outputDirectory: "", templatePath: templatePath, lookupsDirectory: lookupsDirectory,
+            settings: settings)
+        let (loaded, templateDiagnostics) = MappingTemplate.load(path: request.templatePath)
+        guard let template = loaded else { return (nil, templateDiagnostics) }
+        var summary = TransformSummary()
+        do {
+            _ = try context(for: template, request: request, summary: &summary)
+        } catch {
+            return (nil, templateDiagnostics + summary.diagnostics + error.diagnostics)
+        }
+        return (template, templateDiagnostics + summary.diagnostics)
+    }
+
+    /// The template's lookup tables and settings, or the reasons the stage cannot run.
+    static func context(
+        for template: MappingTemplate, request: TransformRequest, summary: inout TransformSummary
+    ) throws(StageFailure) -> TransformContext {
+        let context = TransformContext(
+            template: template, lookups: try loadLookups(template, request: request, summary: &summary),
+            settings: request.settings)
+        let missing = context.missingSettings
+        if !missing.isEmpty {
+            throw StageFailure(
+                missing.map { setting in
+                    .error(
+                        "the template reads setting '\(setting.name)', which is not set; pass --setting \(setting.name)=VALUE "
+                            + "(or --org for org_number), or add settings.\(setting.name) to ferry.yaml",
+                        file: template.file, line: setting.line)
+                })
+        }
+        return context
     }
 
     // MARK: - Inputs

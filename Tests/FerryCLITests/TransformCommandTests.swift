@@ -114,6 +114,31 @@ import Testing
 }
 
 @Suite struct WorkspaceCommandTests {
+    @Test func validateChecksTheWorkspaceLookupsAndSettingsAsItsTransformWould() throws {
+        let ws = TestSupport.makeTemporaryDirectory() + "/ws"
+        #expect(try TestSupport.runFerry(["init", ws]).status == 0)
+        let templatePath = ws + "/templates/wdt-stockin-to-kingdee-other-inbound.xml"
+        let original = try FileSystem.readText(templatePath)
+        let lines = original.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let owner = try #require(lines.firstIndex { $0.contains("name=\"FOwnerIdHead\"") })
+        var edited = lines
+        edited[owner] = edited[owner].replacingOccurrences(of: "setting=\"org_number\"", with: "setting=\"dept\"")
+        try FileSystem.writeAtomically(edited.joined(separator: "\n"), to: templatePath)
+        let setting = try TestSupport.runFerry(["validate", "--workspace", ws])
+        #expect(setting.status == 2, "\(setting.stdout)")
+        #expect(
+            setting.stderr.contains("\(templatePath):\(owner + 1): error: the template reads setting 'dept', which is not set"),
+            "\(setting.stderr)")
+
+        try FileSystem.writeAtomically(original, to: templatePath)
+        let csv = ws + "/lookups/warehouses.csv"
+        try FileSystem.writeAtomically(try FileSystem.readText(csv) + "WH-SH01,CK009,重复\n", to: csv)
+        let lookup = try TestSupport.runFerry(["validate", "--workspace", ws])
+        #expect(lookup.status == 2, "\(lookup.stdout)")
+        #expect(lookup.stderr.contains("\(csv):6: error: 'WH-SH01' is listed twice with different values"), "\(lookup.stderr)")
+        #expect(!lookup.stdout.contains(": ok"))
+    }
+
     @Test func initThenTransformARunInPlace() throws {
         let ws = TestSupport.makeTemporaryDirectory() + "/ws"
         let initResult = try TestSupport.runFerry(["init", ws])
