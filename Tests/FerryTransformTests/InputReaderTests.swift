@@ -25,6 +25,28 @@ private func read(_ text: String, file: String = "in.json") -> InputFile {
         #expect([qimen, direct, array, lines].allSatisfy { $0.diagnostics.isEmpty })
     }
 
+    /// Exports from Windows tools are often "Unicode" (UTF-16) or GBK/GB18030: the error names the encoding
+    /// and how to convert the file, instead of a stray byte.
+    @Test func filesNotInUTF8SayWhichEncodingAndHowToConvert() throws {
+        let dir = TestSupport.fixturesDirectory + "/encodings/"
+        for (file, encoding) in [("orders-utf16le-bom.json", "UTF-16LE"), ("orders-utf16be.json", "UTF-16BE")] {
+            let input = InputReader.read(try FileSystem.read(dir + file), file: file, fileIndex: 0, source: source)
+            #expect(input.orders.isEmpty && input.diagnostics.count == 1, "\(input.diagnostics)")
+            #expect(
+                input.diagnostics.first?.message
+                    == "the file is \(encoding), not UTF-8; no document of this file was read: save or export it as UTF-8 "
+                    + "(iconv -f \(encoding) -t UTF-8), then run transform again")
+            #expect(input.diagnostics.first?.line == 1)
+        }
+        for file in ["orders-gb18030.json", "orders-gb18030.jsonl"] {
+            let input = InputReader.read(try FileSystem.read(dir + file), file: file, fileIndex: 0, source: source)
+            #expect(input.orders.isEmpty && input.diagnostics.count == 1, "\(input.diagnostics)")
+            let message = try #require(input.diagnostics.first?.message)
+            #expect(message.hasPrefix("invalid UTF-8 in string (the file is not UTF-8; an export saved as GBK/GB18030"), "\(message)")
+            #expect(message.contains("iconv -f GB18030 -t UTF-8"))
+        }
+    }
+
     @Test func errorResponsesAreErrorsNotEmptyPages() {
         for text in [
             #"{"error_response":{"code":27,"msg":"Invalid signature"}}"#,
