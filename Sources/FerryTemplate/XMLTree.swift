@@ -77,6 +77,29 @@ public enum XMLTree {
     public static func parse(
         _ bytes: [UInt8], file: String, schemaPath: String?
     ) -> (root: XMLElement?, diagnostics: [Diagnostic]) {
+        // Templates are read as UTF-8 whatever their declaration says, and with no DTD: say so plainly
+        // rather than pass on what libxml2 makes of them.
+        if let encoding = TextEncoding.wide(bytes) {
+            return (
+                nil,
+                [
+                    .error(
+                        "the template is \(encoding); templates are read as UTF-8: save it as UTF-8 (iconv -f \(encoding) -t UTF-8)",
+                        file: file, line: 1)
+                ]
+            )
+        }
+        if let line = doctypeLine(bytes) {
+            return (
+                nil,
+                [
+                    .error(
+                        "a template may not have a <!DOCTYPE> (a DTD or entities, which Ferry never expands or fetches): "
+                            + "remove it, and write the text itself where an entity (&name;) was used",
+                        file: file, line: line)
+                ]
+            )
+        }
         xmlInitParser()
         let sink = XMLErrorSink(file: file)
         return withExtendedLifetime(sink) {
@@ -170,8 +193,47 @@ public enum XMLTree {
             children: children, text: text, line: Int(xmlGetLineNo(node)))
     }
 
-    /// Shortens libxml2's schema messages: `{urn:ferry:scheme:1}field` becomes `<field>`.
+    /// The line of the document type declaration in the prolog (before the root element), outside comments
+    /// and processing instructions, or `nil` when there is none.
+    static func doctypeLine(_ bytes: [UInt8]) -> Int? {
+        var line = 1
+        var i = 0
+        func starts(_ text: String, at index: Int) -> Bool {
+            let pattern = Array(text.utf8)
+            return index + pattern.count <= bytes.count && Array(bytes[index..<index + pattern.count]) == pattern
+        }
+        func skip(to end: String) {
+            while i < bytes.count, !starts(end, at: i) {
+                if bytes[i] == UInt8(ascii: "\n") { line += 1 }
+                i += 1
+            }
+            i += end.utf8.count
+        }
+        while i < bytes.count {
+            if starts("<!--", at: i) {
+                skip(to: "-->")
+            } else if starts("<?", at: i) {
+                skip(to: "?>")
+            } else if starts("<!DOCTYPE", at: i) {
+                return line
+            } else if bytes[i] == UInt8(ascii: "<") {
+                return nil  // the root element: a DOCTYPE can only come before it
+            } else {
+                if bytes[i] == UInt8(ascii: "\n") { line += 1 }
+                i += 1
+            }
+        }
+        return nil
+    }
+
+    /// Shortens libxml2's schema messages: `{urn:ferry:scheme:1}field` becomes `<field>`; says what to do
+    /// about text that is not UTF-8 (libxml2's advice to declare the encoding does not apply: templates are
+    /// read as UTF-8).
     static func readable(_ message: String) -> String {
+        if message.hasPrefix("Input is not proper UTF-8") {
+            let bytes = message.range(of: "Bytes: ").map { " (bytes " + message[$0.upperBound...] + ")" } ?? ""
+            return "\(TextEncoding.notUTF8Advice)\(bytes); templates are read as UTF-8, whatever their encoding declaration says"
+        }
         var result = message
         let prefix = "{urn:ferry:scheme:1}"
         while let range = result.range(of: prefix) {

@@ -105,7 +105,7 @@ public enum InputReader {
     ) -> InputFile {
         var input = InputFile(
             file: file, shape: nil, orders: [], diagnostics: [], sha256: sha256 ?? Hashing.sha256Hex(bytes))
-        if let encoding = wideEncoding(bytes) {
+        if let encoding = TextEncoding.wide(bytes) {
             input.diagnostics.append(
                 .error(
                     "the file is \(encoding), not UTF-8; no document of this file was read: save or export it as UTF-8 "
@@ -141,26 +141,10 @@ public enum InputReader {
         return input
     }
 
-    /// The encoding of a file saved as UTF-16 or UTF-32 (as Windows tools export "Unicode" text), from its
-    /// byte order mark or, without one, from the NUL bytes its first characters have: UTF-8 JSON has none.
-    static func wideEncoding(_ bytes: [UInt8]) -> String? {
-        guard bytes.count >= 2 else { return nil }
-        let b = Array(bytes.prefix(4)) + [UInt8](repeating: 1, count: max(0, 4 - bytes.count))
-        switch (b[0], b[1], b[2], b[3]) {
-        case (0xFF, 0xFE, 0, 0), (_, 0, 0, 0) where b[0] != 0: return "UTF-32LE"
-        case (0, 0, 0xFE, 0xFF), (0, 0, 0, _) where b[3] != 0: return "UTF-32BE"
-        case (0xFF, 0xFE, _, _), (_, 0, _, _) where b[0] != 0: return "UTF-16LE"
-        case (0xFE, 0xFF, _, _), (0, _, _, _) where b[1] != 0: return "UTF-16BE"
-        default: return nil
-        }
-    }
-
     /// What to do about text that is not UTF-8: Chinese exports from Windows tools are often GBK/GB18030.
     static func encodingHint(_ message: String) -> String {
         message.hasPrefix("invalid UTF-8")
-            ? " (the file is not UTF-8; an export saved as GBK/GB18030 or another ANSI code page? save it as UTF-8, "
-                + "e.g. iconv -f GB18030 -t UTF-8)"
-            : ""
+            ? " (\(TextEncoding.notUTF8Advice))" : ""
     }
 
     private static func readLines(

@@ -1,6 +1,7 @@
 import FerryCore
 import FerrySchemes
 import FerryTemplate
+import FerryTestSupport
 import Testing
 
 @Suite struct MappingTemplateTests {
@@ -19,6 +20,44 @@ import Testing
             ])
             #expect(scheme.settingsUsed.keys.sorted() == ["org_number"])
         }
+    }
+
+    /// Templates saved by Windows editors (UTF-16, GBK/GB18030) are reported as such, with what to do;
+    /// libxml2's own advice ("indicate encoding") does not apply, since templates are read as UTF-8.
+    @Test func aTemplateNotInUTF8SaysHowToConvertIt() throws {
+        let dir = TestSupport.fixturesDirectory + "/templates/"
+        let (utf16, utf16Diagnostics) = MappingTemplate.load(path: dir + "scheme-utf16le.xml")
+        #expect(utf16 == nil)
+        #expect(
+            utf16Diagnostics.map(\.description) == [
+                "\(dir)scheme-utf16le.xml:1: error: the template is UTF-16LE; templates are read as UTF-8: save it as UTF-8 "
+                    + "(iconv -f UTF-16LE -t UTF-8)"
+            ])
+        let (gbk, gbkDiagnostics) = MappingTemplate.load(path: dir + "scheme-gb18030.xml")
+        #expect(gbk == nil)
+        let first = try #require(gbkDiagnostics.first)
+        #expect(first.line == 3 && first.severity == .error)
+        #expect(first.message.hasPrefix("the file is not UTF-8; saved as GBK/GB18030"), "\(first.message)")
+        #expect(first.message.contains("iconv -f GB18030 -t UTF-8") && !first.message.contains("indicate encoding"))
+        #expect(!first.message.contains("\n"))
+    }
+
+    /// A DTD is refused before libxml2 sees it: no external entity is read or fetched, no entity expanded,
+    /// and the message says what to do instead of a schema validator's internal error.
+    @Test func aTemplateWithADoctypeIsRefusedAtItsLine() {
+        let dir = TestSupport.fixturesDirectory + "/templates/"
+        for file in ["xxe.xml", "billion-laughs.xml"] {
+            let (template, diagnostics) = MappingTemplate.load(path: dir + file)
+            #expect(template == nil)
+            #expect(
+                diagnostics.map(\.description) == [
+                    "\(dir)\(file):7: error: a template may not have a <!DOCTYPE> (a DTD or entities, which Ferry never "
+                        + "expands or fetches): remove it, and write the text itself where an entity (&name;) was used"
+                ], "\(file)")
+        }
+        // A DOCTYPE in a comment is not one; predefined entities (&gt;) are plain XML.
+        let commented = templateText(bill: "").replacingOccurrences(of: "<scheme ", with: "<!-- <!DOCTYPE x> -->\n<scheme ")
+        #expect(parse(commented).template != nil, "\(parse(commented).messages)")
     }
 
     @Test func minimalTemplateParsesAndDefaultsOptions() throws {

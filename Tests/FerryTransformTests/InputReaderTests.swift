@@ -42,7 +42,7 @@ private func read(_ text: String, file: String = "in.json") -> InputFile {
             let input = InputReader.read(try FileSystem.read(dir + file), file: file, fileIndex: 0, source: source)
             #expect(input.orders.isEmpty && input.diagnostics.count == 1, "\(input.diagnostics)")
             let message = try #require(input.diagnostics.first?.message)
-            #expect(message.hasPrefix("invalid UTF-8 in string (the file is not UTF-8; an export saved as GBK/GB18030"), "\(message)")
+            #expect(message.hasPrefix("invalid UTF-8 in string (the file is not UTF-8; saved as GBK/GB18030"), "\(message)")
             #expect(message.contains("iconv -f GB18030 -t UTF-8"))
         }
     }
