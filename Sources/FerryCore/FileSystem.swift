@@ -263,7 +263,10 @@ public enum FileSystem {
     /// come first and linked ones after, so a directory reached both ways is listed under its real path,
     /// and a link back up the tree lists nothing again.
     ///
-    /// - Throws: a `Diagnostic` when the directory cannot be read.
+    /// A directory below `path` that cannot be listed (no permission) is returned among the files, so
+    /// that reading it says why while the others are still listed.
+    ///
+    /// - Throws: a `Diagnostic` when `path` itself cannot be listed.
     public static func filesRecursively(under path: String) throws(Diagnostic) -> [String] {
         var result: [String] = []
         var walked: Set<DirectoryIdentity> = []
@@ -290,7 +293,10 @@ public enum FileSystem {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
         } catch {
-            throw .error("cannot list directory: \(error.localizedDescription)", file: directory)
+            let reason = access(directory, R_OK | X_OK) == 0 ? error.localizedDescription : String(cString: strerror(errno))
+            throw .error(
+                "cannot list the directory (\(reason)): give the user that runs Ferry permission to read and enter it",
+                file: directory)
         }
         var linked: [String] = []
         for name in names.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) where !name.hasPrefix(".") {
@@ -301,12 +307,19 @@ public enum FileSystem {
                 continue
             }
             switch info.st_mode & S_IFMT {
+            case S_IFDIR where access(child, R_OK | X_OK) != 0: result.append(child)  // reading it says why
             case S_IFDIR: try walk(child, into: &result, walked: &walked)
             case S_IFLNK where isDirectory(child): linked.append(child)
             default: result.append(child)
             }
         }
-        for child in linked { try walk(child, into: &result, walked: &walked) }
+        for child in linked {
+            if access(child, R_OK | X_OK) != 0 {
+                result.append(child)
+            } else {
+                try walk(child, into: &result, walked: &walked)
+            }
+        }
     }
 
     /// The entries directly in `path` (names only, sorted), or an empty list when it does not exist.

@@ -300,8 +300,16 @@ public enum TransformRunner {
                 try read.bytes.get(), file: file, fileIndex: index, source: template.source, keeping: keys,
                 sha256: read.sha256)
         } catch {
+            var problem = error
+            if FileSystem.isDirectory(file) {
+                let reason = access(file, R_OK | X_OK) == 0 ? "it could not be read" : String(cString: strerror(errno))
+                problem = .error(
+                    "cannot list the directory (\(reason)); none of the files in it was read: give the user that runs Ferry "
+                        + "permission to read and enter it, then run transform again",
+                    file: file)
+            }
             return FileResult(
-                input: InputSummary(file: file, sha256: "", shape: nil, documents: 0, diagnostics: [error]), documents: [])
+                input: InputSummary(file: file, sha256: "", shape: nil, documents: 0, diagnostics: [problem]), documents: [])
         }
         let documents = input.orders.map { order -> DocumentResult in
             let outcome: DocumentResult.Outcome
@@ -378,7 +386,8 @@ public enum TransformRunner {
                         let lower = name.lowercased()
                         return !ignoredInputNames.contains(name) && !lower.hasSuffix(".reject.json")
                             && !lower.hasSuffix(".receipt.json") && !lower.hasSuffix(".error.json")
-                            && (lower.hasSuffix(".json") || lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson"))
+                            && (lower.hasSuffix(".json") || lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson")
+                                || FileSystem.isDirectory(file))  // one that cannot be listed: reading it says so
                     }
                 } catch {
                     problems.append(error)

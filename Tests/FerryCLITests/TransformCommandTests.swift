@@ -68,6 +68,37 @@ import Testing
         #expect(text.contains("1 ran, but some documents were rejected or failed, or an input file could not be read"), "\(help.stdout)")
         #expect(text.contains("2 could not run (configuration, template, a missing setting or lookup file, an input path that does not exist"), "\(help.stdout)")
     }
+
+    /// A subdirectory the user cannot list is one input that could not be read, named with what to do; it
+    /// does not stop the transform of the others. (As root, the binary runs without capabilities, so that
+    /// permissions apply to it.)
+    @Test func aDirectoryThatCannotBeListedIsReportedAndTheOthersAreTransformed() throws {
+        let input = TestSupport.makeTemporaryDirectory()
+        try TestSupport.copyDirectory(root + "/Fixtures/wdt/qimen", to: input + "/qimen")
+        try FileSystem.createDirectory(input + "/locked")
+        try FileSystem.writeAtomically("[]", to: input + "/locked/orders.json")
+        #expect(chmod(input + "/locked", 0) == 0)
+        defer { chmod(input + "/locked", 0o755) }
+        let out = TestSupport.makeTemporaryDirectory()
+        let arguments = ["transform", "--input", input, "--output", out, "--lookups", "Fixtures/lookups"]
+        let result =
+            geteuid() == 0
+            ? try TestSupport.run(
+                "/usr/bin/setpriv", ["--bounding-set=-all", "--inh-caps=-all", "--", TestSupport.ferryBinary] + arguments,
+                currentDirectory: root)
+            : try TestSupport.runFerry(arguments, currentDirectory: root)
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "\(input)/locked: error: cannot list the directory (Permission denied); none of the files in it was read: "
+                    + "give the user that runs Ferry permission to read and enter it, then run transform again"),
+            "\(result.stderr)")
+        #expect(result.stderr.contains("5 document(s) in 3 file(s) → 3 payload(s), 1 rejected, 1 filtered"), "\(result.stderr)")
+        #expect(FileSystem.exists(out + "/RK2601050001.json"))
+        let manifest = try JSONReader.parse(FileSystem.read(out + "/manifest.json"))
+        let locked = manifest["inputs"]?.arrayValue?.first { $0["file"] == .string(input + "/locked") }
+        #expect(locked?["errors"]?.arrayValue?.count == 1)
+    }
 }
 
 @Suite struct ValidateCommandTests {
