@@ -88,6 +88,7 @@ public enum TransformRunner {
         let context = try context(for: template, request: request, summary: &summary)
 
         let files = try listed.get()
+        try checkOutsideInputs(request)
         if files.isEmpty {
             summary.diagnostics.append(.warning("no input files (*.json, *.jsonl, *.ndjson) found", file: request.inputs.first))
         }
@@ -400,6 +401,36 @@ public enum TransformRunner {
         }
         if !problems.isEmpty { throw StageFailure(problems) }
         return files
+    }
+
+    /// Refuses an output directory that is an input directory or inside one: the next transform would read
+    /// its payloads and manifest as inputs (each one "not a recognised input").
+    static func checkOutsideInputs(_ request: TransformRequest) throws(StageFailure) {
+        let output = resolved(request.outputDirectory)
+        for input in request.inputs where FileSystem.isDirectory(input) {
+            let directory = resolved(input)
+            if output == directory || output.hasPrefix(directory.hasSuffix("/") ? directory : directory + "/") {
+                throw StageFailure([
+                    .error(
+                        "the output directory is \(output == directory ? "the input directory" : "inside the input directory") "
+                            + "\(input), so the next transform would read its payloads and manifest as input; "
+                            + "give an --output outside the inputs",
+                        file: request.outputDirectory)
+                ])
+            }
+        }
+    }
+
+    /// `path` with symbolic links, `.` and `..` resolved, as far as it exists (the rest appended as written).
+    static func resolved(_ path: String) -> String {
+        if let real = realpath(path.isEmpty ? "." : path, nil) {
+            defer { free(real) }
+            return String(cString: real)
+        }
+        let (directory, name) = FileSystem.split(path)
+        guard directory != path else { return path }
+        let parent = resolved(directory)
+        return name.isEmpty || name == "." ? parent : parent + (parent.hasSuffix("/") ? "" : "/") + name
     }
 
     static func loadLookups(

@@ -99,6 +99,26 @@ import Testing
         let locked = manifest["inputs"]?.arrayValue?.first { $0["file"] == .string(input + "/locked") }
         #expect(locked?["errors"]?.arrayValue?.count == 1)
     }
+
+    /// An output directory inside an input (or the input itself) would have the next transform read its own
+    /// payloads and manifest as inputs, each "not a recognised input": it is refused before anything is written.
+    @Test func anOutputDirectoryInsideAnInputIsRefused() throws {
+        let input = TestSupport.makeTemporaryDirectory()
+        try TestSupport.copyDirectory(root + "/Fixtures/wdt/qimen", to: input + "/qimen")
+        for (output, shown) in [(input + "/out", "inside the input directory"), (input + "/qimen/", "the input directory")] {
+            let inputs = output.hasSuffix("/qimen/") ? [input + "/qimen"] : [input]
+            let result = try transform(inputs, into: output)
+            #expect(result.status == 2, "\(result.stderr)")
+            #expect(
+                result.stderr.contains(
+                    "\(output): error: the output directory is \(shown) \(inputs[0]), so the next transform would read its "
+                        + "payloads and manifest as input; give an --output outside the inputs"),
+                "\(result.stderr)")
+        }
+        #expect(!FileSystem.exists(input + "/out") && !FileSystem.exists(input + "/qimen/manifest.json"))
+        let beside = try transform([input], into: TestSupport.makeTemporaryDirectory() + "/out")
+        #expect(beside.status == 1 && beside.stderr.contains("0 file(s) with errors"), "\(beside.stderr)")
+    }
 }
 
 @Suite struct ValidateCommandTests {
