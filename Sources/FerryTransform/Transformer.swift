@@ -620,10 +620,12 @@ struct ValueRules {
         // Empty as the conversion sees it: a blank number or date is empty too, and takes the default.
         let isEmpty = text == nil || text!.isEmpty || (type != .string && ValueConversion.isBlank(text!))
         if isEmpty, let defaultValue { text = defaultValue }
+        var mappedFrom: String?  // the key, when the lookup gave the value
         if let table = lookup, let key = text, !key.isEmpty {
             // Keys are trimmed in the lookup file; so is the value looked up ("WH-SH01 " is WH-SH01).
             if let mapped = table.entries[key] ?? Self.trimmedKey(key).flatMap({ table.entries[$0] }) {
                 text = mapped
+                mappedFrom = key
             } else {
                 switch onMiss {
                 case .pass:
@@ -645,7 +647,14 @@ struct ValueRules {
             }
         }
         let convertedIsEmpty = converted == nil || converted == .string("")
-        if isRequired && convertedIsEmpty { return .problem(requiredMessage) }
+        if isRequired && convertedIsEmpty {
+            // The source had a value: say that the lookup's entry for it is empty, not that the value is missing.
+            if let key = mappedFrom, let table = lookup {
+                let whereFrom = table.file.map { "\($0)" } ?? "map '\(lookupName ?? table.name)'"
+                return .problem("'\(key)' maps to an empty value in \(whereFrom); fill it in there")
+            }
+            return .problem(requiredMessage)
+        }
         if omitEmpty && convertedIsEmpty { return .value(nil) }
         return .value(converted)
     }

@@ -176,6 +176,23 @@ private func reasons(_ result: TransformResult) -> [String] {
         }
     }
 
+    /// A lookup row with an empty value (a row not filled in yet) rejects a required field naming the row's
+    /// key and the file, not "missing or empty": the source value is there.
+    @Test func aRequiredFieldWhoseLookupEntryIsEmptyNamesTheEntry() throws {
+        let t = try template(
+            #"<ref name="S" path="warehouse_no" lookup="stocks" required="true"/><ref name="M" path="code" lookup="kinds" required="true"/>"#,
+            declarations: #"<lookup name="stocks" file="w.csv" key="k" value="v" on-miss="pass"/><map name="kinds"><entry key="6" value=""/></map>"#)
+        let tables = ["stocks": LookupTable(name: "stocks", entries: ["WH-SH01": ""], file: "lookups/w.csv")]
+        #expect(
+            reasons(try run(t, #"{"stockin_no":"RK1","warehouse_no":"WH-SH01","code":6}"#, lookups: tables)) == [
+                "S: 'WH-SH01' maps to an empty value in lookups/w.csv; fill it in there @ $.stockin_list[0].warehouse_no",
+                "M: '6' maps to an empty value in map 'kinds'; fill it in there @ $.stockin_list[0].code",
+            ])
+        #expect(
+            reasons(try run(t, #"{"stockin_no":"RK1","code":6}"#, lookups: tables)).first
+                == "S: required value is missing or empty (source 'warehouse_no') @ $.stockin_list[0].warehouse_no")
+    }
+
     @Test func aBlankNumberTakesTheDefaultAsAnEmptyOneDoes() throws {
         let t = try template(#"<field name="FPrice" path="cost_price" type="decimal" default="0"/>"#)
         for value in ["\"\"", "\" \"", "\"\u{3000}\"", "null"] {
