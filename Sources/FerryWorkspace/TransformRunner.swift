@@ -80,17 +80,26 @@ public enum TransformRunner {
         // the template and lookups load (which needs neither); a problem with them is still reported after
         // the template's.
         let listed = Result { () throws(StageFailure) in try inputFiles(request.inputs) }
-        let prefetch = InputPrefetch(files: (try? listed.get()) ?? [], count: window)
+        let prefetch = InputPrefetch(files: (try? listed.get())?.files ?? [], count: window)
         let (loaded, templateDiagnostics) = MappingTemplate.load(path: request.templatePath)
         guard let template = loaded else { throw StageFailure(templateDiagnostics) }
         summary.diagnostics += templateDiagnostics
 
         let context = try context(for: template, request: request, summary: &summary)
 
-        let files = try listed.get()
+        let (files, skipped) = try listed.get()
         try checkOutsideInputs(request)
         if files.isEmpty {
             summary.diagnostics.append(.warning("no input files (*.json, *.jsonl, *.ndjson) found", file: request.inputs.first))
+        }
+        if !skipped.isEmpty {
+            // Named, so that an export saved as .txt or .csv is not left out unnoticed.
+            let shown = skipped.prefix(5).joined(separator: ", ") + (skipped.count > 5 ? ", …" : "")
+            summary.diagnostics.append(
+                .warning(
+                    "\(skipped.count) file(s) not read, as their names do not end in .json, .jsonl or .ndjson: \(shown); "
+                        + "rename one that holds orders to read it",
+                    file: request.inputs.first))
         }
         summary.inputFiles = files.count
         let directory = request.outputDirectory
@@ -376,19 +385,28 @@ public enum TransformRunner {
 
     // MARK: - Inputs
 
-    static func inputFiles(_ paths: [String]) throws(StageFailure) -> [String] {
+    /// The input files under `paths`, and those of their directories that are not read for their names
+    /// (not Ferry's own files: those of other extensions).
+    static func inputFiles(_ paths: [String]) throws(StageFailure) -> (files: [String], skipped: [String]) {
         var files: [String] = []
+        var skipped: [String] = []
         var problems: [Diagnostic] = []
         for path in paths {
             if FileSystem.isDirectory(path) {
                 do {
-                    files += try FileSystem.filesRecursively(under: path).filter { file in
+                    for file in try FileSystem.filesRecursively(under: path) {
                         let name = FileSystem.fileName(file)
                         let lower = name.lowercased()
-                        return !ignoredInputNames.contains(name) && !lower.hasSuffix(".reject.json")
+                        guard !ignoredInputNames.contains(name) && !lower.hasSuffix(".reject.json")
                             && !lower.hasSuffix(".receipt.json") && !lower.hasSuffix(".error.json")
-                            && (lower.hasSuffix(".json") || lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson")
-                                || FileSystem.isDirectory(file))  // one that cannot be listed: reading it says so
+                        else { continue }
+                        if lower.hasSuffix(".json") || lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson")
+                            || FileSystem.isDirectory(file)  // one that cannot be listed: reading it says so
+                        {
+                            files.append(file)
+                        } else {
+                            skipped.append(file)
+                        }
                     }
                 } catch {
                     problems.append(error)
@@ -400,7 +418,7 @@ public enum TransformRunner {
             }
         }
         if !problems.isEmpty { throw StageFailure(problems) }
-        return files
+        return (files, skipped)
     }
 
     /// Refuses an output directory that is an input directory or inside one: the next transform would read

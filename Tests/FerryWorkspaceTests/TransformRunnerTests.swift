@@ -197,6 +197,24 @@ private func files(_ directory: String) -> [String: [UInt8]] {
         #expect(handedOut == started)
     }
 
+    /// Files of an input directory whose names do not say JSON are not read, but named: an export saved as
+    /// .txt or .csv is not left out unnoticed. Ferry's own files are skipped without a word.
+    @Test func filesNotReadForTheirNamesAreNamedInAWarning() throws {
+        let input = TestSupport.makeTemporaryDirectory()
+        try TestSupport.copyDirectory(fixtures + "/wdt/qimen", to: input + "/qimen")
+        try FileSystem.writeAtomically(try FileSystem.read(fixtures + "/wdt/export/orders-array.json"), to: input + "/orders.txt")
+        try FileSystem.writeAtomically("a,b\n", to: input + "/qimen/notes.csv")
+        try FileSystem.writeAtomically("{}", to: input + "/qimen/RK1.receipt.json")
+        let summary = try TransformRunner.run(request([input], output: TestSupport.makeTemporaryDirectory()))
+        #expect(summary.inputFiles == 2)
+        let warnings = summary.diagnostics.filter { $0.severity == .warning }.map(\.message)
+        #expect(
+            warnings == [
+                "2 file(s) not read, as their names do not end in .json, .jsonl or .ndjson: \(input)/orders.txt, "
+                    + "\(input)/qimen/notes.csv; rename one that holds orders to read it"
+            ], "\(warnings)")
+    }
+
     @Test func anUnreadableInputIsReportedAndTheOthersAreTransformed() throws {
         let input = TestSupport.makeTemporaryDirectory()
         try TestSupport.copyDirectory(fixtures + "/wdt/qimen", to: input + "/qimen")
