@@ -170,6 +170,17 @@ public struct Transformer: Sendable {
                     RejectionReason(
                         field: template.target.numberField, jsonPath: nil,
                         message: "the bill number must be a non-empty text value", templateLine: template.target.line))
+            } else if number!.trimmingCharacters(in: .whitespacesAndNewlines) != number! {
+                // Load refuses such a payload (Kingdee may keep the number trimmed, and Ferry could not tell its
+                // bill from another number): said here, with the source value's JSON path.
+                let field = plan.first { $0.isBillNumber }
+                reasons.append(
+                    RejectionReason(
+                        field: template.target.numberField,
+                        jsonPath: field?.sourcePath.map { Cursor(document: document, basePath: basePath).jsonPath($0) },
+                        message: "the bill number \"\(number!)\" has leading or trailing spaces, which Kingdee may not keep; "
+                            + "trim them in the source data or the template, then transform again",
+                        templateLine: field?.line ?? template.target.line))
             }
         } else if !reasons.contains(where: { $0.field == template.target.numberField }) {
             reasons.append(

@@ -193,6 +193,19 @@ private func reasons(_ result: TransformResult) -> [String] {
                 == "S: required value is missing or empty (source 'warehouse_no') @ $.stockin_list[0].warehouse_no")
     }
 
+    /// Load refuses a bill number with spaces around it (Kingdee may keep it trimmed); the transform says so
+    /// first, with the source value's JSON path, instead of writing a payload that can never be loaded.
+    @Test func aBillNumberWithSpacesAroundItIsRejectedWithItsJSONPath() throws {
+        let t = try template("")
+        for number in [" RK1", "RK1\\t", "RK1\\n"] {
+            #expect(
+                reasons(try run(t, #"{"stockin_no":"\#(number)"}"#)).first?.hasSuffix(
+                    "has leading or trailing spaces, which Kingdee may not keep; trim them in the source data or the template, "
+                        + "then transform again @ $.stockin_list[0].stockin_no") == true, "\(number)")
+        }
+        #expect(reasons(try run(t, #"{"stockin_no":"RK 1"}"#)).isEmpty)
+    }
+
     @Test func aBlankNumberTakesTheDefaultAsAnEmptyOneDoes() throws {
         let t = try template(#"<field name="FPrice" path="cost_price" type="decimal" default="0"/>"#)
         for value in ["\"\"", "\" \"", "\"\u{3000}\"", "null"] {
