@@ -126,6 +126,24 @@ private struct TemplateBuilder {
         if knownFields == nil {
             warning("source api '\(api)' is not one Ferry knows; paths cannot be checked against its fields", element.line)
         }
+        // A misspelt key, version or list is valid XML but loses every document: each is rejected for want of
+        // its key, or no page has the list.
+        if let known = knownFields {
+            for (attribute, effect) in [
+                ("key", "every document would be rejected as one that cannot be identified"),
+                ("version", "no document would have it, so of two versions of a document the one read last would be kept"),
+            ] {
+                guard let value = element.attribute(attribute), !known.document.contains(value) else { continue }
+                warning(
+                    "source \(attribute) '\(value)' is not a field of a source document\(didYouMean(value, in: known.document)); "
+                        + effect, element.line)
+            }
+            if let list = known.list, let value = element.attribute("list"), value != list {
+                warning(
+                    "source list '\(value)' is not the member of \(api) pages that holds the documents ('\(list)'); "
+                        + "no page would yield a document", element.line)
+            }
+        }
         var parameters: [(name: String, value: String)] = []
         for param in element.children where param.name == "param" {
             let name = param.attribute("name") ?? ""
@@ -363,11 +381,16 @@ private struct TemplateBuilder {
             let level = arrayFields.count - 1 - path.parentLevels
             guard level >= 0, let known = arrayFields[level], let first = path.firstKey else { continue }
             if !known.contains(first) {
-                let suggestion = known.min { editDistance($0, first) < editDistance($1, first) }
-                let hint = suggestion.map { editDistance($0, first) <= 3 ? " (did you mean '\($0)'?)" : "" } ?? ""
-                warning("path '\(path.text)': '\(first)' is not a field of \(knownFieldsName(level))\(hint)", line)
+                warning(
+                    "path '\(path.text)': '\(first)' is not a field of \(knownFieldsName(level))\(didYouMean(first, in: known))", line)
             }
         }
+    }
+
+    /// ` (did you mean 'x'?)` for the nearest known name, when it is near enough; else empty.
+    func didYouMean(_ name: String, in known: Set<String>) -> String {
+        let suggestion = known.min { editDistance($0, name) < editDistance($1, name) }
+        return suggestion.map { editDistance($0, name) <= 3 ? " (did you mean '\($0)'?)" : "" } ?? ""
     }
 
     func knownFieldsName(_ level: Int) -> String {

@@ -8,6 +8,8 @@ public enum SourceAPIs {
         public var document: Set<String>
         /// Fields of array elements, by array name.
         public var arrays: [String: Set<String>]
+        /// The member of a page that holds the documents.
+        public var list: String? = nil
     }
 
     /// The field lists by API method.
@@ -34,6 +36,7 @@ public enum SourceAPIs {
                     "goods_name", "goods_no", "spec_name", "spec_code", "prop2", "goods_unit", "batch_no",
                     "batch_remark", "position_no",
                 ]
-            ])
+            ],
+            list: "stockin_list")
     ]
 }

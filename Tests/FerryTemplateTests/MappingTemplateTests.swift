@@ -169,6 +169,26 @@ import Testing
         #expect(messages == ["t.xml:12: warning: path 'remrak': 'remrak' is not a field of a source document (did you mean 'remark'?)"])
     }
 
+    /// A misspelt source key, version or list passes the XSD but loses every document at the transform; for
+    /// an API Ferry knows, validate warns at the <source> line, with a suggestion.
+    @Test func misspeltSourceKeyVersionAndListAreWarnings() {
+        let text = templateText(bill: "").replacingOccurrences(
+            of: #"list="stockin_list" key="stockin_no" version="modified""#,
+            with: #"list="stock_list" key="stockin_nox" version="modifed""#)
+        let (template, messages) = parse(text)
+        #expect(template != nil)
+        #expect(
+            messages == [
+                "t.xml:4: warning: source key 'stockin_nox' is not a field of a source document (did you mean 'stockin_no'?); "
+                    + "every document would be rejected as one that cannot be identified",
+                "t.xml:4: warning: source version 'modifed' is not a field of a source document (did you mean 'modified'?); "
+                    + "no document would have it, so of two versions of a document the one read last would be kept",
+                "t.xml:4: warning: source list 'stock_list' is not the member of wdt.stockin.order.query pages that holds the "
+                    + "documents ('stockin_list'); no page would yield a document",
+            ], "\(messages)")
+        #expect(parse(templateText(bill: "")).messages.isEmpty)
+    }
+
     @Test func unknownOptionIsAWarning() {
         let (template, messages) = parse(templateText(bill: "", target: "<option name=\"IsFast\">true</option>"))
         #expect(template != nil)
