@@ -171,7 +171,13 @@ private struct TemplateBuilder {
             let known = MappingTemplate.standardOptions.contains { $0.name == name }
                 || MappingTemplate.otherKnownOptions.contains(name)
             if !known { warning("'\(name)' is not a Kingdee save option Ferry knows; it is sent as written", option.line) }
-            declared.append((name, Self.optionValue(option.text.trimmingCharactersInSpaces()), option.line))
+            let text = option.text.trimmingCharactersInSpaces()
+            let value = Self.optionValue(text)
+            // The standard options are switches: anything else would be sent as a string Kingdee refuses in every batch.
+            if MappingTemplate.standardOptions.contains(where: { $0.name == name }), value != .bool(true), value != .bool(false) {
+                error("option '\(name)' is true or false, not '\(text)'", option.line)
+            }
+            declared.append((name, value, option.line))
         }
         var options: [SaveOption] = []
         for (name, value) in MappingTemplate.standardOptions {
@@ -266,6 +272,13 @@ private struct TemplateBuilder {
         else { return nil }
         let elementFields: Set<String>? = path.parentLevels == 0 && depth == 0 && path.segments.count == 1
             ? path.firstKey.flatMap { knownFields?.arrays[$0] } : nil
+        if elementFields == nil, path.parentLevels == 0, depth == 0, path.segments.count == 1, let first = path.firstKey,
+            let known = knownFields, known.document.contains(first)
+        {
+            warning(
+                "entries '\(element.attribute("name") ?? "")': '\(first)' is not an array of a source document; "
+                    + "every document would be rejected ('\(first)' should be an array)", element.line)
+        }
         let inner = arrayFields + [elementFields]
         var condition: Expression?
         let conditionText = element.attribute("when")

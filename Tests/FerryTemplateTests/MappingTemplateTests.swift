@@ -189,6 +189,23 @@ import Testing
         #expect(parse(templateText(bill: "")).messages.isEmpty)
     }
 
+    /// A standard save option is a switch: another value would go to Kingdee as a string it refuses in every
+    /// batch. An <entries> path to a field that is not an array rejects every document.
+    @Test func aStandardOptionThatIsNotTrueOrFalseAndEntriesOfAFieldThatIsNoArray() {
+        let option = parse(templateText(bill: "", target: "<option name=\"IsDeleteEntry\">maybe</option>"))
+        #expect(option.template == nil)
+        #expect(option.messages == ["t.xml:7: error: option 'IsDeleteEntry' is true or false, not 'maybe'"], "\(option.messages)")
+        #expect(parse(templateText(bill: "", target: "<option name=\"IsDeleteEntry\"> false </option>")).messages.isEmpty)
+        let entries = parse(
+            templateText(bill: "    <entries name=\"FEntity\" path=\"warehouse_no\"><field name=\"FQty\" path=\"num\"/></entries>"))
+        #expect(entries.template != nil)
+        #expect(
+            entries.messages == [
+                "t.xml:12: warning: entries 'FEntity': 'warehouse_no' is not an array of a source document; every document "
+                    + "would be rejected ('warehouse_no' should be an array)"
+            ], "\(entries.messages)")
+    }
+
     @Test func unknownOptionIsAWarning() {
         let (template, messages) = parse(templateText(bill: "", target: "<option name=\"IsFast\">true</option>"))
         #expect(template != nil)
