@@ -189,7 +189,12 @@ public struct StringTemplate: Sendable, Hashable {
                     literal = ""
                 }
                 if inner.hasPrefix("$") {
-                    parts.append(.setting(String(inner.dropFirst())))
+                    let name = String(inner.dropFirst()).trimmingCharactersInSpaces()
+                    guard !name.isEmpty else {
+                        throw ValuePath.SyntaxError(
+                            message: "template '\(text)' has a setting placeholder '{$}' without a name (write '{$NAME}')")
+                    }
+                    parts.append(.setting(name))
                 } else {
                     parts.append(.path(try ValuePath(parsing: inner)))
                 }

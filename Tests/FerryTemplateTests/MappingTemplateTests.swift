@@ -128,6 +128,7 @@ import Testing
         ("    <field name=\"FNOTE\" path=\"remark\" type=\"string\" scale=\"2\"/>", 12, "scale applies to type=\"decimal\" only"),
         ("    <field name=\"X\" path=\"../warehouse_no\"/>", 12, "steps out 1 level(s), but only 0 enclosing document(s) exist here"),
         ("    <field name=\"X\" template=\"a {stockin_no\"/>", 12, "has a '{' that is never closed"),
+        ("    <field name=\"X\" template=\"a {$}\"/>", 12, "has a setting placeholder '{$}' without a name (write '{$NAME}')"),
         ("    <field name=\"X\" const=\"abc\" type=\"decimal\"/>", 12, "const 'abc' is not a decimal number"),
         ("    <field name=\"X\" path=\"remark\" on-miss=\"pass\"/>", 12, "on-miss applies only together with lookup"),
         ("    <entries name=\"FEntity\" path=\"details_list\" when=\"goods_count &gt;\">\n      <field name=\"Q\" path=\"goods_count\"/>\n    </entries>", 12, "invalid condition: expected a field name or a value but found the end"),
