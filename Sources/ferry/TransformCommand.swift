@@ -49,7 +49,7 @@ struct TransformCommand: AsyncParsableCommand {
         } else if output != nil {
             throw ValidationError("--output goes with --input (offline mode); inside a workspace, output goes to runs/ID/transform")
         }
-        for setting in settings where !setting.contains("=") {
+        for setting in settings where !setting.contains("=") || setting.hasPrefix("=") {
             throw ValidationError("--setting expects NAME=VALUE, not '\(setting)'")
         }
     }

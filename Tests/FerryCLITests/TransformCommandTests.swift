@@ -119,6 +119,17 @@ import Testing
         let beside = try transform([input], into: TestSupport.makeTemporaryDirectory() + "/out")
         #expect(beside.status == 1 && beside.stderr.contains("0 file(s) with errors"), "\(beside.stderr)")
     }
+
+    /// `--setting =BM01` (the name forgotten) is a usage error, not a setting named "BM01" set to "".
+    @Test func aSettingWithoutANameIsAUsageError() throws {
+        for setting in ["=BM01", "dept"] {
+            let result = try TestSupport.runFerry(
+                ["transform", "--input", "Fixtures/wdt", "--output", TestSupport.makeTemporaryDirectory(), "--setting", setting],
+                currentDirectory: root)
+            #expect(result.status == 64, "\(setting): \(result.stderr)")
+            #expect(result.stderr.contains("--setting expects NAME=VALUE, not '\(setting)'"), "\(result.stderr)")
+        }
+    }
 }
 
 @Suite struct ValidateCommandTests {
