@@ -232,10 +232,23 @@ extension RunOverview {
         }
     }
 
+    /// A stage's manifest that cannot be read (cut short, edited by hand): what is wrong, and what to do.
+    private func damaged(_ error: Diagnostic, hint: String) -> Diagnostic {
+        var problem = error
+        problem.message += "; the manifest is damaged: \(hint)"
+        return problem
+    }
+
     private mutating func readExtract() throws(Diagnostic) {
         let path = runDirectory + "/extract/manifest.json"
         guard FileSystem.exists(path) else { return }
-        let manifest = try ExtractManifest.load(path)
+        let manifest: ExtractManifest
+        do {
+            manifest = try ExtractManifest.load(path)
+        } catch {
+            // An extract cannot resume from it: the period is read again in a new run.
+            throw damaged(error, hint: "restore it, or read its period again in a new run (`ferry run --since …`)")
+        }
         extract.state = manifest.isComplete ? "complete" : "incomplete"
         extract.rangeStart = manifest.rangeStart.description
         extract.rangeEnd = manifest.rangeEnd.description
@@ -270,7 +283,12 @@ extension RunOverview {
         let directory = runDirectory + "/transform"
         let manifestPath = directory + "/manifest.json"
         guard FileSystem.exists(manifestPath) else { return }
-        let manifest = try JSONReader.parseFile(manifestPath)
+        let manifest: JSONValue
+        do {
+            manifest = try JSONReader.parseFile(manifestPath)
+        } catch {
+            throw damaged(error, hint: "run `ferry transform --run \(runID)` to write it again")
+        }
         func count(_ name: String) -> Int { Int(manifest["counts"]?[name]?.scalarText ?? "") ?? 0 }
         transform.state = "done"
         transform.documents = count("documents")

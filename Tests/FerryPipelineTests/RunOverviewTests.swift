@@ -153,6 +153,21 @@ import WDTSandbox
         #expect(overview.text(includeDocuments: false).contains("1 loaded, 0 failed, 1 in doubt, 1 pending, 0 changed\n"))
     }
 
+    /// A transform manifest cut short or broken by a hand edit: status says where, and what writes it again.
+    @Test func aDamagedTransformManifestSaysHowToWriteItAgain() throws {
+        let (_, run) = try Self.makeRun(unlisted: false)
+        let path = run + "/transform/manifest.json"
+        try FileSystem.writeAtomically(Array(try FileSystem.read(path).prefix(40)), to: path)
+        #expect {
+            try RunOverview.read(runDirectory: run, runID: Self.runID)
+        } throws: { error in
+            guard let diagnostic = error as? Diagnostic else { return false }
+            return diagnostic.file == path && diagnostic.line != nil
+                && diagnostic.message.hasSuffix(
+                    "; the manifest is damaged: run `ferry transform --run \(Self.runID)` to write it again")
+        }
+    }
+
     @Test func statusCommandListsThemAndFollowsItsSchema() throws {
         let (workspace, _) = try Self.makeRun(unlisted: true)
         let status = try TestSupport.runFerry(["status", "--workspace", workspace, "--json", "--documents"])
