@@ -79,6 +79,16 @@ public enum XMLTree {
     ) -> (root: XMLElement?, diagnostics: [Diagnostic]) {
         // Templates are read as UTF-8 whatever their declaration says, and with no DTD: say so plainly
         // rather than pass on what libxml2 makes of them.
+        if bytes.drop(while: { [0x20, 0x09, 0x0A, 0x0D, 0xEF, 0xBB, 0xBF].contains($0) }).isEmpty {
+            return (
+                nil,
+                [
+                    .error(
+                        "the template is empty; write a <scheme> (`ferry init` copies the built-in one into templates/)",
+                        file: file, line: 1)
+                ]
+            )
+        }
         if let encoding = TextEncoding.wide(bytes) {
             return (
                 nil,

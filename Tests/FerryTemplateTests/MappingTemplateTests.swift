@@ -42,6 +42,15 @@ import Testing
         #expect(!first.message.contains("\n"))
     }
 
+    @Test func anEmptyTemplateSaysSo() {
+        for text in ["", "  \n\t\r\n", "\u{FEFF}\n"] {
+            #expect(
+                parse(text).messages == [
+                    "t.xml:1: error: the template is empty; write a <scheme> (`ferry init` copies the built-in one into templates/)"
+                ], "\(parse(text).messages)")
+        }
+    }
+
     /// A DTD is refused before libxml2 sees it: no external entity is read or fetched, no entity expanded,
     /// and the message says what to do instead of a schema validator's internal error.
     @Test func aTemplateWithADoctypeIsRefusedAtItsLine() {
