@@ -29,7 +29,20 @@ public struct LookupTable: Sendable, Hashable {
         _ bytes: [UInt8], file: String, name: String, keyColumn: String, valueColumn: String
     ) throws(Diagnostic) -> LookupTable {
         guard var text = String(validating: bytes, as: UTF8.self) else {
-            throw .error("the file is not valid UTF-8; save it as UTF-8 CSV", file: file)
+            if let encoding = TextEncoding.wide(bytes) {
+                throw .error("the file is \(encoding); save it as UTF-8 CSV (iconv -f \(encoding) -t UTF-8)", file: file, line: 1)
+            }
+            // Excel on a Chinese Windows saves CSV as GBK: name the line of the first byte that is not UTF-8.
+            var parser = Unicode.UTF8.ForwardParser()
+            var iterator = bytes.makeIterator()
+            var line = 1
+            parsing: while true {
+                switch parser.parseScalar(from: &iterator) {
+                case .valid(let scalar): if scalar.count == 1 && scalar.first == UInt8(ascii: "\n") { line += 1 }
+                case .error, .emptyInput: break parsing
+                }
+            }
+            throw .error("\(TextEncoding.notUTF8Advice) (in Excel: Save As, CSV UTF-8)", file: file, line: line)
         }
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         let rows = try CSV.rows(text, file: file)

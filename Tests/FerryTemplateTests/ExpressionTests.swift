@@ -89,6 +89,25 @@ import Testing
         }
     }
 
+    /// Excel on a Chinese Windows saves CSV as GBK, and "Unicode text" as UTF-16: the error names the line of the
+    /// first byte that is not UTF-8 (or the encoding) and how to save the file.
+    @Test func aLookupFileNotInUTF8SaysWhereAndHowToSaveIt() {
+        let gbk = Array("spec_no,number,note\nA,1,x\nB,2,".utf8) + [0xC9, 0xCF, 0xBA, 0xA3] + Array("\n".utf8)
+        #expect {
+            try LookupTable.parseCSV(gbk, file: "m.csv", name: "m", keyColumn: "spec_no", valueColumn: "number")
+        } throws: { error in
+            (error as? Diagnostic)?.description
+                == "m.csv:3: error: the file is not UTF-8; saved as GBK/GB18030 or another ANSI code page? save it as UTF-8, "
+                + "e.g. iconv -f GB18030 -t UTF-8 (in Excel: Save As, CSV UTF-8)"
+        }
+        let utf16: [UInt8] = [0xFF, 0xFE] + "spec_no,number\nA,1\n".utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        #expect {
+            try LookupTable.parseCSV(utf16, file: "m.csv", name: "m", keyColumn: "spec_no", valueColumn: "number")
+        } throws: { error in
+            (error as? Diagnostic)?.description == "m.csv:1: error: the file is UTF-16LE; save it as UTF-8 CSV (iconv -f UTF-16LE -t UTF-8)"
+        }
+    }
+
     @Test func missingColumnIsNamed() {
         #expect(throws: Diagnostic.self) {
             try LookupTable.parseCSV(Array("a,b\n1,2\n".utf8), file: "m.csv", name: "m", keyColumn: "spec_no", valueColumn: "b")
