@@ -243,6 +243,15 @@ public enum FileSystem {
         return stat(path, &info) == 0
     }
 
+    /// Whether `path` (or what it links to) is a FIFO, a socket or a device: reading one may block for ever
+    /// or never end.
+    public static func isSpecialFile(_ path: String) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return false }
+        let type = info.st_mode & S_IFMT
+        return type == S_IFIFO || type == S_IFSOCK || type == S_IFCHR || type == S_IFBLK
+    }
+
     /// Whether `path` is a directory.
     public static func isDirectory(_ path: String) -> Bool {
         var info = stat()

@@ -80,14 +80,15 @@ public enum TransformRunner {
         // the template and lookups load (which needs neither); a problem with them is still reported after
         // the template's.
         let listed = Result { () throws(StageFailure) in try inputFiles(request.inputs) }
-        let prefetch = InputPrefetch(files: (try? listed.get())?.files ?? [], count: window)
+        let prefetch = InputPrefetch(
+            files: (try? listed.get())?.files ?? [], count: window, special: (try? listed.get())?.special ?? [])
         let (loaded, templateDiagnostics) = MappingTemplate.load(path: request.templatePath)
         guard let template = loaded else { throw StageFailure(templateDiagnostics) }
         summary.diagnostics += templateDiagnostics
 
         let context = try context(for: template, request: request, summary: &summary)
 
-        let (files, skipped) = try listed.get()
+        let (files, skipped, special) = try listed.get()
         try checkOutsideInputs(request)
         if files.isEmpty {
             summary.diagnostics.append(.warning("no input files (*.json, *.jsonl, *.ndjson) found", file: request.inputs.first))
@@ -148,7 +149,9 @@ public enum TransformRunner {
             try OrderedPipeline.run(
                 count: files.count, workers: workers, window: window,
                 produce: { index in
-                    processFile(files[index], index: index, transformer: transformer, keys: keys, read: prefetch.take(index))
+                    processFile(
+                        files[index], index: index, transformer: transformer, keys: keys,
+                        read: prefetch.take(index) ?? InputPrefetch.Read(files[index], isSpecial: special.contains(files[index])))
                 },
                 consume: { (result: FileResult) throws(Diagnostic) in
                     // The names this file's documents may write, before they are written (see `TransformMarker`).
@@ -198,8 +201,18 @@ public enum TransformRunner {
             var bytes: Result<[UInt8], Diagnostic>
             var sha256: String?
 
-            /// Reads and hashes `file`.
-            init(_ file: String) {
+            /// Reads and hashes `file`; a FIFO, socket or device found in an input directory (`isSpecial`) is
+            /// not opened: reading it could wait for ever, or never end.
+            init(_ file: String, isSpecial: Bool = false) {
+                if isSpecial {
+                    bytes = .failure(
+                        .error(
+                            "not a regular file (a FIFO, socket or device), so it is not read: move it out of the input "
+                                + "directory, or name it as an input of its own to read it",
+                            file: file))
+                    sha256 = nil
+                    return
+                }
                 do {
                     let bytes = try FileSystem.read(file)
                     self.bytes = .success(bytes)
@@ -227,7 +240,7 @@ public enum TransformRunner {
         /// Guarded by `lock`: how many files the prefetch started.
         private var started = 0
 
-        init(files: [String], count: Int) {
+        init(files: [String], count: Int, special: Set<String> = []) {
             self.count = min(count, files.count)
             slots = Array(repeating: .pending, count: self.count)
             guard self.count > 0 else { return }
@@ -243,7 +256,7 @@ public enum TransformRunner {
                     }
                     guard let claimed else { return }
                     guard claimed else { continue }
-                    let read = Read(files[index])
+                    let read = Read(files[index], isSpecial: special.contains(files[index]))
                     lock.withLock { slots[index] = .ready(read) }
                     done.signal()
                 }
@@ -387,9 +400,12 @@ public enum TransformRunner {
 
     /// The input files under `paths`, and those of their directories that are not read for their names
     /// (not Ferry's own files: those of other extensions).
-    static func inputFiles(_ paths: [String]) throws(StageFailure) -> (files: [String], skipped: [String]) {
+    static func inputFiles(_ paths: [String]) throws(StageFailure) -> (
+        files: [String], skipped: [String], special: Set<String>
+    ) {
         var files: [String] = []
         var skipped: [String] = []
+        var special: Set<String> = []
         var problems: [Diagnostic] = []
         for path in paths {
             if FileSystem.isDirectory(path) {
@@ -404,6 +420,7 @@ public enum TransformRunner {
                             || FileSystem.isDirectory(file)  // one that cannot be listed: reading it says so
                         {
                             files.append(file)
+                            if FileSystem.isSpecialFile(file) { special.insert(file) }
                         } else {
                             skipped.append(file)
                         }
@@ -418,7 +435,7 @@ public enum TransformRunner {
             }
         }
         if !problems.isEmpty { throw StageFailure(problems) }
-        return (files, skipped)
+        return (files, skipped, special)
     }
 
     /// Refuses an output directory that is an input directory or inside one: the next transform would read

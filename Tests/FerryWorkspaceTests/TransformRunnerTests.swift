@@ -215,6 +215,23 @@ private func files(_ directory: String) -> [String: [UInt8]] {
             ], "\(warnings)")
     }
 
+    /// A FIFO, socket or device in an input directory (or a link to one) is not opened: a FIFO would block the
+    /// transform for ever, /dev/zero never end. Named as an input of its own, it is read.
+    @Test func aDeviceOrFIFOInAnInputDirectoryIsReportedNotRead() throws {
+        let input = TestSupport.makeTemporaryDirectory()
+        try TestSupport.copyDirectory(fixtures + "/wdt/qimen", to: input + "/qimen")
+        try FileManager.default.createSymbolicLink(atPath: input + "/qimen/device.json", withDestinationPath: "/dev/null")
+        let summary = try TransformRunner.run(request([input], output: TestSupport.makeTemporaryDirectory()))
+        #expect(
+            summary.diagnostics.filter { $0.file == input + "/qimen/device.json" }.map(\.message) == [
+                "not a regular file (a FIFO, socket or device), so it is not read: move it out of the input directory, "
+                    + "or name it as an input of its own to read it"
+            ], "\(summary.diagnostics)")
+        #expect(summary.filesWithErrors == 1 && summary.inputFiles == 3 && summary.payloads > 0)
+        let named = try TransformRunner.run(request([input + "/qimen/device.json"], output: TestSupport.makeTemporaryDirectory()))
+        #expect(named.diagnostics.contains { $0.message.hasPrefix("the file is empty") }, "\(named.diagnostics)")
+    }
+
     @Test func anUnreadableInputIsReportedAndTheOthersAreTransformed() throws {
         let input = TestSupport.makeTemporaryDirectory()
         try TestSupport.copyDirectory(fixtures + "/wdt/qimen", to: input + "/qimen")
