@@ -208,16 +208,17 @@ public enum XMLTree {
     static func doctypeLine(_ bytes: [UInt8]) -> Int? {
         var line = 1
         var i = 0
-        func starts(_ text: String, at index: Int) -> Bool {
-            let pattern = Array(text.utf8)
-            return index + pattern.count <= bytes.count && Array(bytes[index..<index + pattern.count]) == pattern
+        func starts(_ text: StaticString, at index: Int) -> Bool {
+            text.withUTF8Buffer { pattern in
+                index + pattern.count <= bytes.count && pattern.indices.allSatisfy { bytes[index + $0] == pattern[$0] }
+            }
         }
-        func skip(to end: String) {
+        func skip(to end: StaticString) {
             while i < bytes.count, !starts(end, at: i) {
                 if bytes[i] == UInt8(ascii: "\n") { line += 1 }
                 i += 1
             }
-            i += end.utf8.count
+            i += end.utf8CodeUnitCount
         }
         while i < bytes.count {
             if starts("<!--", at: i) {

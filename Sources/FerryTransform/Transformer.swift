@@ -170,7 +170,7 @@ public struct Transformer: Sendable {
                     RejectionReason(
                         field: template.target.numberField, jsonPath: nil,
                         message: "the bill number must be a non-empty text value", templateLine: template.target.line))
-            } else if number!.trimmingCharacters(in: .whitespacesAndNewlines) != number! {
+            } else if ValueRules.trimmedKey(number!) != nil {  // white space at either end, decided from its end bytes
                 // Load refuses such a payload (Kingdee may keep the number trimmed, and Ferry could not tell its
                 // bill from another number): said here, with the source value's JSON path.
                 let field = plan.first { $0.isBillNumber }
