@@ -298,13 +298,20 @@ extension RunOverview {
         transform.supersededDuplicates = count("superseded_duplicates")
         transform.filesWithErrors = count("files_with_errors")
         transform.droppedLines = count("dropped_lines")
-        let unreadable = (manifest["inputs"]?.arrayValue ?? []).filter { !($0["errors"]?.arrayValue ?? []).isEmpty }
-        if !unreadable.isEmpty {
+        // Files with errors: none of their documents read (not JSON, not UTF-8, not readable), or some (a bad
+        // JSON Lines line, an element that is not an object), whose others were transformed.
+        let withErrors = (manifest["inputs"]?.arrayValue ?? []).filter { !($0["errors"]?.arrayValue ?? []).isEmpty }
+        let readInPart = withErrors.filter { Int($0["documents"]?.scalarText ?? "") ?? 0 > 0 }
+        let unread = withErrors.filter { Int($0["documents"]?.scalarText ?? "") ?? 0 == 0 }
+        for (files, message) in [
+            (unread, "input file could not be read; its documents are not transformed"),
+            (readInPart, "input file read in part: its other documents were transformed, what the errors name was not"),
+        ] where !files.isEmpty {
             problems.append(
                 ProblemGroup(
-                    stage: "transform", errorClass: "unreadable", message: "input file could not be read; its documents are not transformed",
-                    field: nil, documents: unreadable.compactMap { $0["file"]?.stringValue }.sorted(),
-                    values: unreadable.flatMap { ($0["errors"]?.arrayValue ?? []).compactMap(\.stringValue) }.sorted(),
+                    stage: "transform", errorClass: "unreadable", message: message,
+                    field: nil, documents: files.compactMap { $0["file"]?.stringValue }.sorted(),
+                    values: files.flatMap { ($0["errors"]?.arrayValue ?? []).compactMap(\.stringValue) }.sorted(),
                     hint: "see the errors in transform/manifest.json; read the run's extract again with `ferry extract --run "
                         + "\(runID)` (or repair the file), then `ferry transform --run \(runID)` and `ferry load --run \(runID)`"))
         }

@@ -168,6 +168,30 @@ import WDTSandbox
         }
     }
 
+    @Test func aFileReadInPartIsNotCalledUnreadWhole() throws {
+        let (_, run) = try Self.makeRun(unlisted: false)
+        // The manifest of a transform that read one file not at all and another but one of its lines.
+        let path = run + "/transform/manifest.json"
+        var manifest = try JSONReader.parseFile(path).objectValue!
+        manifest.members.removeAll { $0.key == "inputs" }
+        manifest.append(
+            "inputs",
+            .array([
+                ["file": "in/a.json", "documents": 0, "errors": ["in/a.json:1:1: error: unexpected end"]],
+                ["file": "in/b.jsonl", "documents": 3, "errors": ["in/b.jsonl:2:5: error: unexpected byte"]],
+                ["file": "in/c.json", "documents": 5, "errors": []],
+            ]))
+        try FileSystem.writeAtomically(JSONWriter().bytes(.object(manifest)), to: path)
+        let overview = try RunOverview.read(runDirectory: run, runID: Self.runID)
+        let groups = overview.problems.filter { $0.stage == "transform" && $0.errorClass == "unreadable" }
+        let unread = try #require(groups.first { $0.documents == ["in/a.json"] })
+        #expect(unread.message == "input file could not be read; its documents are not transformed")
+        let inPart = try #require(groups.first { $0.documents == ["in/b.jsonl"] })
+        #expect(inPart.message.hasPrefix("input file read in part: its other documents were transformed"), "\(inPart.message)")
+        #expect(inPart.values == ["in/b.jsonl:2:5: error: unexpected byte"])
+        #expect(groups.count == 2 && !overview.isClean)
+    }
+
     @Test func statusCommandListsThemAndFollowsItsSchema() throws {
         let (workspace, _) = try Self.makeRun(unlisted: true)
         let status = try TestSupport.runFerry(["status", "--workspace", workspace, "--json", "--documents"])
