@@ -630,7 +630,8 @@ struct ValueRules {
         var text = source
         // Empty as the conversion sees it: a blank number or date is empty too, and takes the default.
         let isEmpty = text == nil || text!.isEmpty || (type != .string && ValueConversion.isBlank(text!))
-        if isEmpty, let defaultValue { text = defaultValue }
+        // A blank number or date is not looked up either: without a default it is missing, not a lookup miss.
+        if isEmpty { text = defaultValue ?? (type == .string ? text : nil) }
         var mappedFrom: String?  // the key, when the lookup gave the value
         if let table = lookup, let key = text, !key.isEmpty {
             // Keys are trimmed in the lookup file; so is the value looked up ("WH-SH01 " is WH-SH01).

@@ -214,6 +214,18 @@ private func reasons(_ result: TransformResult) -> [String] {
         }
     }
 
+    @Test func aBlankNumberWithALookupIsMissingNotALookupMiss() throws {
+        let t = try template(
+            #"<field name="FQty" path="goods_count" type="decimal" lookup="qty" required="true"/>"#,
+            declarations: #"<map name="qty"><entry key="1" value="10"/></map>"#)
+        for value in ["\" \"", "\"\u{3000}\""] {
+            #expect(
+                reasons(try run(t, #"{"stockin_no":"RK1","goods_count":\#(value)}"#))
+                    == ["FQty: required value is missing or empty (source 'goods_count') @ $.stockin_list[0].goods_count"], "\(value)")
+        }
+        #expect(try model(try run(t, #"{"stockin_no":"RK1","goods_count":"1"}"#))["FQty"] == .number("10"))
+    }
+
     @Test func anUndecidableLineFilterOnTheOrderNamesTheOrdersJSONPath() throws {
         let t = try template("""
             <entries name="FEntity" path="details_list" when="../order_type &gt; 0">
