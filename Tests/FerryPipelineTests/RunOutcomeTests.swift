@@ -59,11 +59,7 @@ enum CleanRun {
     static func extract(_ dir: String, pair: SandboxPair, environment: [String: String], sourceLocation: SourceLocation = #_sourceLocation)
         async throws -> String
     {
-        let extract = try await TestSupport.runFerryAsync(
-            ["extract", "--workspace", dir, "--since", pair.period.start.description, "--until", pair.period.end.description],
-            environment: environment)
-        #expect(extract.status == 0, "\(extract.stderr)", sourceLocation: sourceLocation)
-        return try runID(extract)
+        try await overPeriod("extract", dir, pair: pair, environment: environment, sourceLocation: sourceLocation)
     }
 
     /// `ferry run` over the sandbox's whole period in the workspace `dir`, into a new run that must come out
@@ -71,11 +67,18 @@ enum CleanRun {
     static func cleanRun(_ dir: String, pair: SandboxPair, environment: [String: String], sourceLocation: SourceLocation = #_sourceLocation)
         async throws -> String
     {
-        let run = try await TestSupport.runFerryAsync(
-            ["run", "--workspace", dir, "--since", pair.period.start.description, "--until", pair.period.end.description],
+        try await overPeriod("run", dir, pair: pair, environment: environment, sourceLocation: sourceLocation)
+    }
+
+    /// `ferry COMMAND` over the sandbox's whole period in the workspace `dir`, which must exit 0: the run's id.
+    private static func overPeriod(
+        _ command: String, _ dir: String, pair: SandboxPair, environment: [String: String], sourceLocation: SourceLocation
+    ) async throws -> String {
+        let result = try await TestSupport.runFerryAsync(
+            [command, "--workspace", dir, "--since", pair.period.start.description, "--until", pair.period.end.description],
             environment: environment)
-        #expect(run.status == 0, "everything fits: \(run.stderr)", sourceLocation: sourceLocation)
-        return try runID(run)
+        #expect(result.status == 0, "ferry \(command) must exit 0: \(result.stderr)", sourceLocation: sourceLocation)
+        return try runID(result)
     }
 
     /// The run id `ferry run` or `ferry extract` printed first on stdout.
