@@ -35,6 +35,22 @@ public enum JSONReader {
     ///   syntax error anywhere is still an error) but left out of the value, which saves building what
     ///   nobody reads.
     public static func parse(_ bytes: some Collection<UInt8>, keeping: JSONKeySet? = nil) throws(JSONSyntaxError) -> JSONValue {
+        var repeatsKeptName = false
+        return try parse(bytes, keeping: keeping, repeatsKeptName: &repeatsKeptName)
+    }
+
+    /// Parses one JSON text, also telling whether an object holds a kept member name more than once.
+    ///
+    /// RFC 8259 leaves the meaning of a repeated name open (this reader's objects answer with the last
+    /// one): a caller that must not guess looks for the repetitions (`JSONValue.repeatedMembers`) only
+    /// when this says there are some, so the usual input pays one bit test per kept member.
+    ///
+    /// - Parameter repeatsKeptName: set to `true` when an object repeats a name of `keeping` (members
+    ///   inside a value kept whole are not looked at); left alone otherwise.
+    /// - Throws: `JSONSyntaxError` with the position of the first problem.
+    public static func parse(
+        _ bytes: some Collection<UInt8>, keeping: JSONKeySet?, repeatsKeptName: inout Bool
+    ) throws(JSONSyntaxError) -> JSONValue {
         let array = Array(bytes)
         do {
             return try array.withUnsafeBufferPointer { buffer in
@@ -44,6 +60,7 @@ public enum JSONReader {
                 }
                 return try keeping.withLookup { lookup in
                     var parser = Parser(buffer, keeping: lookup)
+                    defer { if parser.repeatsKeptName { repeatsKeptName = true } }
                     return try parser.parseDocument()
                 }
             }
@@ -67,6 +84,9 @@ public enum JSONReader {
         public var number: Int
         /// The parsed value, or why the line is not JSON (with the line's own number in `line`).
         public var result: Result<JSONValue, JSONSyntaxError>
+        /// Whether an object of the line holds a kept member name more than once (see
+        /// `parse(_:keeping:repeatsKeptName:)`).
+        public var repeatsKeptName = false
     }
 
     /// Parses JSON Lines: one value per non-blank line. A bad line does not stop the others.
@@ -83,7 +103,9 @@ public enum JSONReader {
             let slice = bytes[start..<end]
             if slice.contains(where: { !isWhitespace($0) }) {
                 do {
-                    lines.append(Line(number: number, result: .success(try parse(slice, keeping: keeping))))
+                    var repeats = false
+                    let value = try parse(slice, keeping: keeping, repeatsKeptName: &repeats)
+                    lines.append(Line(number: number, result: .success(value), repeatsKeptName: repeats))
                 } catch {
                     var shifted = error
                     shifted.line = number
@@ -131,6 +153,8 @@ public enum JSONReader {
         var scratch: [UInt8] = []
         /// Member names to keep; `nil` keeps everything (also inside a member kept whole).
         var keeping: JSONKeySet.Lookup?
+        /// Whether an object held a kept name more than once.
+        var repeatsKeptName = false
 
         init(_ bytes: UnsafeBufferPointer<UInt8>, keeping: JSONKeySet.Lookup? = nil) {
             self.bytes = bytes
@@ -213,18 +237,26 @@ public enum JSONReader {
             }
             // One allocation for a typical record instead of growing 1, 2, 4, 8, 16.
             object.members.reserveCapacity(16)
+            // The kept names seen in this object, by number (names past the 64th: looked for in `object`).
+            var seen: UInt64 = 0
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw unexpected("a member name in double quotes") }
                 var key: String?
                 var keepWhole = false
                 if let keeping {
-                    switch try memberName(in: keeping) {
-                    case .skip: key = nil
-                    case .keep(let name): key = name
-                    case .keepWhole(let name):
+                    if let entry = try memberName(in: keeping) {
+                        // A kept name is the set's own string (same bytes): no string is made per member.
+                        let name = keeping.names[entry]
                         key = name
-                        keepWhole = true
+                        keepWhole = keeping.whole[entry]
+                        if entry < 64 {
+                            let bit: UInt64 = 1 << UInt64(entry)
+                            if seen & bit != 0 { repeatsKeptName = true }
+                            seen |= bit
+                        } else if object.members.contains(where: { $0.key == name }) {
+                            repeatsKeptName = true
+                        }
                     }
                 } else {
                     key = try parseString()
@@ -410,32 +442,20 @@ public enum JSONReader {
 
         // MARK: Skipping what is not kept
 
-        /// What to do with an object member, by its name.
-        enum MemberDecision {
-            case skip
-            case keep(String)
-            case keepWhole(String)
-        }
-
-        /// Reads a member name (at its opening quote) and decides whether the member is kept. Plain ASCII
-        /// names are matched on their bytes, without making a string for names that are skipped.
-        mutating func memberName(in keeping: JSONKeySet.Lookup) throws -> MemberDecision {
+        /// Reads a member name (at its opening quote) and tells whether the member is kept: the name's
+        /// number in the key set (its string is `names[entry]`, kept whole when `whole[entry]`), or `nil`.
+        /// Plain ASCII names are matched on their bytes, without making a string for names that are skipped.
+        mutating func memberName(in keeping: JSONKeySet.Lookup) throws -> Int? {
             let start = index + 1
             var nonASCII = false
             let end = scanPlain(from: start, sawNonASCII: &nonASCII)
             if !nonASCII && end < bytes.count && bytes[end] == UInt8(ascii: "\"") {
                 index = end + 1
-                // A kept name is the set's own string (same bytes): no string is made per member.
-                let name = UnsafeBufferPointer(rebasing: bytes[start..<end])
-                guard let entry = keeping.entry(name) else { return .skip }
-                return keeping.whole[entry] ? .keepWhole(keeping.names[entry]) : .keep(keeping.names[entry])
+                return keeping.entry(UnsafeBufferPointer(rebasing: bytes[start..<end]))
             }
             // Escapes, non-ASCII, control characters or no end: read it as any string (same checks, same errors).
             let name = try parseString()
-            switch Array(name.utf8).withUnsafeBufferPointer({ keeping.decision($0) }) {
-            case .none: return .skip
-            case .some(let whole): return whole ? .keepWhole(name) : .keep(name)
-            }
+            return Array(name.utf8).withUnsafeBufferPointer { keeping.entry($0) }
         }
 
         /// Steps over a value, checking it exactly as `parseValue` would, without building it.

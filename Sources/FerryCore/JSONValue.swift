@@ -46,6 +46,38 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
+    /// The JSON paths of the members whose name appears more than once in their object, below `path`
+    /// (the path of this value), an object's own before those inside its values: each repeated name
+    /// once. JSON does not say which of two same-named members counts (`JSONObject` answers with the
+    /// last), so a reader of money and quantities names them instead of choosing.
+    public func repeatedMembers(at path: String) -> [String] {
+        var found: [String] = []
+        collectRepeatedMembers(at: path, into: &found)
+        return found
+    }
+
+    private func collectRepeatedMembers(at path: String, into found: inout [String]) {
+        switch self {
+        case .object(let object):
+            var seen: Set<String> = []
+            var reported: Set<String> = []
+            for member in object.members {
+                if !seen.insert(member.key).inserted, reported.insert(member.key).inserted {
+                    found.append(path + "." + member.key)
+                }
+            }
+            for member in object.members {
+                member.value.collectRepeatedMembers(at: path + "." + member.key, into: &found)
+            }
+        case .array(let elements):
+            for (i, element) in elements.enumerated() {
+                element.collectRepeatedMembers(at: "\(path)[\(i)]", into: &found)
+            }
+        case .null, .bool, .number, .string:
+            break
+        }
+    }
+
     /// A short name of the value's kind, for messages ("a string", "an object").
     public var kindDescription: String {
         switch self {

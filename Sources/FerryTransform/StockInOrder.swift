@@ -40,13 +40,17 @@ public struct StockInOrder: Sendable, Hashable {
     public var document: JSONValue
     /// Where it was read from.
     public var origin: DocumentOrigin
+    /// JSON paths of members whose name the order repeats in one object, among those the template reads
+    /// (`JSONValue.repeatedMembers(at:)`): such an order is rejected, not mapped from a guess.
+    public var repeatedMembers: [String]
 
     /// Creates an order.
-    public init(key: String?, version: String?, document: JSONValue, origin: DocumentOrigin) {
+    public init(key: String?, version: String?, document: JSONValue, origin: DocumentOrigin, repeatedMembers: [String] = []) {
         self.key = key
         self.version = version
         self.document = document
         self.origin = origin
+        self.repeatedMembers = repeatedMembers
     }
 }
 
@@ -119,8 +123,9 @@ public enum InputReader {
             return input
         }
         let value: JSONValue
+        var repeatsKeptName = false
         do {
-            value = try JSONReader.parse(bytes, keeping: keeping)
+            value = try JSONReader.parse(bytes, keeping: keeping, repeatsKeptName: &repeatsKeptName)
         } catch {
             // Several values one after another: JSON Lines without the .jsonl name.
             if error.message.hasPrefix("unexpected") && error.message.hasSuffix("after the end of the JSON value")
@@ -138,7 +143,28 @@ public enum InputReader {
             return input
         }
         readValue(value, into: &input, fileIndex: fileIndex, source: source)
+        if repeatsKeptName { assignRepeatedMembers(value.repeatedMembers(at: "$"), in: &input) }
         return input
+    }
+
+    /// Gives each order the repeated members inside it; a repeated member outside every order (a page's
+    /// `stockin_list` twice: the first list's orders would be lost) refuses the whole file.
+    private static func assignRepeatedMembers(_ paths: [String], in input: inout InputFile) {
+        var outside = paths
+        for i in input.orders.indices {
+            let base = input.orders[i].origin.jsonPath
+            let inside = paths.filter { $0.hasPrefix(base + ".") || $0.hasPrefix(base + "[") }
+            guard !inside.isEmpty else { continue }
+            input.orders[i].repeatedMembers = inside
+            outside.removeAll { inside.contains($0) }
+        }
+        guard let first = outside.first else { return }
+        input.orders = []
+        input.diagnostics.append(
+            .error(
+                "the member '\(first.split(separator: ".").last ?? "")' appears more than once in its object, and JSON does not say "
+                    + "which one counts; no document of this file was read: fix or re-export the file, then run transform again",
+                file: input.file, jsonPath: first))
     }
 
     /// What to do about text that is not UTF-8: Chinese exports from Windows tools are often GBK/GB18030.
@@ -161,7 +187,9 @@ public enum InputReader {
             case .success(let value):
                 let origin = DocumentOrigin(file: input.file, jsonPath: "$", line: line.number, fileIndex: fileIndex, position: line.number)
                 if case .object = value {
-                    input.orders.append(order(value, origin: origin, source: source))
+                    var document = order(value, origin: origin, source: source)
+                    if line.repeatsKeptName { document.repeatedMembers = value.repeatedMembers(at: "$") }
+                    input.orders.append(document)
                 } else {
                     input.diagnostics.append(
                         .error("expected an order object but found \(value.kindDescription); this line was not read", file: input.file, line: line.number))

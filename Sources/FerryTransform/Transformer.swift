@@ -126,6 +126,17 @@ public struct Transformer: Sendable {
         let document = order.document
         let basePath = order.origin.jsonPath
         var reasons: [RejectionReason] = []
+        // Before the filters: a filter reading a repeated member would decide from a guess too.
+        if !order.repeatedMembers.isEmpty {
+            return .rejected(
+                order.repeatedMembers.map { path in
+                    RejectionReason(
+                        field: nil, jsonPath: path,
+                        message: "this member appears more than once in its object, and JSON does not say which value "
+                            + "counts; fix the source data or export it again, then transform again",
+                        templateLine: nil)
+                })
+        }
         for filter in template.filters {
             let passes: Bool
             do {

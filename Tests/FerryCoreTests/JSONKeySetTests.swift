@@ -24,6 +24,36 @@ import Testing
         #expect(JSONKeySet(["a"]).contains("a") && !JSONKeySet(["a"]).contains("b"))
     }
 
+    /// A kept name twice in one object is told (the value answers with the last; a reader of money must
+    /// not guess); a skipped name twice, or a kept name once in each of two objects, is not.
+    @Test func tellsWhenAnObjectRepeatsAKeptName() throws {
+        func repeats(_ text: String, _ keys: JSONKeySet) throws -> Bool {
+            var repeats = false
+            _ = try JSONReader.parse(Array(text.utf8), keeping: keys, repeatsKeptName: &repeats)
+            return repeats
+        }
+        let ab = JSONKeySet(["a", "b"], wholeNames: ["w"])
+        #expect(try !repeats(#"{"a": 1, "x": 1, "x": 2, "b": {"a": 2, "x": [{"a": 3}]}}"#, ab))
+        #expect(try repeats(#"{"a": 1, "b": {"a": 1}, "a": 2}"#, ab))
+        #expect(try repeats(#"{"b": [{"a": 1}, {"b": 0, "a": 1, "b": 2}]}"#, ab))
+        #expect(try repeats(#"{"a": 1, "\u0061": 2}"#, ab))
+        #expect(try !repeats(#"{"w": {"q": 1, "q": 2}}"#, ab), "inside a value kept whole nothing is looked at")
+        #expect(try repeats(#"{"w": 1, "w": 2}"#, ab))
+        // Names past the 64th are looked for among the members kept so far.
+        let many = JSONKeySet((0..<70).map { "n\($0)" })
+        #expect(try repeats(#"{"n69": 1, "n3": 0, "n69": 2}"#, many))
+        #expect(try !repeats(#"{"n69": 1, "n68": 2, "n3": 0, "n63": 1}"#, many))
+        #expect(try repeats(#"{"n63": 1, "n63": 1}"#, many))
+        let lines = JSONReader.parseLines(Array("{\"a\": 1}\n{\"a\": 1, \"a\": 2}\n".utf8), keeping: ab)
+        #expect(lines.map(\.repeatsKeptName) == [false, true])
+    }
+
+    @Test func repeatedMembersAreNamedByTheirPaths() throws {
+        let value = try JSONReader.parse(#"{"a": 1, "a": 2, "b": [{"c": 1, "c": 2, "c": 3}, {"d": {"e": 0, "e": 1}}], "a": 3}"#)
+        #expect(value.repeatedMembers(at: "$.x") == ["$.x.a", "$.x.b[0].c", "$.x.b[1].d.e"])
+        #expect(try JSONReader.parse(#"{"a": {"a": 1}, "b": [{"a": 1}, {"a": 2}]}"#).repeatedMembers(at: "$").isEmpty)
+    }
+
     /// Invalid JSON inside a skipped member gives the error it gives when everything is kept.
     @Test(arguments: [
         "[1,]", "{\"a\":1,}", "[NaN]", "[-]", "[.1]", "[1e]", "[\"\\u00\"]", "[0x1]", "[\"a\" \"b\"]", "{1:2}", "[\"\t\"]",

@@ -171,6 +171,40 @@ private func read(_ text: String, file: String = "in.json") -> InputFile {
         #expect(documents > 10)
     }
 
+    /// An order repeating a member the template reads is rejected, naming the member, instead of being
+    /// mapped from the last of the values; the page's other orders are not affected. A page repeating its
+    /// list (the first list's orders would be lost) is refused whole.
+    @Test func repeatedMembersRejectTheirOrderOrTheirFile() throws {
+        let root = TestSupport.repositoryRoot
+        let (loaded, diagnostics) = MappingTemplate.load(path: root + "/Templates/wdt-stockin-to-kingdee-other-inbound.xml")
+        let template = try #require(loaded, "\(diagnostics)")
+        let keys = InputReader.keySet(for: template)
+        let line = #"{"spec_no": "M1", "goods_count": "2.0000", "brand_name": "a", "brand_name": "b"}"#
+        let twice = #"{"spec_no": "M1", "goods_count": "2.0000", "goods_count": "20.0000"}"#
+        let page = #"{"response": {"errorcode": 0, "total_count": 2, "stockin_list": ["#
+            + #"{"stockin_no": "RK1", "warehouse_no": "WH001", "details_list": [\#(line), \#(twice)]},"#
+            + #"{"stockin_no": "RK2", "warehouse_no": "WH001", "brand_name": "x", "brand_name": "y", "details_list": [\#(line)]}]}}"#
+        let input = InputReader.read(Array(page.utf8), file: "p.json", fileIndex: 0, source: template.source, keeping: keys)
+        #expect(input.diagnostics.isEmpty)
+        #expect(input.orders.map(\.repeatedMembers) == [["$.response.stockin_list[0].details_list[1].goods_count"], []])
+        let transformer = Transformer(context: TransformContext(template: template, lookups: [:], settings: ["org_number": "100"]))
+        guard case .rejected(let reasons) = transformer.transform(input.orders[0]) else {
+            Issue.record("an order with a repeated goods_count was not rejected")
+            return
+        }
+        #expect(reasons.map(\.jsonPath) == ["$.response.stockin_list[0].details_list[1].goods_count"])
+        #expect(reasons.first?.message.contains("appears more than once") == true)
+
+        let lines = InputReader.read(Array((line + "\n" + twice + "\n").utf8), file: "l.jsonl", fileIndex: 0, source: template.source, keeping: keys)
+        #expect(lines.orders.map(\.repeatedMembers) == [[], ["$.goods_count"]])
+
+        let twoLists = #"{"response": {"errorcode": 0, "total_count": 2, "stockin_list": [{"stockin_no": "RK1"}], "stockin_list": [{"stockin_no": "RK2"}]}}"#
+        let refused = InputReader.read(Array(twoLists.utf8), file: "p.json", fileIndex: 0, source: template.source, keeping: keys)
+        #expect(refused.orders.isEmpty)
+        #expect(refused.diagnostics.map(\.jsonPath) == ["$.response.stockin_list"])
+        #expect(refused.diagnostics.first?.message.contains("'stockin_list' appears more than once") == true)
+    }
+
     @Test func conditionsSeeTheWholeValueTheyTest() throws {
         let text = """
             <?xml version="1.0" encoding="UTF-8"?>
