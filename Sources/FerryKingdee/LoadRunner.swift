@@ -269,26 +269,30 @@ struct Scan {
     var invalidNames: [(name: String, diagnostic: Diagnostic, sha256: String)] = []
     /// File names in the directory when the scan began.
     var listing: Set<String>
+    /// The Model field whose `FNumber` `load` takes as each document's organisation
+    /// (`PayloadDocument.organization`); empty: none.
+    let organizationField: String
     /// Bill number → the payload name that has it.
     private var seen: [String: String] = [:]
 
     /// Scans every payload of `directory` at once (for plans).
-    init(directory: String) {
+    init(directory: String, organizationField: String = "") {
         let listed = FileSystem.list(directory)
-        self.init(directory: directory, listing: Set(listed))
+        self.init(directory: directory, listing: Set(listed), organizationField: organizationField)
         documents = load(PayloadDirectory.payloadFiles(in: directory, listing: listed))
     }
 
     /// Starts a scan that `load` feeds chunk by chunk.
-    init(directory: String, listing: Set<String>) {
+    init(directory: String, listing: Set<String>, organizationField: String = "") {
         self.directory = directory
         self.listing = listing
+        self.organizationField = organizationField
     }
 
     /// Reads, checks and hashes `paths` (in parallel) and returns the valid documents, in order. Invalid
     /// payloads are added to `invalid` and `invalidNames`.
     mutating func load(_ paths: [String]) -> [PayloadDocument] {
-        accept(paths, Self.read(paths))
+        accept(paths, Self.read(paths, organizationField: organizationField))
     }
 
     /// Reads, checks and hashes `paths` on every core (no state: may run ahead of `accept`).
@@ -298,19 +302,23 @@ struct Scan {
     /// of 84–85%). Reading on the other core(s) still keeps ahead: at 100 × 8 (a bound of 40,000
     /// documents/s, more than two cores can drive with the sandbox beside them) both ways send about
     /// 16,000 documents/s.
-    static func read(_ paths: [String]) -> [Result<PayloadDocument, Diagnostic>] {
+    static func read(_ paths: [String], organizationField: String) -> [Result<PayloadDocument, Diagnostic>] {
         ConcurrentMap.map(paths, workers: ProcessInfo.processInfo.activeProcessorCount - 1) {
             path -> Result<PayloadDocument, Diagnostic> in
-            do throws(Diagnostic) { return .success(try PayloadDirectory.load(path)) } catch { return .failure(error) }
+            do throws(Diagnostic) {
+                return .success(try PayloadDirectory.load(path, organizationField: organizationField))
+            } catch {
+                return .failure(error)
+            }
         }
     }
 
     /// `read(paths)` on Dispatch's threads, not on Swift concurrency's cooperative ones: a chunk takes tens of
     /// milliseconds of CPU, and on two cores blocking a cooperative thread that long delays every batch's
     /// answer and the next batch's start.
-    static func readOffThePool(_ paths: [String]) async -> [Result<PayloadDocument, Diagnostic>] {
+    static func readOffThePool(_ paths: [String], organizationField: String) async -> [Result<PayloadDocument, Diagnostic>] {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: read(paths)) }
+            DispatchQueue.global().async { continuation.resume(returning: read(paths, organizationField: organizationField)) }
         }
     }
 
@@ -423,7 +431,7 @@ final class LoadSession: @unchecked Sendable {
         var foundInDoubt: Set<String> = []
         var resend: Set<String> = []
         if !journal.unsettled.isEmpty {
-            var before = Scan(directory: directory, listing: Set(listed))
+            var before = Scan(directory: directory, listing: Set(listed), organizationField: config.existenceCheckOrgField)
             var batchOf: [String: String] = [:]
             // What Kingdee would hold: the payload as it was last sent (it may have changed since).
             var sentSHA256: [String: String] = [:]
@@ -465,7 +473,9 @@ final class LoadSession: @unchecked Sendable {
         }
 
         // Reconciling wrote receipts: list again then, else the first listing holds.
-        var scan = Scan(directory: directory, listing: journal.unsettled.isEmpty ? Set(listed) : Set(FileSystem.list(directory)))
+        var scan = Scan(
+            directory: directory, listing: journal.unsettled.isEmpty ? Set(listed) : Set(FileSystem.list(directory)),
+            organizationField: config.existenceCheckOrgField)
         var names: [String] = []
         if !paths.isEmpty {
             progress("load: \(paths.count) payload file(s); sending in batches of up to \(config.batchSize), "
@@ -494,10 +504,12 @@ final class LoadSession: @unchecked Sendable {
                     + stride(from: first, to: paths.count, by: Self.scanChunk).map {
                         Array(paths[$0..<min($0 + Self.scanChunk, paths.count)])
                     }
-                var reading = chunks.first.map { first in Task { await Scan.readOffThePool(first) } }
+                let orgField = config.existenceCheckOrgField
+                var reading = chunks.first.map { first in Task { await Scan.readOffThePool(first, organizationField: orgField) } }
                 for (k, chunk) in chunks.enumerated() {
                     let loaded = await reading!.value
-                    reading = k + 1 < chunks.count ? Task { [next = chunks[k + 1]] in await Scan.readOffThePool(next) } : nil
+                    reading = k + 1 < chunks.count
+                        ? Task { [next = chunks[k + 1]] in await Scan.readOffThePool(next, organizationField: orgField) } : nil
                     let invalidBefore = scan.invalidNames.count
                     let documents = scan.accept(chunk, loaded)
                     for (name, diagnostic, sha) in scan.invalidNames[invalidBefore...] {
@@ -979,7 +991,7 @@ final class LoadSession: @unchecked Sendable {
         var found: [String: KingdeeClient.ExistingBill] = [:]
         for document in documents {
             let candidates = existing[document.formID]?[document.billNumber] ?? []
-            let organization = document.organization(field: orgField)
+            let organization = document.organization
             if let hit = candidates.first(where: { organization == nil || $0.organization == nil || $0.organization == organization }) {
                 found[document.name] = hit
             } else if !candidates.isEmpty {

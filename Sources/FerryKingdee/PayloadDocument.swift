@@ -19,11 +19,19 @@ public struct PayloadDocument: Sendable {
     /// SHA-256 of the file's bytes.
     public var sha256: String
 
-    /// `Model.<field>.FNumber` (any letter case; or `Model.<field>` when it is a plain value), or `nil`
-    /// when the bill has no such field: the organisation an existing bill must share with this one to
-    /// be taken for it (`KingdeeTargetConfig.existenceCheckOrgField`).
-    public func organization(field: String) -> String? {
-        guard !field.isEmpty, let model = try? JSONReader.parse(modelJSON), let head = model.objectValue,
+    /// The Model field `organization` was taken from (`PayloadDirectory.load`'s `organizationField`, the
+    /// load's `KingdeeTargetConfig.existenceCheckOrgField`); empty when none was asked for.
+    public var organizationField = ""
+    /// `Model.<organizationField>.FNumber` (as `organization(in:field:)` finds it), or `nil` when the bill
+    /// has no such field or none was asked for: the organisation an existing bill must share with this one
+    /// to be taken for it. Taken while the payload is read (`PayloadDirectory.load`), from the model parsed
+    /// then.
+    public var organization: String?
+
+    /// `<field>.FNumber` of a bill head (any letter case; or `<field>` when it is a plain value), or `nil`
+    /// when the head has no such field or `field` is empty.
+    static func organization(in head: JSONObject, field: String) -> String? {
+        guard !field.isEmpty,
             let value = head.members.first(where: { $0.key.caseInsensitiveCompare(field) == .orderedSame })?.value
         else { return nil }
         if let reference = value.objectValue {
@@ -64,11 +72,12 @@ public enum PayloadDirectory {
     /// `<name>.error.json` beside a payload.
     public static func errorPath(directory: String, name: String) -> String { "\(directory)/\(name).error.json" }
 
-    /// Reads and checks one payload locally.
+    /// Reads and checks one payload locally, taking its organisation (`PayloadDocument.organization`:
+    /// `Model.<organizationField>.FNumber`; `""`: none) from the same parse.
     ///
     /// - Throws: a `Diagnostic` naming the file and what is wrong: not JSON, no `formid`, no `data.Model`,
     ///   no `Model.FBillNo`, an empty `Model.FEntity`, an entry without FMATERIALID/FSTOCKID/FQty.
-    public static func load(_ path: String) throws(Diagnostic) -> PayloadDocument {
+    public static func load(_ path: String, organizationField: String = "FStockOrgId") throws(Diagnostic) -> PayloadDocument {
         let bytes = try FileSystem.read(path)
         let value: JSONValue
         do {
@@ -111,7 +120,8 @@ public enum PayloadDirectory {
         data.members.removeAll { $0.key == "Model" || $0.key == "BatchCount" }
         return PayloadDocument(
             path: path, name: name, formID: formID, options: data, modelJSON: JSONWriter(style: .compact).bytes(model), billNumber: billNumber,
-            sha256: Hashing.sha256Hex(bytes))
+            sha256: Hashing.sha256Hex(bytes), organizationField: organizationField,
+            organization: PayloadDocument.organization(in: modelObject, field: organizationField))
     }
 
     /// Cuts documents into batches of at most `size`, keeping sorted order; only documents with the same

@@ -333,6 +333,24 @@ struct ExactlyOnceTests {
         #expect(run.error(numbers[0]) == nil)
     }
 
+    @Test(arguments: [
+        (#"{"FNumber":"100"}"#, "FStockOrgId", "100"), (#"{"fnumber":"101"}"#, "fstockorgid", "101"),
+        (#""102""#, "FStockOrgId", "102"), (#"{"FNumber":103}"#, "FStockOrgId", "103"),
+        (#"{"FName":"库存组织"}"#, "FStockOrgId", nil), (#"{"FNumber":"100"}"#, "FOwnerIdHead", "100"),
+        (#"{"FNumber":"100"}"#, "FSupplierId", nil), (#"{"FNumber":"100"}"#, "", nil),
+    ] as [(String, String, String?)])
+    func aPayloadsOrganisationIsTheFNumberOfItsOrganisationField(value: String, field: String, expected: String?) throws {
+        let run = TestRun("payload-organisation")
+        let path = run.transform + "/RK-ORG.json"
+        let standard = JSONWriter(style: .compact).string(PayloadGenerator.payload(billNumber: "RK-ORG"))
+        let text = standard.replacingOccurrences(of: #""FStockOrgId":{"FNumber":"100"}"#, with: #""FStockOrgId":"# + value)
+        #expect(text != standard || value == #"{"FNumber":"100"}"#)
+        try FileSystem.writeAtomically(text, to: path)
+        // Taken from the parse that checks the payload, not by parsing its model again.
+        let document = try PayloadDirectory.load(path, organizationField: field)
+        #expect(document.organization == expected && document.organizationField == field)
+    }
+
     @Test func executeBillQueryGivesTheOrganisationOfEachBillWithTheNumber() async throws {
         let server = try await KingdeeSandboxServer.start()
         defer { Task { await server.stop() } }
