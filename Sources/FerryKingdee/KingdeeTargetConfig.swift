@@ -56,7 +56,8 @@ public struct KingdeeTargetConfig: Sendable {
     /// `FStockOrgId`, the stock organisation of STK_MISCELLANEOUS). When Ferry asks Kingdee whether an
     /// in-doubt document was saved, a bill with its FBillNo counts only if this field's `FNumber` matches
     /// the payload's: a number another organisation uses is not taken for this document's bill. Empty:
-    /// FBillNo alone. A payload without the field is matched by FBillNo alone.
+    /// FBillNo alone. A payload without the field is matched by FBillNo alone; a document whose payload is
+    /// gone, by the organisation the journal recorded when it was sent (`LoadJournal.Entry.organization`).
     public var existenceCheckOrgField: String
 
     /// Creates a configuration; the defaults are those of `ferry init`.

@@ -9,7 +9,9 @@ import Foundation
 ///
 /// ```
 /// {"seq":1,"kind":"sent","batch":"B000001",...}  before a BatchSave is sent: batch id, form id, attempt,
-///                                                documents (payload name, FBillNo, payload SHA-256)
+///                                                documents (payload name, FBillNo, payload SHA-256, and
+///                                                the organisation field and its FNumber when the payload
+///                                                had one: org_field, org_number)
 /// {"seq":2,"kind":"settled","batch":"B000001",...}  after every document of that request has its receipt,
 ///                                                error file, or has been handed to a retry / re-check
 /// {"seq":3,"kind":"reconciled",...}              after in-doubt batches were checked with ExecuteBillQuery
@@ -36,6 +38,31 @@ public final class LoadJournal: @unchecked Sendable {
         public var billNumber: String
         /// Payload SHA-256 when sent.
         public var sha256: String
+        /// The payload's organisation when sent (`PayloadDocument.organization`), or nil: no organisation
+        /// field was configured, the payload had none, or the line was written before Ferry recorded it.
+        /// It lets a document whose payload is gone be checked by organisation too, not by FBillNo alone.
+        public var organization: Organization?
+    }
+
+    /// A bill's organisation as a load matched it: a Model field (`KingdeeTargetConfig.existenceCheckOrgField`)
+    /// and its FNumber. An organisation's number, never a secret.
+    public struct Organization: Sendable, Hashable {
+        /// The Model field (`FStockOrgId`).
+        public var field: String
+        /// Its `FNumber` in the payload.
+        public var number: String
+
+        /// The organisation `number` of `field`.
+        public init(field: String, number: String) {
+            self.field = field
+            self.number = number
+        }
+
+        /// The number when `field` is the one asked about now (any letter case), else nil: a number of
+        /// another field says nothing about this one.
+        public func number(ifField field: String) -> String? {
+            !field.isEmpty && self.field.caseInsensitiveCompare(field) == .orderedSame ? number : nil
+        }
     }
 
     /// The journal file.
@@ -93,7 +120,11 @@ public final class LoadJournal: @unchecked Sendable {
                 let documents = (value["documents"]?.arrayValue ?? []).map { d in
                     Entry(
                         name: d["payload"]?.stringValue ?? "", billNumber: d["FBillNo"]?.scalarText ?? "",
-                        sha256: d["payload_sha256"]?.stringValue ?? "")
+                        sha256: d["payload_sha256"]?.stringValue ?? "",
+                        // Absent from lines of an older Ferry: the document is then matched on FBillNo alone.
+                        organization: d["org_field"]?.stringValue.flatMap { field in
+                            d["org_number"]?.scalarText.map { Organization(field: field, number: $0) }
+                        })
                 }
                 let batch = value["batch"]?.stringValue ?? ""
                 sent.append((batch, value["formid"]?.stringValue ?? "", documents))
@@ -131,7 +162,11 @@ public final class LoadJournal: @unchecked Sendable {
     public func recordSent(formID: String, attempt: Int, documents: [PayloadDocument], reason: String) throws(Diagnostic)
         -> String
     {
-        let entries = documents.map { Entry(name: $0.name, billNumber: $0.billNumber, sha256: $0.sha256) }
+        let entries = documents.map { d in
+            Entry(
+                name: d.name, billNumber: d.billNumber, sha256: d.sha256,
+                organization: d.organization.map { Organization(field: d.organizationField, number: $0) })
+        }
         let (sequence, batch) = lock.withLock { () -> (Int, String) in
             let s = nextSequence
             nextSequence += 1
@@ -258,7 +293,15 @@ public final class LoadJournal: @unchecked Sendable {
     /// The `documents` of a `sent` or `inherited` line (read back in `init`).
     static func json(_ entries: [Entry]) -> JSONValue {
         .array(entries.map { d in
-            ["payload": .string(d.name), "FBillNo": .string(d.billNumber), "payload_sha256": .string(d.sha256)]
+            var object = JSONObject()
+            object.append("payload", .string(d.name))
+            object.append("FBillNo", .string(d.billNumber))
+            object.append("payload_sha256", .string(d.sha256))
+            if let organization = d.organization {
+                object.append("org_field", .string(organization.field))
+                object.append("org_number", .string(organization.number))
+            }
+            return .object(object)
         })
     }
 

@@ -241,7 +241,8 @@ public enum LoadRunner {
         }
         // In doubt without a valid payload: looked up in Kingdee, never sent (see `journalOnlyDocuments`).
         plan.inDoubt += LoadSession.journalOnlyDocuments(
-            unsettled, excluding: Set(scan.documents.map(\.name)), directory: directory, scan: scan
+            unsettled, excluding: Set(scan.documents.map(\.name)), directory: directory, scan: scan,
+            organizationField: config.existenceCheckOrgField
         ).map(\.name)
         plan.batches = PayloadDirectory.batches(pending, size: config.batchSize).map { batch in
             LoadPlan.Batch(formID: batch[0].formID, documents: batch.map { ($0.name, $0.billNumber) })
@@ -445,10 +446,11 @@ final class LoadSession: @unchecked Sendable {
             let inDoubt = before.load(paths.filter { journalled.contains(PayloadDirectory.name(ofPayload: $0)) })
                 .filter { before.receipt($0.name) == nil }
             // In doubt too: documents whose payload a later transform removed, or that no longer passes the
-            // local checks. Kingdee may hold them all the same: they are looked up by the journal's FBillNo,
-            // get a receipt when found, and are never sent from the journal.
+            // local checks. Kingdee may hold them all the same: they are looked up by the journal's FBillNo
+            // (and organisation), get a receipt when found, and are never sent from the journal.
             let unsendable = Self.journalOnlyDocuments(
-                journal.unsettled, excluding: Set(inDoubt.map(\.name)), directory: directory, scan: before)
+                journal.unsettled, excluding: Set(inDoubt.map(\.name)), directory: directory, scan: before,
+                organizationField: config.existenceCheckOrgField)
             progress("load: \(journal.unsettled.count) batch(es) were in flight when an earlier load stopped; "
                 + "\(inDoubt.count + unsendable.count) document(s) in doubt, asking Kingdee which exist")
             let missing = try await reconcile(
@@ -581,10 +583,12 @@ final class LoadSession: @unchecked Sendable {
 
     /// The documents of unsettled batches that have no receipt and no valid payload (removed by a later
     /// transform, or no longer passing the local checks), rebuilt from their journal entries: name, form
-    /// id, FBillNo and the SHA-256 sent. They can be looked up in Kingdee, never sent.
+    /// id, FBillNo, the SHA-256 sent and, when the journal recorded it for `organizationField` (the load's
+    /// `target.existence_check_org_field`), the organisation sent; without it (a line of an older Ferry,
+    /// or another field), FBillNo alone. They can be looked up in Kingdee, never sent.
     static func journalOnlyDocuments(
         _ unsettled: [(batch: String, formID: String, documents: [LoadJournal.Entry])], excluding valid: Set<String>,
-        directory: String, scan: Scan
+        directory: String, scan: Scan, organizationField: String
     ) -> [PayloadDocument] {
         var seen = valid
         var result: [PayloadDocument] = []
@@ -592,10 +596,12 @@ final class LoadSession: @unchecked Sendable {
             for entry in batch.documents where !seen.contains(entry.name) && !entry.billNumber.isEmpty {
                 seen.insert(entry.name)
                 guard !scan.hasReceipt(entry.name) else { continue }
+                let organization = entry.organization?.number(ifField: organizationField)
                 result.append(
                     PayloadDocument(
                         path: directory + "/" + entry.name + ".json", name: entry.name, formID: batch.formID,
-                        options: JSONObject(), modelJSON: [], billNumber: entry.billNumber, sha256: entry.sha256))
+                        options: JSONObject(), modelJSON: [], billNumber: entry.billNumber, sha256: entry.sha256,
+                        organizationField: organization == nil ? "" : organizationField, organization: organization))
             }
         }
         return result.sorted { $0.name < $1.name }

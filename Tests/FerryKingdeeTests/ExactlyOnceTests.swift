@@ -333,6 +333,68 @@ struct ExactlyOnceTests {
         #expect(run.error(numbers[0]) == nil)
     }
 
+    @Test func anInDoubtDocumentWhosePayloadIsGoneIsCheckedWithTheOrganisationItWasSentWith() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let run = TestRun("gone-in-doubt-org")
+        let numbers = try PayloadGenerator.write(count: 2, into: run.transform)
+        try await server.createElsewhere(numbers[0], organization: "101")
+        // The load sends both (organisation 100): Kingdee refuses the first number and saves the second,
+        // the answer is lost, and ExecuteBillQuery is refused: the load stops with the batch in doubt.
+        server.updateFaults {
+            $0.dropAfterCommitAt = [2]
+            $0.queryWithoutPermission = true
+        }
+        await #expect(throws: Diagnostic.self) {
+            try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        }
+        #expect(server.store.duplicateRejections[numbers[0]] == 1 && server.store.bill(numbers[1]) != nil)
+        let sent = try #require(run.journalEntries().first { $0["kind"]?.stringValue == "sent" }?["documents"]?.arrayValue)
+        #expect(sent.map { $0["org_field"]?.stringValue } == ["FStockOrgId", "FStockOrgId"])
+        #expect(sent.map { $0["org_number"]?.stringValue } == ["100", "100"])
+        // Then somebody deletes the first payload, and Kingdee answers queries again.
+        try FileSystem.remove(run.transform + "/\(numbers[0]).json")
+        server.updateFaults { $0 = KingdeeSandboxFaults() }
+        let lines = Harvest()
+        let summary = try await LoadRunner.run(
+            runDirectory: run.runDirectory, config: server.target(), progress: { lines.add($0) })
+        #expect(summary.inDoubtFound == 1 && summary.inDoubtFoundWithoutPayload == 0, "organisation 101's bill is not the one sent")
+        #expect(run.receipt(numbers[0]) == nil && run.error(numbers[0]) == nil, "not in Kingdee: nothing to do")
+        #expect(run.receipt(numbers[1])?["how"]?.stringValue == "found by ExecuteBillQuery")
+        #expect(lines.all.contains { $0.contains("\(numbers[0]) exists in Kingdee only under another organisation (FStockOrgId 101)") })
+        #expect(server.store.bill(numbers[0])?.model["FStockOrgId"]?["FNumber"]?.stringValue == "101")
+        #expect(try LoadJournal(path: LoadRunner.journalPath(run: run.runDirectory)).unsettled.isEmpty)
+        // An organisation's number is no secret; the credentials never reach the journal.
+        let text = try FileSystem.readText(LoadRunner.journalPath(run: run.runDirectory))
+        #expect(!text.contains(server.configuration.appSecret) && !text.contains(server.configuration.password))
+    }
+
+    /// A journal line written before Ferry recorded the organisation sent (or for another organisation
+    /// field than the one configured now): a document whose payload is gone is matched on FBillNo alone.
+    @Test(arguments: ["", #","org_field":"FOwnerIdHead","org_number":"102""#])
+    func anInDoubtDocumentWhosePayloadIsGoneIsMatchedOnFBillNoAloneWithoutAnOrganisationFromTheJournal(
+        _ organization: String
+    ) async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let run = TestRun("gone-in-doubt-old-journal")
+        let numbers = try PayloadGenerator.write(count: 1, into: run.transform)
+        let document = try PayloadDirectory.load(run.transform + "/\(numbers[0]).json")
+        try await server.createElsewhere(numbers[0], organization: "101")
+        try FileSystem.remove(document.path)
+        try FileSystem.writeAtomically(
+            #"{"seq":1,"kind":"sent","batch":"B000001","formid":"STK_MISCELLANEOUS","at":"2026-01-01T00:00:00Z","#
+                + #""attempt":1,"reason":"new","documents":[{"payload":""# + document.name + #"","FBillNo":""#
+                + document.billNumber + #"","payload_sha256":""# + document.sha256 + #"""# + organization + "}]}\n",
+            to: LoadRunner.journalPath(run: run.runDirectory))
+        let lines = Harvest()
+        let summary = try await LoadRunner.run(
+            runDirectory: run.runDirectory, config: server.target(), progress: { lines.add($0) })
+        #expect(summary.inDoubtFound == 1 && summary.inDoubtFoundWithoutPayload == 1, "FBillNo alone, as before")
+        #expect(run.receipt(numbers[0])?["how"]?.stringValue == "found by ExecuteBillQuery")
+        #expect(lines.all.contains { $0.contains("\(numbers[0]) was in doubt and exists in Kingdee, but its payload was removed") })
+    }
+
     @Test(arguments: [
         (#"{"FNumber":"100"}"#, "FStockOrgId", "100"), (#"{"fnumber":"101"}"#, "fstockorgid", "101"),
         (#""102""#, "FStockOrgId", "102"), (#"{"FNumber":103}"#, "FStockOrgId", "103"),

@@ -55,6 +55,24 @@ import Testing
         #expect(settled.unsettled.isEmpty && settled.hasInherited(fromRun: "R1", batch: theirs[0].batch))
     }
 
+    @Test func eachDocumentsOrganisationIsReadBackAndTakenOverWithItsBatch() throws {
+        let (_, theirPath, documents) = try fixture("journal-org", count: 2)
+        let bare = try PayloadDirectory.load(documents[1].path, organizationField: "")
+        _ = try LoadJournal(path: theirPath).recordSent(
+            formID: "STK_MISCELLANEOUS", attempt: 1, documents: [documents[0], bare], reason: "new")
+        let theirs = try LoadJournal(path: theirPath).unsettled
+        let sent = LoadJournal.Organization(field: "FStockOrgId", number: "100")
+        #expect(theirs.first?.documents.map(\.organization) == [sent, nil], "none asked for, none recorded")
+        #expect(sent.number(ifField: "fstockorgid") == "100" && sent.number(ifField: "FOwnerIdHead") == nil)
+        #expect(sent.number(ifField: "") == nil)
+        let path = TestRun("journal-org-ours").runDirectory + "/load/journal.jsonl"
+        try LoadJournal(path: path).recordInherited(
+            fromRun: "R1", batch: theirs[0].batch, formID: theirs[0].formID, documents: theirs[0].documents)
+        #expect(try LoadJournal(path: path).unsettled.first?.documents.map(\.organization) == [sent, nil])
+        let line = try FileSystem.readText(path)
+        #expect(line.contains(#""payload_sha256":"\#(documents[0].sha256)","org_field":"FStockOrgId","org_number":"100"}"#))
+    }
+
     @Test func aLaterProcessSeesTheBatchesNeverSettled() throws {
         let (run, path, documents) = try fixture("journal-reopen")
         let journal = try LoadJournal(path: path)
