@@ -1004,7 +1004,7 @@ final class LoadSession: @unchecked Sendable {
                 progress(
                     "load: \(document.billNumber) exists in Kingdee only under another organisation ("
                         + candidates.map { "\(orgField) \($0.organization ?? "?")" }.joined(separator: ", ")
-                        + "), not this payload's \(organization ?? "?"): it is not this document's bill")
+                        + "), not this document's \(organization ?? "?"): that bill is another document's")
             }
         }
         var missing: [PayloadDocument] = []
