@@ -639,10 +639,12 @@ struct ValueRules {
     /// The value `source` gives (nil: the source is absent).
     func value(from source: String?) -> Outcome {
         var text = source
-        // Empty as the conversion sees it: a blank number or date is empty too, and takes the default.
-        let isEmpty = text == nil || text!.isEmpty || (type != .string && ValueConversion.isBlank(text!))
-        // A blank number or date is not looked up either: without a default it is missing, not a lookup miss.
-        if isEmpty { text = defaultValue ?? (type == .string ? text : nil) }
+        // Empty as the conversion sees it: a blank number or date is empty too, and takes the default. So is a
+        // blank code in a field with a lookup: no entry has a blank key, and a blank reference is never sent.
+        let blankIsMissing = type != .string || lookupName != nil
+        let isEmpty = text == nil || text!.isEmpty || (blankIsMissing && ValueConversion.isBlank(text!))
+        // Nor is it looked up: without a default it is missing, not a lookup miss (whatever the on-miss).
+        if isEmpty { text = defaultValue ?? (blankIsMissing ? nil : text) }
         var mappedFrom: String?  // the key, when the lookup gave the value
         if let table = lookup, let key = text, !key.isEmpty {
             // Keys are trimmed in the lookup file; so is the value looked up ("WH-SH01 " is WH-SH01).

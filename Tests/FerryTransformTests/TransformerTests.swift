@@ -226,6 +226,52 @@ private func reasons(_ result: TransformResult) -> [String] {
         #expect(try model(try run(t, #"{"stockin_no":"RK1","goods_count":"1"}"#))["FQty"] == .number("10"))
     }
 
+    /// A blank code in a field with a lookup is missing, whatever the lookup's on-miss: never looked up, never
+    /// sent as `{"FNumber": " "}` (which Kingdee refuses). The field's default, required or omission applies;
+    /// the lookup's miss default does not (nothing missed).
+    @Test func aBlankTextWithALookupIsMissingNotALookupMiss() throws {
+        let declarations = """
+            <lookup name="pass" file="p.csv" key="k" value="v" on-miss="pass"/>
+            <lookup name="strict" file="r.csv" key="k" value="v"/>
+            <lookup name="dflt" file="d.csv" key="k" value="v" on-miss="default" default="CK999"/>
+            <map name="kinds"><entry key="6" value="其他入库"/></map>
+            """
+        let tables = [
+            "pass": LookupTable(name: "pass", entries: ["A": "1.01"], file: "lookups/p.csv"),
+            "strict": LookupTable(name: "strict", entries: ["A": "1.01"], file: "lookups/r.csv"),
+            "dflt": LookupTable(name: "dflt", entries: ["A": "1.01"], file: "lookups/d.csv"),
+        ]
+        let required = try template(
+            """
+            <ref name="P" path="code" lookup="pass" required="true"/>
+            <ref name="R" path="code" lookup="strict" required="true"/>
+            <ref name="D" path="code" lookup="dflt" required="true"/>
+            """, declarations: declarations)
+        let optional = try template(
+            """
+            <ref name="P" path="code" lookup="pass"/>
+            <ref name="R" path="code" lookup="strict"/>
+            <ref name="D" path="code" lookup="dflt"/>
+            <ref name="F" path="code" lookup="pass" default="A"/>
+            <field name="K" path="code" lookup="kinds" on-miss="pass"/>
+            """, declarations: declarations)
+        for value in ["\" \"", "\"\\t\"", "\"\u{3000}\"", "\"\""] {
+            let json = #"{"stockin_no":"RK1","code":\#(value)}"#
+            #expect(
+                reasons(try run(required, json, lookups: tables))
+                    == ["P", "R", "D"].map { "\($0): required value is missing or empty (source 'code') @ $.stockin_list[0].code" },
+                "\(value)")
+            let m = try model(try run(optional, json, lookups: tables))
+            #expect(m["P"] == nil && m["R"] == nil && m["D"] == nil && m["K"] == nil, "\(value): \(m)")
+            #expect(m["F"] == ["FNumber": "1.01"], "\(value): the default is looked up")
+        }
+        // A code with visible characters is still looked up (trimmed), and a miss is still a miss.
+        let m = try model(try run(optional, #"{"stockin_no":"RK1","code":" A "}"#, lookups: tables))
+        #expect(m["P"] == ["FNumber": "1.01"] && m["R"] == ["FNumber": "1.01"] && m["D"] == ["FNumber": "1.01"])
+        #expect(try model(try run(optional, #"{"stockin_no":"RK1","code":"Z"}"#, lookups: tables.filter { $0.key != "strict" }))["D"]
+            == ["FNumber": "CK999"])
+    }
+
     @Test func anUndecidableLineFilterOnTheOrderNamesTheOrdersJSONPath() throws {
         let t = try template("""
             <entries name="FEntity" path="details_list" when="../order_type &gt; 0">
