@@ -222,10 +222,34 @@ private struct TemplateBuilder {
                 file: element.attribute("file") ?? "", keyColumn: element.attribute("key") ?? "",
                 valueColumn: element.attribute("value") ?? "", optional: bool(element, "optional", default: false))
         } else {
+            // Keys as a lookup file's are read: without surrounding spaces (the value looked up is trimmed too,
+            // so " 6 " could never be found as written), and a blank key, which nothing is looked up with, is dropped.
             var entries: [String: String] = [:]
+            var firstSeen: [String: (written: String, line: Int)] = [:]
+            var warnedBlank = false
             for entry in element.children where entry.name == "entry" {
-                let key = entry.attribute("key") ?? ""
-                if entries[key] != nil { error("map '\(name)' has key '\(key)' twice", entry.line) }
+                let written = entry.attribute("key") ?? ""
+                let key = written.trimmingCharactersInSpaces()
+                if key.isEmpty {
+                    if !warnedBlank {
+                        warning(
+                            "map '\(name)': an entry with a blank key is never used (a blank value is missing, not looked up); "
+                                + "remove it, or give the fields a default=\"…\"", entry.line)
+                        warnedBlank = true
+                    }
+                    continue
+                }
+                if let first = firstSeen[key] {
+                    let spaces = written != key || first.written != key
+                    error(
+                        "map '\(name)' has key '\(key)' twice (on line \(first.line)"
+                            + (first.written != key ? " as '\(first.written)'" : "")
+                            + ", and here\(written != key ? " as '\(written)'" : "")"
+                            + (spaces ? "; keys are compared without surrounding spaces, as in a lookup file" : "") + "); keep one",
+                        entry.line)
+                    continue
+                }
+                firstSeen[key] = (written, entry.line)
                 entries[key] = entry.attribute("value") ?? ""
             }
             origin = .inline(entries)

@@ -222,6 +222,36 @@ import Testing
         #expect(messages.count == 1 && messages[0].contains("'IsFast' is not a Kingdee save option"), "\(messages)")
     }
 
+    /// Inline map keys are read as lookup CSV keys are: without surrounding spaces (the value looked up is
+    /// trimmed too, so ` 6 ` could never be found otherwise); two keys equal once trimmed are a duplicate, and a
+    /// blank key, which nothing is ever looked up with, is warned about.
+    @Test func inlineMapKeysAreTrimmedAsLookupKeysAre() throws {
+        let trimmed = parse(
+            templateText(
+                bill: "", extra: "\n  <map name=\"m\"><entry key=\" 6 \" value=\"A\"/><entry key=\"\u{3000}7\t\" value=\"B\"/></map>"))
+        #expect(trimmed.messages.isEmpty, "\(trimmed.messages)")
+        #expect(try #require(trimmed.template).lookups["m"]?.origin == .inline(["6": "A", "7": "B"]))
+        let duplicate = parse(
+            templateText(
+                bill: "",
+                extra: "\n  <map name=\"m\">\n    <entry key=\"6\" value=\"A\"/>\n    <entry key=\"6 \" value=\"B\"/>\n"
+                    + "    <entry key=\"7\" value=\"C\"/>\n    <entry key=\"7\" value=\"C\"/>\n  </map>"))
+        #expect(duplicate.template == nil)
+        #expect(
+            duplicate.messages == [
+                "t.xml:12: error: map 'm' has key '6' twice (on line 11, and here as '6 '; keys are compared without "
+                    + "surrounding spaces, as in a lookup file); keep one",
+                "t.xml:14: error: map 'm' has key '7' twice (on line 13, and here); keep one",
+            ], "\(duplicate.messages)")
+        let blank = parse(templateText(bill: "", extra: "\n  <map name=\"m\"><entry key=\" \" value=\"A\"/></map>"))
+        #expect(
+            blank.messages == [
+                "t.xml:10: warning: map 'm': an entry with a blank key is never used (a blank value is missing, not "
+                    + "looked up); remove it, or give the fields a default=\"…\""
+            ], "\(blank.messages)")
+        #expect(try #require(blank.template).lookups["m"]?.origin == .inline([:]))
+    }
+
     @Test func onMissDefaultNeedsADefault() {
         let (_, messages) = parse(
             templateText(bill: "", extra: "\n  <lookup name=\"w\" file=\"w.csv\" key=\"k\" value=\"v\" on-miss=\"default\"/>"))
