@@ -378,10 +378,10 @@ private struct TemplateBuilder {
             error("field '\(name)': on-miss applies only together with lookup=\"…\"", element.line)
         }
         if let defaultValue = element.attribute("default"), !defaultValue.isEmpty {
-            checkLiteral(defaultValue, type: type, field: name, what: "default", line: element.line)
+            checkLiteral(defaultValue, type: type, scale: scale, field: name, what: "default", line: element.line)
         }
         if case .constant(let value) = source {
-            checkLiteral(value, type: type, field: name, what: "const", line: element.line)
+            checkLiteral(value, type: type, scale: scale, field: name, what: "const", line: element.line)
         }
         return ValueSpec(
             source: source, type: type, scale: scale, isRequired: bool(element, "required", default: false),
@@ -390,9 +390,18 @@ private struct TemplateBuilder {
             referenceKey: element.name == "ref" ? (element.attribute("key") ?? "FNumber") : nil)
     }
 
-    mutating func checkLiteral(_ text: String, type: ValueType, field: String, what: String, line: Int) {
-        if case .failure(let problem) = ValueConversion.convert(text, to: type, scale: nil) {
+    /// A constant or default must convert to the field's type, and its scale must not round it to zero (the
+    /// transform would reject every document it fills).
+    mutating func checkLiteral(_ text: String, type: ValueType, scale: Int?, field: String, what: String, line: Int) {
+        switch ValueConversion.convert(text, to: type, scale: type == .decimal ? scale : nil) {
+        case .failure(let problem):
             error("field '\(field)': \(what) \(problem)", line)
+        case .value(.number(let written)):
+            if let scale, let problem = ValueConversion.lostToScale(text, written: written, scale: scale) {
+                error("field '\(field)': \(what) \(problem)", line)
+            }
+        default:
+            break
         }
     }
 

@@ -46,6 +46,18 @@ public enum ValueConversion {
         }
     }
 
+    /// Why a decimal that is not zero cannot be written as `written`, the text `convert` gave for it at
+    /// `scale`, when the scale rounded it to zero (`0.004` at scale 2 is `0.00`); nil when `written` is not
+    /// zero, or `text` is. Decided from `written` first: its first nonzero digit, nearly always its first
+    /// byte, settles it, so a value that keeps its size costs no parse.
+    public static func lostToScale(_ text: String, written: String, scale: Int) -> String? {
+        for byte in written.utf8 where byte >= UInt8(ascii: "1") && byte <= UInt8(ascii: "9") { return nil }
+        guard let value = ExactDecimal(text), !value.isZero else { return nil }
+        let half = "0." + String(repeating: "0", count: scale) + "5"
+        return "'\(text)' rounds to \(written) at scale \(scale), so a value that is not zero would be sent as zero; "
+            + "raise the field's scale, or keep such values out of it (any value nearer zero than \(half) rounds to zero)"
+    }
+
     /// A date or datetime in any accepted layout (see `parseDateTime`), written `yyyy-MM-dd` or
     /// `yyyy-MM-dd HH:mm:ss`; all zeros is empty. `writtenAsIs` settles the usual case first, and gives the
     /// same value whenever it gives one.

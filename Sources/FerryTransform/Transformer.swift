@@ -666,7 +666,15 @@ struct ValueRules {
         var converted: JSONValue?
         if let text {
             switch ValueConversion.convert(text, to: type, scale: scale) {
-            case .value(let value): converted = value
+            case .value(let value):
+                // A scale never turns a value into zero unseen (0.004 at scale 2 would be booked as nothing; a line
+                // filter such as `goods_count > 0` tests the value before it is rounded).
+                if let scale, case .number(let written) = value,
+                    let problem = ValueConversion.lostToScale(text, written: written, scale: scale)
+                {
+                    return .problem(problem)
+                }
+                converted = value
             case .empty: converted = nil
             case .failure(let problem): return .problem(problem)
             }

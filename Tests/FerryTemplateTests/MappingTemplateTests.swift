@@ -104,6 +104,25 @@ import Testing
         #expect(messages.contains { $0.contains("error") && $0.contains("scale") }, "\(messages)")
     }
 
+    /// A constant or default that its scale rounds to zero would reject every document it fills (the transform
+    /// refuses to send a value that is not zero as zero): said at validate, at the field's line.
+    @Test func aConstantOrDefaultItsScaleRoundsToZeroIsAnError() {
+        let (template, messages) = parse(templateText(bill: """
+                <field name="FA" const="0.001" type="decimal" scale="2"/>
+                <field name="FB" path="discount" type="decimal" scale="0" default="-0.4"/>
+                <field name="FC" const="0" type="decimal" scale="2"/>
+                <field name="FD" path="discount" type="decimal" scale="1" default="0.05"/>
+            """))
+        #expect(template == nil)
+        #expect(
+            messages == [
+                "t.xml:12: error: field 'FA': const '0.001' rounds to 0.00 at scale 2, so a value that is not zero would be "
+                    + "sent as zero; raise the field's scale, or keep such values out of it (any value nearer zero than 0.005 rounds to zero)",
+                "t.xml:13: error: field 'FB': default '-0.4' rounds to 0 at scale 0, so a value that is not zero would be "
+                    + "sent as zero; raise the field's scale, or keep such values out of it (any value nearer zero than 0.5 rounds to zero)",
+            ], "\(messages)")
+    }
+
     @Test func xsdErrorsPointAtTheLine() {
         let text = templateText(bill: """
                 <field name="FDate" path="stockin_time" type="money"/>

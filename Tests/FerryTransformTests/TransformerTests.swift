@@ -301,6 +301,34 @@ private func reasons(_ result: TransformResult) -> [String] {
         #expect(entries.allSatisfy { $0["FSTOCKID"] == ["FNumber": "WH1"] })
     }
 
+    /// A line filter tests the value before the field rounds it: 0.004 passes `goods_count > 0` and, at scale 2,
+    /// would be booked as 0.00. A value that is not zero never becomes zero unseen: the document is rejected,
+    /// naming the value's JSON path. Zeros, and values that round to something, are written as before.
+    @Test func aValueItsScaleRoundsToZeroRejectsTheDocument() throws {
+        let t = try template("""
+            <field name="FAmount" path="amount" type="decimal" scale="2" default="0"/>
+            <entries name="FEntity" path="details_list" when="goods_count &gt; 0" min="1">
+              <field name="FQty" path="goods_count" type="decimal" scale="2"/>
+            </entries>
+            """)
+        let advice = "so a value that is not zero would be sent as zero; raise the field's scale, or keep such values out of it "
+            + "(any value nearer zero than 0.005 rounds to zero)"
+        #expect(
+            reasons(try run(t, #"{"stockin_no":"RK1","amount":"-0.004","details_list":[{"goods_count":"2"},{"goods_count":0.004}]}"#))
+                == [
+                    "FAmount: '-0.004' rounds to 0.00 at scale 2, \(advice) @ $.stockin_list[0].amount",
+                    "FEntity[1].FQty: '0.004' rounds to 0.00 at scale 2, \(advice) @ $.stockin_list[0].details_list[1].goods_count",
+                ])
+        #expect(
+            reasons(try run(t, #"{"stockin_no":"RK1","details_list":[{"goods_count":"4e-3"}]}"#)).first?.hasPrefix(
+                "FEntity[0].FQty: '4e-3' rounds to 0.00 at scale 2") == true)
+        let m = try model(
+            try run(t, #"{"stockin_no":"RK1","amount":"-0.000","details_list":[{"goods_count":"0.005"},{"goods_count":" 1.004 "}]}"#))
+        #expect(m["FAmount"] == .number("0.00"))
+        #expect(m["FEntity"]?.arrayValue?.map { $0["FQty"] } == [.number("0.01"), .number("1.00")])
+        #expect(try model(try run(t, #"{"stockin_no":"RK1","details_list":[{"goods_count":"1"}]}"#))["FAmount"] == .number("0.00"))
+    }
+
     @Test func orderWithNoLinesLeftIsRejectedWithTheReason() throws {
         let t = try template("""
             <entries name="FEntity" path="details_list" when="goods_count &gt; 0" min="1">
