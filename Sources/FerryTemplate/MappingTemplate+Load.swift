@@ -115,6 +115,7 @@ private struct TemplateBuilder {
             }
         }
         checkNumberField(target, bill: bill, line: billLine)
+        checkConditionsOnRoundedValues(filters: filters, bill: bill)
         return MappingTemplate(
             name: root.attribute("name") ?? "", version: root.attribute("version") ?? "", description: description,
             file: file, sha256: sha256, source: source, target: target, lookups: lookups, filters: filters, bill: bill)
@@ -463,6 +464,119 @@ private struct TemplateBuilder {
         case .value(let value):
             if !value.isRequired {
                 warning("the bill number field '\(field.name)' should be required=\"true\"", field.line)
+            }
+        }
+    }
+}
+
+extension TemplateBuilder {
+    /// A place in a source document, however a path to it is written: the source path of each enclosing
+    /// `<entries>`, outermost first, then the path's own steps (`goods_count` in a line of `details_list`,
+    /// and `../goods_count` in a line of a nested array of it, name the same place).
+    typealias SourcePlace = [[ValuePath.Segment]]
+
+    /// The place `path` names from inside the `<entries>` of `enclosing`; nil when it steps out of the document.
+    static func place(_ path: ValuePath, in enclosing: SourcePlace) -> SourcePlace? {
+        guard path.parentLevels <= enclosing.count else { return nil }
+        return Array(enclosing.prefix(enclosing.count - path.parentLevels)) + [path.segments]
+    }
+
+    /// One test of a path against a number in a condition, written `path op literal` (`0 < x` is `x > 0`; a
+    /// bare path is `path != 0`): its text as written, and whether a `not` encloses it.
+    struct NumericTest {
+        var path: ValuePath
+        var comparison: Expression.Comparison
+        var literal: ExactDecimal
+        var text: String
+        var isNegated: Bool
+    }
+
+    /// The tests of paths against numbers in `condition`, in order.
+    static func numericTests(_ condition: Expression, isNegated: Bool = false) -> [NumericTest] {
+        switch condition {
+        case .or(let a, let b), .and(let a, let b):
+            return numericTests(a, isNegated: isNegated) + numericTests(b, isNegated: isNegated)
+        case .not(let a):
+            return numericTests(a, isNegated: !isNegated)
+        case .truthy(.path(let path)):
+            return [NumericTest(path: path, comparison: .notEqual, literal: ExactDecimal(0), text: condition.text, isNegated: isNegated)]
+        case .compare(.path(let path), let comparison, .number(let literal)):
+            return [NumericTest(path: path, comparison: comparison, literal: literal, text: condition.text, isNegated: isNegated)]
+        case .compare(.number(let literal), let comparison, .path(let path)):
+            let mirrored: Expression.Comparison
+            switch comparison {
+            case .less: mirrored = .greater
+            case .lessOrEqual: mirrored = .greaterOrEqual
+            case .greater: mirrored = .less
+            case .greaterOrEqual: mirrored = .lessOrEqual
+            case .equal, .notEqual: mirrored = comparison
+            }
+            return [NumericTest(path: path, comparison: mirrored, literal: literal, text: condition.text, isNegated: isNegated)]
+        default:
+            return []
+        }
+    }
+
+    /// Warns when a condition (document or line filter) compares a value with a number while a field with a
+    /// `scale` sends the same value rounded: the condition sees 0.004 and lets it through `goods_count > 0`,
+    /// the field would send 0.00 (and the transform rejects the document rather than book zero). Only a path
+    /// that a scaled field maps is warned about, once per condition, naming the first such field.
+    mutating func checkConditionsOnRoundedValues(filters: [FilterSpec], bill: [FieldSpec]) {
+        var rounded: [SourcePlace: (name: String, line: Int, scale: Int)] = [:]
+        var conditions: [(condition: Expression, text: String, line: Int, enclosing: SourcePlace)] =
+            filters.map { ($0.condition, $0.text, $0.line, []) }
+        func visit(_ fields: [FieldSpec], enclosing: SourcePlace) {
+            for field in fields {
+                switch field.kind {
+                case .value(let value):
+                    guard value.type == .decimal, let scale = value.scale, case .path(let path) = value.source,
+                        let place = Self.place(path, in: enclosing), rounded[place] == nil
+                    else { continue }
+                    rounded[place] = (field.name, field.line, scale)
+                case .entries(let spec):
+                    guard let inner = Self.place(spec.path, in: enclosing) else { continue }
+                    if let condition = spec.condition {
+                        conditions.append((condition, spec.conditionText ?? condition.text, field.line, inner))
+                    }
+                    visit(spec.fields, enclosing: inner)
+                }
+            }
+        }
+        visit(bill, enclosing: [])
+        guard !rounded.isEmpty else { return }
+        for condition in conditions {
+            var warned: Set<SourcePlace> = []
+            for test in Self.numericTests(condition.condition) {
+                guard let place = Self.place(test.path, in: condition.enclosing), let field = rounded[place],
+                    warned.insert(place).inserted
+                else { continue }
+                let path = test.path.text
+                let zeros = String(repeating: "0", count: field.scale)
+                let half = "0.\(zeros)5"
+                var message = "condition '\(condition.text)' tests \(path) unrounded, but field '\(field.name)' "
+                    + "(line \(field.line)) rounds it to scale \(field.scale): "
+                // For a test against zero that lets small values through: the condition to write instead.
+                var suggestion: String?
+                if test.literal.isZero && !test.isNegated {
+                    switch test.comparison {
+                    case .greater: suggestion = "\(path) >= \(half)"
+                    case .less: suggestion = "\(path) <= -\(half)"
+                    case .notEqual: suggestion = "\(path) >= \(half) or \(path) <= -\(half)"
+                    default: suggestion = nil
+                    }
+                }
+                if let suggestion {
+                    // What the usual `goods_count > 0` lets through and the field would send as zero.
+                    let example = (test.comparison == .less ? "-" : "") + "0.\(zeros)4"
+                    message += "\(example) passes '\(test.text)' and would be sent as "
+                        + "\(ExactDecimal(0).rounded(toScale: field.scale)), which rejects the document; "
+                        + "compare against half a unit of the scale (\(suggestion)), or remove the scale"
+                } else {
+                    message += "a value less than \(half) from the limit \(test.literal) can pass or fail '\(test.text)' "
+                        + "unrounded and be sent rounded the other way; move the limit by half a unit of the scale "
+                        + "(\(half)), or remove the scale"
+                }
+                warning(message, condition.line)
             }
         }
     }

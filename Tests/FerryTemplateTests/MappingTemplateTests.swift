@@ -123,6 +123,65 @@ import Testing
             ], "\(messages)")
     }
 
+    /// A condition tests the value as the source gives it; a field with a scale sends it rounded. When a condition
+    /// compares a path that a scaled field maps (the same place in the document, however the path is written),
+    /// validate warns at the condition's line, saying what goes wrong and what to write instead.
+    @Test func aConditionOnAValueAFieldRoundsIsWarnedAbout() {
+        let (template, messages) = parse(
+            templateText(
+                bill: """
+                        <entries name="FEntity" path="details_list" when="goods_count &gt; 0 and num != 0 and spec_no">
+                          <field name="FQty" path="goods_count" type="decimal" scale="2"/>
+                          <field name="FQty2" path="goods_count" type="decimal" scale="4"/>
+                          <field name="FNum" path="num" type="decimal"/>
+                          <field name="FAmount" path="../goods_amount" type="decimal" scale="0"/>
+                          <field name="FSpec" path="spec_no"/>
+                        </entries>
+                    """,
+                filters: "\n  <filter when=\"goods_amount &gt;= 100 and goods_count &gt; 0\"/>"))
+        #expect(template != nil)
+        #expect(
+            messages == [
+                "t.xml:10: warning: condition 'goods_amount >= 100 and goods_count > 0' tests goods_amount unrounded, but field "
+                    + "'FAmount' (line 17) rounds it to scale 0: a value less than 0.5 from the limit 100 can pass or fail "
+                    + "'goods_amount >= 100' unrounded and be sent rounded the other way; move the limit by half a unit of the "
+                    + "scale (0.5), or remove the scale",
+                "t.xml:13: warning: condition 'goods_count > 0 and num != 0 and spec_no' tests goods_count unrounded, but field "
+                    + "'FQty' (line 14) rounds it to scale 2: 0.004 passes 'goods_count > 0' and would be sent as 0.00, which "
+                    + "rejects the document; compare against half a unit of the scale (goods_count >= 0.005), or remove the scale",
+            ], "\(messages)")
+        // A bare path is a test for zero too, and `0 > x` is `x < 0`.
+        let reversed = parse(
+            templateText(
+                bill: """
+                        <entries name="FEntity" path="details_list" when="goods_count or 0 &gt; cost_price">
+                          <field name="FQty" path="goods_count" type="decimal" scale="0"/>
+                          <field name="FPrice" path="cost_price" type="decimal" scale="1"/>
+                        </entries>
+                    """))
+        #expect(
+            reversed.messages == [
+                "t.xml:12: warning: condition 'goods_count or 0 > cost_price' tests goods_count unrounded, but field 'FQty' "
+                    + "(line 13) rounds it to scale 0: 0.4 passes 'goods_count' and would be sent as 0, which rejects the "
+                    + "document; compare against half a unit of the scale (goods_count >= 0.5 or goods_count <= -0.5), or "
+                    + "remove the scale",
+                "t.xml:12: warning: condition 'goods_count or 0 > cost_price' tests cost_price unrounded, but field 'FPrice' "
+                    + "(line 14) rounds it to scale 1: -0.04 passes '0 > cost_price' and would be sent as 0.0, which rejects "
+                    + "the document; compare against half a unit of the scale (cost_price <= -0.05), or remove the scale",
+            ], "\(reversed.messages)")
+        // Without a scale, or on another place of the document, nothing is said.
+        #expect(
+            parse(
+                templateText(
+                    bill: """
+                            <entries name="FEntity" path="details_list" when="goods_count &gt; 0">
+                              <field name="FQty" path="goods_count" type="decimal"/>
+                              <field name="FHead" path="../goods_count" type="decimal" scale="2"/>
+                            </entries>
+                        """)
+            ).messages.isEmpty)
+    }
+
     @Test func xsdErrorsPointAtTheLine() {
         let text = templateText(bill: """
                 <field name="FDate" path="stockin_time" type="money"/>
