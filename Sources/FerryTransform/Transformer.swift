@@ -510,7 +510,8 @@ final class FieldPlan: @unchecked Sendable {
                 type: value.type, scale: value.scale, isRequired: value.isRequired, requiredMessage: requiredMessage,
                 defaultValue: value.defaultValue, omitEmpty: value.omitEmpty,
                 lookup: value.lookup.flatMap { context.lookups[$0] }, lookupName: value.lookup,
-                onMiss: value.onMiss ?? declared?.onMiss ?? .reject, missDefault: value.defaultValue ?? declared?.defaultValue)
+                onMiss: value.onMiss ?? declared?.onMiss ?? .reject, missDefault: value.defaultValue ?? declared?.defaultValue,
+                isReference: value.referenceKey != nil)
             if !isBillNumber, case .constant(let text) = source, case .value(let constantValue) = rules.value(from: text) {
                 isConstant = true
                 constantMember = constantValue.map { constantValue in
@@ -623,6 +624,8 @@ struct ValueRules {
     let onMiss: MissBehaviour
     /// The value a miss gives with `on-miss="default"`.
     let missDefault: String?
+    /// Whether the value is a base-data code sent as `{"FNumber": …}` (a `<ref>`).
+    var isReference = false
 
     /// `key` without surrounding white space, when it has any (nil otherwise: the exact key was tried).
     static func trimmedKey(_ key: String) -> String? {
@@ -640,8 +643,9 @@ struct ValueRules {
     func value(from source: String?) -> Outcome {
         var text = source
         // Empty as the conversion sees it: a blank number or date is empty too, and takes the default. So is a
-        // blank code in a field with a lookup: no entry has a blank key, and a blank reference is never sent.
-        let blankIsMissing = type != .string || lookupName != nil
+        // blank code in a field with a lookup or in a reference: no entry has a blank key, no base data has a
+        // blank number, and a blank reference is never sent.
+        let blankIsMissing = type != .string || lookupName != nil || isReference
         let isEmpty = text == nil || text!.isEmpty || (blankIsMissing && ValueConversion.isBlank(text!))
         // Nor is it looked up: without a default it is missing, not a lookup miss (whatever the on-miss).
         if isEmpty { text = defaultValue ?? (blankIsMissing ? nil : text) }

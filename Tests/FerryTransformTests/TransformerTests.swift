@@ -254,6 +254,8 @@ private func reasons(_ result: TransformResult) -> [String] {
             <ref name="D" path="code" lookup="dflt"/>
             <ref name="F" path="code" lookup="pass" default="A"/>
             <field name="K" path="code" lookup="kinds" on-miss="pass"/>
+            <ref name="N" path="code"/>
+            <field name="T" path="code"/>
             """, declarations: declarations)
         for value in ["\" \"", "\"\\t\"", "\"\u{3000}\"", "\"\""] {
             let json = #"{"stockin_no":"RK1","code":\#(value)}"#
@@ -263,6 +265,8 @@ private func reasons(_ result: TransformResult) -> [String] {
                 "\(value)")
             let m = try model(try run(optional, json, lookups: tables))
             #expect(m["P"] == nil && m["R"] == nil && m["D"] == nil && m["K"] == nil, "\(value): \(m)")
+            #expect(m["N"] == nil, "\(value): a blank reference without a lookup is not sent either")
+            #expect(m["T"] != nil, "\(value): a plain text field keeps its blank value")
             #expect(m["F"] == ["FNumber": "1.01"], "\(value): the default is looked up")
         }
         // A code with visible characters is still looked up (trimmed), and a miss is still a miss.
