@@ -223,7 +223,7 @@ private struct TemplateBuilder {
                 file: element.attribute("file") ?? "", keyColumn: element.attribute("key") ?? "",
                 valueColumn: element.attribute("value") ?? "", optional: bool(element, "optional", default: false))
         } else {
-            // Keys as a lookup file's are read: without surrounding spaces (the value looked up is trimmed too,
+            // Keys and values as a lookup file's are read: without surrounding spaces (the value looked up is trimmed too,
             // so " 6 " could never be found as written), and a blank key, which nothing is looked up with, is dropped.
             var entries: [String: String] = [:]
             var firstSeen: [String: (written: String, line: Int)] = [:]
@@ -251,7 +251,8 @@ private struct TemplateBuilder {
                     continue
                 }
                 firstSeen[key] = (written, entry.line)
-                entries[key] = entry.attribute("value") ?? ""
+                // Values too, as a lookup file's (`value=" CK001"` sends CK001, as the same CSV cell does).
+                entries[key] = (entry.attribute("value") ?? "").trimmingCharactersInSpaces()
             }
             origin = .inline(entries)
         }

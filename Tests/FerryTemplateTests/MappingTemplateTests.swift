@@ -303,12 +303,12 @@ import Testing
     /// Inline map keys are read as lookup CSV keys are: without surrounding spaces (the value looked up is
     /// trimmed too, so ` 6 ` could never be found otherwise); two keys equal once trimmed are a duplicate, and a
     /// blank key, which nothing is ever looked up with, is warned about.
-    @Test func inlineMapKeysAreTrimmedAsLookupKeysAre() throws {
+    @Test func inlineMapKeysAndValuesAreTrimmedAsLookupFileCellsAre() throws {
         let trimmed = parse(
             templateText(
-                bill: "", extra: "\n  <map name=\"m\"><entry key=\" 6 \" value=\"A\"/><entry key=\"\u{3000}7\t\" value=\"B\"/></map>"))
+                bill: "", extra: "\n  <map name=\"m\"><entry key=\" 6 \" value=\"A\"/><entry key=\"\u{3000}7\t\" value=\" B 2\t\"/></map>"))
         #expect(trimmed.messages.isEmpty, "\(trimmed.messages)")
-        #expect(try #require(trimmed.template).lookups["m"]?.origin == .inline(["6": "A", "7": "B"]))
+        #expect(try #require(trimmed.template).lookups["m"]?.origin == .inline(["6": "A", "7": "B 2"]))
         let duplicate = parse(
             templateText(
                 bill: "",
