@@ -47,6 +47,21 @@ private func reasons(_ result: TransformResult) -> [String] {
     return reasons.map { "\($0.field ?? "-"): \($0.message) @ \($0.jsonPath ?? "-")" }
 }
 
+/// Three lookups, one per `on-miss` (each holding `A` → `1.01`), and an inline map `kinds` (`6` → 其他入库).
+private let threeLookups = (
+    declarations: """
+        <lookup name="pass" file="p.csv" key="k" value="v" on-miss="pass"/>
+        <lookup name="reject" file="r.csv" key="k" value="v"/>
+        <lookup name="dflt" file="d.csv" key="k" value="v" on-miss="default" default="CK999"/>
+        <map name="kinds"><entry key="6" value="其他入库"/></map>
+        """,
+    tables: [
+        "pass": LookupTable(name: "pass", entries: ["A": "1.01"], file: "lookups/p.csv"),
+        "reject": LookupTable(name: "reject", entries: ["A": "1.01"], file: "lookups/r.csv"),
+        "dflt": LookupTable(name: "dflt", entries: ["A": "1.01"], file: "lookups/d.csv"),
+    ]
+)
+
 @Suite struct TransformerTests {
     @Test func writesACompleteSaveRequestWithOptionsInOrder() throws {
         let result = try run(try template(""), #"{"stockin_no":"RK1"}"#)
@@ -133,17 +148,8 @@ private func reasons(_ result: TransformResult) -> [String] {
             <field name="K" path="kind" lookup="kinds"/>
             <field name="O" path="code" lookup="pass" on-miss="default" default="OVERRIDE"/>
             """,
-            declarations: """
-                <lookup name="pass" file="p.csv" key="k" value="v" on-miss="pass"/>
-                <lookup name="reject" file="r.csv" key="k" value="v"/>
-                <lookup name="dflt" file="d.csv" key="k" value="v" on-miss="default" default="CK999"/>
-                <map name="kinds"><entry key="6" value="其他入库"/></map>
-                """)
-        let tables = [
-            "pass": LookupTable(name: "pass", entries: ["A": "1.01"], file: "lookups/p.csv"),
-            "reject": LookupTable(name: "reject", entries: ["A": "1.01"], file: "lookups/r.csv"),
-            "dflt": LookupTable(name: "dflt", entries: ["A": "1.01"], file: "lookups/d.csv"),
-        ]
+            declarations: threeLookups.declarations)
+        let tables = threeLookups.tables
         let hit = try model(try run(t, #"{"stockin_no":"RK1","code":"A","kind":6}"#, lookups: tables))
         #expect(hit["P"] == ["FNumber": "1.01"] && hit["R"] == ["FNumber": "1.01"] && hit["D"] == ["FNumber": "1.01"])
         #expect(hit["K"] == "其他入库")
@@ -230,27 +236,17 @@ private func reasons(_ result: TransformResult) -> [String] {
     /// sent as `{"FNumber": " "}` (which Kingdee refuses). The field's default, required or omission applies;
     /// the lookup's miss default does not (nothing missed).
     @Test func aBlankTextWithALookupIsMissingNotALookupMiss() throws {
-        let declarations = """
-            <lookup name="pass" file="p.csv" key="k" value="v" on-miss="pass"/>
-            <lookup name="strict" file="r.csv" key="k" value="v"/>
-            <lookup name="dflt" file="d.csv" key="k" value="v" on-miss="default" default="CK999"/>
-            <map name="kinds"><entry key="6" value="其他入库"/></map>
-            """
-        let tables = [
-            "pass": LookupTable(name: "pass", entries: ["A": "1.01"], file: "lookups/p.csv"),
-            "strict": LookupTable(name: "strict", entries: ["A": "1.01"], file: "lookups/r.csv"),
-            "dflt": LookupTable(name: "dflt", entries: ["A": "1.01"], file: "lookups/d.csv"),
-        ]
+        let (declarations, tables) = threeLookups
         let required = try template(
             """
             <ref name="P" path="code" lookup="pass" required="true"/>
-            <ref name="R" path="code" lookup="strict" required="true"/>
+            <ref name="R" path="code" lookup="reject" required="true"/>
             <ref name="D" path="code" lookup="dflt" required="true"/>
             """, declarations: declarations)
         let optional = try template(
             """
             <ref name="P" path="code" lookup="pass"/>
-            <ref name="R" path="code" lookup="strict"/>
+            <ref name="R" path="code" lookup="reject"/>
             <ref name="D" path="code" lookup="dflt"/>
             <ref name="F" path="code" lookup="pass" default="A"/>
             <field name="K" path="code" lookup="kinds" on-miss="pass"/>
@@ -272,7 +268,7 @@ private func reasons(_ result: TransformResult) -> [String] {
         // A code with visible characters is still looked up (trimmed), and a miss is still a miss.
         let m = try model(try run(optional, #"{"stockin_no":"RK1","code":" A "}"#, lookups: tables))
         #expect(m["P"] == ["FNumber": "1.01"] && m["R"] == ["FNumber": "1.01"] && m["D"] == ["FNumber": "1.01"])
-        #expect(try model(try run(optional, #"{"stockin_no":"RK1","code":"Z"}"#, lookups: tables.filter { $0.key != "strict" }))["D"]
+        #expect(try model(try run(optional, #"{"stockin_no":"RK1","code":"Z"}"#, lookups: tables.filter { $0.key != "reject" }))["D"]
             == ["FNumber": "CK999"])
     }
 
