@@ -65,6 +65,36 @@ public final class LoadJournal: @unchecked Sendable {
         }
     }
 
+    /// One `sent` or `inherited` line as a reader sees it: what `ferry status --document` shows of a send.
+    public struct Send: Sendable, Hashable {
+        /// The batch id (`B000001`).
+        public var batch: String
+        /// `sent`, or `inherited` (another run's unsettled batch taken over).
+        public var kind: String
+        /// When it was written (ISO 8601, UTC), when recorded.
+        public var at: String?
+        /// The attempt (1 for a first send; more for a retry), when recorded.
+        public var attempt: Int?
+        /// Why it was sent (`new`, `retry`, …), when recorded.
+        public var reason: String?
+        /// For an inherited batch: the run and batch it came from.
+        public var fromRun: String?
+        public var fromBatch: String?
+        /// How the batch ended, when a `settled` or `reconciled` line says so (nil: unsettled).
+        public var settlement: Settlement?
+    }
+
+    /// How a batch ended.
+    public struct Settlement: Sendable, Hashable {
+        /// `settled` (the answer came), or `reconciled` (checked with ExecuteBillQuery).
+        public var kind: String
+        /// When, when recorded.
+        public var at: String?
+        /// What the line says: `saved 3, failed 1`, `refused: …`, or for a reconciled batch whether this
+        /// document was `found`, `missing` (sent again) or `unknowable`.
+        public var summary: String
+    }
+
     /// The journal file.
     public let path: String
     private let lock = Mutex()
@@ -84,6 +114,10 @@ public final class LoadJournal: @unchecked Sendable {
     public private(set) var unsettled: [(batch: String, formID: String, documents: [Entry])] = []
     /// `<run>/<batch>` of every other run's unsettled batch already inherited (`recordInherited`).
     private var inherited: Set<String> = []
+    /// The send line of each batch read back (not its documents: those are in `batchEntries`).
+    private var sendLines: [String: Send] = [:]
+    /// The `reconciled` lines read back, in order, with their members.
+    private var reconciledLines: [(at: String?, batches: [String], outcome: [String: String])] = []
 
     /// Opens (and reads) the journal at `path`; the file is created on the first write.
     ///
@@ -127,14 +161,27 @@ public final class LoadJournal: @unchecked Sendable {
                         })
                 }
                 let batch = value["batch"]?.stringValue ?? ""
+                sendLines[batch] = Send(
+                    batch: batch, kind: kind ?? "sent", at: value["at"]?.stringValue,
+                    attempt: value["attempt"]?.scalarText.flatMap { Int($0) }, reason: value["reason"]?.stringValue,
+                    fromRun: value["from_run"]?.stringValue, fromBatch: value["from_batch"]?.stringValue)
                 sent.append((batch, value["formid"]?.stringValue ?? "", documents))
                 batchEntries[batch, default: []].append(contentsOf: documents)
                 for d in documents { lastSent[d.name] = d.sha256 }
             case "settled":
-                if let batch = value["batch"]?.stringValue { closed.insert(batch) }
+                if let batch = value["batch"]?.stringValue {
+                    closed.insert(batch)
+                    sendLines[batch]?.settlement = Settlement(
+                        kind: "settled", at: value["at"]?.stringValue, summary: Self.settledSummary(value))
+                }
             case "reconciled":
                 let batches = (value["batches"]?.arrayValue ?? []).compactMap(\.stringValue)
                 closed.formUnion(batches)
+                var outcome: [String: String] = [:]
+                for verdict in ["found", "missing", "unknowable"] {
+                    for number in (value[verdict]?.arrayValue ?? []).compactMap(\.scalarText) { outcome[number] = verdict }
+                }
+                reconciledLines.append((value["at"]?.stringValue, batches, outcome))
                 let checked = ["found", "missing", "unknowable"].flatMap { value[$0]?.arrayValue ?? [] }.compactMap(\.scalarText)
                 doubtedNames.formUnion(Self.names(in: batches, billNumbers: Set(checked), entries: batchEntries))
             default:
@@ -145,6 +192,44 @@ public final class LoadJournal: @unchecked Sendable {
         nextSequence = maximum + 1
         unsettled = sent.filter { !closed.contains($0.0) }.map { (batch: $0.0, formID: $0.1, documents: $0.2) }
         for batch in unsettled { doubtedNames.formUnion(batch.documents.map(\.name)) }
+    }
+
+    /// Every batch the journal read back that held the payload `name`, in the order they were sent, each
+    /// with how it ended (for a reconciled batch, what the check found for this document).
+    public func sends(of name: String) -> [Send] {
+        lock.withLock {
+            var result: [Send] = []
+            for (batch, entries) in batchEntries.sorted(by: { $0.key < $1.key }) {
+                guard let entry = entries.first(where: { $0.name == name }), var send = sendLines[batch] else { continue }
+                if send.settlement == nil,
+                    let line = reconciledLines.first(where: { $0.batches.contains(batch) })
+                {
+                    let verdict = line.outcome[entry.billNumber]
+                    send.settlement = Settlement(
+                        kind: "reconciled", at: line.at,
+                        summary: "checked with ExecuteBillQuery: "
+                            + (verdict.map { Self.verdicts[$0] ?? $0 } ?? "not asked about (it had a receipt or an error already)"))
+                }
+                result.append(send)
+            }
+            return result
+        }
+    }
+
+    /// What a `reconciled` line's lists say about a document.
+    private static let verdicts = [
+        "found": "found in Kingdee (not sent again)", "missing": "not in Kingdee (sent again)",
+        "unknowable": "cannot be told (Kingdee numbers these bills itself)",
+    ]
+
+    /// What a `settled` line says about its batch, in one line.
+    private static func settledSummary(_ value: JSONValue) -> String {
+        if let outcome = value["outcome"]?.stringValue {
+            let detail = value["message"]?.stringValue ?? value["MsgCode"]?.scalarText.map { "MsgCode \($0)" }
+            return outcome + (detail.map { ": \($0)" } ?? "")
+        }
+        let counts = ["saved", "failed"].compactMap { key in value[key]?.scalarText.map { "\(key) \($0)" } }
+        return counts.isEmpty ? "answered" : "batch " + counts.joined(separator: ", ")
     }
 
     /// The SHA-256 of the payload as the journal last saw it sent (by any process), or nil if it never was.

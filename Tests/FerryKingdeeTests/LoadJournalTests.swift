@@ -36,6 +36,32 @@ import Testing
         #expect(later.lastSentSHA256("RK-never-sent") == nil)
     }
 
+    /// `ferry status --document` reads every send of one payload back: batch, attempt, time, reason, and
+    /// how the batch ended (answered, checked with ExecuteBillQuery, or not at all).
+    @Test func everySendOfAPayloadIsReadBackWithHowItsBatchEnded() throws {
+        let (_, path, documents) = try fixture("journal-sends", count: 3)
+        let journal = try LoadJournal(path: path)
+        let kind = "STK_MISCELLANEOUS"
+        let lost = try journal.recordSent(formID: kind, attempt: 1, documents: Array(documents[0..<2]), reason: "new")
+        try journal.recordReconciled(batches: [lost], found: [documents[1].billNumber], missing: [documents[0].billNumber])
+        let retry = try journal.recordSent(formID: kind, attempt: 2, documents: [documents[0]], reason: "retry")
+        try journal.recordSettled(batch: retry, summary: ["saved": 0, "failed": 1])
+        let hanging = try journal.recordSent(formID: kind, attempt: 1, documents: [documents[2]], reason: "new")
+
+        let later = try LoadJournal(path: path)
+        let first = later.sends(of: documents[0].name)
+        #expect(first.map(\.batch) == [lost, retry])
+        #expect(first.map(\.attempt) == [1, 2] && first.map(\.reason) == ["new", "retry"])
+        #expect(first.allSatisfy { $0.kind == "sent" && $0.at?.hasPrefix("20") == true })
+        #expect(first[0].settlement?.kind == "reconciled")
+        #expect(first[0].settlement?.summary == "checked with ExecuteBillQuery: not in Kingdee (sent again)")
+        #expect(first[1].settlement?.kind == "settled" && first[1].settlement?.summary == "batch saved 0, failed 1")
+        #expect(later.sends(of: documents[1].name).first?.settlement?.summary == "checked with ExecuteBillQuery: found in Kingdee (not sent again)")
+        let unsettled = later.sends(of: documents[2].name)
+        #expect(unsettled.map(\.batch) == [hanging] && unsettled.first?.settlement == nil)
+        #expect(later.sends(of: "RK-never-sent").isEmpty)
+    }
+
     @Test func anInheritedBatchIsInDoubtUntilReconciledAndTakenOverOnlyOnce() throws {
         let (_, theirPath, documents) = try fixture("journal-theirs", count: 2)
         _ = try LoadJournal(path: theirPath).recordSent(formID: "STK_MISCELLANEOUS", attempt: 1, documents: documents, reason: "new")
