@@ -233,6 +233,16 @@ public struct Pipeline: Sendable {
             runDirectory: workspace.runDirectory(runID), runID: runID, template: try? template())
     }
 
+    /// The overview of a run and the story of every document whose key or bill number is `query`
+    /// (`ferry status --document`), read from the run's files.
+    ///
+    /// - Throws: a `Diagnostic` when a manifest cannot be read.
+    public func documentStories(_ query: String, runID: String) throws(Diagnostic)
+        -> (overview: RunOverview, stories: [DocumentStory])
+    {
+        try RunOverview.documentStories(query, runDirectory: workspace.runDirectory(runID), runID: runID, template: try? template())
+    }
+
     /// Writes `runs/<id>/report.html` from the run's files and returns its path.
     ///
     /// - Throws: a `Diagnostic` when a manifest cannot be read or the report cannot be written.

@@ -179,6 +179,21 @@ extension RunOverview {
     public static func read(runDirectory: String, runID: String, template: MappingTemplate? = nil) throws(Diagnostic)
         -> RunOverview
     {
+        try readWithFiles(runDirectory: runDirectory, runID: runID, template: template).overview
+    }
+
+    /// The manifests an overview was read from, each read once, for a closer look at a few documents
+    /// (`documentStories`). Nil where the stage did not write one.
+    struct RunFiles {
+        var extract: ExtractManifest?
+        var transform: JSONValue?
+        var journal: LoadJournal?
+    }
+
+    /// `read`, also returning the manifests it read.
+    static func readWithFiles(runDirectory: String, runID: String, template: MappingTemplate?) throws(Diagnostic)
+        -> (overview: RunOverview, files: RunFiles)
+    {
         var overview = RunOverview(
             runID: runID, runDirectory: runDirectory, extract: ExtractCounts(state: "not_started"),
             transform: TransformCounts(state: "not_started"), load: LoadCounts(state: "not_started"), documents: [],
@@ -190,11 +205,12 @@ extension RunOverview {
             r.exitCode.map { StageTiming(stage: r.stage, startedAt: r.startedAt, seconds: r.seconds ?? 0, exitCode: $0, error: r.error) }
         }
         overview.readUnfinished(records)
-        try overview.readExtract()
-        try overview.readTransformAndLoad(template: template)
+        var files = RunFiles()
+        files.extract = try overview.readExtract()
+        (files.transform, files.journal) = try overview.readTransformAndLoad(template: template)
         overview.documents.sort { ($0.state, $0.key ?? $0.billNumber ?? "") < ($1.state, $1.key ?? $1.billNumber ?? "") }
         overview.problems.sort { ($0.documents.count, $1.message) > ($1.documents.count, $0.message) }
-        return overview
+        return (overview, files)
     }
 
     /// The stages whose latest record in `run.json` has no end, as problems saying what to do.
@@ -239,9 +255,9 @@ extension RunOverview {
         return problem
     }
 
-    private mutating func readExtract() throws(Diagnostic) {
+    private mutating func readExtract() throws(Diagnostic) -> ExtractManifest? {
         let path = runDirectory + "/extract/manifest.json"
-        guard FileSystem.exists(path) else { return }
+        guard FileSystem.exists(path) else { return nil }
         let manifest: ExtractManifest
         do {
             manifest = try ExtractManifest.load(path)
@@ -277,12 +293,13 @@ extension RunOverview {
                         + "without --since reads them again too when the cursor in state.json is before them (not when it "
                         + "was past them already)"))
         }
+        return manifest
     }
 
-    private mutating func readTransformAndLoad(template: MappingTemplate?) throws(Diagnostic) {
+    private mutating func readTransformAndLoad(template: MappingTemplate?) throws(Diagnostic) -> (JSONValue?, LoadJournal?) {
         let directory = runDirectory + "/transform"
         let manifestPath = directory + "/manifest.json"
-        guard FileSystem.exists(manifestPath) else { return }
+        guard FileSystem.exists(manifestPath) else { return (nil, nil) }
         let manifest: JSONValue
         do {
             manifest = try JSONReader.parseFile(manifestPath)
@@ -326,7 +343,7 @@ extension RunOverview {
         for entry in manifest["rejected"]?.arrayValue ?? [] {
             let file = entry["file"]?.stringValue ?? ""
             let key = entry["key"]?.scalarText
-            let reject = (try? FileSystem.read(directory + "/" + file)).flatMap { try? JSONReader.parse($0) }
+            let reject = Self.readJSON(directory + "/" + file)
             let reasons = reject?["reasons"]?.arrayValue ?? []
             let first = reasons.first.map { r in
                 (r["field"]?.stringValue.map { "\($0): " } ?? "") + (r["message"]?.stringValue ?? "")
@@ -375,7 +392,7 @@ extension RunOverview {
             if FileSystem.exists(receiptPath) {
                 sawLoadFiles = true
                 files.append("transform/" + name + ".receipt.json")
-                let receipt = (try? FileSystem.read(receiptPath)).flatMap { try? JSONReader.parse($0) }
+                let receipt = Self.readJSON(receiptPath)
                 let payloadHash = (try? FileSystem.read(payloadPath)).map { Hashing.sha256Hex($0) }
                 if receipt?["payload_sha256"]?.stringValue == payloadHash {
                     state = .loaded
@@ -387,7 +404,7 @@ extension RunOverview {
                 sawLoadFiles = true
                 files.append("transform/" + name + ".error.json")
                 state = .failed
-                let error = (try? FileSystem.read(errorPath)).flatMap { try? JSONReader.parse($0) }
+                let error = Self.readJSON(errorPath)
                 let cls = error?["class"]?.stringValue ?? "data"
                 load.failedByClass[cls, default: 0] += 1
                 let entries = error?["errors"]?.arrayValue ?? []
@@ -432,6 +449,7 @@ extension RunOverview {
                     documents: documents.filter { $0.state == .changed }.compactMap { $0.billNumber }.sorted(), values: [],
                     hint: "the bill exists in Kingdee already; compare the payload with the receipt and update the bill in Kingdee by hand (Ferry does not send it twice)"))
         }
+        return (manifest, journal)
     }
 
     /// Load results the manifest's outputs do not cover: a receipt whose payload a later transform no longer
@@ -460,7 +478,7 @@ extension RunOverview {
             if receipts.contains(name) {
                 files.append("transform/" + name + receiptSuffix)
                 let receiptPath = PayloadDirectory.receiptPath(directory: directory, name: name)
-                let receipt = (try? FileSystem.read(receiptPath)).flatMap { try? JSONReader.parse($0) }
+                let receipt = Self.readJSON(receiptPath)
                 let number = receipt?["FBillNo"]?.scalarText ?? listed[name]?.number ?? journalNumbers[name]
                 let detail: String
                 if isListed {
@@ -493,6 +511,12 @@ extension RunOverview {
                         + "number, was rejected or filtered): check the bill in Kingdee and change or delete it by hand; "
                         + "Ferry never deletes bills"))
         }
+    }
+
+    /// A small JSON file Ferry wrote (a receipt, an error or reject file), or nil when it is missing or
+    /// cannot be read.
+    static func readJSON(_ path: String) -> JSONValue? {
+        (try? FileSystem.read(path)).flatMap { try? JSONReader.parse($0) }
     }
 
     private static func tidy(_ group: ProblemGroup) -> ProblemGroup {

@@ -15,7 +15,10 @@ struct StatusCommand: AsyncParsableCommand {
             extract window proven complete; 1 otherwise (also when a window is not proven complete, a bill loaded \
             earlier is no longer produced by the transform, extracted documents are not transformed yet, an input \
             file could not be read, or a stage's latest attempt could not run or did not finish: killed, or still \
-            running).
+            running). --document KEY shows one document (KEY is its stockin_no or FBillNo, letter case as \
+            written; every document that has it): the page and window that held each version, the transform's \
+            outcome, every load send and its outcome, its state and what to do; exit 0 when it is loaded or \
+            filtered, 1 otherwise, 2 when no document of the run has KEY.
             """)
 
     @OptionGroup var options: WorkspaceOptions
@@ -35,7 +38,20 @@ struct StatusCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Write runs/ID/report.html again and print its path.")
     var html = false
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "One document's whole story: extract pages, transform outcome, load sends and outcome, state, next step.",
+            valueName: "KEY"))
+    var document: String?
+
     func validate() throws {
+        if document != nil {
+            let others = [(documents, "--documents"), (state != nil, "--state"), (html, "--html")].filter(\.0).map(\.1)
+            if !others.isEmpty {
+                throw ValidationError("--document shows one document; do not combine it with \(others.joined(separator: ", "))")
+            }
+        }
         if let state, DocumentState(rawValue: state) == nil {
             throw ValidationError(
                 "--state must be one of \(DocumentState.allCases.map(\.rawValue).joined(separator: ", ")), not '\(state)'")
@@ -47,6 +63,9 @@ struct StatusCommand: AsyncParsableCommand {
             let workspace = try Workspace(root: options.workspace)
             let id = try workspace.resolveRun(run)
             let pipeline = Pipeline(workspace: workspace, environment: options.environment)
+            if let document {
+                return try story(of: document, pipeline: pipeline, runID: id)
+            }
             let overview = try pipeline.overview(runID: id)
             let filter = state.flatMap(DocumentState.init(rawValue:))
             if html {
@@ -59,5 +78,23 @@ struct StatusCommand: AsyncParsableCommand {
             }
             return overview.isClean ? .success : .documentsFailed
         }
+    }
+
+    /// `--document KEY`: exit 0 when every matching document is loaded or filtered, 1 otherwise; a
+    /// `Diagnostic` (exit 2) when none matches.
+    private func story(of query: String, pipeline: Pipeline, runID: String) throws -> Outcome {
+        let (overview, stories) = try pipeline.documentStories(query, runID: runID)
+        guard !stories.isEmpty else {
+            throw Diagnostic.error(
+                "no document of run \(runID) has the key (stockin_no) or bill number (FBillNo) '\(query)' (written as "
+                    + "it is, letter case included); another run may have it: `ferry status --run ID --document \(query)`, "
+                    + "or list this run's documents with `ferry status --run \(runID) --documents`")
+        }
+        if json {
+            FileHandle.standardOutput.write(Data(JSONWriter().bytes(overview.json(document: query, stories: stories))))
+        } else {
+            print(stories.map { $0.text(runID: runID) }.joined(separator: "\n\n"))
+        }
+        return stories.allSatisfy(\.isDone) ? .success : .documentsFailed
     }
 }
