@@ -85,9 +85,13 @@ struct StatusCommand: AsyncParsableCommand {
     private func story(of query: String, pipeline: Pipeline, runID: String) throws -> Outcome {
         let (overview, stories) = try pipeline.documentStories(query, runID: runID)
         guard !stories.isEmpty else {
+            // Documents are found through the transform's manifest: before it exists, say so rather than "no document".
+            let manifest = Workspace.join(pipeline.workspace.runDirectory(runID), "transform/manifest.json")
+            let untransformed = FileSystem.exists(manifest) ? "" : "; the run has not been transformed (or the transform did not "
+                + "finish), and documents are found through its manifest: run `ferry transform --run \(runID)` first"
             throw Diagnostic.error(
                 "no document of run \(runID) has the key (stockin_no) or bill number (FBillNo) '\(query)' (written as "
-                    + "it is, letter case included); another run may have it: `ferry status --run ID --document \(query)`, "
+                    + "it is, letter case included)\(untransformed); another run may have it: `ferry status --run ID --document \(query)`, "
                     + "or list this run's documents with `ferry status --run \(runID) --documents`")
         }
         if json {

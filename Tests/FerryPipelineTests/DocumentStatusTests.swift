@@ -137,6 +137,22 @@ import WDTSandbox
         }
     }
 
+    /// Before the transform has written its manifest, no document can be found by key: the message says
+    /// to transform first instead of only "no document".
+    @Test func aRunNotTransformedYetSaysToTransformFirst() throws {
+        let (workspace, run) = Self.demo
+        let key = try Self.key(inState: "loaded")
+        let copy = TestSupport.makeTemporaryDirectory("ferry-document-status-untransformed") + "/ws"
+        try FileManager.default.copyItem(atPath: workspace, toPath: copy)
+        try FileSystem.remove("\(copy)/runs/\(run)/transform/manifest.json")
+        let result = try Self.story(key, workspace: copy)
+        #expect(result.status == 2, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("the run has not been transformed (or the transform did not finish)"), "\(result.stderr)")
+        #expect(result.stderr.contains("`ferry transform --run \(run)` first"), "\(result.stderr)")
+        let transformed = try Self.story("RK-NO-SUCH-ORDER")
+        #expect(!transformed.stderr.contains("has not been transformed"), "\(transformed.stderr)")
+    }
+
     @Test func documentConflictsWithTheListingOptions() throws {
         for extra in [["--documents"], ["--state", "loaded"], ["--html"]] {
             let result = try Self.story("RK1", extra)
