@@ -25,6 +25,12 @@ public final class SandboxPair: @unchecked Sendable {
         public var kingdeeFaults = KingdeeSandboxFaults()
         /// Kingdee master data.
         public var masterData = SandboxPair.masterData
+        /// The credentials WDT accepts (default: the demo's).
+        public var wdtCredentials = WDTSandboxCredentials()
+        /// The integration user's password Kingdee accepts (default: the demo's).
+        public var kingdeePassword = KingdeeSandboxConfiguration().password
+        /// The app secret Kingdee accepts (default: the demo's).
+        public var kingdeeAppSecret = KingdeeSandboxConfiguration().appSecret
 
         /// The defaults.
         public init() {}
@@ -90,12 +96,15 @@ public final class SandboxPair: @unchecked Sendable {
         let wdt = try await WDTSandboxServer.start(
             port: port,
             configuration: WDTSandboxConfiguration(
-                seed: options.seed, orderCount: options.orders, periodStart: options.periodStart,
-                periodDays: options.periodDays, faults: options.wdtFaults, rateLimit: options.wdtRateLimit))
+                credentials: options.wdtCredentials, seed: options.seed, orderCount: options.orders,
+                periodStart: options.periodStart, periodDays: options.periodDays, faults: options.wdtFaults,
+                rateLimit: options.wdtRateLimit))
         do {
             let kingdee = try await KingdeeSandboxServer.start(
                 port: port == 0 ? 0 : port + 1,
-                configuration: KingdeeSandboxConfiguration(masterData: options.masterData, faults: options.kingdeeFaults))
+                configuration: KingdeeSandboxConfiguration(
+                    password: options.kingdeePassword, appSecret: options.kingdeeAppSecret, masterData: options.masterData,
+                    faults: options.kingdeeFaults))
             return SandboxPair(wdt: wdt, kingdee: kingdee, options: options)
         } catch {
             await wdt.stop()

@@ -104,6 +104,10 @@ public struct KingdeeSandboxFaults: Sendable, Hashable {
     /// 第三方系统登录授权 is disabled or its password changed mid-load: from that call on every session
     /// ends, every signature and login is refused, and every call answers MsgCode 1. 0: never.
     public var revokeCredentialsAtSave = 0
+    /// Answer every injected HTTP 500 and every refused login with an error page that repeats the request
+    /// (headers and body: the session cookie, the signatures, the password or app secret), as a server
+    /// showing debugging error pages does. A client must not pass such text on as it is.
+    public var echoRequests = false
 
     /// Creates faults; all off by default.
     public init(

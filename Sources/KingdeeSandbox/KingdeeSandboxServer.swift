@@ -98,6 +98,9 @@ struct SandboxHandler: Sendable {
         let service = String(last.dropLast(".common.kdsvc".count))
         let operation = service.split(separator: ".").last.map(String.init) ?? service
         store.count(operation)
+        for name in [KingdeeSignature.Header.signature, KingdeeSignature.Header.kdSignature] {
+            if let value = request.header(name), !value.isEmpty { store.received(signature: value) }
+        }
         let body: JSONValue
         do {
             body = try JSONReader.parse(request.body)
@@ -105,8 +108,8 @@ struct SandboxHandler: Sendable {
             return text(500, "response_error:请求数据包不是有效的JSON")
         }
         switch operation.lowercased() {
-        case "validateuser": return validateUser(body)
-        case "loginbyappsecret": return loginByAppSecret(body)
+        case "validateuser": return validateUser(body, request: request)
+        case "loginbyappsecret": return loginByAppSecret(body, request: request)
         case "save", "batchsave", "executebillquery":
             return await dynamicForm(operation.lowercased(), request: request, body: body, received: received)
         default:
@@ -118,27 +121,27 @@ struct SandboxHandler: Sendable {
 
     // MARK: - Login
 
-    private func validateUser(_ body: JSONValue) -> SandboxHTTPResponse {
+    private func validateUser(_ body: JSONValue, request: SandboxHTTPRequest) -> SandboxHTTPResponse {
         let acct = argument(body, ["acctID", "acctid"], 0)
         let user = argument(body, ["username", "userName"], 1)
         let password = argument(body, ["password"], 2)
-        guard acct == configuration.acctID else { return loginAnswer(-1, "数据中心不存在或未启用") }
+        guard acct == configuration.acctID else { return loginRefused(-1, "数据中心不存在或未启用", request) }
         guard user == configuration.username, password == configuration.password, !store.credentialsRevoked else {
-            return loginAnswer(0, "用户名或密码错误！")
+            return loginRefused(0, "用户名或密码错误！", request)
         }
         return loginSuccess()
     }
 
-    private func loginByAppSecret(_ body: JSONValue) -> SandboxHTTPResponse {
+    private func loginByAppSecret(_ body: JSONValue, request: SandboxHTTPRequest) -> SandboxHTTPResponse {
         let acct = argument(body, ["acctid", "acctID"], 0)
         let user = argument(body, ["username", "userName"], 1)
         let appID = argument(body, ["appid", "appId"], 2)
         let secret = argument(body, ["appsecret", "appSecret"], 3)
-        guard acct == configuration.acctID else { return loginAnswer(-1, "数据中心不存在或未启用") }
+        guard acct == configuration.acctID else { return loginRefused(-1, "数据中心不存在或未启用", request) }
         guard user == configuration.username, appID == configuration.appID, secret == configuration.appSecret,
             !store.credentialsRevoked
         else {
-            return loginAnswer(-1, "第三方系统登录授权验证失败，请检查应用ID、应用密钥与用户")
+            return loginRefused(-1, "第三方系统登录授权验证失败，请检查应用ID、应用密钥与用户", request)
         }
         return loginSuccess()
     }
@@ -151,6 +154,27 @@ struct SandboxHandler: Sendable {
             "KDSVCSessionId": .string(sid), "IsSuccessByAPI": true,
         ]
         return json(answer, sessionID: sid)
+    }
+
+    /// A refused login: `LoginResultType` `type`, or with `echoRequests` an error page that repeats the request.
+    private func loginRefused(_ type: Int, _ message: String, _ request: SandboxHTTPRequest) -> SandboxHTTPResponse {
+        if store.faults.echoRequests {
+            store.injected("echoed_request")
+            return text(500, "服务器内部错误：\(message) " + echo(request))
+        }
+        return loginAnswer(type, message)
+    }
+
+    /// The request as a debugging error page shows it: its body and its headers (the session and the
+    /// signatures first among them), in that order or, with `headersFirst`, the other way round.
+    private func echo(_ request: SandboxHTTPRequest, headersFirst: Bool = false) -> String {
+        func sensitive(_ name: String) -> Bool {
+            ["session", "cookie", "signature"].contains { name.lowercased().contains($0) }
+        }
+        let headers = request.headers.filter { sensitive($0.name) } + request.headers.filter { !sensitive($0.name) }
+        let head = "请求头：" + headers.map { "\($0.name): \($0.value)" }.joined(separator: "; ")
+        let body = "请求：" + String(decoding: request.body.prefix(2048), as: UTF8.self)
+        return headersFirst ? head + " " + body : body + " " + head
     }
 
     private func loginAnswer(_ type: Int, _ message: String) -> SandboxHTTPResponse {
@@ -205,6 +229,9 @@ struct SandboxHandler: Sendable {
         }
         if everySave(faults.http500Every) || (isSave && faults.http500At.contains(saveCall)) {
             store.injected("http500")
+            if faults.echoRequests {
+                return text(500, "服务器内部错误：Ferry 沙箱注入的 HTTP 500 故障（未保存任何单据） " + echo(request, headersFirst: true))
+            }
             return text(500, "服务器内部错误：Ferry 沙箱注入的 HTTP 500 故障（未保存任何单据）")
         }
         if everySave(faults.slowSaveEvery) { try? await Task.sleep(for: faults.slowSaveDelay) }

@@ -32,6 +32,7 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
     private var callCounter = 0
     private var saveCounter = 0
     private var allSessionIDs: [String] = []
+    private var signatures: [String] = []
 
     init(configuration: KingdeeSandboxConfiguration) {
         nextID = configuration.firstBillID
@@ -55,6 +56,10 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
 
     /// Every session id the sandbox ever issued (for "no session id on disk" checks).
     public var issuedSessionIDs: [String] { lock.withLock { allSessionIDs } }
+
+    /// Every `X-Api-Signature` and `X-Kd-Signature` value received, valid or not, in arrival order (for
+    /// "no signature on disk" checks).
+    public var receivedSignatures: [String] { lock.withLock { signatures } }
 
     /// The current master data.
     public var masterData: KingdeeSandboxMasterData { lock.withLock { master } }
@@ -91,6 +96,8 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
     // MARK: - Server side
 
     func count(_ operation: String) { lock.withLock { counts[operation, default: 0] += 1 } }
+
+    func received(signature: String) { lock.withLock { signatures.append(signature) } }
 
     /// Faults injected so far, by name (`http500`, `lost_response`, `session_loss`, `call_limit`).
     public var faultsInjected: [String: Int] { lock.withLock { injected } }

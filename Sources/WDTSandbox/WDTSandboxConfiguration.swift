@@ -40,6 +40,9 @@ public struct WDTSandboxFaults: Sendable, Hashable {
     /// of the Qimen gateway's call-limit answer. Requests that arrive before it ends are counted as
     /// `banViolations` (and answered normally).
     public var banSeconds: Int
+    /// Every gateway error repeats the request's parameters (`sign` included) in its message, as a gateway
+    /// with debugging on does. A client must not pass such text on as it is.
+    public var echoRequests = false
 
     /// Creates a fault plan; by default nothing goes wrong.
     public init(

@@ -29,6 +29,9 @@ public final class WDTSandboxServer: Sendable {
     /// What the sandbox has seen so far.
     public var counters: WDTSandboxCounters { state.counters }
 
+    /// Every `sign` value received, valid or not, in arrival order (for "no signature on disk" checks).
+    public var receivedSigns: [String] { state.receivedSigns }
+
     /// The variables a `ferry.yaml` written by `ferry init` reads (`WDT_URL`, `WDT_SID`, `WDT_APP_KEY`,
     /// `WDT_APP_SECRET`, `WDT_TARGET_APP_KEY`), pointing at this sandbox through `transport`.
     public func environment(for transport: WDTTransport = .qimen) -> [String: String] {
@@ -104,6 +107,8 @@ final class SandboxState: @unchecked Sendable {
     private var bannedUntil: Date?
     /// The first window whose page 0 was served (for `moveAcrossWindows`).
     private var firstWindow: WDTOrderFilter?
+    /// Every `sign` value received.
+    private var signs: [String] = []
 
     init(configuration: WDTSandboxConfiguration, dataset: WDTDataset) {
         self.configuration = configuration
@@ -114,6 +119,8 @@ final class SandboxState: @unchecked Sendable {
     }
 
     var counters: WDTSandboxCounters { lock.withLock { stats } }
+
+    var receivedSigns: [String] { lock.withLock { signs } }
 
     func setFaults(_ faults: WDTSandboxFaults) { lock.withLock { self.faults = faults } }
 
@@ -137,6 +144,11 @@ final class SandboxState: @unchecked Sendable {
     }
 
     func handle(_ request: SandboxHTTPRequest, transport: WDTTransport) async -> SandboxHTTPResponse {
+        var parameters: [String: String] = [:]
+        for item in request.query { parameters[item.name] = item.value }
+        for (key, value) in Self.parseForm(String(decoding: request.body, as: UTF8.self)) { parameters[key] = value }
+        // Recorded before any fault is injected: a request answered with a fault was signed too.
+        if let sign = parameters["sign"], !sign.isEmpty { lock.withLock { signs.append(sign) } }
         let (latency, overRate, frequencyFault, serverFault, tooManyFault) = lock.withLock {
             () -> (Int, Bool, Bool, Bool, Bool) in
             stats.requests += 1
@@ -180,9 +192,6 @@ final class SandboxState: @unchecked Sendable {
         if frequencyFault || (overRate && configuration.rejectOverRate) {
             return frequencyLimited(transport)
         }
-        var parameters: [String: String] = [:]
-        for item in request.query { parameters[item.name] = item.value }
-        for (key, value) in Self.parseForm(String(decoding: request.body, as: UTF8.self)) { parameters[key] = value }
         switch transport {
         case .qimen: return serveQimen(parameters)
         case .openAPI: return serveOpenAPI(parameters)
@@ -200,7 +209,7 @@ final class SandboxState: @unchecked Sendable {
                 [
                     "error_response": [
                         "code": .number(String(code)), "msg": .string(msg), "sub_code": .string(subCode),
-                        "sub_msg": .string(subMsg), "request_id": .string("sandbox"),
+                        "sub_msg": .string(subMsg + echo(p)), "request_id": .string("sandbox"),
                     ]
                 ])
         }
@@ -250,7 +259,7 @@ final class SandboxState: @unchecked Sendable {
         let c = configuration.credentials
         func failure(_ code: Int, _ message: String) -> SandboxHTTPResponse {
             lock.withLock { if code == 1010 { stats.signatureFailures += 1 } else { stats.rejections += 1 } }
-            return json(["code": .number(String(code)), "message": .string(message)])
+            return json(["code": .number(String(code)), "message": .string(message + echo(p))])
         }
         for required in ["sid", "appkey", "timestamp", "sign"] where p[required] == nil {
             return failure(100, "缺少公共参数 \(required)")
@@ -304,6 +313,13 @@ final class SandboxState: @unchecked Sendable {
         case .openAPI:
             return json(["code": 1012, "message": "接口调用频率超限，请稍后重试"])
         }
+    }
+
+    /// With `echoRequests`, the request's parameters as a gateway with debugging on adds them to an error
+    /// message (` 请求参数：k=v&…`, sorted); otherwise nothing.
+    private func echo(_ parameters: [String: String]) -> String {
+        guard lock.withLock({ faults.echoRequests }) else { return "" }
+        return " 请求参数：" + parameters.keys.sorted().map { "\($0)=\(parameters[$0] ?? "")" }.joined(separator: "&")
     }
 
     enum PageResult {
