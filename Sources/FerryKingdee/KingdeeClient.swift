@@ -39,7 +39,7 @@ public enum KingdeeCallError: Error, Sendable, CustomStringConvertible {
 /// the SDK signature headers; in `appsecret`/`password` mode the client logs in first. When Kingdee
 /// answers MsgCode 1 (会话信息已丢失), the client drops the session, logs in again once and retries.
 /// TLS certificates are verified unless `insecureTLS` is set. Never logs or returns a secret, a
-/// signature or a session id.
+/// signature or a session id, not even one that a server's answer repeats (`hiding`).
 ///
 /// HTTP goes through one AsyncHTTPClient `HTTPClient` per client (SwiftNIO, on the process-wide event
 /// loop group), HTTP/1.1 with a pool of keep-alive connections. Call `close()` when done.
@@ -133,21 +133,30 @@ public actor KingdeeClient {
     /// Posts a body that is already JSON bytes. Encoding and parsing happen off the actor, so concurrent
     /// batches only meet here to share the session.
     public func call(_ service: String, body: [UInt8]) async throws(KingdeeCallError) -> JSONValue {
+        try await exchange(service, body: body).answer
+    }
+
+    /// `call`, also giving the secrets the request that got the answer carried (`secrets(sent:)`), to hide
+    /// in what is quoted from the answer.
+    private func exchange(_ service: String, body: [UInt8]) async throws(KingdeeCallError)
+        -> (answer: JSONValue, secrets: [String])
+    {
         var retriedAfterSessionLoss = false
         while true {
             let used = try await currentSession()
-            let (status, sid, data) = try await post(serviceURL(service), body: body, sessionID: used)
+            let (status, sid, data, sent) = try await post(serviceURL(service), body: body, sessionID: used)
+            let secrets = secrets(sent: sent)
             guard status == 200 || status == 206 else {
                 if let sid { sessionID = sid }
-                if Self.snippet(data).contains("Fail to verify thirty passport") {
+                if Self.snippet(data, hiding: secrets).contains("Fail to verify thirty passport") {
                     // Kingdee's answer to a 账套 id it does not have, before doing anything.
                     throw .configuration(
                         "Kingdee does not know the 账套 (HTTP \(status): Fail to verify thirty passport); check target.acct_id "
                             + "(the data-centre id, FDATACENTERID)")
                 }
-                throw .noAnswer("HTTP \(status) from \(service): \(Self.snippet(data))")
+                throw .noAnswer("HTTP \(status) from \(service): \(Self.snippet(data, hiding: secrets))")
             }
-            let value = try await Self.parseAnswer(data, service: service)
+            let value = try await Self.parseAnswer(data, service: service, hiding: secrets)
             if let status = KingdeeResponseStatus.find(in: value), status.msgCode == 1, !status.isSuccess {
                 // Kingdee sends a new kdservice-sessionid with this answer too, but no session is behind it
                 // (an empty shell): it is not kept, so the next try logs in again.
@@ -159,14 +168,14 @@ public actor KingdeeClient {
                 refusalsInARow += 1
                 throw .refused(
                     msgCode: 1,
-                    message: (status.errors.first?.message ?? "会话信息已丢失，请重新登录")
+                    message: Self.hiding(secrets, in: status.errors.first?.message ?? "会话信息已丢失，请重新登录")
                         + " (still after logging in again; check target.acct_id, username, app_id/app_secret "
                         + "and the 第三方系统登录授权 in Kingdee)")
             }
             if let sid { sessionID = sid }
             hasWorked = true
             refusalsInARow = 0
-            return value
+            return (value, secrets)
         }
     }
 
@@ -178,11 +187,15 @@ public actor KingdeeClient {
     public func batchSave(formID: String, options: JSONObject, models: [[UInt8]], batchCount: Int?)
         async throws(KingdeeCallError) -> KingdeeResponseStatus
     {
-        let answer = try await call(
+        let (answer, secrets) = try await exchange(
             Service.batchSave, body: Self.batchSaveBody(formID: formID, options: options, models: models, batchCount: batchCount))
-        guard let status = KingdeeResponseStatus.find(in: answer) else {
-            throw .noAnswer("the BatchSave answer has no Result.ResponseStatus: \(Self.snippet(JSONWriter(style: .compact).bytes(answer)))")
+        guard var status = KingdeeResponseStatus.find(in: answer) else {
+            throw .noAnswer(
+                "the BatchSave answer has no Result.ResponseStatus: "
+                    + Self.snippet(JSONWriter(style: .compact).bytes(answer), hiding: secrets))
         }
+        // The messages go on into error files and the journal.
+        for i in status.errors.indices { status.errors[i].message = Self.hiding(secrets, in: status.errors[i].message) }
         return status
     }
 
@@ -223,9 +236,10 @@ public actor KingdeeClient {
             "FormId": .string(formID), "FieldKeys": .string(fieldKeys), "FilterString": .string(filter),
             "OrderString": "", "TopRowCount": 0, "StartRow": 0, "Limit": 2000,
         ]
-        let answer = try await call(Service.executeBillQuery, body: ["data": data])
+        let (answer, secrets) = try await exchange(
+            Service.executeBillQuery, body: JSONWriter(style: .compact).bytes(["data": data]))
         if let status = KingdeeResponseStatus.find(in: answer), !status.isSuccess {
-            let message = status.errors.map(\.message).joined(separator: "; ")
+            let message = Self.hiding(secrets, in: status.errors.map(\.message).joined(separator: "; "))
             if status.msgCode == 14 { throw .refused(msgCode: 14, message: message) }
             if KingdeeErrorClassifier.classify(msgCode: status.msgCode, messages: status.errors.map(\.message), fieldNames: [])
                 == .config
@@ -330,19 +344,22 @@ public actor KingdeeClient {
                 "lcid": .number(String(config.lcid)),
             ]
         }
-        let (status, cookieSID, data) = try await post(
+        let (status, cookieSID, data, sent) = try await post(
             serviceURL(service), body: JSONWriter(style: .compact).bytes(body), sessionID: nil)
+        let secrets = secrets(sent: sent)
         guard status == 200 || status == 206 else {
             throw .configuration(
-                "logging in to Kingdee failed with HTTP \(status) (\(Self.snippet(data))); "
+                "logging in to Kingdee failed with HTTP \(status) (\(Self.snippet(data, hiding: secrets))); "
                     + "check target.url and target.acct_id (账套 id)")
         }
         guard let value = try? JSONReader.parse(data), let object = value.objectValue else {
-            throw .configuration("the login answer of Kingdee is not JSON: \(Self.snippet(data)); check target.url")
+            throw .configuration("the login answer of Kingdee is not JSON: \(Self.snippet(data, hiding: secrets)); check target.url")
         }
         let type = Int(object["LoginResultType"]?.scalarText ?? "") ?? -1
         guard type == 1 || type == -5 else {
-            throw .configuration(Self.loginFailureMessage(type: type, message: object["Message"]?.scalarText, auth: config.auth))
+            throw .configuration(
+                Self.loginFailureMessage(
+                    type: type, message: object["Message"]?.scalarText.map { Self.hiding(secrets, in: $0) }, auth: config.auth))
         }
         if let sid = object["KDSVCSessionId"]?.scalarText, !sid.isEmpty { return sid }
         if let cookieSID { return cookieSID }
@@ -373,20 +390,27 @@ public actor KingdeeClient {
 
     // MARK: - HTTP
 
-    /// The answer as JSON, parsed off the actor.
-    private nonisolated static func parseAnswer(_ data: [UInt8], service: String) async throws(KingdeeCallError) -> JSONValue {
+    /// The answer as JSON, parsed off the actor; `secrets` are hidden in what an error quotes of it.
+    private nonisolated static func parseAnswer(_ data: [UInt8], service: String, hiding secrets: [String]) async
+        throws(KingdeeCallError) -> JSONValue
+    {
         do {
             return try JSONReader.parse(data)
         } catch {
-            let text = snippet(data)
+            let text = snippet(data, hiding: secrets)
             if text.hasPrefix("response_error:") { throw .noAnswer(text) }
             throw .noAnswer("the answer of \(service) is not JSON (\(error.message)): \(text)")
         }
     }
 
+    /// Posts `body` to `url` with the session and, in `signature` mode, the signature headers.
+    ///
+    /// - Returns: the status, the `kdservice-sessionid` cookie Kingdee set, the body, and what the request
+    ///   carried that is secret beyond the configuration (the session id and the signatures sent).
     private nonisolated func post(_ url: String, body: [UInt8], sessionID: String?) async throws(KingdeeCallError)
-        -> (status: Int, sessionID: String?, body: [UInt8])
+        -> (status: Int, sessionID: String?, body: [UInt8], sent: [String])
     {
+        var sent: [String] = []
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.reserveCapacity(10)
@@ -397,9 +421,11 @@ public actor KingdeeClient {
             let timestamp = String(Int(clock().timeIntervalSince1970))
             for (name, value) in KingdeeSignature.headers(url: url, identity: config.signatureIdentity, timestamp: timestamp) {
                 request.headers.replaceOrAdd(name: name, value: value)
+                if name == KingdeeSignature.Header.signature || name == KingdeeSignature.Header.kdSignature { sent.append(value) }
             }
         }
         if let sessionID {
+            sent.append(sessionID)
             request.headers.add(name: Self.sessionCookieName, value: sessionID)
             request.headers.add(name: "Cookie", value: "Theme=standard; \(Self.sessionCookieName)=\(sessionID)")
         }
@@ -421,7 +447,7 @@ public actor KingdeeClient {
             let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
             let cookies = response.headers["Set-Cookie"]
             let cookie = cookies.isEmpty ? nil : Self.sessionID(fromSetCookie: cookies.joined(separator: ", "))
-            return (Int(response.status.code), cookie, bytes)
+            return (Int(response.status.code), cookie, bytes, sent)
         } catch let error as KingdeeCallError {
             throw error
         } catch {
@@ -504,8 +530,31 @@ public actor KingdeeClient {
         return value.isEmpty ? nil : String(value)
     }
 
-    static func snippet(_ bytes: some Collection<UInt8>) -> String {
-        let text = String(decoding: bytes.prefix(300), as: UTF8.self)
-        return text.replacingOccurrences(of: "\n", with: " ")
+    /// The start of an answer (300 bytes), on one line, to quote in an error; `secrets` are hidden in it
+    /// before it is cut, so that no part of one is left at the cut.
+    static func snippet(_ bytes: some Collection<UInt8>, hiding secrets: [String]) -> String {
+        let text = hiding(secrets, in: String(decoding: bytes.prefix(1 << 16), as: UTF8.self))
+        return String(decoding: text.utf8.prefix(300), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
+    }
+
+    /// What a request of this client may carry that is secret, for `hiding`: the password, the app secret,
+    /// the signature key decoded from the app id, and `sent` (the session id and signatures of the request).
+    nonisolated func secrets(sent: [String]) -> [String] {
+        ([config.password, config.appSecret, KingdeeSignature.splitAppID(config.appID).clientSecret] + sent).filter { !$0.isEmpty }
+    }
+
+    /// `text` quoted from a server with every secret in it replaced by `***`, as written and as JSON writes
+    /// it (with `/` escaped or not): a server's error page or message may repeat the request it answers,
+    /// its password, app secret, session cookie or signatures, and such text goes on into errors, error
+    /// files, the journal, run.json and the report.
+    static func hiding(_ secrets: [String], in text: String) -> String {
+        var text = text
+        for secret in secrets.sorted(by: { $0.utf8.count > $1.utf8.count }) where !secret.isEmpty {
+            let escaped = String(decoding: JSONWriter(style: .compact).bytes(.string(secret)).dropFirst().dropLast(), as: UTF8.self)
+            for spelling in [secret, escaped, escaped.replacingOccurrences(of: "/", with: "\\/")] where text.contains(spelling) {
+                text = text.replacingOccurrences(of: spelling, with: "***")
+            }
+        }
+        return text
     }
 }

@@ -5,6 +5,15 @@ import Foundation
 import KingdeeSandbox
 import Testing
 
+/// The progress lines of a load.
+final class ProgressLines: @unchecked Sendable {
+    private let lock = Mutex()
+    private var lines: [String] = []
+
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
+}
+
 /// Every sandbox fault, and what Ferry makes of it.
 struct FaultTests {
     static func start(_ faults: KingdeeSandboxFaults) async throws -> KingdeeSandboxServer {
@@ -151,6 +160,54 @@ struct FaultTests {
         // The refused batch is settled in the journal: the next load does not ask Kingdee about it.
         let next = try LoadRunner.plan(runDirectory: run.runDirectory, config: server.target(auth: auth), options: LoadOptions())
         #expect(next.inDoubt.isEmpty && next.batches.flatMap(\.documents).count == 16)
+    }
+
+    @Test(arguments: [KingdeeTargetConfig.AuthMode.signature, .password, .appsecret])
+    func anErrorPageRepeatingTheRequestHasItsSecretsHidden(_ auth: KingdeeTargetConfig.AuthMode) async throws {
+        // The sandbox's HTTP 500 pages repeat the request: its session cookie, signatures and body. What
+        // Ferry quotes of them (the progress line, the journal) shows `***` instead.
+        var faults = KingdeeSandboxFaults(http500Every: 2)
+        faults.echoRequests = true
+        let server = try await Self.start(faults)
+        defer { Task { await server.stop() } }
+        let run = TestRun("echo-\(auth.rawValue)")
+        let numbers = try PayloadGenerator.write(count: 8, into: run.transform)
+        let lines = ProgressLines()
+        _ = try await LoadRunner.run(
+            runDirectory: run.runDirectory, config: server.target(auth: auth, batchSize: 2, concurrency: 1),
+            progress: { lines.append($0) })
+        expectAllLoadedOnce(run, numbers, server)
+        let quoted = lines.all.filter { $0.contains("请求头：") }
+        #expect(!quoted.isEmpty && quoted.allSatisfy { $0.contains("kdservice-sessionid: ***") || auth == .signature })
+        let journal = try FileSystem.readText(LoadRunner.journalPath(run: run.runDirectory))
+        let secrets = server.store.issuedSessionIDs + server.store.receivedSignatures + [server.configuration.appSecret]
+        for secret in secrets {
+            #expect(!lines.all.joined().contains(secret) && !journal.contains(secret), "\(secret) quoted")
+        }
+    }
+
+    @Test(arguments: [KingdeeTargetConfig.AuthMode.password, .appsecret])
+    func aRefusedLoginRepeatingTheRequestHasTheSecretHidden(_ auth: KingdeeTargetConfig.AuthMode) async throws {
+        var faults = KingdeeSandboxFaults()
+        faults.echoRequests = true
+        let server = try await Self.start(faults)
+        defer { Task { await server.stop() } }
+        var config = server.target(auth: auth)
+        config.password = "wrong/pass\"word+1"
+        config.appSecret = "wrong/app\"secret+1"
+        let client = try KingdeeClient(config: config)
+        do {
+            _ = try await client.executeBillQuery(formID: "STK_MISCELLANEOUS", fieldKeys: "FBillNo", filter: "")
+            Issue.record("a wrong \(auth == .password ? "password" : "app secret") logged in")
+        } catch {
+            // The answer repeats the login's JSON body, so the secret is there escaped as JSON.
+            #expect(error.description.contains("HTTP 500") && error.description.contains(":\"***\""), "\(error)")
+            for secret in [config.password, config.appSecret] {
+                let json = String(decoding: JSONWriter(style: .compact).bytes(.string(secret)).dropFirst().dropLast(), as: UTF8.self)
+                #expect(!error.description.contains(secret) && !error.description.contains(json), "\(error)")
+            }
+        }
+        await client.close()
     }
 
     @Test func callLimitIsRetriedWithBackoff() async throws {
