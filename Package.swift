@@ -103,7 +103,7 @@ let package = Package(
         .target(
             name: "FerryPipeline",
             dependencies: [
-                "FerryCore", "FerryTemplate", "FerryTransform", "FerryWorkspace", "FerryWDT", "FerryKingdee",
+                "FerryCore", "FerryHTTP", "FerryTemplate", "FerryTransform", "FerryWorkspace", "FerryWDT", "FerryKingdee",
                 "WDTSandbox", "KingdeeSandbox", .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,9 +1,37 @@
 import FerryCore
+import FerryHTTP
 import FerryKingdee
 import FerryTemplate
 import FerryWDT
 import FerryWorkspace
 import Foundation
+
+extension WorkspaceConfig {
+    /// The http(s) URL of a server at `key`. A user name or password in it is refused: neither WDT nor
+    /// Kingdee takes one there, and it would be shown wherever Ferry names the server; the message shows
+    /// the value with it hidden.
+    func serverURL(_ key: String, example: String, environment: [String: String], purpose: String) throws(Diagnostic)
+        -> String
+    {
+        let url = try string(key, environment: environment, purpose: purpose)
+        let line = entry(key)?.line
+        guard let parsed = URLComponents(string: url), parsed.scheme == "http" || parsed.scheme == "https",
+            let host = parsed.host, !host.isEmpty
+        else {
+            throw .error(
+                "'\(key)' must be an http(s) URL such as \(example), not '\(ProxyEnvironment.redacted(url))'", file: file,
+                line: line)
+        }
+        if parsed.user != nil || parsed.password != nil {
+            throw .error(
+                "'\(key)' holds a user name or password ('\(ProxyEnvironment.redacted(url))'); the server does not take "
+                    + "one there, and Ferry would show it wherever it names the server: remove it (credentials go in their "
+                    + "own settings, through environment variables)",
+                file: file, line: line)
+        }
+        return url
+    }
+}
 
 extension WDTSourceConfig {
     /// Resolves the `source.*` settings of `ferry.yaml` (with `${NAME}` from the environment) and the
@@ -20,12 +48,8 @@ extension WDTSourceConfig {
             "source.api", default: WDTTransport.qimen.rawValue, choices: WDTTransport.allCases.map(\.rawValue),
             environment: env)
         let transport = WDTTransport(rawValue: api) ?? .qimen
-        let url = try config.string("source.url", environment: env, purpose: purpose)
-        guard let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https", parsed.host != nil else {
-            throw .error(
-                "'source.url' must be an http(s) URL such as https://api.wangdian.cn/openapi2/stockin_order_query.php, "
-                    + "not '\(url)'", file: config.file, line: config.entry("source.url")?.line)
-        }
+        let url = try config.serverURL(
+            "source.url", example: "https://api.wangdian.cn/openapi2/stockin_order_query.php", environment: env, purpose: purpose)
         var start: WDTTime?
         if let text = try config.optionalString("source.start", environment: env) {
             guard let time = WDTTime(text) else {
@@ -81,7 +105,10 @@ extension KingdeeTargetConfig {
         let auth = KingdeeTargetConfig.AuthMode(rawValue: authText) ?? .signature
         let purpose = "to load into Kingdee"
         var config = KingdeeTargetConfig(
-            url: withSecrets ? try yaml.string("target.url", environment: environment, purpose: purpose) : "",
+            url: withSecrets
+                ? try yaml.serverURL(
+                    "target.url", example: "https://erp.example.com/k3cloud/", environment: environment, purpose: purpose)
+                : "",
             auth: auth,
             acctID: withSecrets ? try yaml.string("target.acct_id", environment: environment, purpose: purpose) : "",
             username: withSecrets ? try yaml.string("target.username", environment: environment, purpose: purpose) : "")

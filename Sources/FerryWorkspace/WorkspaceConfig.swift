@@ -35,6 +35,10 @@ public struct WorkspaceConfig: Sendable {
         "target.retry_delay_seconds", "target.in_doubt_recheck_seconds", "target.existence_check_org_field",
     ]
 
+    /// The keys that hold secrets: their values come from the environment, never from the file itself (a
+    /// missing variable's message does not suggest writing the value there).
+    public static let secretKeys: Set<String> = ["source.app_secret", "target.app_secret", "target.password"]
+
     /// Path of the `ferry.yaml` file, as given.
     public var file: String
     /// Entries by dotted key. Free-form `settings.NAME` entries are kept too.
@@ -245,9 +249,10 @@ public struct WorkspaceConfig: Sendable {
             }
             let name = String(rest[rest.index(after: after)..<close])
             guard let value = environment[name] else {
+                let instead = Self.secretKeys.contains(entry.key)
+                    ? " (a secret: keep it in the environment, not in ferry.yaml)" : " or write the value in ferry.yaml"
                 throw .error(
-                    "environment variable \(name) is not set (needed by '\(entry.key)'); "
-                        + "export \(name)=... or write the value in ferry.yaml",
+                    "environment variable \(name) is not set (needed by '\(entry.key)'); export \(name)=...\(instead)",
                     file: file, line: entry.line)
             }
             out += value

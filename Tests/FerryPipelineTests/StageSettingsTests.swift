@@ -48,4 +48,30 @@ import Testing
         let error = try #require(throws: Diagnostic.self) { try target("  existence_check_org_field: FStockOrgId,FID\n") }
         #expect(error.line == 4 && error.message.contains("must be a field key"), "\(error)")
     }
+
+    /// A server URL must be http(s) with a host, and may not carry a user name or password (neither server
+    /// takes one there, and the URL is shown in messages); the message hides it.
+    @Test func serverURLsAreHTTPWithoutCredentials() throws {
+        let kingdee = { (url: String) throws(Diagnostic) -> KingdeeTargetConfig in
+            let config = try WorkspaceConfig(
+                text: "version: 1\ntarget:\n  url: \(url)\n  acct_id: a\n  username: u\n  app_id: 123_4567890123456789012345678901\n"
+                    + "  app_secret: s\n  auth: appsecret\n", file: "ferry.yaml")
+            return try KingdeeTargetConfig.resolved(from: config, environment: [:], withSecrets: true)
+        }
+        #expect(try kingdee("https://erp.example.com/k3cloud/").url == "https://erp.example.com/k3cloud/")
+        for (url, complaint) in [
+            ("https://admin:PASSWORD-1@erp.example.com/k3cloud/", "holds a user name or password"),
+            ("https://TOKEN-1@erp.example.com/k3cloud/", "holds a user name or password"),
+            ("erp.example.com/k3cloud/", "must be an http(s) URL"),
+            ("ftp://erp.example.com/", "must be an http(s) URL"),
+        ] {
+            let error = try #require(throws: Diagnostic.self) { try kingdee(url) }
+            #expect(error.line == 3 && error.message.contains("'target.url' \(complaint)"), "\(error)")
+            #expect(!error.description.contains("PASSWORD-1") && !error.description.contains("TOKEN-1"), "\(error)")
+        }
+        let wdt = try #require(throws: Diagnostic.self) {
+            try source(credentials.replacingOccurrences(of: "http://127.0.0.1", with: "http://u:PASSWORD-2@127.0.0.1"))
+        }
+        #expect(wdt.message.contains("'source.url' holds a user name or password ('http://u:***@127.0.0.1:9/router/qm')"), "\(wdt)")
+    }
 }

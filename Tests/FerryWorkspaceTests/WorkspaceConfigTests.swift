@@ -30,8 +30,11 @@ import Testing
             _ = try config.string("source.app_secret", environment: env, purpose: "to sign WDT requests")
             Issue.record("expected an error")
         } catch {
-            #expect(error.description == "ferry.yaml:8: error: environment variable WDT_APP_SECRET is not set (needed by 'source.app_secret'); export WDT_APP_SECRET=... or write the value in ferry.yaml")
+            #expect(error.description == "ferry.yaml:8: error: environment variable WDT_APP_SECRET is not set (needed by 'source.app_secret'); export WDT_APP_SECRET=... (a secret: keep it in the environment, not in ferry.yaml)")
         }
+        // A setting that is not a secret may be written in the file instead.
+        let url = try #require(throws: Diagnostic.self) { try config.string("source.url", environment: [:], purpose: "to extract") }
+        #expect(url.message.hasSuffix("export WDT_URL=... or write the value in ferry.yaml"), "\(url)")
     }
 
     /// A variable that is set but empty: the setting is written, so "add it to ferry.yaml" is no help.
