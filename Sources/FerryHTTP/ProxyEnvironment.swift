@@ -25,15 +25,16 @@ public enum ProxyEnvironment {
         }
     }
 
-    /// The proxy curl would use for `url`: `https_proxy`/`HTTPS_PROXY` for
-    /// https, `http_proxy` for http (curl ignores `HTTP_PROXY`), `all_proxy`/`ALL_PROXY` otherwise, unless
-    /// `no_proxy`/`NO_PROXY` names the host. `http://[user:password@]host[:port]` and `socks5[h]://host[:port]`.
-    ///
-    /// - Throws: `UnusableProxy` when the variable that applies names a proxy Ferry cannot use (curl would
-    ///   use an `https://` or SOCKS4 one, or fail); a host `no_proxy` names needs no proxy and never throws.
-    public static func proxy(for url: String, environment: [String: String]) throws(UnusableProxy)
-        -> HTTPClient.Configuration.Proxy?
-    {
+    /// How messages name the proxy requests to `url` go through (`the proxy http://u:***@proxy:3128 from
+    /// https_proxy`, its password hidden), or nil when they go direct: a connection that fails may be the
+    /// proxy's, not the server's.
+    public static func route(for url: String, environment: [String: String]) -> String? {
+        variable(for: url, environment: environment).map { "the proxy \(redacted($0.value)) from \($0.name)" }
+    }
+
+    /// The proxy variable that applies to `url`, as curl chooses it (see `proxy(for:environment:)`), and
+    /// the URL's host; nil when no variable applies or `no_proxy` names the host.
+    static func variable(for url: String, environment: [String: String]) -> (name: String, value: String, targetHost: String)? {
         guard let target = URLComponents(string: url), let scheme = target.scheme?.lowercased(),
             var host = target.host?.lowercased()
         else { return nil }
@@ -61,9 +62,21 @@ public enum ProxyEnvironment {
         let found =
             (scheme == "https" ? variable("https_proxy", "HTTPS_PROXY") : variable("http_proxy"))
             ?? variable("all_proxy", "ALL_PROXY")
-        guard let (name, value) = found else { return nil }
+        return found.map { ($0.name, $0.value, target.host ?? host) }
+    }
+
+    /// The proxy curl would use for `url`: `https_proxy`/`HTTPS_PROXY` for
+    /// https, `http_proxy` for http (curl ignores `HTTP_PROXY`), `all_proxy`/`ALL_PROXY` otherwise, unless
+    /// `no_proxy`/`NO_PROXY` names the host. `http://[user:password@]host[:port]` and `socks5[h]://host[:port]`.
+    ///
+    /// - Throws: `UnusableProxy` when the variable that applies names a proxy Ferry cannot use (curl would
+    ///   use an `https://` or SOCKS4 one, or fail); a host `no_proxy` names needs no proxy and never throws.
+    public static func proxy(for url: String, environment: [String: String]) throws(UnusableProxy)
+        -> HTTPClient.Configuration.Proxy?
+    {
+        guard let (name, value, targetHost) = variable(for: url, environment: environment) else { return nil }
         func unusable(_ reason: String) -> UnusableProxy {
-            UnusableProxy(variable: name, value: redacted(value), reason: reason, host: target.host ?? host)
+            UnusableProxy(variable: name, value: redacted(value), reason: reason, host: targetHost)
         }
         // As curl: a value without a scheme is an http:// proxy.
         guard let proxy = URLComponents(string: value.contains("://") ? value : "http://" + value),

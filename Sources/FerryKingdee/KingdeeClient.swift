@@ -74,6 +74,8 @@ public actor KingdeeClient {
     /// Whether a certificate that fails verification may be fetched again to say why (not when a proxy
     /// carries the requests).
     private let probesCertificates: Bool
+    /// The proxy requests go through, as messages name it (nil: direct).
+    private let proxyRoute: String?
     /// Whether any call got a usable answer (so credentials work and a later MsgCode 1 is transient).
     public private(set) var hasWorked = false
     /// Calls refused with MsgCode 1 even after a fresh login or signature, since the last call that got a
@@ -100,6 +102,7 @@ public actor KingdeeClient {
         self.clock = clock
         self.timeout = setup.timeout
         self.probesCertificates = (try? ProxyEnvironment.proxy(for: config.url, environment: environment)) == nil
+        self.proxyRoute = ProxyEnvironment.route(for: config.url, environment: environment)
     }
 
     deinit {
@@ -455,7 +458,12 @@ public actor KingdeeClient {
                 let problems = await TLSFailure.diagnose(error, url: target, probe: probesCertificates)
                 throw .configuration(Self.certificateMessage(problems, host: host))
             }
-            throw Self.classify(error, url: url, configuredURL: config.url, timeoutSeconds: timeoutSeconds)
+            let failure = Self.classify(error, url: url, configuredURL: config.url, timeoutSeconds: timeoutSeconds)
+            // A connection that cannot be made may be the proxy's: "check target.url" alone sends one to the server.
+            if case .notSent(let message) = failure, let proxyRoute {
+                throw KingdeeCallError.notSent(message + "; the request goes through \(proxyRoute): check the proxy too")
+            }
+            throw failure
         }
     }
 

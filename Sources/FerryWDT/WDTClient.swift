@@ -27,6 +27,8 @@ public final class WDTClient: Sendable {
     /// Whether a certificate that fails verification may be fetched again to say why (not when a proxy
     /// carries the requests).
     private let probesCertificates: Bool
+    /// The proxy requests go through, as messages name it (nil: direct).
+    private let proxyRoute: String?
     private let state = Mutex()
     nonisolated(unsafe) private var counters = (requests: 0, retries: 0, clockWarned: false, clockOffset: Double?.none)
 
@@ -49,6 +51,7 @@ public final class WDTClient: Sendable {
         let setup = ClientSetup(timeoutSeconds: config.timeoutSeconds)
         self.http = try setup.makeClient(url: config.url, connectionsPerHost: 2, environment: environment)
         self.probesCertificates = (try? ProxyEnvironment.proxy(for: config.url, environment: environment)) == nil
+        self.proxyRoute = ProxyEnvironment.route(for: config.url, environment: environment)
         self.config = config
         self.bucket = TokenBucket(rate: config.requestsPerSecond)
         self.timeout = setup.timeout
@@ -193,7 +196,10 @@ public final class WDTClient: Sendable {
                 let problems = await TLSFailure.diagnose(error, url: url, probe: probesCertificates)
                 throw Self.certificateFailure(problems, host: url.host ?? "?")
             }
-            throw Self.classify(error, url: url)
+            var failure = Self.classify(error, url: url)
+            // A connection that fails may be the proxy's: "cannot connect to <server>" alone sends one to check the server.
+            if failure.kind == .network, let proxyRoute { failure.message += ", through \(proxyRoute): check the proxy too" }
+            throw failure
         }
         checkClock(date)
         switch status {

@@ -36,6 +36,26 @@ struct TransportTests {
         try await Self.expectNotSent(url)
     }
 
+    /// Through a proxy that refuses, "cannot connect" names the proxy too (password hidden), not only the
+    /// server: the server may be fine.
+    @Test func aConnectionThroughAProxyNamesTheProxy() async throws {
+        let closed = try await KingdeeSandboxServer.start()
+        let proxyPort = URLComponents(string: closed.baseURL)!.port!
+        await closed.stop()
+        let client = try KingdeeClient(
+            config: Self.config(url: "http://erp.example.com/k3cloud/"),
+            environment: ["http_proxy": "http://user:PROXYPASS@127.0.0.1:\(proxyPort)"])
+        do {
+            _ = try await client.call(KingdeeClient.Service.batchSave, body: ["formid": "X"])
+            Issue.record("a call through a closed proxy succeeded")
+        } catch {
+            guard case .notSent(let message) = error else { Issue.record("expected notSent, got \(error)"); return }
+            #expect(message.contains("through the proxy http://user:***@127.0.0.1:\(proxyPort) from http_proxy: check the proxy too"), "\(message)")
+            #expect(!message.contains("PROXYPASS"))
+        }
+        await client.close()
+    }
+
     @Test func anUnknownHostIsNotSent() async throws {
         try await Self.expectNotSent("http://ferry-no-such-host.invalid/k3cloud")
     }

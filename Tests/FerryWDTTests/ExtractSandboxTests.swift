@@ -127,6 +127,26 @@ struct ExtractSandboxTests {
         }
     }
 
+    /// Through a proxy that refuses, the network error names the proxy (password hidden) besides the server.
+    @Test func aConnectionThroughAProxyNamesTheProxy() async throws {
+        let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 20))
+        let closed = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 1))
+        let proxyPort = URLComponents(string: closed.qimenURL)!.port!
+        await closed.stop()
+        defer { Task { await server.stop() } }
+        var config = Harness.config(server)
+        config.url = "http://wdt.example.com/router/qm"
+        let client = try WDTClient(config: config, environment: ["http_proxy": "http://user:PROXYPASS@127.0.0.1:\(proxyPort)"])
+        do {
+            _ = try await client.fetchPage(start: Harness.since, end: Harness.since.adding(seconds: 86400), pageNo: 0)
+            Issue.record("a request through a closed proxy succeeded")
+        } catch {
+            #expect(error.kind == .network, "\(error)")
+            #expect(error.message.contains("through the proxy http://user:***@127.0.0.1:\(proxyPort) from http_proxy: check the proxy too"), "\(error)")
+            #expect(!error.description.contains("PROXYPASS"))
+        }
+    }
+
     @Test func windowWiderThanThirtyDaysIsRefusedBySandbox() async throws {
         let server = try await WDTSandboxServer.start(configuration: WDTSandboxConfiguration(orderCount: 20))
         defer { Task { await server.stop() } }
