@@ -47,8 +47,9 @@ public struct KingdeeSandboxMasterData: Sendable, Hashable {
 /// Faults the sandbox injects, deterministic by request count.
 ///
 /// "Every N" counts in arrival order; 0 turns a fault off. Session loss and the call limit count every
-/// authenticated DynamicFormService call (Save, BatchSave, ExecuteBillQuery); HTTP 500, the slow save and
-/// the dropped connection count save calls (Save, BatchSave) only.
+/// authenticated DynamicFormService call (Save, BatchSave, ExecuteBillQuery, Submit, Audit); HTTP 500, the
+/// slow save and the dropped connection count save calls (Save, BatchSave) only; the lost Submit/Audit
+/// answer counts Submit and Audit calls.
 public struct KingdeeSandboxFaults: Sendable, Hashable {
     /// How long after it was received every DynamicFormService call is processed (reading and parsing the
     /// request count towards it).
@@ -108,6 +109,16 @@ public struct KingdeeSandboxFaults: Sendable, Hashable {
     /// (headers and body: the session cookie, the signatures, the password or app secret), as a server
     /// showing debugging error pages does. A client must not pass such text on as it is.
     public var echoRequests = false
+    /// Bills (by number) whose Audit meets Kingdee's negative-stock prompt (更新库存时出现可以忽略的异常数据，
+    /// 是否继续？): refused unless the Audit's `InterationFlags` has `STK_InvCheckResult`.
+    public var negativeStockBills: Set<String> = []
+    /// Every N-th saved bill (by FID) meets the negative-stock prompt on Audit, as `negativeStockBills`.
+    public var negativeStockEvery = 0
+    /// Submit and Audit calls (1-based, counted together in arrival order) that do their work, then close
+    /// the connection without an answer (a lost answer).
+    public var dropStepAnswerAt: Set<Int> = []
+    /// Every N-th Submit or Audit call does its work, then closes the connection without an answer.
+    public var dropStepAnswerEvery = 0
 
     /// Creates faults; all off by default.
     public init(

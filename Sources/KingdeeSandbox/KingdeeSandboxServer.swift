@@ -6,7 +6,8 @@ import SandboxHTTP
 /// A loopback 金蝶云星空 Web API for tests, `ferry demo` and `ferry sandbox`.
 ///
 /// Serves `POST {baseURL}<Service>.common.kdsvc` for `AuthService.ValidateUser`,
-/// `AuthService.LoginByAppSecret`, `DynamicFormService.Save`, `BatchSave` and `ExecuteBillQuery`
+/// `AuthService.LoginByAppSecret`, `DynamicFormService.Save`, `BatchSave`, `ExecuteBillQuery`, `Submit` and
+/// `Audit`
 /// (service names are matched case-insensitively; bodies may use named properties or the positional
 /// `parameters` array, and `data` may be an object or a JSON string, as the SDKs send them).
 ///
@@ -24,6 +25,12 @@ import SandboxHTTP
 /// `单据编号为“RK1”的其他入库单，第1行分录，物料编码“9.99.999”不存在` (FieldName `FMATERIALID`, MsgCode 11);
 /// `单据编号为“RK1”的其他入库单已经存在，单据编号不允许重复` (FieldName `FBillNo`);
 /// `单据编号为“RK1”的其他入库单，字段“仓库”是必录项` (first entry line named as `第1行分录`).
+///
+/// Submit and Audit take `Numbers` and answer per bill by DIndex (its position in `Numbers`): Submit
+/// needs FDocumentStatus A (or Z, D) and makes it B; Audit needs B and makes it C. Otherwise the bill's
+/// error says why (`单据已审核，不允许审核`, `状态不正确（未提交），不能审核`). A bill with negative stock
+/// (`KingdeeSandboxFaults.negativeStockBills`) is refused on Audit unless `InterationFlags` has
+/// `STK_InvCheckResult`.
 public final class KingdeeSandboxServer: @unchecked Sendable {
     /// The bills, sessions and counters, and the master data and faults to change at run time.
     public let store: KingdeeSandboxStore
@@ -110,7 +117,7 @@ struct SandboxHandler: Sendable {
         switch operation.lowercased() {
         case "validateuser": return validateUser(body, request: request)
         case "loginbyappsecret": return loginByAppSecret(body, request: request)
-        case "save", "batchsave", "executebillquery":
+        case "save", "batchsave", "executebillquery", "submit", "audit":
             return await dynamicForm(operation.lowercased(), request: request, body: body, received: received)
         default:
             return json(status(success: false, msgCode: 4, errors: [
@@ -219,7 +226,7 @@ struct SandboxHandler: Sendable {
                 .init(fieldName: nil, message: "接口调用超出限制（调用限制），请稍后再试", dIndex: faults.wholeCallErrorsAtDIndexZero ? 0 : nil),
             ]), sessionID: issued)
         }
-        let isSave = operation != "executebillquery"
+        let isSave = operation == "save" || operation == "batchsave"
         let saveCall = isSave ? store.nextSaveCall() : 0
         func everySave(_ n: Int) -> Bool { isSave && n > 0 && saveCall % n == 0 }
         if isSave && saveCall == faults.revokeCredentialsAtSave {
@@ -236,6 +243,14 @@ struct SandboxHandler: Sendable {
         }
         if everySave(faults.slowSaveEvery) { try? await Task.sleep(for: faults.slowSaveDelay) }
         switch operation {
+        case "submit", "audit":
+            let answer = billStep(operation == "submit", body: body)
+            let stepCall = store.nextStepCall()
+            if faults.dropStepAnswerAt.contains(stepCall) || (faults.dropStepAnswerEvery > 0 && stepCall % faults.dropStepAnswerEvery == 0) {
+                store.injected("lost_step_response")
+                return .dropped(headers: [("Content-Type", "application/json; charset=utf-8")], promisedBytes: 4096)
+            }
+            return json(answer, sessionID: issued)
         case "executebillquery":
             if faults.queryWithoutPermission {
                 return json(.array([.array([status(success: false, msgCode: 2, errors: [
@@ -429,6 +444,50 @@ struct SandboxHandler: Sendable {
         let chars = Array(text.prefix(10))
         guard chars.count == 10, chars[4] == "-", chars[7] == "-" else { return false }
         return chars.enumerated().allSatisfy { i, c in i == 4 || i == 7 || c.isASCII && c.isNumber }
+    }
+
+    // MARK: - Submit / Audit
+
+    /// The negative-stock prompt of an Audit, as Kingdee words it.
+    static let negativeStockMessage = "更新库存时出现可以忽略的异常数据，是否继续？"
+
+    private func billStep(_ submit: Bool, body: JSONValue) -> JSONValue {
+        let formID = argument(body, ["formid", "formId", "FormId"], 0) ?? ""
+        guard let data = dataArgument(body, position: 1) else {
+            return status(success: false, msgCode: 8, errors: [.init(fieldName: nil, message: "data 数据包不能为空", dIndex: nil)])
+        }
+        guard formID.uppercased() == Self.formID else {
+            return status(success: false, msgCode: 4, errors: [
+                .init(fieldName: nil, message: "标识为“\(formID)”的业务对象不存在，或者被删除", dIndex: nil),
+            ])
+        }
+        let numbers = (data["Numbers"]?.arrayValue ?? []).compactMap(\.scalarText)
+        guard !numbers.isEmpty else {
+            return status(success: false, msgCode: 8, errors: [.init(fieldName: nil, message: "Numbers 和 Ids 不能同时为空", dIndex: nil)])
+        }
+        let flags = Set((data["InterationFlags"]?.scalarText ?? "").split(separator: ";").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        })
+        let faults = store.faults
+        var errors: [KingdeeResponseStatus.ErrorEntry] = []
+        var successes: [KingdeeResponseStatus.SuccessEntry] = []
+        var codes: Set<Int> = []
+        for (index, number) in numbers.enumerated() {
+            let result = store.step(submit, number: number) { bill in
+                guard !submit, !flags.contains("STK_InvCheckResult") else { return nil }
+                let negative = faults.negativeStockBills.contains(number)
+                    || (faults.negativeStockEvery > 0 && bill.id % faults.negativeStockEvery == 0)
+                return negative ? "单据编号为“\(number)”的其他入库单，" + Self.negativeStockMessage : nil
+            }
+            switch result {
+            case .success(let id): successes.append(.init(id: .number(String(id)), number: number, dIndex: index))
+            case .failure(let refusal):
+                codes.insert(refusal.msgCode)
+                errors.append(.init(fieldName: nil, message: refusal.message, dIndex: index))
+            }
+        }
+        return status(success: errors.isEmpty, msgCode: errors.isEmpty ? 0 : (codes.count == 1 ? codes.first! : 11),
+                      errors: errors, successes: successes)
     }
 
     // MARK: - ExecuteBillQuery

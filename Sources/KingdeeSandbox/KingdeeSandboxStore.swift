@@ -16,8 +16,12 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
         /// How many save requests created this bill number; more than 1 would be a duplicate (the sandbox
         /// rejects duplicates, so this stays 1; the rejected attempts are in `duplicateRejections`).
         public var saveCount: Int
-        /// FDocumentStatus: A (创建) after Save.
+        /// FDocumentStatus: A (创建) after Save, B (审核中) after Submit, C (已审核) after Audit.
         public var documentStatus: String
+        /// How many Submit calls moved this bill (A → B); more than 1 never happens (Submit needs A).
+        public var submitCount = 0
+        /// How many Audit calls moved this bill (B → C).
+        public var auditCount = 0
     }
 
     private let lock = Mutex()
@@ -112,6 +116,15 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
         }
     }
 
+    /// The number of this Submit or Audit call (1-based, both counted together).
+    func nextStepCall() -> Int {
+        lock.withLock {
+            stepCounter += 1
+            return stepCounter
+        }
+    }
+    private var stepCounter = 0
+
     /// The number of this DynamicFormService call (1-based).
     func nextCall() -> Int {
         lock.withLock {
@@ -165,6 +178,51 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
             billsByNumber[saved] = Bill(id: id, number: saved, formID: formID, model: model, saveCount: 1, documentStatus: "A")
             return (id, saved)
         }
+    }
+
+    /// A workflow step on a bill by number: Submit (A, Z or D → B) or Audit (B → C). Returns the bill's
+    /// id when done, or the message Kingdee would give (no such bill, a wrong state, or what `refuse`
+    /// says about the bill, checked only when the state is right).
+    func step(_ submit: Bool, number: String, refuse: (Bill) -> String?) -> Result<Int, StepRefusal> {
+        lock.withLock {
+            guard var bill = billsByNumber[number] else {
+                return .failure(StepRefusal(msgCode: 10, message: "单据编号为“\(number)”的其他入库单不存在或已被删除"))
+            }
+            let prefix = "单据编号为“\(number)”的其他入库单"
+            if bill.documentStatus == "C" {
+                return .failure(StepRefusal(msgCode: 11, message: prefix + "单据已审核，不允许\(submit ? "提交" : "审核")"))
+            }
+            if submit {
+                guard ["A", "Z", "D"].contains(bill.documentStatus) else {
+                    return .failure(StepRefusal(msgCode: 11, message: prefix + "状态不正确（审核中），不能提交"))
+                }
+            } else {
+                guard bill.documentStatus == "B" else {
+                    return .failure(StepRefusal(msgCode: 11, message: prefix + "状态不正确（未提交），不能审核"))
+                }
+            }
+            if let message = refuse(bill) { return .failure(StepRefusal(msgCode: 11, message: message)) }
+            if submit {
+                bill.documentStatus = "B"
+                bill.submitCount += 1
+            } else {
+                bill.documentStatus = "C"
+                bill.auditCount += 1
+            }
+            billsByNumber[number] = bill
+            return .success(bill.id)
+        }
+    }
+
+    /// Why the sandbox refused a Submit or Audit of one bill.
+    struct StepRefusal: Error {
+        var msgCode: Int
+        var message: String
+    }
+
+    /// Sets a bill's FDocumentStatus (as a person doing a step in Kingdee by hand would).
+    public func setDocumentStatus(_ number: String, _ status: String) {
+        lock.withLock { billsByNumber[number]?.documentStatus = status }
     }
 
     func exists(_ number: String) -> Bool { lock.withLock { billsByNumber[number] != nil } }

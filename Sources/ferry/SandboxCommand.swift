@@ -15,7 +15,9 @@ struct SandboxCommand: AsyncParsableCommand {
             Prints the environment variables that point a workspace at them (WDT on PORT, Kingdee on PORT+1). \
             Faults: wdt-rate-limit, wdt-429, wdt-500, wdt-modified-between-pages, wdt-modified-between-windows, \
             wdt-duplicate-rows, wdt-slow, kingdee-500, kingdee-lost-response, kingdee-session-loss, kingdee-call-limit, \
-            kingdee-slow, kingdee-renumber.
+            kingdee-slow, kingdee-renumber, kingdee-revoke-credentials, kingdee-negative-stock (Audit of every 5th bill \
+            meets the negative-stock prompt unless target.audit_interaction_flags has STK_InvCheckResult), \
+            kingdee-lost-step-answer (every 3rd Submit/Audit is done, then its answer is lost).
             """)
 
     @Option(help: "WDT port (Kingdee uses PORT+1); 0 picks free ports.")
@@ -33,7 +35,7 @@ struct SandboxCommand: AsyncParsableCommand {
     static let faultNames = [
         "wdt-rate-limit", "wdt-429", "wdt-500", "wdt-modified-between-pages", "wdt-modified-between-windows", "wdt-duplicate-rows", "wdt-slow",
         "kingdee-500", "kingdee-lost-response", "kingdee-session-loss", "kingdee-call-limit", "kingdee-slow",
-        "kingdee-renumber", "kingdee-revoke-credentials",
+        "kingdee-renumber", "kingdee-revoke-credentials", "kingdee-negative-stock", "kingdee-lost-step-answer",
     ]
 
     func validate() throws {
@@ -65,6 +67,8 @@ struct SandboxCommand: AsyncParsableCommand {
             case "kingdee-call-limit": options.kingdeeFaults.callLimitEvery = 6
             case "kingdee-renumber": options.kingdeeFaults.renumberBills = true
             case "kingdee-revoke-credentials": options.kingdeeFaults.revokeCredentialsAtSave = 3
+            case "kingdee-negative-stock": options.kingdeeFaults.negativeStockEvery = 5
+            case "kingdee-lost-step-answer": options.kingdeeFaults.dropStepAnswerEvery = 3
             default: options.kingdeeFaults.latency = .milliseconds(300)
             }
         }
