@@ -56,6 +56,23 @@ public actor KingdeeClient {
         public static let batchSave = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.BatchSave"
         /// Query bills; answers rows of values.
         public static let executeBillQuery = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.ExecuteBillQuery"
+        /// Submit saved bills (FDocumentStatus A → B).
+        public static let submit = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.Submit"
+        /// Audit submitted bills (B → C).
+        public static let audit = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.Audit"
+    }
+
+    /// A workflow step on saved bills, with its service.
+    public enum BillStep: String, Sendable, CaseIterable {
+        /// `Submit`.
+        case submit
+        /// `Audit`.
+        case audit
+
+        /// The service name.
+        public var service: String { self == .submit ? Service.submit : Service.audit }
+        /// The FDocumentStatus a bill has once this step is done (B submitted, C audited).
+        public var reachedStatus: String { self == .submit ? "B" : "C" }
     }
 
     /// The name of the session cookie and header.
@@ -227,6 +244,28 @@ public actor KingdeeClient {
         if let batchCount { body.append(contentsOf: ",\"BatchCount\":\(batchCount)".utf8) }
         body.append(contentsOf: "}}".utf8)
         return body
+    }
+
+    /// Submit or Audit of the bills `numbers` of `formID`, with one call:
+    /// `{"formid": …, "data": {"CreateOrgId": 0, "Numbers": […], "Ids": "", "NetworkCtrl": ""}}`, plus
+    /// `InterationFlags` for an audit when `interactionFlags` is not empty.
+    ///
+    /// - Throws: `KingdeeCallError` when there is no usable answer.
+    public func billStep(_ step: BillStep, formID: String, numbers: [String], interactionFlags: String = "")
+        async throws(KingdeeCallError) -> KingdeeResponseStatus
+    {
+        var data = JSONObject()
+        data.append("CreateOrgId", 0)
+        data.append("Numbers", .array(numbers.map { .string($0) }))
+        data.append("Ids", "")
+        data.append("NetworkCtrl", "")
+        if step == .audit && !interactionFlags.isEmpty { data.append("InterationFlags", .string(interactionFlags)) }
+        let answer = try await call(step.service, body: ["formid": .string(formID), "data": .object(data)])
+        guard let status = KingdeeResponseStatus.find(in: answer) else {
+            throw .noAnswer(
+                "the \(step.rawValue) answer has no Result.ResponseStatus: \(Self.snippet(JSONWriter(style: .compact).bytes(answer)))")
+        }
+        return status
     }
 
     /// ExecuteBillQuery: the rows (in `fieldKeys` order) of `formID` matching `filter`.

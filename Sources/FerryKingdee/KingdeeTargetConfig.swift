@@ -14,6 +14,21 @@ public struct KingdeeTargetConfig: Sendable {
         case password
     }
 
+    /// What Ferry does with the bills a BatchSave saved (`target.after_save`).
+    public enum AfterSave: String, Sendable, CaseIterable, Comparable {
+        /// Nothing: the bills stay created (FDocumentStatus A); the default.
+        case none
+        /// Submit them (A → B) with one `Submit` call per batch.
+        case submit
+        /// Submit, then audit them (B → C) with one `Audit` call per batch: only audited bills move stock.
+        case audit
+
+        /// Orders the steps: `none` < `submit` < `audit`.
+        public static func < (lhs: Self, rhs: Self) -> Bool {
+            (allCases.firstIndex(of: lhs) ?? 0) < (allCases.firstIndex(of: rhs) ?? 0)
+        }
+    }
+
     /// The K/3 Cloud site, such as `https://erp.example.com/k3cloud/` (`target.url`).
     public var url: String
     /// The authentication mode.
@@ -59,6 +74,11 @@ public struct KingdeeTargetConfig: Sendable {
     /// FBillNo alone. A payload without the field is matched by FBillNo alone; a document whose payload is
     /// gone, by the organisation the journal recorded when it was sent (`LoadJournal.Entry.organization`).
     public var existenceCheckOrgField: String
+    /// What is done with saved bills after BatchSave (`target.after_save`, default `none`).
+    public var afterSave: AfterSave = .none
+    /// `InterationFlags` sent with Audit (`target.audit_interaction_flags`, default empty: none sent), such
+    /// as `STK_InvCheckResult` to accept Kingdee's negative-stock prompt.
+    public var auditInteractionFlags: String = ""
 
     /// Creates a configuration; the defaults are those of `ferry init`.
     public init(

@@ -152,6 +152,21 @@ extension KingdeeTargetConfig {
                 file: yaml.file, line: yaml.entry("target.existence_check_org_field")?.line)
         }
         config.existenceCheckOrgField = orgField
+        let afterSave = try yaml.choice(
+            "target.after_save", default: KingdeeTargetConfig.AfterSave.none.rawValue,
+            choices: KingdeeTargetConfig.AfterSave.allCases.map(\.rawValue), environment: environment)
+        config.afterSave = KingdeeTargetConfig.AfterSave(rawValue: afterSave) ?? .none
+        let flags = try yaml.optionalString("target.audit_interaction_flags", environment: environment) ?? ""
+        // Sent as Kingdee's "flag1;flag2" list: names of letters, digits and underscores.
+        guard flags.split(separator: ";", omittingEmptySubsequences: false).allSatisfy({ flag in
+            !flag.isEmpty && flag.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+        }) || flags.isEmpty else {
+            throw .error(
+                "target.audit_interaction_flags must be Kingdee interaction flags separated by ';' such as STK_InvCheckResult, "
+                    + "or empty; it is '\(flags)'",
+                file: yaml.file, line: yaml.entry("target.audit_interaction_flags")?.line)
+        }
+        config.auditInteractionFlags = flags
         return config
     }
 

@@ -33,6 +33,7 @@ public struct WorkspaceConfig: Sendable {
         "target.password", "target.lcid", "target.org_number", "target.batch_size", "target.batch_count",
         "target.concurrency", "target.timeout_seconds", "target.insecure_tls", "target.max_retries",
         "target.retry_delay_seconds", "target.in_doubt_recheck_seconds", "target.existence_check_org_field",
+        "target.after_save", "target.audit_interaction_flags",
     ]
 
     /// The keys that hold secrets: their values come from the environment, never from the file itself (a
