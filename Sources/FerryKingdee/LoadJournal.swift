@@ -20,7 +20,12 @@ import Foundation
 /// {"seq":5,"kind":"inherited","batch":"B000005","from_run":...,"from_batch":...,"documents":[...]}
 ///                                                documents of this run that another run's load sent in a
 ///                                                batch that was never settled (see `LoadRunner.inheritDoubts`)
+/// {"seq":6,"kind":"step","batch":"S000006","step":"submit",...}
+///                                                before a Submit or Audit of saved bills is sent (flushed like
+///                                                `sent`); a `settled` line for its batch follows the answer
 /// ```
+/// A `step` without a `settled` line means the process died while a Submit or Audit was out: its bills'
+/// FDocumentStatus is asked with ExecuteBillQuery before any step is sent again (`LoadSession.advance`).
 /// A `sent` (or `inherited`) without a `settled` or `reconciled` line for its batch means the process died
 /// (or lost the answer) while the batch was in flight: its documents without receipts are *in doubt*.
 ///
@@ -69,7 +74,8 @@ public final class LoadJournal: @unchecked Sendable {
     public struct Send: Sendable, Hashable {
         /// The batch id (`B000001`).
         public var batch: String
-        /// `sent`, or `inherited` (another run's unsettled batch taken over).
+        /// `sent`, `inherited` (another run's unsettled batch taken over), or a step on saved bills
+        /// (`submit`, `audit`).
         public var kind: String
         /// When it was written (ISO 8601, UTC), when recorded.
         public var at: String?
@@ -112,6 +118,8 @@ public final class LoadJournal: @unchecked Sendable {
     private var file: AppendOnlyFile?
     /// Batches sent by an earlier process that were never settled, with their form id and documents.
     public private(set) var unsettled: [(batch: String, formID: String, documents: [Entry])] = []
+    /// Submit and Audit calls (`step` lines) never settled: their bills' status is unknown.
+    public private(set) var unsettledSteps: [(batch: String, step: String, documents: [Entry])] = []
     /// `<run>/<batch>` of every other run's unsettled batch already inherited (`recordInherited`).
     private var inherited: Set<String> = []
     /// The send line of each batch read back (not its documents: those are in `batchEntries`).
@@ -130,6 +138,7 @@ public final class LoadJournal: @unchecked Sendable {
         var maximum = 0
         var sent: [(String, String, [Entry])] = []
         var closed: Set<String> = []
+        var steps: [(String, String, [Entry])] = []
         let bytes = FileSystem.exists(path) ? try FileSystem.read(path) : []
         let lines = AppendOnlyFile.lines(of: bytes)
         var valid = 0
@@ -168,6 +177,18 @@ public final class LoadJournal: @unchecked Sendable {
                 sent.append((batch, value["formid"]?.stringValue ?? "", documents))
                 batchEntries[batch, default: []].append(contentsOf: documents)
                 for d in documents { lastSent[d.name] = d.sha256 }
+            case "step":
+                let batch = value["batch"]?.stringValue ?? ""
+                let step = value["step"]?.stringValue ?? ""
+                let documents = (value["documents"]?.arrayValue ?? []).map { d in
+                    Entry(name: d["payload"]?.stringValue ?? "", billNumber: d["FBillNo"]?.scalarText ?? "",
+                          sha256: d["payload_sha256"]?.stringValue ?? "", organization: nil)
+                }
+                sendLines[batch] = Send(
+                    batch: batch, kind: step, at: value["at"]?.stringValue,
+                    attempt: value["attempt"]?.scalarText.flatMap { Int($0) }, reason: value["reason"]?.stringValue)
+                batchEntries[batch, default: []].append(contentsOf: documents)
+                steps.append((batch, step, documents))
             case "settled":
                 if let batch = value["batch"]?.stringValue {
                     closed.insert(batch)
@@ -191,6 +212,7 @@ public final class LoadJournal: @unchecked Sendable {
         validLength = valid
         nextSequence = maximum + 1
         unsettled = sent.filter { !closed.contains($0.0) }.map { (batch: $0.0, formID: $0.1, documents: $0.2) }
+        unsettledSteps = steps.filter { !closed.contains($0.0) }.map { (batch: $0.0, step: $0.1, documents: $0.2) }
         for batch in unsettled { doubtedNames.formUnion(batch.documents.map(\.name)) }
     }
 
@@ -228,7 +250,7 @@ public final class LoadJournal: @unchecked Sendable {
             let detail = value["message"]?.stringValue ?? value["MsgCode"]?.scalarText.map { "MsgCode \($0)" }
             return outcome + (detail.map { ": \($0)" } ?? "")
         }
-        let counts = ["saved", "failed"].compactMap { key in value[key]?.scalarText.map { "\(key) \($0)" } }
+        let counts = ["saved", "submitted", "audited", "failed"].compactMap { key in value[key]?.scalarText.map { "\(key) \($0)" } }
         return counts.isEmpty ? "answered" : "batch " + counts.joined(separator: ", ")
     }
 
@@ -264,6 +286,30 @@ public final class LoadJournal: @unchecked Sendable {
             "seq": .number(String(sequence)), "kind": "sent", "batch": .string(batch), "formid": .string(formID),
             "at": .string(Timestamp.now()), "attempt": .number(String(attempt)), "reason": .string(reason),
             "documents": Self.json(entries),
+        ]
+        try append(entry, durable: true)
+        return batch
+    }
+
+    /// Records, durably, that a Submit or Audit (`step`) of `documents`' bills is about to be sent; returns
+    /// its new batch id (`S000007`). A `settled` line (`recordSettled`) follows its answer.
+    ///
+    /// - Throws: a `Diagnostic` when the entry cannot be written (then nothing may be sent).
+    public func recordStep(_ step: String, formID: String, attempt: Int, documents: [PayloadDocument], reason: String)
+        throws(Diagnostic) -> String
+    {
+        let entries = documents.map { d in Entry(name: d.name, billNumber: d.billNumber, sha256: d.sha256, organization: nil) }
+        let (sequence, batch) = lock.withLock { () -> (Int, String) in
+            let s = nextSequence
+            nextSequence += 1
+            let batch = "S" + Self.pad(s)
+            batchEntries[batch] = entries
+            return (s, batch)
+        }
+        let entry: JSONValue = [
+            "seq": .number(String(sequence)), "kind": "step", "batch": .string(batch), "step": .string(step),
+            "formid": .string(formID), "at": .string(Timestamp.now()), "attempt": .number(String(attempt)),
+            "reason": .string(reason), "documents": Self.json(entries),
         ]
         try append(entry, durable: true)
         return batch

@@ -36,6 +36,13 @@ public struct LoadSummary: Sendable, Hashable {
     public var failedEarlier = 0
     /// BatchSave requests sent.
     public var requests = 0
+    /// Bills submitted in this run (`target.after_save` submit or audit), including bills Kingdee already
+    /// had submitted when asked.
+    public var submitted = 0
+    /// Bills audited in this run (`target.after_save: audit`), including bills Kingdee already had audited.
+    public var audited = 0
+    /// Of `failed`: documents saved in Kingdee (they have a receipt) whose Submit or Audit failed.
+    public var savedNotFinished = 0
 
     /// An empty summary.
     public init() {}
@@ -71,6 +78,9 @@ public struct LoadPlan: Sendable {
     public var failedNotRetried: [String] = []
     /// Payload names in doubt from an interrupted load (would be checked with ExecuteBillQuery first).
     public var inDoubt: [String] = []
+    /// Payload names saved earlier whose Submit or Audit (`target.after_save`) is still to do: their
+    /// FDocumentStatus would be asked first, then only the missing steps sent.
+    public var unfinished: [String] = []
 }
 
 /// Loads a run's write queue into Kingdee, exactly once.
@@ -226,8 +236,9 @@ public enum LoadRunner {
             .union(try inheritDoubts(into: journal, directory: directory, otherRuns: otherRuns, record: false))
         var pending: [PayloadDocument] = []
         for document in scan.documents {
-            switch scan.state(of: document, retryFailed: options.retryFailed) {
+            switch scan.state(of: document, retryFailed: options.retryFailed, afterSave: config.afterSave) {
             case .loaded: plan.alreadyLoaded.append(document.name)
+            case .unfinished: plan.unfinished.append(document.name)
             case .changed: plan.changed.append(document.name)
             case .failedKept: plan.failedNotRetried.append(document.name)
             case .receiptUnreadable:
@@ -259,8 +270,9 @@ public enum LoadRunner {
 struct Scan {
     /// What a payload needs: nothing (loaded, changed since, failed and not retried), a check with
     /// ExecuteBillQuery (a receipt that exists but cannot be read: a crash before it reached the disk, or
-    /// a bad hand edit), or sending.
-    enum State { case loaded, changed, failedKept, receiptUnreadable, pending }
+    /// a bad hand edit), or sending; or, saved already, the Submit or Audit `target.after_save` asks for
+    /// (`unfinished`).
+    enum State { case loaded, changed, failedKept, receiptUnreadable, pending, unfinished }
 
     var directory: String
     /// Valid payloads loaded so far (only kept by `init(directory:)`, for plans).
@@ -368,11 +380,22 @@ struct Scan {
         return try? JSONReader.parse(bytes)
     }
 
-    func state(of document: PayloadDocument, retryFailed: Bool) -> State {
+    func state(of document: PayloadDocument, retryFailed: Bool, afterSave: KingdeeTargetConfig.AfterSave = .none) -> State {
         if hasReceipt(document.name) {
             // A receipt says Kingdee has the bill: one that cannot be read is no proof that it does not.
             guard let receipt = receipt(document.name), receipt.objectValue != nil else { return .receiptUnreadable }
-            return receipt["payload_sha256"]?.stringValue == document.sha256 ? .loaded : .changed
+            guard receipt["payload_sha256"]?.stringValue == document.sha256 else { return .changed }
+            if !LoadSession.missingSteps(receipt, afterSave: afterSave).isEmpty {
+                // Saved, but not submitted or audited yet. A step that failed for a reason a retry does not
+                // cure waits for `--retry-failed`, as a refused save does.
+                if let error = errorFile(document.name), error["step"] != nil, !retryFailed,
+                    error["class"]?.stringValue != KingdeeErrorClass.retryable.rawValue
+                {
+                    return .failedKept
+                }
+                return .unfinished
+            }
+            return .loaded
         }
         if let error = errorFile(document.name) {
             if retryFailed || error["class"]?.stringValue == KingdeeErrorClass.retryable.rawValue
@@ -403,6 +426,11 @@ final class LoadSession: @unchecked Sendable {
     /// Set once Kingdee saved a bill under a number of its own (the form's numbering rule replaces the
     /// FBillNo sent): ExecuteBillQuery by FBillNo can then no longer show that a document was saved.
     private var kingdeeRenumbers = false
+    /// Documents with a receipt that may still need the steps after saving (`target.after_save`): found by
+    /// ExecuteBillQuery, or saved by an earlier load. Taken after the BatchSaves (`advance`, checked first).
+    private var stepCandidates: Set<String> = []
+    /// Documents whose steps after saving this load already tried (never twice in one load).
+    private var stepAttempted: Set<String> = []
     /// Set, before its permit is given back, by a batch whose error stops the load: a batch waiting for
     /// that permit is then not sent (the task group's cancellation comes only once the error is thrown).
     private var stopping = false
@@ -532,12 +560,14 @@ final class LoadSession: @unchecked Sendable {
                             continue
                         }
                         var state = try classify(document, in: scan, retryFailed: retryFailed)
+                        if state == .unfinished { lock.withLock { _ = stepCandidates.insert(document.name) } }
                         if state == .receiptUnreadable {
                             // Found: the receipt is written again. Not found: sent like any pending one.
                             let sent = journal.lastSentSHA256(document.name).map { [document.name: $0] } ?? [:]
                             let missing = try await reconcile([document], batches: [], sentSHA256: sent)
                             if missing.isEmpty { lock.withLock { summary.inDoubtFound += 1 } }
                             state = missing.isEmpty ? .loaded : .pending
+                            // Found: `reconcile` made it a candidate for the steps after saving.
                         }
                         if state != .pending { settled += 1 }
                         if state == .pending {
@@ -562,6 +592,29 @@ final class LoadSession: @unchecked Sendable {
             throw .error("the load stopped: \(error)")
         }
 
+        // Saved bills whose Submit or Audit is still to do: saved by an earlier load (its step failed, or it
+        // stopped before), found by ExecuteBillQuery, or saved before `target.after_save` was set. Their
+        // FDocumentStatus is asked first: a step is sent only to the bills that still need it.
+        if config.afterSave != .none {
+            let resume = lock.withLock { stepCandidates.subtracting(stepAttempted) }.sorted()
+            var documents: [PayloadDocument] = []
+            for name in resume {
+                guard let receipt = Scan.readJSON(PayloadDirectory.receiptPath(directory: directory, name: name)),
+                    receipt.objectValue != nil, !Self.missingSteps(receipt, afterSave: config.afterSave).isEmpty
+                else { continue }
+                documents.append(Self.savedDocument(name: name, receipt: receipt, directory: directory))
+            }
+            if !documents.isEmpty {
+                progress("load: \(documents.count) saved document(s) still to \(config.afterSave == .audit ? "submit and audit" : "submit"); "
+                    + "asking Kingdee their FDocumentStatus first")
+            }
+            for group in Dictionary(grouping: documents, by: \.formID).sorted(by: { $0.key < $1.key }).map(\.value) {
+                for start in stride(from: 0, to: group.count, by: max(1, config.batchSize)) {
+                    try await advance(Array(group[start..<min(start + max(1, config.batchSize), group.count)]), checkFirst: true)
+                }
+            }
+        }
+
         // Final count from the files themselves.
         var result = lock.withLock { summary }
         result.failed = [:]
@@ -573,6 +626,17 @@ final class LoadSession: @unchecked Sendable {
                 let cls = error["class"]?.stringValue.flatMap(KingdeeErrorClass.init(rawValue:))
             {
                 result.failed[cls, default: 0] += 1
+            }
+        }
+        if config.afterSave != .none {
+            // Saved, but a Submit or Audit failed: the receipt stays, the error file names the step.
+            for name in names where after.hasReceipt(name) {
+                if let error = after.errorFile(name), error["step"] != nil,
+                    let cls = error["class"]?.stringValue.flatMap(KingdeeErrorClass.init(rawValue:))
+                {
+                    result.failed[cls, default: 0] += 1
+                    result.savedNotFinished += 1
+                }
             }
         }
         for (name, _, _) in scan.invalidNames where !after.hasReceipt(name) {
@@ -613,8 +677,10 @@ final class LoadSession: @unchecked Sendable {
             let attempts = Int(error["attempts"]?.scalarText ?? "") ?? 0
             lock.withLock { previousAttempts[document.name] = attempts }
         }
-        let state = scan.state(of: document, retryFailed: retryFailed)
+        let state = scan.state(of: document, retryFailed: retryFailed, afterSave: config.afterSave)
         switch state {
+        case .unfinished:
+            break
         case .loaded:
             lock.withLock { summary.alreadyLoaded += 1 }
             try removeStaleError(document.name, listed: scan.listing)
@@ -888,6 +954,16 @@ final class LoadSession: @unchecked Sendable {
                 "saved": .number(String(counts.saved)), "failed": .number(String(counts.failed)),
             ])
         }
+        if config.afterSave != .none {
+            // The bills this answer saved: submitted (and audited) now, in one call per step.
+            let justSaved = documents.filter { saved[$0.name] != nil || (renumbered[$0.name] != nil && !doubtful.contains($0.name)) }
+                .map { d -> PayloadDocument in
+                    var d = d
+                    if let number = (saved[d.name] ?? renumbered[d.name])?.number { d.billNumber = number }
+                    return d
+                }
+            try await advance(justSaved, checkFirst: false)
+        }
         try await retry(missing + retrySet, after: attempt)
         if toBisect.count == 1 {
             let document = toBisect[0]
@@ -941,6 +1017,293 @@ final class LoadSession: @unchecked Sendable {
         }
     }
 
+    // MARK: - After saving: Submit, Audit
+
+    /// The steps `afterSave` asks for, in order.
+    static func steps(_ afterSave: KingdeeTargetConfig.AfterSave) -> [KingdeeClient.BillStep] {
+        switch afterSave {
+        case .none: return []
+        case .submit: return [.submit]
+        case .audit: return [.submit, .audit]
+        }
+    }
+
+    /// The receipt field recording that a step was done (`submitted_at`, `audited_at`).
+    static func receiptField(_ step: KingdeeClient.BillStep) -> String { step == .submit ? "submitted_at" : "audited_at" }
+
+    /// The steps `afterSave` asks for that `receipt` does not record, in order (an audited bill is submitted).
+    static func missingSteps(_ receipt: JSONValue, afterSave: KingdeeTargetConfig.AfterSave) -> [KingdeeClient.BillStep] {
+        if receipt[receiptField(.audit)] != nil { return [] }
+        return steps(afterSave).filter { receipt[receiptField($0)] == nil }
+    }
+
+    /// Whether a bill in FDocumentStatus `status` has had `step` (B submitted, C audited and submitted).
+    static func hasReached(_ step: KingdeeClient.BillStep, status: String?) -> Bool {
+        guard let status else { return false }
+        return status == "C" || (step == .submit && status == "B")
+    }
+
+    /// A saved document rebuilt from its receipt (to submit or audit; never to save): `billNumber` is the
+    /// number Kingdee has the bill under.
+    static func savedDocument(name: String, receipt: JSONValue, directory: String) -> PayloadDocument {
+        PayloadDocument(
+            path: directory + "/" + name + ".json", name: name, formID: receipt["formid"]?.stringValue ?? "",
+            options: JSONObject(), modelJSON: [],
+            billNumber: receipt["kingdee"]?["Number"]?.scalarText ?? receipt["FBillNo"]?.scalarText ?? "",
+            sha256: receipt["payload_sha256"]?.stringValue ?? "")
+    }
+
+    /// Takes saved `documents` (of one form; `billNumber` is Kingdee's number) through the steps
+    /// `target.after_save` asks for: one Submit call, then one Audit call for the bills submitted.
+    ///
+    /// With `checkFirst` (documents saved by an earlier load, found by ExecuteBillQuery, or whose step
+    /// failed), their FDocumentStatus is asked first and only the missing steps are sent: an audited bill
+    /// (C) is never submitted or audited again. Receipts record each step reached (`submitted_at`,
+    /// `audited_at`); a failed step leaves the receipt and writes an error file naming the step.
+    func advance(_ documents: [PayloadDocument], checkFirst: Bool) async throws(Diagnostic) {
+        guard !documents.isEmpty, config.afterSave != .none else { return }
+        lock.withLock { stepAttempted.formUnion(documents.map(\.name)) }
+        var status: [String: String] = [:]
+        if checkFirst {
+            status = try await documentStatuses(documents, batch: "")
+        } else {
+            for d in documents { status[d.name] = "A" }
+        }
+        for step in Self.steps(config.afterSave) {
+            let due = documents.filter { status[$0.name] != nil && !Self.hasReached(step, status: status[$0.name]) }
+            guard !due.isEmpty else { continue }
+            if step == .audit {
+                // Only bills known to be submitted are audited.
+                let ready = due.filter { status[$0.name] == "B" }
+                for d in try await runStep(.audit, ready, attempt: 1) { status[d.name] = "C" }
+            } else {
+                for d in try await runStep(.submit, due, attempt: 1) { status[d.name] = "B" }
+            }
+        }
+    }
+
+    /// Asks Kingdee the FDocumentStatus of `documents`' bills, records in their receipts the steps they have
+    /// had (B: submitted; C: submitted and audited) and returns the status by payload name. A bill Kingdee
+    /// does not have gets an error file (not in the result).
+    func documentStatuses(_ documents: [PayloadDocument], batch: String) async throws(Diagnostic) -> [String: String] {
+        guard let formID = documents.first?.formID else { return [:] }
+        let bills = try await queryBills(
+            formID: formID, numbers: documents.map(\.billNumber), organizationField: "",
+            what: "the FDocumentStatus of \(documents.count) saved bill(s)")
+        let byNumber = Dictionary(grouping: bills, by: \.number)
+        var result: [String: String] = [:]
+        for document in documents {
+            guard let bill = byNumber[document.billNumber]?.first else {
+                try writeError(
+                    document, cls: .data, msgCode: 0,
+                    errors: [.init(
+                        fieldName: "FBillNo",
+                        message: "ExecuteBillQuery does not find bill \(document.billNumber) in Kingdee, though it has a receipt "
+                            + "(deleted in Kingdee?); it was neither submitted nor audited", dIndex: nil)],
+                    batch: batch, attempt: 1, step: .submit)
+                continue
+            }
+            result[document.name] = bill.status
+            for step in Self.steps(.audit) where Self.hasReached(step, status: bill.status) {
+                try markStep(document, step, how: "FDocumentStatus \(bill.status) in Kingdee")
+            }
+        }
+        return result
+    }
+
+    /// Records in `document`'s receipt that its bill had `step` (the other fields unchanged), and removes
+    /// an error file of that step (or of any step, once every step asked for is done).
+    func markStep(_ document: PayloadDocument, _ step: KingdeeClient.BillStep, how: String? = nil) throws(Diagnostic) {
+        let path = PayloadDirectory.receiptPath(directory: directory, name: document.name)
+        guard case .object(var receipt)? = Scan.readJSON(path) else { return }
+        guard receipt[Self.receiptField(step)] == nil else { return }
+        receipt.append(Self.receiptField(step), .string(Timestamp.now()))
+        try FileSystem.writeAtomically(JSONWriter().bytes(.object(receipt)), to: path, durable: false)
+        lock.withLock {
+            if step == .submit { summary.submitted += 1 } else { summary.audited += 1 }
+        }
+        if let how { progress("load: \(document.billNumber) already \(step == .submit ? "submitted" : "audited") (\(how))") }
+        let errorPath = PayloadDirectory.errorPath(directory: directory, name: document.name)
+        if let error = Scan.readJSON(errorPath), let failed = error["step"]?.stringValue,
+            failed == step.rawValue || Self.missingSteps(.object(receipt), afterSave: config.afterSave).isEmpty
+        {
+            try removeStaleError(document.name)
+        }
+    }
+
+    /// Sends `step` for `documents` (one call, journalled first) and settles each bill; returns the
+    /// documents whose bills had the step (done now, or found done by ExecuteBillQuery).
+    func runStep(_ step: KingdeeClient.BillStep, _ documents: [PayloadDocument], attempt: Int) async throws(Diagnostic)
+        -> [PayloadDocument]
+    {
+        guard let first = documents.first else { return [] }
+        let batch = try journal.recordStep(
+            step.rawValue, formID: first.formID, attempt: attempt, documents: documents, reason: attempt > 1 ? "retry" : "new")
+        await permits.acquire()
+        if Task.isCancelled || lock.withLock({ stopping }) {
+            permits.release()
+            try journal.recordSettled(batch: batch, summary: ["outcome": "not sent: the load stopped"])
+            return []
+        }
+        progress("load: \(batch) \(step.rawValue) \(documents.count) bill(s)" + (attempt > 1 ? " (attempt \(attempt))" : ""))
+        var status: KingdeeResponseStatus
+        do throws(KingdeeCallError) {
+            defer { permits.release() }
+            do throws(KingdeeCallError) {
+                status = try await client.billStep(
+                    step, formID: first.formID, numbers: documents.map(\.billNumber), interactionFlags: config.auditInteractionFlags)
+            } catch {
+                if await stopsTheLoad(error) { lock.withLock { stopping = true } }
+                throw error
+            }
+        } catch {
+            switch error {
+            case .configuration(let message):
+                try journal.recordSettled(batch: batch, summary: ["outcome": "refused", "message": .string(message)])
+                throw .error("Kingdee at \(config.url): \(message)")
+            case .notSent(let message), .refused(_, let message):
+                let code: Int
+                if case .refused(let c, _) = error { code = c } else { code = 0 }
+                try journal.recordSettled(batch: batch, summary: ["outcome": "refused", "message": .string(message)])
+                if code == 1, await !client.hasWorked {
+                    throw .error("Kingdee at \(config.url) rejected Ferry's credentials: \(message)")
+                }
+                if code == 1, await client.refusalsInARow >= LoadRunner.refusalsThatStopTheLoad {
+                    throw LoadRunner.credentialsStoppedWorking(url: config.url, message: message)
+                }
+                progress("load: \(batch) \(error.description); will retry")
+                return try await retryStep(
+                    step, documents, after: attempt, checkFirst: false,
+                    failure: (code, [.init(fieldName: nil, message: message, dIndex: nil)]))
+            case .noAnswer(let message):
+                progress("load: \(batch) \(error.description); asking Kingdee the bills' FDocumentStatus before anything is sent again")
+                let statuses = try await documentStatuses(documents, batch: batch)
+                try journal.recordSettled(batch: batch, summary: ["outcome": "no answer: FDocumentStatus checked", "message": .string(message)])
+                let done = documents.filter { Self.hasReached(step, status: statuses[$0.name]) }
+                let notDone = documents.filter { statuses[$0.name] != nil && !Self.hasReached(step, status: statuses[$0.name]) }
+                return done + (try await retryStep(
+                    step, notDone, after: attempt, checkFirst: false,
+                    failure: (0, [.init(fieldName: nil, message: message, dIndex: nil)])))
+            }
+        }
+
+        // Kingdee gives DIndex 0 to an error that means no bill: with nothing done, one that names no bill of
+        // the call names none.
+        func named(_ message: String) -> PayloadDocument? {
+            documents.filter { message.contains($0.billNumber) }.max { $0.billNumber.count < $1.billNumber.count }
+        }
+        if status.successes.isEmpty {
+            for i in status.errors.indices where status.errors[i].dIndex == 0 && named(status.errors[i].message) == nil {
+                status.errors[i].dIndex = nil
+            }
+        }
+        // Per bill: successes by Number (DIndex when it has none), errors by the number they name, else DIndex.
+        var done: Set<String> = []
+        for success in status.successes {
+            if let d = documents.first(where: { $0.billNumber == success.number }) {
+                done.insert(d.name)
+            } else if success.number.isEmpty, let i = success.dIndex, documents.indices.contains(i) {
+                done.insert(documents[i].name)
+            }
+        }
+        var errors: [String: [KingdeeResponseStatus.ErrorEntry]] = [:]
+        var unattributed: [KingdeeResponseStatus.ErrorEntry] = []
+        for entry in status.errors {
+            if let d = named(entry.message) ?? entry.dIndex.flatMap({ documents.indices.contains($0) ? documents[$0] : nil }),
+                !done.contains(d.name)
+            {
+                errors[d.name, default: []].append(entry)
+            } else {
+                unattributed.append(entry)
+            }
+        }
+        var reached: [PayloadDocument] = []
+        var retrySet: [PayloadDocument] = []
+        var unsettled: [PayloadDocument] = []
+        var failed = 0
+        for document in documents {
+            if done.contains(document.name) {
+                try markStep(document, step)
+                reached.append(document)
+            } else if let entries = errors[document.name] {
+                let cls = KingdeeErrorClassifier.classify(
+                    msgCode: status.msgCode, messages: entries.map(\.message), fieldNames: entries.map(\.fieldName))
+                if cls == .retryable {
+                    lock.withLock { lastFailure[document.name] = (status.msgCode, entries) }
+                    retrySet.append(document)
+                } else {
+                    try writeError(document, cls: cls, msgCode: status.msgCode, errors: entries, batch: batch, attempt: attempt, step: step)
+                    failed += 1
+                }
+            } else {
+                unsettled.append(document)
+            }
+        }
+        try journal.recordSettled(batch: batch, summary: [
+            step == .submit ? "submitted" : "audited": .number(String(reached.count)), "failed": .number(String(failed)),
+        ])
+        progress("load: \(batch) \(reached.count) \(step == .submit ? "submitted" : "audited"), \(failed) failed"
+            + (unsettled.isEmpty ? "" : ", \(unsettled.count) unresolved") + (retrySet.isEmpty ? "" : ", \(retrySet.count) to retry"))
+        if !unsettled.isEmpty {
+            let cls = unattributed.isEmpty
+                ? KingdeeErrorClass.retryable
+                : KingdeeErrorClassifier.classify(
+                    msgCode: status.msgCode, messages: unattributed.map(\.message), fieldNames: unattributed.map(\.fieldName))
+            let entries = unattributed.isEmpty
+                ? [KingdeeResponseStatus.ErrorEntry(fieldName: nil, message: "Kingdee's answer did not settle this bill", dIndex: nil)]
+                : unattributed
+            if cls == .retryable && !unattributed.isEmpty && Self.refusedBeforeSaving.contains(status.msgCode) {
+                // Refused before doing anything (session, network control, call limit): simply again.
+                lock.withLock { for d in unsettled { lastFailure[d.name] = (status.msgCode, entries) } }
+                retrySet += unsettled
+            } else {
+                // Kingdee may have done the step for some of them: ask before anything else.
+                let statuses = try await documentStatuses(unsettled, batch: batch)
+                for document in unsettled where statuses[document.name] != nil {
+                    if Self.hasReached(step, status: statuses[document.name]) {
+                        reached.append(document)
+                    } else if cls == .retryable {
+                        lock.withLock { lastFailure[document.name] = (status.msgCode, entries) }
+                        retrySet.append(document)
+                    } else {
+                        try writeError(document, cls: cls, msgCode: status.msgCode, errors: entries, batch: batch, attempt: attempt, step: step)
+                    }
+                }
+            }
+        }
+        return reached + (try await retryStep(step, retrySet, after: attempt, checkFirst: true, failure: nil))
+    }
+
+    /// Sends `step` again for `documents` after a backoff (asking their FDocumentStatus first unless
+    /// `checkFirst` is false: the call was refused before Kingdee did anything), or writes `retryable` error
+    /// files naming the step when out of attempts. Returns the documents that had the step.
+    func retryStep(
+        _ step: KingdeeClient.BillStep, _ documents: [PayloadDocument], after attempt: Int, checkFirst: Bool,
+        failure: (msgCode: Int, errors: [KingdeeResponseStatus.ErrorEntry])?
+    ) async throws(Diagnostic) -> [PayloadDocument] {
+        guard !documents.isEmpty else { return [] }
+        if let failure { lock.withLock { for d in documents { lastFailure[d.name] = failure } } }
+        if attempt <= config.maxRetries {
+            let delay = min(30, config.retryDelaySeconds * pow(2, Double(attempt - 1)))
+            try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+            if Task.isCancelled { return [] }
+            var due = documents
+            var reached: [PayloadDocument] = []
+            if checkFirst {
+                let statuses = try await documentStatuses(documents, batch: "")
+                reached = documents.filter { Self.hasReached(step, status: statuses[$0.name]) }
+                due = documents.filter { statuses[$0.name] != nil && !Self.hasReached(step, status: statuses[$0.name]) }
+            }
+            return reached + (try await runStep(step, due, attempt: attempt + 1))
+        }
+        for document in documents {
+            let failure = lock.withLock { lastFailure[document.name] }
+            let errors = failure?.errors ?? [.init(fieldName: nil, message: "no answer from Kingdee", dIndex: nil)]
+            try writeError(document, cls: .retryable, msgCode: failure?.msgCode ?? 0, errors: errors, batch: "", attempt: attempt, step: step)
+        }
+        return []
+    }
+
     // MARK: - In doubt
 
     /// Asks Kingdee which of `documents` exist, writes receipts for those, journals the check (closing
@@ -964,34 +1327,10 @@ final class LoadSession: @unchecked Sendable {
         var byForm: [String: [PayloadDocument]] = [:]
         for d in documents { byForm[d.formID, default: []].append(d) }
         for (formID, group) in byForm.sorted(by: { $0.key < $1.key }) {
-            var attempt = 0
-            while true {
-                attempt += 1
-                do {
-                    await permits.acquire()
-                    defer { permits.release() }
-                    let bills = try await client.existingBills(
-                        formID: formID, billNumbers: group.map(\.billNumber), organizationField: orgField)
-                    existing[formID] = Dictionary(grouping: bills, by: \.number)
-                    break
-                } catch {
-                    if case .configuration(let message) = error { throw .error("Kingdee at \(config.url): \(message)") }
-                    if case .refused(1, let message) = error, await !client.hasWorked {
-                        throw .error("Kingdee at \(config.url) rejected Ferry's credentials: \(message)")
-                    }
-                    if case .refused(1, let message) = error, await client.refusalsInARow >= LoadRunner.refusalsThatStopTheLoad {
-                        throw LoadRunner.credentialsStoppedWorking(url: config.url, message: message)
-                    }
-                    if attempt > config.maxRetries + 2 {
-                        throw .error(
-                            "cannot check with ExecuteBillQuery whether \(group.count) in-doubt document(s) exist in Kingdee "
-                                + "(\(error.description)); nothing was sent again. Run `ferry load` again when Kingdee answers.")
-                    }
-                    progress("load: checking in-doubt documents failed (\(error.description)); trying again")
-                    let delay = min(30, config.retryDelaySeconds * pow(2, Double(attempt - 1)))
-                    try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
-                }
-            }
+            let bills = try await queryBills(
+                formID: formID, numbers: group.map(\.billNumber), organizationField: orgField,
+                what: "whether \(group.count) in-doubt document(s) exist in Kingdee")
+            existing[formID] = Dictionary(grouping: bills, by: \.number)
         }
         // A bill counts as this document's when its number and (if both name one) organisation match.
         var found: [String: KingdeeClient.ExistingBill] = [:]
@@ -1010,6 +1349,7 @@ final class LoadSession: @unchecked Sendable {
         var missing: [PayloadDocument] = []
         for document in documents {
             if let hit = found[document.name] {
+                lock.withLock { _ = stepCandidates.insert(document.name) }
                 try writeReceipt(
                     document, id: hit.id, number: document.billNumber, batch: batchOf[document.name] ?? batches.first ?? "",
                     how: "found by ExecuteBillQuery",
@@ -1040,6 +1380,41 @@ final class LoadSession: @unchecked Sendable {
                 + "\(missing.count) to send again" + (unknowable.isEmpty ? "" : ", \(unknowable.count) not knowable (Kingdee renumbers bills)"))
         }
         return missing
+    }
+
+    /// The bills of `formID` numbered `numbers` (ExecuteBillQuery, `KingdeeClient.existingBills`), asked
+    /// again after a backoff when Kingdee does not answer.
+    ///
+    /// - Throws: a `Diagnostic` when the configuration or the credentials are refused, or Kingdee cannot be
+    ///   asked after retries (`what` says what was being checked): nothing is sent then.
+    func queryBills(formID: String, numbers: [String], organizationField: String, what: String) async throws(Diagnostic)
+        -> [KingdeeClient.ExistingBill]
+    {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                await permits.acquire()
+                defer { permits.release() }
+                return try await client.existingBills(formID: formID, billNumbers: numbers, organizationField: organizationField)
+            } catch {
+                if case .configuration(let message) = error { throw .error("Kingdee at \(config.url): \(message)") }
+                if case .refused(1, let message) = error, await !client.hasWorked {
+                    throw .error("Kingdee at \(config.url) rejected Ferry's credentials: \(message)")
+                }
+                if case .refused(1, let message) = error, await client.refusalsInARow >= LoadRunner.refusalsThatStopTheLoad {
+                    throw LoadRunner.credentialsStoppedWorking(url: config.url, message: message)
+                }
+                if attempt > config.maxRetries + 2 {
+                    throw .error(
+                        "cannot check with ExecuteBillQuery \(what) (\(error.description)); nothing was sent again. "
+                            + "Run `ferry load` again when Kingdee answers.")
+                }
+                progress("load: checking \(what) failed (\(error.description)); trying again")
+                let delay = min(30, config.retryDelaySeconds * pow(2, Double(attempt - 1)))
+                try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+            }
+        }
     }
 
     /// The error of a document that Kingdee may have saved under a number of its own: with BatchCount, a
@@ -1092,13 +1467,16 @@ final class LoadSession: @unchecked Sendable {
         try FileSystem.remove(path)
     }
 
+    /// Writes `<name>.error.json`. With `step`, the document is saved (it keeps its receipt) and its Submit
+    /// or Audit failed: the file names the step (`"step": "submit"`) and says what to do about it.
     func writeError(
         _ document: PayloadDocument, cls: KingdeeErrorClass, msgCode: Int, errors: [KingdeeResponseStatus.ErrorEntry],
-        batch: String, attempt: Int
+        batch: String, attempt: Int, step: KingdeeClient.BillStep? = nil
     ) throws(Diagnostic) {
         let attempts = (lock.withLock { previousAttempts[document.name] } ?? 0) + attempt
-        let hint = KingdeeErrorClassifier.hint(for: cls, messages: errors.map(\.message), billNumber: document.billNumber)
-        let object: JSONValue = [
+        let hint = step.map { Self.stepHint($0, cls: cls) }
+            ?? KingdeeErrorClassifier.hint(for: cls, messages: errors.map(\.message), billNumber: document.billNumber)
+        var object: JSONValue = [
             "FBillNo": .string(document.billNumber), "formid": .string(document.formID),
             "payload": .string(document.name + ".json"), "payload_sha256": .string(document.sha256),
             "class": .string(cls.rawValue), "source": "kingdee", "MsgCode": .number(String(msgCode)),
@@ -1109,9 +1487,33 @@ final class LoadSession: @unchecked Sendable {
             "attempts": .number(String(attempts)), "batch": .string(batch), "failed_at": .string(Timestamp.now()),
             "hint": ["zh": .string(hint.zh), "en": .string(hint.en)],
         ]
+        if let step, case .object(var members) = object {
+            members.set("step", .string(step.rawValue))
+            object = .object(members)
+        }
         try FileSystem.writeAtomically(
             JSONWriter().bytes(object), to: PayloadDirectory.errorPath(directory: directory, name: document.name),
             durable: false)
+    }
+
+    /// The hint of a bill that is saved but whose `step` failed.
+    static func stepHint(_ step: KingdeeClient.BillStep, cls: KingdeeErrorClass) -> KingdeeHint {
+        let (zh, en) = step == .submit ? ("提交", "submitted") : ("审核", "audited")
+        if cls == .retryable {
+            return KingdeeHint(
+                zh: "单据已保存到金蝶（有 receipt，不会再次保存），但因金蝶暂时不可用未能\(zh)。稍后再次运行 ferry load：Ferry 先查询单据状态，只做缺少的步骤。",
+                en: "The bill is saved in Kingdee (it has a receipt and is never saved again) but could not be \(en): Kingdee was "
+                    + "temporarily unavailable. Run `ferry load` again later; Ferry asks the bill's FDocumentStatus first and only "
+                    + "does the missing steps.")
+        }
+        return KingdeeHint(
+            zh: "单据已保存到金蝶（有 receipt，不会再次保存），但未能\(zh)（见上方消息）。请在金蝶中处理（例如补足库存，或直接在金蝶中\(zh)该单据），"
+                + "或设置 target.audit_interaction_flags（如 STK_InvCheckResult 以接受负库存提示），然后运行 ferry load --retry-failed："
+                + "Ferry 先查询单据状态，只做缺少的步骤。",
+            en: "The bill is saved in Kingdee (it has a receipt and is never saved again) but was not \(en) (see the messages "
+                + "above). Fix it in Kingdee (e.g. the stock, or \(step == .submit ? "submit" : "audit") the bill there), or set "
+                + "target.audit_interaction_flags (STK_InvCheckResult accepts negative-stock prompts), then run "
+                + "`ferry load --retry-failed`; Ferry asks the bill's FDocumentStatus first and only does the missing steps.")
     }
 
     func writeLocalError(name: String, diagnostic: Diagnostic, sha256: String) throws(Diagnostic) {

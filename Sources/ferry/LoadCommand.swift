@@ -74,6 +74,7 @@ struct LoadCommand: AsyncParsableCommand {
         for name in plan.alreadyLoaded { out += "already loaded: \(name).json\n" }
         for name in plan.changed { out += "changed since loaded (would not be sent): \(name).json\n" }
         for name in plan.failedNotRetried { out += "failed earlier (use --retry-failed): \(name).json\n" }
+        for name in plan.unfinished { out += "saved, still to submit/audit (FDocumentStatus asked first): \(name).json\n" }
         print(out, terminator: "")
         for d in plan.invalid { Console.print(d) }
         let count = plan.batches.reduce(0) { $0 + $1.documents.count }
@@ -93,6 +94,14 @@ struct LoadCommand: AsyncParsableCommand {
             "  failed:            \(s.failedTotal) (\(classes))",
             "  requests:          \(s.requests)",
         ]
+        if s.submitted + s.audited + s.savedNotFinished > 0 {
+            lines.insert("  submitted:         \(s.submitted)", at: 2)
+            lines.insert("  audited:           \(s.audited)", at: 3)
+        }
+        if s.savedNotFinished > 0 {
+            lines.append("  \(s.savedNotFinished) document(s) are saved in Kingdee but their Submit or Audit failed (the *.error.json "
+                + "names the step); fix them in Kingdee, or rerun `ferry load --retry-failed` (Kingdee's FDocumentStatus is asked first)")
+        }
         if s.inDoubtFoundWithoutPayload > 0 {
             lines.append("  \(s.inDoubtFoundWithoutPayload) bill(s) in doubt were found in Kingdee although the transform no longer "
                 + "produces a valid payload for them: receipts written; check those bills in Kingdee")
