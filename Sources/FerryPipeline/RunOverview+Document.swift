@@ -196,7 +196,8 @@ extension RunOverview {
                     how: receipt["how"]?.stringValue)
             }
             let errorPath = PayloadDirectory.errorPath(directory: transformDirectory, name: payloadName)
-            if story.receipt == nil, let error = Self.readJSON(errorPath) {
+            // With a receipt, only a failed Submit or Audit (its error file names the step) is still an error.
+            if let error = Self.readJSON(errorPath), story.receipt == nil || error["step"] != nil {
                 story.error = DocumentStory.LoadError(
                     file: inWorkspace("transform/" + payloadName + ".error.json"),
                     errorClass: error["class"]?.stringValue ?? "data", source: error["source"]?.stringValue,
@@ -372,6 +373,7 @@ extension DocumentStory {
         var loadLines: [String] = []
         for s in sends {
             var line = s.batch + (s.kind == "inherited" ? " (inherited from run \(s.fromRun ?? "?") batch \(s.fromBatch ?? "?"))" : "")
+                + (s.kind == "submit" || s.kind == "audit" ? " (\(s.kind))" : "")
             if let attempt = s.attempt { line += " attempt \(attempt)" }
             if let at = s.at { line += ", sent \(at)" }
             if let reason = s.reason { line += " (\(reason))" }

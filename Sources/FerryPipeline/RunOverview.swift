@@ -367,6 +367,9 @@ extension RunOverview {
         // Load: receipts, error files and the journal beside the payloads.
         let journal = try LoadJournal(path: LoadRunner.journalPath(run: runDirectory))
         let inFlight = Set(journal.unsettled.flatMap { $0.documents.map(\.name) })
+        /// Saved documents whose Submit or Audit was sent and never answered (the load died meanwhile).
+        var stepInFlight: [String: String] = [:]
+        for batch in journal.unsettledSteps { for d in batch.documents { stepInFlight[d.name] = batch.step } }
         var loadGroups: [String: ProblemGroup] = [:]
         let lookupFiles = Self.lookupFilesByField(template)
         var sawLoadFiles = false
@@ -389,10 +392,11 @@ extension RunOverview {
             let errorPath = PayloadDirectory.errorPath(directory: directory, name: name)
             var state = DocumentState.pending
             var detail: String?
+            var receipt: JSONValue?
             if FileSystem.exists(receiptPath) {
                 sawLoadFiles = true
                 files.append("transform/" + name + ".receipt.json")
-                let receipt = Self.readJSON(receiptPath)
+                receipt = Self.readJSON(receiptPath)
                 let payloadHash = (try? FileSystem.read(payloadPath)).map { Hashing.sha256Hex($0) }
                 if receipt?["payload_sha256"]?.stringValue == payloadHash {
                     state = .loaded
@@ -400,28 +404,46 @@ extension RunOverview {
                     state = .changed
                     detail = "the payload changed after it was loaded; it is not sent again"
                 }
-            } else if FileSystem.exists(errorPath) {
+            }
+            // A saved bill whose Submit or Audit (`target.after_save`) failed keeps its receipt and has an
+            // error file naming the step: not done.
+            let stepError = state == .loaded && FileSystem.exists(errorPath) ? Self.readJSON(errorPath) : nil
+            let failedStep = stepError?["step"]?.stringValue
+            if state == .pending && FileSystem.exists(errorPath) || failedStep != nil {
                 sawLoadFiles = true
                 files.append("transform/" + name + ".error.json")
                 state = .failed
-                let error = Self.readJSON(errorPath)
+                let error = stepError ?? Self.readJSON(errorPath)
                 let cls = error?["class"]?.stringValue ?? "data"
                 load.failedByClass[cls, default: 0] += 1
                 let entries = error?["errors"]?.arrayValue ?? []
                 detail = entries.first?["message"]?.stringValue
-                let hint = error?["hint"]?["en"]?.stringValue ?? ""
+                if let failedStep {
+                    let not = failedStep == "submit" ? "saved, not submitted" : "saved, not audited"
+                    detail = not + (detail.map { ": \($0)" } ?? "")
+                }
+                let hint = failedStep == nil
+                    ? error?["hint"]?["en"]?.stringValue ?? ""
+                    : "the bills are saved in Kingdee (receipts kept, never saved again) but their \(failedStep!) failed; "
+                        + "fix them in Kingdee (or \(failedStep!) them there), then `ferry load --run \(runID) --retry-failed` "
+                        + "(it asks Kingdee their FDocumentStatus first and only does the missing steps)"
                 for item in entries.isEmpty ? [JSONValue.null] : entries {
                     let field = item["field"]?.stringValue
                     let (message, values) = Self.normalize(item["message"]?.stringValue ?? "(no message)")
-                    let groupKey = "\(cls)|\(field ?? "")|\(message)"
+                    let groupKey = "\(cls)|\(failedStep ?? "")|\(field ?? "")|\(message)"
                     var group = loadGroups[groupKey] ?? ProblemGroup(
                         stage: "load", errorClass: cls, message: message, field: field, documents: [], values: [],
-                        hint: Self.loadHint(cls: cls, field: field, lookupFiles: lookupFiles, fallback: hint, runID: runID))
+                        hint: failedStep == nil
+                            ? Self.loadHint(cls: cls, field: field, lookupFiles: lookupFiles, fallback: hint, runID: runID) : hint)
                     if let label = number ?? key, !group.documents.contains(label) { group.documents.append(label) }
                     group.values += values.filter { $0 != number }
                     loadGroups[groupKey] = group
                 }
-            } else if inFlight.contains(name) {
+            } else if state == .loaded, let step = stepInFlight[name], receipt?[step == "submit" ? "submitted_at" : "audited_at"] == nil {
+                state = .inDoubt
+                detail = "saved; its \(step) was sent and never answered; the next `ferry load` asks Kingdee its FDocumentStatus "
+                    + "and only does what is missing"
+            } else if state == .pending && inFlight.contains(name) {
                 sawLoadFiles = true
                 state = .inDoubt
                 detail = "sent, outcome unknown; the next `ferry load` checks Kingdee before sending anything"
