@@ -1,0 +1,202 @@
+import FerryCore
+import FerryKingdee
+import FerryTestSupport
+import Foundation
+import KingdeeSandbox
+import Testing
+
+/// `target.after_save`: saved bills submitted and audited against the sandbox over real loopback HTTP.
+struct AfterSaveTests {
+    func target(_ server: KingdeeSandboxServer, _ afterSave: KingdeeTargetConfig.AfterSave, flags: String = "", batchSize: Int = 5)
+        -> KingdeeTargetConfig
+    {
+        var config = server.target(batchSize: batchSize)
+        config.afterSave = afterSave
+        config.auditInteractionFlags = flags
+        return config
+    }
+
+    @Test func auditSavesSubmitsAndAuditsEveryBillWithOneCallPerBatchAndStep() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let run = TestRun("audit")
+        let numbers = try PayloadGenerator.write(count: 7, into: run.transform)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: target(server, .audit))
+        #expect(summary.loaded == 7 && summary.submitted == 7 && summary.audited == 7)
+        #expect(!summary.hasProblems)
+        for number in numbers {
+            let bill = try #require(server.store.bill(number))
+            #expect(bill.documentStatus == "C" && bill.submitCount == 1 && bill.auditCount == 1 && bill.saveCount == 1)
+            let receipt = try #require(run.receipt(number))
+            #expect(receipt["submitted_at"] != nil && receipt["audited_at"] != nil && receipt["loaded_at"] != nil)
+            #expect(receipt["kingdee"]?["Number"]?.stringValue == number)
+            #expect(run.error(number) == nil)
+        }
+        // Two BatchSaves (5 + 2), each followed by one Submit and one Audit.
+        let counts = server.store.requestCounts
+        #expect(counts["BatchSave"] == 2 && counts["Submit"] == 2 && counts["Audit"] == 2, "\(counts)")
+        // Each step call was journalled before it was sent, then settled.
+        let steps = run.journalEntries().filter { $0["kind"]?.stringValue == "step" }
+        #expect(steps.compactMap { $0["step"]?.stringValue }.sorted() == ["audit", "audit", "submit", "submit"])
+        let settled = Set(run.journalEntries().filter { $0["kind"]?.stringValue == "settled" }.compactMap { $0["batch"]?.stringValue })
+        #expect(steps.allSatisfy { settled.contains($0["batch"]?.stringValue ?? "") })
+
+        // Nothing more to do: a rerun sends nothing.
+        let before = server.store.requestCounts
+        let again = try await LoadRunner.run(runDirectory: run.runDirectory, config: target(server, .audit))
+        #expect(again.alreadyLoaded == 7 && again.requests == 0)
+        #expect(server.store.requestCounts == before)
+    }
+
+    @Test func noneSendsNoSubmitOrAuditAndWritesTheReceiptsAsBefore() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let run = TestRun("none")
+        let numbers = try PayloadGenerator.write(count: 6, into: run.transform)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        #expect(summary.loaded == 6 && summary.submitted == 0 && summary.audited == 0)
+        let counts = server.store.requestCounts
+        #expect(counts["Submit"] == nil && counts["Audit"] == nil, "\(counts)")
+        #expect(server.store.bills.allSatisfy { $0.documentStatus == "A" })
+        let receipt = try #require(run.receipt(numbers[0]))
+        #expect(receipt.objectValue?.members.map(\.key) == [
+            "FBillNo", "formid", "kingdee", "payload", "payload_sha256", "loaded_at", "batch", "how",
+        ])
+        #expect(!run.journalKinds().contains("step"))
+    }
+
+    @Test func anAuditRefusedForNegativeStockKeepsTheReceiptAndAFlaggedRerunAuditsItWithoutSavingAgain() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let workspace = try CrashTests.Workspace("negative-stock", extra: "  after_save: audit")
+        let numbers = try PayloadGenerator.write(count: 4, into: workspace.run.transform)
+        try Self.writeManifest(numbers, into: workspace.run.transform)
+        let poor = numbers[2]
+        server.updateFaults { $0.negativeStockBills = [poor] }
+        let env = CrashTests.environment(server)
+
+        let first = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(first.status == 1, "\(first.stderr)")
+        #expect(first.stderr.contains("saved in Kingdee but their Submit or Audit failed"), "\(first.stderr)")
+        #expect(server.store.bill(poor)?.documentStatus == "B")
+        for number in numbers where number != poor { #expect(server.store.bill(number)?.documentStatus == "C") }
+        let receipt = try #require(workspace.run.receipt(poor))
+        #expect(receipt["submitted_at"] != nil && receipt["audited_at"] == nil)
+        let error = try #require(workspace.run.error(poor))
+        #expect(error["step"]?.stringValue == "audit")
+        #expect(error["class"]?.stringValue == "data")
+        #expect(error["errors"]?.arrayValue?.first?["message"]?.stringValue?.contains("更新库存时出现可以忽略的异常数据") == true)
+        #expect(error["hint"]?["en"]?.stringValue?.contains("--retry-failed") == true)
+
+        // `ferry status` shows it as not done, with what to do.
+        let status = try await FerryProcess.run(
+            ["status", "--workspace", workspace.root, "--documents", "--state", "failed"], environment: env)
+        #expect(status.stdout.contains("saved, not audited"), "\(status.stdout)\(status.stderr)")
+        #expect(status.stdout.contains("--retry-failed"), "\(status.stdout)")
+
+        // A plain rerun keeps the failure (it is not a transient one) and sends nothing.
+        let countsBefore = server.store.requestCounts
+        let plain = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(plain.status == 1)
+        #expect(server.store.requestCounts["Audit"] == countsBefore["Audit"])
+
+        // Accept the negative-stock prompt and retry: audited, never saved or submitted again.
+        try FileSystem.writeAtomically(
+            String(decoding: try FileSystem.read(workspace.root + "/ferry.yaml"), as: UTF8.self)
+                + "\n  audit_interaction_flags: STK_InvCheckResult\n",
+            to: workspace.root + "/ferry.yaml")
+        let retried = try await FerryProcess.run(["load", "--workspace", workspace.root, "--retry-failed"], environment: env)
+        #expect(retried.status == 0, "\(retried.stderr)")
+        let bill = try #require(server.store.bill(poor))
+        #expect(bill.documentStatus == "C" && bill.saveCount == 1 && bill.submitCount == 1 && bill.auditCount == 1)
+        #expect(server.store.requestCounts["BatchSave"] == countsBefore["BatchSave"], "no second BatchSave")
+        #expect(server.store.requestCounts["Submit"] == countsBefore["Submit"], "no second Submit")
+        #expect(workspace.run.error(poor) == nil)
+        #expect(workspace.run.receipt(poor)?["audited_at"] != nil)
+        // The receipt's earlier fields are unchanged.
+        #expect(workspace.run.receipt(poor)?["loaded_at"] == receipt["loaded_at"])
+        #expect(workspace.run.receipt(poor)?["submitted_at"] == receipt["submitted_at"])
+    }
+
+    @Test func aLostAuditAnswerIsCheckedWithExecuteBillQueryAndNotRepeated() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        // Step calls: 1 is the Submit, 2 the Audit: it is done, then its answer is lost.
+        server.updateFaults { $0.dropStepAnswerAt = [2] }
+        let run = TestRun("lost-audit")
+        let numbers = try PayloadGenerator.write(count: 3, into: run.transform)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: target(server, .audit))
+        #expect(server.store.faultsInjected["lost_step_response"] == 1)
+        #expect(!summary.hasProblems, "\(summary)")
+        #expect(summary.audited == 3)
+        let counts = server.store.requestCounts
+        #expect(counts["Audit"] == 1 && counts["Submit"] == 1, "\(counts)")
+        #expect((counts["ExecuteBillQuery"] ?? 0) >= 1)
+        for number in numbers {
+            let bill = try #require(server.store.bill(number))
+            #expect(bill.documentStatus == "C" && bill.auditCount == 1)
+            #expect(run.receipt(number)?["audited_at"] != nil)
+            #expect(run.error(number) == nil)
+        }
+    }
+
+    @Test func aLostSubmitAnswerIsCheckedThenOnlyTheAuditIsSent() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        server.updateFaults { $0.dropStepAnswerAt = [1] }
+        let run = TestRun("lost-submit")
+        let numbers = try PayloadGenerator.write(count: 3, into: run.transform)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: target(server, .audit))
+        #expect(!summary.hasProblems, "\(summary)")
+        let counts = server.store.requestCounts
+        #expect(counts["Submit"] == 1 && counts["Audit"] == 1, "\(counts)")
+        for number in numbers { #expect(server.store.bill(number)?.documentStatus == "C") }
+    }
+
+    @Test func billsAlreadyAuditedInKingdeeAreNeverSubmittedOrAuditedAgain() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let run = TestRun("resume")
+        let numbers = try PayloadGenerator.write(count: 4, into: run.transform)
+        // Saved with after_save none; then somebody audits two of them by hand in Kingdee.
+        _ = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        server.store.setDocumentStatus(numbers[0], "C")
+        server.store.setDocumentStatus(numbers[1], "B")
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: target(server, .audit))
+        #expect(!summary.hasProblems, "\(summary)")
+        let counts = server.store.requestCounts
+        #expect(counts["BatchSave"] == 1 && counts["Submit"] == 1 && counts["Audit"] == 1, "\(counts)")
+        #expect(server.store.bill(numbers[0])?.auditCount == 0 && server.store.bill(numbers[0])?.submitCount == 0)
+        #expect(server.store.bill(numbers[1])?.submitCount == 0 && server.store.bill(numbers[1])?.auditCount == 1)
+        for number in numbers {
+            #expect(server.store.bill(number)?.documentStatus == "C")
+            #expect(run.receipt(number)?["audited_at"] != nil)
+        }
+    }
+
+    @Test func aBadAfterSaveIsAConfigurationErrorNamingTheKey() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let workspace = try CrashTests.Workspace("bad-after-save", extra: "  after_save: approve")
+        try PayloadGenerator.write(count: 2, into: workspace.run.transform)
+        let load = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: CrashTests.environment(server))
+        #expect(load.status == 2, "\(load.stderr)")
+        #expect(load.stderr.contains("target.after_save"), "\(load.stderr)")
+        #expect(server.store.requestCounts.isEmpty)
+
+        let flags = try CrashTests.Workspace("bad-flags", extra: "  after_save: audit\n  audit_interaction_flags: \"a b\"")
+        try PayloadGenerator.write(count: 1, into: flags.run.transform)
+        let second = try await FerryProcess.run(["load", "--workspace", flags.root], environment: CrashTests.environment(server))
+        #expect(second.status == 2 && second.stderr.contains("target.audit_interaction_flags"), "\(second.stderr)")
+    }
+
+    /// A transform manifest listing `numbers`' payloads, so `ferry status` counts them as this run's.
+    static func writeManifest(_ numbers: [String], into directory: String) throws {
+        let outputs: [JSONValue] = numbers.map { ["file": .string($0 + ".json"), "bill_number": .string($0), "key": .string($0)] }
+        let manifest: JSONValue = [
+            "counts": ["documents": .number(String(numbers.count)), "payloads": .number(String(numbers.count))],
+            "outputs": .array(outputs),
+        ]
+        try FileSystem.writeAtomically(JSONWriter().bytes(manifest), to: directory + "/manifest.json")
+    }
+}
