@@ -260,11 +260,15 @@ public actor KingdeeClient {
         data.append("Ids", "")
         data.append("NetworkCtrl", "")
         if step == .audit && !interactionFlags.isEmpty { data.append("InterationFlags", .string(interactionFlags)) }
-        let answer = try await call(step.service, body: ["formid": .string(formID), "data": .object(data)])
-        guard let status = KingdeeResponseStatus.find(in: answer) else {
+        let (answer, secrets) = try await exchange(
+            step.service, body: JSONWriter(style: .compact).bytes(["formid": .string(formID), "data": .object(data)]))
+        guard var status = KingdeeResponseStatus.find(in: answer) else {
             throw .noAnswer(
-                "the \(step.rawValue) answer has no Result.ResponseStatus: \(Self.snippet(JSONWriter(style: .compact).bytes(answer)))")
+                "the \(step.rawValue) answer has no Result.ResponseStatus: "
+                    + Self.snippet(JSONWriter(style: .compact).bytes(answer), hiding: secrets))
         }
+        // The messages go on into error files and the journal, as BatchSave's do.
+        for i in status.errors.indices { status.errors[i].message = Self.hiding(secrets, in: status.errors[i].message) }
         return status
     }
 
