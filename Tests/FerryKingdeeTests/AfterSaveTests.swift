@@ -93,6 +93,9 @@ struct AfterSaveTests {
             ["status", "--workspace", workspace.root, "--documents", "--state", "failed"], environment: env)
         #expect(status.stdout.contains("saved, not audited"), "\(status.stdout)\(status.stderr)")
         #expect(status.stdout.contains("--retry-failed"), "\(status.stdout)")
+        #expect(
+            status.stdout.contains("this is Kingdee's negative-stock prompt: to accept it, add STK_InvCheckResult to target.audit_interaction_flags"),
+            "the group's hint names the setting: \(status.stdout)")
 
         // A plain rerun keeps the failure (it is not a transient one) and sends nothing.
         let countsBefore = server.store.requestCounts
