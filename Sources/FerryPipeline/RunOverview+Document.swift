@@ -61,6 +61,9 @@ public struct DocumentStory: Sendable, Hashable {
         public var loadedAt: String?
         public var batch: String?
         public var how: String?
+        /// When the bill was submitted and audited (`target.after_save`), as the receipt records it.
+        public var submittedAt: String?
+        public var auditedAt: String?
     }
 
     /// The error file of a failed document.
@@ -193,7 +196,8 @@ extension RunOverview {
                     file: inWorkspace("transform/" + payloadName + ".receipt.json"),
                     kingdeeID: receipt["kingdee"]?["Id"]?.scalarText, kingdeeNumber: receipt["kingdee"]?["Number"]?.scalarText,
                     loadedAt: receipt["loaded_at"]?.stringValue, batch: receipt["batch"]?.stringValue,
-                    how: receipt["how"]?.stringValue)
+                    how: receipt["how"]?.stringValue, submittedAt: receipt["submitted_at"]?.stringValue,
+                    auditedAt: receipt["audited_at"]?.stringValue)
             }
             let errorPath = PayloadDirectory.errorPath(directory: transformDirectory, name: payloadName)
             // With a receipt, only a failed Submit or Audit (its error file names the step) is still an error.
@@ -388,7 +392,8 @@ extension DocumentStory {
             let kingdee = [r.kingdeeID.map { "Kingdee Id \($0)" }, r.kingdeeNumber.map { "number \($0)" }].compactMap { $0 }
             loadLines.append(
                 "receipt \(r.file)" + (kingdee.isEmpty ? "" : ": " + kingdee.joined(separator: ", "))
-                    + (r.loadedAt.map { ", \(r.how ?? "loaded") at \($0)" } ?? ""))
+                    + (r.loadedAt.map { ", \(r.how ?? "loaded") at \($0)" } ?? "")
+                    + (r.submittedAt.map { ", submitted at \($0)" } ?? "") + (r.auditedAt.map { ", audited at \($0)" } ?? ""))
         }
         if let e = error {
             loadLines.append(
@@ -455,6 +460,7 @@ extension DocumentStory {
                 [
                     "file": .string(r.file), "kingdee_id": s(r.kingdeeID), "kingdee_number": s(r.kingdeeNumber),
                     "loaded_at": s(r.loadedAt), "batch": s(r.batch), "how": s(r.how),
+                    "submitted_at": s(r.submittedAt), "audited_at": s(r.auditedAt),
                 ]
             } ?? .null,
             "error": error.map { e in

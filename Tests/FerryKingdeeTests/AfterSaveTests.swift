@@ -119,6 +119,10 @@ struct AfterSaveTests {
         // The receipt's earlier fields are unchanged.
         #expect(workspace.run.receipt(poor)?["loaded_at"] == receipt["loaded_at"])
         #expect(workspace.run.receipt(poor)?["submitted_at"] == receipt["submitted_at"])
+        // The document's story says when it was submitted and audited.
+        let story = try await FerryProcess.run(["status", "--workspace", workspace.root, "--document", poor], environment: env)
+        let audited = try #require(workspace.run.receipt(poor)?["audited_at"]?.stringValue)
+        #expect(story.stdout.contains(", audited at \(audited)"), "\(story.stdout)\(story.stderr)")
     }
 
     @Test func aLostAuditAnswerIsCheckedWithExecuteBillQueryAndNotRepeated() async throws {
