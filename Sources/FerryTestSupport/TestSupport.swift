@@ -137,7 +137,8 @@ extension TestSupport {
     /// Runs the built `ferry` without blocking a thread while it runs (for tests whose sandbox servers
     /// live in the test process: the cooperative pool has only as many threads as cores).
     public static func runFerryAsync(
-        _ arguments: [String], environment: [String: String]? = nil, killAfter: Duration? = nil
+        _ arguments: [String], environment: [String: String]? = nil, killAfter: Duration? = nil,
+        killWhen: (@Sendable () -> Bool)? = nil
     ) async throws -> ProcessResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ferryBinary)
@@ -154,6 +155,11 @@ extension TestSupport {
         try process.run()
         if let killAfter {
             try await Task.sleep(for: killAfter)
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        if let killWhen {
+            // Killed as soon as `killWhen` holds (polled), unless it ends before.
+            while process.isRunning && !killWhen() { try await Task.sleep(for: .milliseconds(5)) }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
         while process.isRunning { try await Task.sleep(for: .milliseconds(5)) }

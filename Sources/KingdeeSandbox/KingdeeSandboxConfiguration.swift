@@ -119,6 +119,25 @@ public struct KingdeeSandboxFaults: Sendable, Hashable {
     public var dropStepAnswerAt: Set<Int> = []
     /// Every N-th Submit or Audit call does its work, then closes the connection without an answer.
     public var dropStepAnswerEvery = 0
+    /// Hold the first Submit (or Audit) call, before or after doing its work, until the test calls
+    /// `KingdeeSandboxStore.releaseHeldSteps()` (after killing the client waiting for it): a step in flight
+    /// at a deterministic moment. The held call, once released, closes its connection without an answer
+    /// (held before its work: without doing it, as a request that died with its client).
+    public var holdFirstStep: StepHold?
+
+    /// Which step call `holdFirstStep` holds, and when.
+    public struct StepHold: Sendable, Hashable {
+        /// Hold the first Audit call (else the first Submit call).
+        public var audit: Bool
+        /// Hold it once the step is done (Kingdee did it, the answer never came), else before doing it.
+        public var afterWork: Bool
+
+        /// Creates a hold.
+        public init(audit: Bool, afterWork: Bool) {
+            self.audit = audit
+            self.afterWork = afterWork
+        }
+    }
 
     /// Creates faults; all off by default.
     public init(

@@ -244,7 +244,18 @@ struct SandboxHandler: Sendable {
         if everySave(faults.slowSaveEvery) { try? await Task.sleep(for: faults.slowSaveDelay) }
         switch operation {
         case "submit", "audit":
+            let hold = store.takeStepHold(audit: operation == "audit")
+            if let hold, !hold.afterWork {
+                store.injected("held_step")
+                await store.holdStep()
+                return .dropped(headers: [("Content-Type", "application/json; charset=utf-8")], promisedBytes: 4096)
+            }
             let answer = billStep(operation == "submit", body: body)
+            if hold != nil {
+                store.injected("held_step")
+                await store.holdStep()
+                return .dropped(headers: [("Content-Type", "application/json; charset=utf-8")], promisedBytes: 4096)
+            }
             let stepCall = store.nextStepCall()
             if faults.dropStepAnswerAt.contains(stepCall) || (faults.dropStepAnswerEvery > 0 && stepCall % faults.dropStepAnswerEvery == 0) {
                 store.injected("lost_step_response")

@@ -125,6 +125,31 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
     }
     private var stepCounter = 0
 
+    /// Whether this call is the one `KingdeeSandboxFaults.holdFirstStep` holds (the first of its kind).
+    func takeStepHold(audit: Bool) -> KingdeeSandboxFaults.StepHold? {
+        lock.withLock {
+            guard let hold = faultSettings.holdFirstStep, hold.audit == audit, !stepHoldTaken else { return nil }
+            stepHoldTaken = true
+            return hold
+        }
+    }
+    private var stepHoldTaken = false
+    private var heldSteps = 0
+    private var stepsReleased = false
+
+    /// Submit or Audit calls held so far (`KingdeeSandboxFaults.holdFirstStep`), counted once the call is
+    /// held (before or after its work, as the fault says).
+    public var heldStepCalls: Int { lock.withLock { heldSteps } }
+
+    /// Lets held step calls go: each closes its connection without an answer.
+    public func releaseHeldSteps() { lock.withLock { stepsReleased = true } }
+
+    /// Holds the calling step until `releaseHeldSteps`.
+    func holdStep() async {
+        lock.withLock { heldSteps += 1 }
+        while !lock.withLock({ stepsReleased }) { try? await Task.sleep(for: .milliseconds(5)) }
+    }
+
     /// The number of this DynamicFormService call (1-based).
     func nextCall() -> Int {
         lock.withLock {

@@ -145,10 +145,12 @@ enum FerryProcess {
     }
 
     /// Starts `ferry arguments…`, optionally kills it with SIGKILL after `killAfter`, and waits for it.
-    static func run(_ arguments: [String], environment: [String: String]? = nil, killAfter: Duration? = nil) async throws
-        -> Result
-    {
-        let result = try await TestSupport.runFerryAsync(arguments, environment: environment, killAfter: killAfter)
+    static func run(
+        _ arguments: [String], environment: [String: String]? = nil, killAfter: Duration? = nil,
+        killWhen: (@Sendable () -> Bool)? = nil
+    ) async throws -> Result {
+        let result = try await TestSupport.runFerryAsync(
+            arguments, environment: environment, killAfter: killAfter, killWhen: killWhen)
         return Result(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 }
