@@ -17,7 +17,7 @@ struct CrashTests {
         let run: TestRun
         var root: String { run.root }
 
-        init(_ label: String, extra: String = "") throws {
+        init(_ label: String, extra: String = "", batchSize: Int = 50) throws {
             run = TestRun(label)
             let yaml = """
                 version: 1
@@ -30,7 +30,7 @@ struct CrashTests {
                   app_secret: ${KINGDEE_APP_SECRET}
                   password: ${KINGDEE_PASSWORD}     # only for auth: password
                   lcid: 2052
-                  batch_size: 50
+                  batch_size: \(batchSize)
                   concurrency: 4
                   timeout_seconds: 30
                   max_retries: 6
@@ -125,5 +125,66 @@ struct CrashTests {
             #expect(TestSupport.filesContaining(needle, under: workspace.root).isEmpty, "\(needle) found on disk")
             #expect(!outputs.contains { $0.contains(needle) }, "\(needle) found in the output")
         }
+    }
+
+    /// `ferry load` with `after_save: audit` killed while a Submit or an Audit is in flight: held by the
+    /// sandbox before Kingdee did the step, or after it did it and before its answer went out. The next
+    /// load asks FDocumentStatus and does only what is missing: every bill saved, submitted and audited
+    /// exactly once.
+    @Test(arguments: [
+        KingdeeSandboxFaults.StepHold(audit: false, afterWork: false), .init(audit: false, afterWork: true),
+        .init(audit: true, afterWork: false), .init(audit: true, afterWork: true),
+    ])
+    func killedWhileAStepIsInFlightTheNextLoadFinishesEveryBillExactlyOnce(hold: KingdeeSandboxFaults.StepHold) async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer {
+            server.store.releaseHeldSteps()
+            Task { await server.stop() }
+        }
+        server.updateFaults { $0.holdFirstStep = hold }
+        let label = "kill-\(hold.audit ? "audit" : "submit")-\(hold.afterWork ? "after" : "before")"
+        let workspace = try Workspace(label, extra: "  after_save: audit", batchSize: 4)
+        let numbers = try PayloadGenerator.write(count: 10, into: workspace.run.transform)
+        try AfterSaveTests.writeManifest(numbers, into: workspace.run.transform)
+        let env = Self.environment(server)
+        let store = server.store
+
+        let killed = try await FerryProcess.run(
+            ["load", "--workspace", workspace.root], environment: env, killWhen: { store.heldStepCalls > 0 })
+        #expect(killed.status == 128 + SIGKILL, "\(killed.stderr)")
+        #expect(store.heldStepCalls == 1)
+        // The held call goes (without doing anything more) only once its client is dead.
+        store.releaseHeldSteps()
+        // Kingdee did the held step or not, as the fault says: some bills are left mid-way.
+        let states = store.bills.map(\.documentStatus)
+        #expect(states.contains(hold.audit ? (hold.afterWork ? "C" : "B") : (hold.afterWork ? "B" : "A")), "\(states)")
+        let field = hold.audit ? "audited_at" : "submitted_at"
+        #expect(numbers.contains { workspace.run.receipt($0)?[field] == nil }, "the held bills' receipts do not say \(field)")
+        let inDoubt = try await FerryProcess.run(["status", "--workspace", workspace.root, "--documents"], environment: env)
+        #expect(inDoubt.stdout.contains("its \(hold.audit ? "audit" : "submit") was sent and never answered"), "\(inDoubt.stdout)")
+
+        let again = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        #expect(store.bills.count == numbers.count)
+        for number in numbers {
+            let bill = try #require(store.bill(number))
+            #expect(bill.saveCount == 1 && bill.documentStatus == "C" && bill.submitCount == 1 && bill.auditCount == 1,
+                    "\(number): \(bill.documentStatus) saved \(bill.saveCount) submitted \(bill.submitCount) audited \(bill.auditCount)")
+            let receipt = try #require(workspace.run.receipt(number))
+            #expect(receipt["submitted_at"] != nil && receipt["audited_at"] != nil, "\(number)")
+            #expect(workspace.run.error(number) == nil, "\(number)")
+        }
+        #expect(store.duplicateRejections.isEmpty)
+
+        // A further load sends nothing; `ferry status` has nothing in flight and no problem.
+        let counts = store.requestCounts
+        let third = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(third.status == 0, "\(third.stderr)")
+        #expect(store.requestCounts.filter { $0.key != "ExecuteBillQuery" } == counts.filter { $0.key != "ExecuteBillQuery" })
+        #expect(store.requestCounts["Submit"] == counts["Submit"] && store.requestCounts["Audit"] == counts["Audit"])
+        let status = try await FerryProcess.run(["status", "--workspace", workspace.root], environment: env)
+        #expect(status.status == 0, "\(status.stdout)\(status.stderr)")
+        #expect(status.stdout.contains("\(numbers.count) loaded, 0 failed, 0 in doubt, 0 pending, 0 changed"), "\(status.stdout)")
+        #expect(status.stdout.contains("no problems") && !status.stdout.contains("never answered"), "\(status.stdout)")
     }
 }
