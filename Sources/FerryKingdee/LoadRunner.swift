@@ -507,6 +507,9 @@ final class LoadSession: @unchecked Sendable {
             directory: directory, listing: journal.unsettled.isEmpty ? Set(listed) : Set(FileSystem.list(directory)),
             organizationField: config.existenceCheckOrgField)
         var names: [String] = []
+        /// The SHA-256 of every valid payload, by name: only a bill whose receipt holds the payload as it is
+        /// now is submitted or audited.
+        var currentSHA256: [String: String] = [:]
         if !paths.isEmpty {
             progress("load: \(paths.count) payload file(s); sending in batches of up to \(config.batchSize), "
                 + "\(config.concurrency) at a time, while the rest are read")
@@ -554,6 +557,7 @@ final class LoadSession: @unchecked Sendable {
                     }
                     for document in documents {
                         names.append(document.name)
+                        currentSHA256[document.name] = document.sha256
                         // Found in Kingdee just now: its receipt is written; it is neither pending nor failed.
                         if foundInDoubt.contains(document.name) {
                             settled += 1
@@ -602,6 +606,14 @@ final class LoadSession: @unchecked Sendable {
                 guard let receipt = Scan.readJSON(PayloadDirectory.receiptPath(directory: directory, name: name)),
                     receipt.objectValue != nil, !Self.missingSteps(receipt, afterSave: config.afterSave).isEmpty
                 else { continue }
+                // Found in Kingdee after a lost answer, but the payload was changed or removed since it was
+                // sent (the receipt records the payload Kingdee holds): the bill needs a look, and an
+                // audited bill would have to be unaudited first. It is left as saved.
+                guard let sha = currentSHA256[name], receipt["payload_sha256"]?.stringValue == sha else {
+                    progress("load: \(name) is saved in Kingdee but its payload changed or was removed since it was sent; "
+                        + "it is not \(config.afterSave == .audit ? "submitted or audited" : "submitted"): check the bill in Kingdee")
+                    continue
+                }
                 documents.append(Self.savedDocument(name: name, receipt: receipt, directory: directory))
             }
             if !documents.isEmpty {

@@ -1,0 +1,124 @@
+import FerryCore
+import FerryKingdee
+import FerryTestSupport
+import Foundation
+import KingdeeSandbox
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `target.after_save` where exactly-once is easiest to lose: in-doubt saves, renumbered bills, partial
+/// batches, concurrency, session loss, payloads changed or removed after a save whose answer was lost.
+struct AfterSaveReviewTests {
+    func target(_ server: KingdeeSandboxServer, batchSize: Int = 5, concurrency: Int = 2) -> KingdeeTargetConfig {
+        var config = server.target(batchSize: batchSize, concurrency: concurrency)
+        config.afterSave = .audit
+        return config
+    }
+
+    func expectAuditedOnce(_ server: KingdeeSandboxServer, _ run: TestRun, _ numbers: [String]) throws {
+        for number in numbers {
+            let bill = try #require(server.store.bill(number), "\(number) not saved")
+            #expect(bill.saveCount == 1 && bill.documentStatus == "C" && bill.submitCount == 1 && bill.auditCount == 1,
+                    "\(number): \(bill.documentStatus) s\(bill.saveCount) sub\(bill.submitCount) aud\(bill.auditCount)")
+            let receipt = try #require(run.receipt(number))
+            #expect(receipt["submitted_at"] != nil && receipt["audited_at"] != nil, "\(number)")
+            #expect(run.error(number) == nil, "\(number)")
+        }
+    }
+
+    @Test func aBatchSaveWhoseAnswerWasLostHasItsFoundBillsSubmittedAndAudited() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        server.updateFaults { $0.dropAfterCommitAt = [1] }
+        let run = TestRun("after-save-in-doubt")
+        let numbers = try PayloadGenerator.write(count: 7, into: run.transform)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: target(server))
+        #expect(!summary.hasProblems && summary.inDoubtFound > 0, "\(summary)")
+        try expectAuditedOnce(server, run, numbers)
+    }
+
+    @Test func renumberedBillsAreSubmittedAndAuditedUnderKingdeesNumber() async throws {
+        let server = try await KingdeeSandboxServer.start(configuration: .init(faults: .init(renumberBills: true)))
+        defer { Task { await server.stop() } }
+        let run = TestRun("after-save-renumbered")
+        let numbers = try PayloadGenerator.write(count: 4, into: run.transform)
+        _ = try await LoadRunner.run(runDirectory: run.runDirectory, config: target(server))
+        #expect(server.store.bills.count == 4)
+        for bill in server.store.bills {
+            #expect(bill.documentStatus == "C" && bill.submitCount == 1 && bill.auditCount == 1 && bill.saveCount == 1)
+        }
+        for number in numbers { #expect(run.receipt(number)?["audited_at"] != nil) }
+    }
+
+    @Test func aBatchWithSomeBillsRefusedHasOnlyTheSavedOnesSubmittedAndAudited() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let run = TestRun("after-save-partial")
+        let numbers = try PayloadGenerator.write(count: 5, into: run.transform) { i, number in
+            i == 3 ? PayloadGenerator.payload(billNumber: number, material: "9.99.9") : nil
+        }
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: target(server))
+        #expect(summary.failed[.data] == 1 && summary.savedNotFinished == 0, "\(summary)")
+        try expectAuditedOnce(server, run, numbers.enumerated().filter { $0.offset != 2 }.map(\.element))
+        #expect(run.error(numbers[2])?["step"] == nil)
+        #expect(server.store.bill(numbers[2]) == nil)
+    }
+
+    @Test func concurrentBatchesEachSubmitAndAuditTheirBillsOnce() async throws {
+        let server = try await KingdeeSandboxServer.start(configuration: .init(faults: .init(latency: .milliseconds(5))))
+        defer { Task { await server.stop() } }
+        let run = TestRun("after-save-concurrent")
+        let numbers = try PayloadGenerator.write(count: 23, into: run.transform)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: target(server, batchSize: 3, concurrency: 4))
+        #expect(!summary.hasProblems && summary.submitted == 23 && summary.audited == 23, "\(summary)")
+        try expectAuditedOnce(server, run, numbers)
+    }
+
+    @Test func aSessionLostDuringTheStepsIsLoggedInAgainAndNothingIsDoneTwice() async throws {
+        let server = try await KingdeeSandboxServer.start(configuration: .init(faults: .init(sessionLossEvery: 3)))
+        defer { Task { await server.stop() } }
+        let run = TestRun("after-save-session")
+        let numbers = try PayloadGenerator.write(count: 9, into: run.transform)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: target(server, batchSize: 2))
+        #expect(!summary.hasProblems, "\(summary)")
+        #expect((server.store.faultsInjected["session_loss"] ?? 0) > 0)
+        try expectAuditedOnce(server, run, numbers)
+    }
+
+    /// A bill found in Kingdee after a lost BatchSave answer whose payload a later transform changed or
+    /// removed is not what the run now holds: it gets its receipt (the bill exists) and is left for a look,
+    /// never submitted or audited (an audited bill must be unaudited before it can be fixed or deleted).
+    @Test func aBillFoundInDoubtWhosePayloadChangedOrWentIsNotSubmittedOrAudited() async throws {
+        let server = try await KingdeeSandboxServer.start(configuration: .init(faults: .init(
+            slowSaveEvery: 1, slowSaveDelay: .milliseconds(600))))
+        defer { Task { await server.stop() } }
+        let workspace = try CrashTests.Workspace("after-save-changed-in-doubt", extra: "  after_save: audit")
+        let numbers = try PayloadGenerator.write(count: 3, into: workspace.run.transform)
+        let env = CrashTests.environment(server)
+        let store = server.store
+        let killed = try await FerryProcess.run(
+            ["load", "--workspace", workspace.root], environment: env, killWhen: { (store.requestCounts["BatchSave"] ?? 0) > 0 })
+        #expect(killed.status == 128 + SIGKILL)
+        while store.bills.count < 3 { try await Task.sleep(for: .milliseconds(20)) }
+        server.updateFaults { $0.slowSaveEvery = 0 }
+        // A later transform changes one payload and removes another.
+        let changedPath = workspace.run.transform + "/" + numbers[0] + ".json"
+        try FileSystem.writeAtomically(
+            JSONWriter().bytes(PayloadGenerator.payload(billNumber: numbers[0], quantity: "99")), to: changedPath)
+        try FileSystem.remove(workspace.run.transform + "/" + numbers[1] + ".json")
+
+        let again = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(again.status == 1, "\(again.stderr)")
+        for number in numbers[..<2] {
+            let bill = try #require(store.bill(number))
+            #expect(bill.documentStatus == "A" && bill.submitCount == 0 && bill.auditCount == 0, "\(number) \(bill.documentStatus)")
+            #expect(workspace.run.receipt(number) != nil)
+        }
+        let kept = try #require(store.bill(numbers[2]))
+        #expect(kept.documentStatus == "C" && kept.saveCount == 1 && kept.submitCount == 1 && kept.auditCount == 1)
+        #expect(store.bills.allSatisfy { $0.saveCount == 1 })
+    }
+}
