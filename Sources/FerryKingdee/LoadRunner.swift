@@ -1232,6 +1232,7 @@ final class LoadSession: @unchecked Sendable {
         var reached: [PayloadDocument] = []
         var retrySet: [PayloadDocument] = []
         var unsettled: [PayloadDocument] = []
+        var refused: [(document: PayloadDocument, cls: KingdeeErrorClass, entries: [KingdeeResponseStatus.ErrorEntry])] = []
         var failed = 0
         for document in documents {
             if done.contains(document.name) {
@@ -1244,11 +1245,24 @@ final class LoadSession: @unchecked Sendable {
                     lock.withLock { lastFailure[document.name] = (status.msgCode, entries) }
                     retrySet.append(document)
                 } else {
-                    try writeError(document, cls: cls, msgCode: status.msgCode, errors: entries, batch: batch, attempt: attempt, step: step)
-                    failed += 1
+                    refused.append((document, cls, entries))
                 }
             } else {
                 unsettled.append(document)
+            }
+        }
+        if !refused.isEmpty {
+            // A refusal may only say the bill is past this step ("状态不正确（审核中），不能提交", "单据已审核"): done
+            // by an earlier call whose answer was lost and that Kingdee finished late, or by hand in Kingdee.
+            // Its FDocumentStatus says which; only a bill that has not had the step gets an error file.
+            let statuses = try await documentStatuses(refused.map(\.document), batch: batch)
+            for (document, cls, entries) in refused where statuses[document.name] != nil {
+                if Self.hasReached(step, status: statuses[document.name]) {
+                    reached.append(document)
+                } else {
+                    try writeError(document, cls: cls, msgCode: status.msgCode, errors: entries, batch: batch, attempt: attempt, step: step)
+                    failed += 1
+                }
             }
         }
         try journal.recordSettled(batch: batch, summary: [

@@ -122,7 +122,8 @@ public struct KingdeeSandboxFaults: Sendable, Hashable {
     /// Hold the first Submit (or Audit) call, before or after doing its work, until the test calls
     /// `KingdeeSandboxStore.releaseHeldSteps()` (after killing the client waiting for it): a step in flight
     /// at a deterministic moment. The held call, once released, closes its connection without an answer
-    /// (held before its work: without doing it, as a request that died with its client).
+    /// (held before its work: without doing it, as a request that died with its client; or, with
+    /// `answerOnRelease`, doing it and answering).
     public var holdFirstStep: StepHold?
 
     /// Which step call `holdFirstStep` holds, and when.
@@ -132,10 +133,15 @@ public struct KingdeeSandboxFaults: Sendable, Hashable {
         /// Hold it once the step is done (Kingdee did it, the answer never came), else before doing it.
         public var afterWork: Bool
 
+        /// Held before its work: once released, do the work and answer as usual (instead of closing the
+        /// connection), e.g. after the test changed a bill meanwhile.
+        public var answerOnRelease = false
+
         /// Creates a hold.
-        public init(audit: Bool, afterWork: Bool) {
+        public init(audit: Bool, afterWork: Bool, answerOnRelease: Bool = false) {
             self.audit = audit
             self.afterWork = afterWork
+            self.answerOnRelease = answerOnRelease
         }
     }
 

@@ -248,6 +248,7 @@ struct SandboxHandler: Sendable {
             if let hold, !hold.afterWork {
                 store.injected("held_step")
                 await store.holdStep()
+                if hold.answerOnRelease { return json(billStep(operation == "submit", body: body), sessionID: issued) }
                 return .dropped(headers: [("Content-Type", "application/json; charset=utf-8")], promisedBytes: 4096)
             }
             let answer = billStep(operation == "submit", body: body)

@@ -121,4 +121,31 @@ struct AfterSaveReviewTests {
         #expect(kept.documentStatus == "C" && kept.saveCount == 1 && kept.submitCount == 1 && kept.auditCount == 1)
         #expect(store.bills.allSatisfy { $0.saveCount == 1 })
     }
+
+    /// A Submit refused because the bill is past that step (submitted by hand in Kingdee, or by an earlier
+    /// call Kingdee finished late) is no failure: its FDocumentStatus is asked, the receipt records the
+    /// step, and the bill goes on to its Audit.
+    @Test func aStepRefusedBecauseTheBillIsAlreadyPastItIsRecordedAsDoneNotFailed() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer {
+            server.store.releaseHeldSteps()
+            Task { await server.stop() }
+        }
+        server.updateFaults { $0.holdFirstStep = .init(audit: false, afterWork: false, answerOnRelease: true) }
+        let run = TestRun("after-save-already-past")
+        let numbers = try PayloadGenerator.write(count: 3, into: run.transform)
+        let config = target(server)
+        let load = Task { try await LoadRunner.run(runDirectory: run.runDirectory, config: config) }
+        while server.store.heldStepCalls == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        // While the Submit is on its way, somebody submits one bill in Kingdee.
+        server.store.setDocumentStatus(numbers[1], "B")
+        server.store.releaseHeldSteps()
+        let summary = try await load.value
+        #expect(!summary.hasProblems, "\(summary)")
+        let bill = try #require(server.store.bill(numbers[1]))
+        #expect(bill.documentStatus == "C" && bill.submitCount == 0 && bill.auditCount == 1 && bill.saveCount == 1)
+        #expect(run.receipt(numbers[1])?["submitted_at"] != nil && run.receipt(numbers[1])?["audited_at"] != nil)
+        #expect(run.error(numbers[1]) == nil)
+        try expectAuditedOnce(server, run, [numbers[0], numbers[2]])
+    }
 }
