@@ -250,5 +250,8 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
         lock.withLock { billsByNumber[number]?.documentStatus = status }
     }
 
+    /// Deletes a bill (as a person deleting it in Kingdee would).
+    public func deleteBill(_ number: String) { lock.withLock { billsByNumber[number] = nil } }
+
     func exists(_ number: String) -> Bool { lock.withLock { billsByNumber[number] != nil } }
 }

@@ -148,4 +148,61 @@ struct AfterSaveReviewTests {
         #expect(run.error(numbers[1]) == nil)
         try expectAuditedOnce(server, run, [numbers[0], numbers[2]])
     }
+
+    @Test func callLimitsOnStepsAtDIndexZeroAreRetriedWithoutAFailure() async throws {
+        let server = try await KingdeeSandboxServer.start(configuration: .init(faults: .init(callLimitEvery: 3)))
+        defer { Task { await server.stop() } }
+        server.updateFaults { $0.wholeCallErrorsAtDIndexZero = true }
+        let run = TestRun("after-save-call-limit")
+        let numbers = try PayloadGenerator.write(count: 8, into: run.transform)
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: target(server, batchSize: 3))
+        #expect(!summary.hasProblems, "\(summary)")
+        #expect((server.store.faultsInjected["call_limit"] ?? 0) > 0)
+        try expectAuditedOnce(server, run, numbers)
+    }
+
+    @Test func aBillDeletedInKingdeeBeforeItsAuditKeepsItsReceiptAndIsNeverSavedAgain() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let run = TestRun("after-save-deleted")
+        let numbers = try PayloadGenerator.write(count: 3, into: run.transform)
+        var none = target(server)
+        none.afterSave = .none
+        _ = try await LoadRunner.run(runDirectory: run.runDirectory, config: none)
+        server.store.deleteBill(numbers[0])
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: target(server))
+        #expect(summary.savedNotFinished == 1 && summary.hasProblems, "\(summary)")
+        #expect(server.store.bill(numbers[0]) == nil && server.store.requestCounts["BatchSave"] == 1)
+        #expect(run.receipt(numbers[0]) != nil && run.error(numbers[0])?["step"] != nil)
+        try expectAuditedOnce(server, run, Array(numbers[1...]))
+        // Switched to none and back to audit: nothing saved again, the rest untouched.
+        _ = try await LoadRunner.run(runDirectory: run.runDirectory, config: none)
+        let counts = server.store.requestCounts
+        _ = try await LoadRunner.run(runDirectory: run.runDirectory, config: target(server))
+        #expect(server.store.requestCounts["BatchSave"] == 1)
+        #expect(server.store.requestCounts["Submit"] == counts["Submit"] && server.store.requestCounts["Audit"] == counts["Audit"])
+        try expectAuditedOnce(server, run, Array(numbers[1...]))
+    }
+
+    @Test func aDryRunWithAfterSaveListsTheBillsStillToAuditAndSendsNothing() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let workspace = try CrashTests.Workspace("after-save-dry-run")
+        let numbers = try PayloadGenerator.write(count: 3, into: workspace.run.transform)
+        let env = CrashTests.environment(server)
+        let first = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(first.status == 0, "\(first.stderr)")
+        try FileSystem.writeAtomically(
+            String(decoding: try FileSystem.read(workspace.root + "/ferry.yaml"), as: UTF8.self) + "\n  after_save: audit\n",
+            to: workspace.root + "/ferry.yaml")
+        let counts = server.store.requestCounts
+        let dry = try await FerryProcess.run(["load", "--workspace", workspace.root, "--dry-run"], environment: env)
+        #expect(dry.status == 0, "\(dry.stderr)")
+        for number in numbers {
+            #expect(dry.stdout.contains("saved, still to submit/audit (FDocumentStatus asked first): \(number).json"), "\(dry.stdout)")
+        }
+        #expect(server.store.requestCounts == counts)
+        #expect(server.store.bills.allSatisfy { $0.documentStatus == "A" })
+        #expect(numbers.allSatisfy { workspace.run.receipt($0)?["submitted_at"] == nil })
+    }
 }
