@@ -431,6 +431,9 @@ final class LoadSession: @unchecked Sendable {
     private var stepCandidates: Set<String> = []
     /// Documents whose steps after saving this load already tried (never twice in one load).
     private var stepAttempted: Set<String> = []
+    /// Documents whose FDocumentStatus this load asked Kingdee (found or not): an earlier load's Submit or
+    /// Audit that never got its answer is settled once all its bills were asked.
+    private var statusAsked: Set<String> = []
     /// Set, before its permit is given back, by a batch whose error stops the load: a batch waiting for
     /// that permit is then not sent (the task group's cancellation comes only once the error is thrown).
     private var stopping = false
@@ -454,6 +457,8 @@ final class LoadSession: @unchecked Sendable {
     func run(retryFailed: Bool) async throws(Diagnostic) -> LoadSummary {
         let listed = FileSystem.list(directory)
         let paths = PayloadDirectory.payloadFiles(in: directory, listing: listed)
+        // Submit and Audit calls an earlier load sent and never got the answer of (it died meanwhile).
+        let earlierSteps = journal.unsettledSteps
 
         // Exactly once: settle what an earlier process left in flight before sending anything. Every
         // journalled document without a receipt is in doubt, even one with an older error file.
@@ -625,6 +630,24 @@ final class LoadSession: @unchecked Sendable {
                     try await advance(Array(group[start..<min(start + max(1, config.batchSize), group.count)]), checkFirst: true)
                 }
             }
+        }
+        // An earlier load's step call is settled once the outcome for each of its bills is known: this load
+        // asked its FDocumentStatus (and recorded it in the receipt), or the receipt already records the step
+        // (the answer came and was written, the load died before its `settled` line). It no longer shows as
+        // in doubt then.
+        let asked = lock.withLock { statusAsked }
+        func known(_ entry: LoadJournal.Entry, _ step: String) -> Bool {
+            if asked.contains(entry.name) { return true }
+            guard let receipt = Scan.readJSON(PayloadDirectory.receiptPath(directory: directory, name: entry.name)) else {
+                return false
+            }
+            return receipt[Self.receiptField(.audit)] != nil
+                || (step == KingdeeClient.BillStep.submit.rawValue && receipt[Self.receiptField(.submit)] != nil)
+        }
+        for step in earlierSteps where !step.documents.isEmpty && step.documents.allSatisfy({ known($0, step.step) }) {
+            try journal.recordSettled(batch: step.batch, summary: [
+                "outcome": "no answer: FDocumentStatus asked by a later load",
+            ])
         }
 
         // Final count from the files themselves.
@@ -1103,6 +1126,7 @@ final class LoadSession: @unchecked Sendable {
             formID: formID, numbers: documents.map(\.billNumber), organizationField: "",
             what: "the FDocumentStatus of \(documents.count) saved bill(s)")
         let byNumber = Dictionary(grouping: bills, by: \.number)
+        lock.withLock { statusAsked.formUnion(documents.map(\.name)) }
         var result: [String: String] = [:]
         for document in documents {
             guard let bill = byNumber[document.billNumber]?.first else {

@@ -382,7 +382,10 @@ extension DocumentStory {
             if let at = s.at { line += ", sent \(at)" }
             if let reason = s.reason { line += " (\(reason))" }
             if let settlement = s.settlement {
-                line += settlement.kind == "settled" ? ": answered, \(settlement.summary)" : ": outcome unknown; \(settlement.summary)"
+                // A step call whose answer was lost is settled by asking its bills' FDocumentStatus ("no answer: …").
+                line += settlement.kind == "settled"
+                    ? (settlement.summary.hasPrefix("no answer") ? ": \(settlement.summary)" : ": answered, \(settlement.summary)")
+                    : ": outcome unknown; \(settlement.summary)"
             } else {
                 line += ": no answer recorded (in doubt)"
             }

@@ -175,6 +175,11 @@ struct CrashTests {
             #expect(workspace.run.error(number) == nil, "\(number)")
         }
         #expect(store.duplicateRejections.isEmpty)
+        // The step call that never got its answer is settled: its bills' FDocumentStatus was asked.
+        let journal = try LoadJournal(path: LoadRunner.journalPath(run: workspace.run.runDirectory))
+        #expect(journal.unsettledSteps.isEmpty, "\(journal.unsettledSteps.map(\.batch))")
+        let story = try await FerryProcess.run(["status", "--workspace", workspace.root, "--document", numbers[0]], environment: env)
+        #expect(!story.stdout.contains("in doubt") && !story.stdout.contains("answered, no answer"), "\(story.stdout)")
 
         // A further load sends nothing; `ferry status` has nothing in flight and no problem.
         let counts = store.requestCounts
