@@ -135,7 +135,7 @@ extension RunOverview {
         // The transform's entry for the document: its payload, reject or filter entry.
         var source: JSONValue?
         let payloadName = document.files.lazy.compactMap(Self.payloadName).first
-        if let manifest {
+        if manifest != nil {
             if document.state == .rejected,
                 let entry = entries("rejected").first(where: { $0["key"]?.scalarText == document.key })
             {

@@ -60,29 +60,9 @@ public enum TestSupport {
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
         currentDirectory: String? = nil
     ) throws -> ProcessResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
-        let dir = makeTemporaryDirectory("ferry-proc")
-        let outPath = dir + "/stdout", errPath = dir + "/stderr"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try? out.close()
-        try? err.close()
-        let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-        let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-        try? FileManager.default.removeItem(atPath: dir)
-        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-        return ProcessResult(status: status, stdout: stdout, stderr: stderr)
+        let running = try CapturedProcess(executable, arguments, environment: environment, currentDirectory: currentDirectory)
+        running.process.waitUntilExit()
+        return running.result()
     }
 
     /// Every file under `directory` whose bytes contain `needle` (for "no secret on disk" checks).
@@ -140,19 +120,8 @@ extension TestSupport {
         _ arguments: [String], environment: [String: String]? = nil, killAfter: Duration? = nil,
         killWhen: (@Sendable () -> Bool)? = nil
     ) async throws -> ProcessResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ferryBinary)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let dir = makeTemporaryDirectory("ferry-proc")
-        FileManager.default.createFile(atPath: dir + "/stdout", contents: nil)
-        FileManager.default.createFile(atPath: dir + "/stderr", contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/stdout"))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/stderr"))
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let running = try CapturedProcess(ferryBinary, arguments, environment: environment, currentDirectory: nil)
+        let process = running.process
         if let killAfter {
             try await Task.sleep(for: killAfter)
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
@@ -163,12 +132,42 @@ extension TestSupport {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
         while process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
+        return running.result()
+    }
+}
+
+/// A started process whose stdout and stderr go to files (no pipe deadlocks), read back once it ended.
+struct CapturedProcess {
+    let process = Process()
+    private let directory: String
+    private let out: FileHandle
+    private let err: FileHandle
+
+    /// Starts `executable` with `arguments` (stdin: /dev/null).
+    init(_ executable: String, _ arguments: [String], environment: [String: String]?, currentDirectory: String?) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+        directory = TestSupport.makeTemporaryDirectory("ferry-proc")
+        _ = FileManager.default.createFile(atPath: directory + "/stdout", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/stderr", contents: nil)
+        out = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/stdout"))
+        err = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/stderr"))
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// The exit status (128 + the signal when one ended it) and the output; call once the process ended.
+    func result() -> TestSupport.ProcessResult {
         try? out.close()
         try? err.close()
-        let stdout = (try? String(contentsOfFile: dir + "/stdout", encoding: .utf8)) ?? ""
-        let stderr = (try? String(contentsOfFile: dir + "/stderr", encoding: .utf8)) ?? ""
-        try? FileManager.default.removeItem(atPath: dir)
+        let stdout = (try? String(contentsOfFile: directory + "/stdout", encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOfFile: directory + "/stderr", encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(atPath: directory)
         let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-        return ProcessResult(status: status, stdout: stdout, stderr: stderr)
+        return TestSupport.ProcessResult(status: status, stdout: stdout, stderr: stderr)
     }
 }
