@@ -207,14 +207,22 @@ public actor KingdeeClient {
     public func batchSave(formID: String, options: JSONObject, models: [[UInt8]], batchCount: Int?)
         async throws(KingdeeCallError) -> KingdeeResponseStatus
     {
-        let (answer, secrets) = try await exchange(
-            Service.batchSave, body: Self.batchSaveBody(formID: formID, options: options, models: models, batchCount: batchCount))
+        try await responseStatus(
+            of: Service.batchSave, body: Self.batchSaveBody(formID: formID, options: options, models: models, batchCount: batchCount),
+            answerName: "BatchSave")
+    }
+
+    /// Posts `body` to `service` and returns its answer's ResponseStatus, with the secrets the request
+    /// carried hidden in its messages (they go on into error files and the journal).
+    private func responseStatus(of service: String, body: [UInt8], answerName: String) async throws(KingdeeCallError)
+        -> KingdeeResponseStatus
+    {
+        let (answer, secrets) = try await exchange(service, body: body)
         guard var status = KingdeeResponseStatus.find(in: answer) else {
             throw .noAnswer(
-                "the BatchSave answer has no Result.ResponseStatus: "
+                "the \(answerName) answer has no Result.ResponseStatus: "
                     + Self.snippet(JSONWriter(style: .compact).bytes(answer), hiding: secrets))
         }
-        // The messages go on into error files and the journal.
         for i in status.errors.indices { status.errors[i].message = Self.hiding(secrets, in: status.errors[i].message) }
         return status
     }
@@ -260,16 +268,9 @@ public actor KingdeeClient {
         data.append("Ids", "")
         data.append("NetworkCtrl", "")
         if step == .audit && !interactionFlags.isEmpty { data.append("InterationFlags", .string(interactionFlags)) }
-        let (answer, secrets) = try await exchange(
-            step.service, body: JSONWriter(style: .compact).bytes(["formid": .string(formID), "data": .object(data)]))
-        guard var status = KingdeeResponseStatus.find(in: answer) else {
-            throw .noAnswer(
-                "the \(step.rawValue) answer has no Result.ResponseStatus: "
-                    + Self.snippet(JSONWriter(style: .compact).bytes(answer), hiding: secrets))
-        }
-        // The messages go on into error files and the journal, as BatchSave's do.
-        for i in status.errors.indices { status.errors[i].message = Self.hiding(secrets, in: status.errors[i].message) }
-        return status
+        return try await responseStatus(
+            of: step.service, body: JSONWriter(style: .compact).bytes(["formid": .string(formID), "data": .object(data)]),
+            answerName: step.rawValue)
     }
 
     /// ExecuteBillQuery: the rows (in `fieldKeys` order) of `formID` matching `filter`.

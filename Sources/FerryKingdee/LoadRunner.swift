@@ -736,6 +736,18 @@ final class LoadSession: @unchecked Sendable {
 
     // MARK: - One batch
 
+    /// Makes the call of a request whose permit was taken, giving the permit back when it ends. An error
+    /// that stops the load marks the load stopping first: a batch waiting for the permit is then not sent.
+    private func releasingPermit<T>(_ call: () async throws(KingdeeCallError) -> T) async throws(KingdeeCallError) -> T {
+        defer { permits.release() }
+        do {
+            return try await call()
+        } catch {
+            if await stopsTheLoad(error) { lock.withLock { stopping = true } }
+            throw error
+        }
+    }
+
     /// Whether `error` of a save call stops the load (below): the configuration is wrong, or the
     /// credentials were never or are no longer accepted.
     private func stopsTheLoad(_ error: KingdeeCallError) async -> Bool {
@@ -768,14 +780,10 @@ final class LoadSession: @unchecked Sendable {
         progress("load: \(batch) sending \(documents.count) document(s)" + (attempt > 1 ? " (attempt \(attempt))" : "")
             + (reason == "bisect" ? " (split to find which document an error belongs to)" : ""))
         do throws(KingdeeCallError) {
-            defer { permits.release() }
-            do throws(KingdeeCallError) {
-                status = try await client.batchSave(
+            status = try await releasingPermit { () async throws(KingdeeCallError) in
+                try await client.batchSave(
                     formID: first.formID, options: first.options, models: documents.map(\.modelJSON),
                     batchCount: config.batchCount)
-            } catch {
-                if await stopsTheLoad(error) { lock.withLock { stopping = true } }
-                throw error
             }
         } catch {
             switch error {
@@ -1184,13 +1192,9 @@ final class LoadSession: @unchecked Sendable {
         progress("load: \(batch) \(step.rawValue) \(documents.count) bill(s)" + (attempt > 1 ? " (attempt \(attempt))" : ""))
         var status: KingdeeResponseStatus
         do throws(KingdeeCallError) {
-            defer { permits.release() }
-            do throws(KingdeeCallError) {
-                status = try await client.billStep(
+            status = try await releasingPermit { () async throws(KingdeeCallError) in
+                try await client.billStep(
                     step, formID: first.formID, numbers: documents.map(\.billNumber), interactionFlags: config.auditInteractionFlags)
-            } catch {
-                if await stopsTheLoad(error) { lock.withLock { stopping = true } }
-                throw error
             }
         } catch {
             switch error {
