@@ -329,14 +329,10 @@ struct SandboxHandler: Sendable {
     // MARK: - Save / BatchSave
 
     private func save(_ single: Bool, body: JSONValue) -> JSONValue {
-        let formID = argument(body, ["formid", "formId", "FormId"], 0) ?? ""
-        guard let data = dataArgument(body, position: 1) else {
-            return status(success: false, msgCode: 8, errors: [.init(fieldName: nil, message: "data 数据包不能为空", dIndex: nil)])
-        }
-        guard formID.uppercased() == Self.formID else {
-            return status(success: false, msgCode: 4, errors: [
-                .init(fieldName: nil, message: "标识为“\(formID)”的业务对象不存在，或者被删除", dIndex: nil),
-            ])
+        let data: JSONValue
+        switch formData(body) {
+        case .success(let value): data = value
+        case .failure(let refusal): return refusal.answer
         }
         let models: [JSONValue]
         if single {
@@ -464,14 +460,10 @@ struct SandboxHandler: Sendable {
     static let negativeStockMessage = "更新库存时出现可以忽略的异常数据，是否继续？"
 
     private func billStep(_ submit: Bool, body: JSONValue) -> JSONValue {
-        let formID = argument(body, ["formid", "formId", "FormId"], 0) ?? ""
-        guard let data = dataArgument(body, position: 1) else {
-            return status(success: false, msgCode: 8, errors: [.init(fieldName: nil, message: "data 数据包不能为空", dIndex: nil)])
-        }
-        guard formID.uppercased() == Self.formID else {
-            return status(success: false, msgCode: 4, errors: [
-                .init(fieldName: nil, message: "标识为“\(formID)”的业务对象不存在，或者被删除", dIndex: nil),
-            ])
+        let data: JSONValue
+        switch formData(body) {
+        case .success(let value): data = value
+        case .failure(let refusal): return refusal.answer
         }
         let numbers = (data["Numbers"]?.arrayValue ?? []).compactMap(\.scalarText)
         guard !numbers.isEmpty else {
@@ -585,6 +577,28 @@ struct SandboxHandler: Sendable {
             return parameters[position].scalarText
         }
         return nil
+    }
+
+    /// Why a Save/Submit/Audit body is refused before its data is looked at.
+    private struct Refusal: Error {
+        let answer: JSONValue
+    }
+
+    /// The `data` of a Save, Submit or Audit body for the sandbox's form, or Kingdee's answer refusing it
+    /// (no data: MsgCode 8; another form id: MsgCode 4).
+    private func formData(_ body: JSONValue) -> Result<JSONValue, Refusal> {
+        let formID = argument(body, ["formid", "formId", "FormId"], 0) ?? ""
+        guard let data = dataArgument(body, position: 1) else {
+            return .failure(Refusal(answer: status(success: false, msgCode: 8, errors: [
+                .init(fieldName: nil, message: "data 数据包不能为空", dIndex: nil),
+            ])))
+        }
+        guard formID.uppercased() == Self.formID else {
+            return .failure(Refusal(answer: status(success: false, msgCode: 4, errors: [
+                .init(fieldName: nil, message: "标识为“\(formID)”的业务对象不存在，或者被删除", dIndex: nil),
+            ])))
+        }
+        return .success(data)
     }
 
     private func dataArgument(_ body: JSONValue, position: Int) -> JSONValue? {
