@@ -1528,7 +1528,7 @@ final class LoadSession: @unchecked Sendable {
         batch: String, attempt: Int, step: KingdeeClient.BillStep? = nil
     ) throws(Diagnostic) {
         let attempts = (lock.withLock { previousAttempts[document.name] } ?? 0) + attempt
-        let hint = step.map { Self.stepHint($0, cls: cls) }
+        let hint = step.map { Self.stepHint($0, cls: cls, messages: errors.map(\.message)) }
             ?? KingdeeErrorClassifier.hint(for: cls, messages: errors.map(\.message), billNumber: document.billNumber)
         var object: JSONValue = [
             "FBillNo": .string(document.billNumber), "formid": .string(document.formID),
@@ -1550,24 +1550,31 @@ final class LoadSession: @unchecked Sendable {
             durable: false)
     }
 
-    /// The hint of a bill that is saved but whose `step` failed.
-    static func stepHint(_ step: KingdeeClient.BillStep, cls: KingdeeErrorClass) -> KingdeeHint {
+    /// The hint of a bill that is saved but whose `step` failed with `messages`.
+    static func stepHint(_ step: KingdeeClient.BillStep, cls: KingdeeErrorClass, messages: [String]) -> KingdeeHint {
         let (zh, en) = step == .submit ? ("提交", "submitted") : ("审核", "audited")
+        let saved = "The bill is saved in Kingdee (it has a receipt and is never saved again)"
+        let rerun = "; Ferry asks the bill's FDocumentStatus first and only does the missing steps."
         if cls == .retryable {
             return KingdeeHint(
                 zh: "单据已保存到金蝶（有 receipt，不会再次保存），但因金蝶暂时不可用未能\(zh)。稍后再次运行 ferry load：Ferry 先查询单据状态，只做缺少的步骤。",
-                en: "The bill is saved in Kingdee (it has a receipt and is never saved again) but could not be \(en): Kingdee was "
-                    + "temporarily unavailable. Run `ferry load` again later; Ferry asks the bill's FDocumentStatus first and only "
-                    + "does the missing steps.")
+                en: "\(saved) but could not be \(en): Kingdee was temporarily unavailable. Run `ferry load` again later" + rerun)
+        }
+        // Kingdee's negative-stock prompt on Audit is answered by a setting, not by fixing the bill.
+        if step == .audit && messages.contains(where: { $0.contains("更新库存时出现可以忽略的异常数据") }) {
+            return KingdeeHint(
+                zh: "单据已保存到金蝶（有 receipt，不会再次保存），但审核遇到金蝶的负库存提示：要接受该提示，请在 ferry.yaml 的 "
+                    + "target.audit_interaction_flags 中加入 STK_InvCheckResult，或在金蝶中补足库存；然后运行 ferry load --retry-failed："
+                    + "Ferry 先查询单据状态，只做缺少的步骤。",
+                en: "\(saved) but its audit met a prompt: this is Kingdee's negative-stock prompt: to accept it, add "
+                    + "STK_InvCheckResult to target.audit_interaction_flags in ferry.yaml, or fix the stock in Kingdee; then run "
+                    + "`ferry load --retry-failed`" + rerun)
         }
         return KingdeeHint(
             zh: "单据已保存到金蝶（有 receipt，不会再次保存），但未能\(zh)（见上方消息）。请在金蝶中处理（例如补足库存，或直接在金蝶中\(zh)该单据），"
-                + "或设置 target.audit_interaction_flags（如 STK_InvCheckResult 以接受负库存提示），然后运行 ferry load --retry-failed："
-                + "Ferry 先查询单据状态，只做缺少的步骤。",
-            en: "The bill is saved in Kingdee (it has a receipt and is never saved again) but was not \(en) (see the messages "
-                + "above). Fix it in Kingdee (e.g. the stock, or \(step == .submit ? "submit" : "audit") the bill there), or set "
-                + "target.audit_interaction_flags (STK_InvCheckResult accepts negative-stock prompts), then run "
-                + "`ferry load --retry-failed`; Ferry asks the bill's FDocumentStatus first and only does the missing steps.")
+                + "然后运行 ferry load --retry-failed：Ferry 先查询单据状态，只做缺少的步骤。",
+            en: "\(saved) but was not \(en) (see the messages above). Fix it in Kingdee (e.g. the stock, or "
+                + "\(step == .submit ? "submit" : "audit") the bill there), then run `ferry load --retry-failed`" + rerun)
     }
 
     func writeLocalError(name: String, diagnostic: Diagnostic, sha256: String) throws(Diagnostic) {

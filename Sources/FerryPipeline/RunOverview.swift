@@ -422,19 +422,8 @@ extension RunOverview {
                     let not = failedStep == "submit" ? "saved, not submitted" : "saved, not audited"
                     detail = not + (detail.map { ": \($0)" } ?? "")
                 }
-                // Kingdee's negative-stock prompt on Audit is answered by a setting, not by fixing the bill.
-                let negativeStock = failedStep == "audit" && entries.contains {
-                    $0["message"]?.stringValue?.contains("更新库存时出现可以忽略的异常数据") == true
-                }
-                let hint = failedStep == nil
-                    ? error?["hint"]?["en"]?.stringValue ?? ""
-                    : "the bills are saved in Kingdee (receipts kept, never saved again) but their \(failedStep!) failed; "
-                        + (negativeStock
-                            ? "this is Kingdee's negative-stock prompt: to accept it, add STK_InvCheckResult to "
-                                + "target.audit_interaction_flags in ferry.yaml, or fix the stock in Kingdee; "
-                            : "fix them in Kingdee (or \(failedStep!) them there); ")
-                        + "then `ferry load --run \(runID) --retry-failed` "
-                        + "(it asks Kingdee their FDocumentStatus first and only does the missing steps)"
+                // The load wrote what to do, for a failed save and a failed Submit or Audit alike.
+                let hint = error?["hint"]?["en"]?.stringValue ?? ""
                 for item in entries.isEmpty ? [JSONValue.null] : entries {
                     let field = item["field"]?.stringValue
                     let (message, values) = Self.normalize(item["message"]?.stringValue ?? "(no message)")
