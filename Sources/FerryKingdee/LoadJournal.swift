@@ -160,15 +160,7 @@ public final class LoadJournal: @unchecked Sendable {
             }
             switch kind {
             case "sent", "inherited":
-                let documents = (value["documents"]?.arrayValue ?? []).map { d in
-                    Entry(
-                        name: d["payload"]?.stringValue ?? "", billNumber: d["FBillNo"]?.scalarText ?? "",
-                        sha256: d["payload_sha256"]?.stringValue ?? "",
-                        // Absent from lines of an older Ferry: the document is then matched on FBillNo alone.
-                        organization: d["org_field"]?.stringValue.flatMap { field in
-                            d["org_number"]?.scalarText.map { Organization(field: field, number: $0) }
-                        })
-                }
+                let documents = Self.entries(of: value)
                 let batch = value["batch"]?.stringValue ?? ""
                 sendLines[batch] = Send(
                     batch: batch, kind: kind ?? "sent", at: value["at"]?.stringValue,
@@ -180,10 +172,7 @@ public final class LoadJournal: @unchecked Sendable {
             case "step":
                 let batch = value["batch"]?.stringValue ?? ""
                 let step = value["step"]?.stringValue ?? ""
-                let documents = (value["documents"]?.arrayValue ?? []).map { d in
-                    Entry(name: d["payload"]?.stringValue ?? "", billNumber: d["FBillNo"]?.scalarText ?? "",
-                          sha256: d["payload_sha256"]?.stringValue ?? "", organization: nil)
-                }
+                let documents = Self.entries(of: value)
                 sendLines[batch] = Send(
                     batch: batch, kind: step, at: value["at"]?.stringValue,
                     attempt: value["attempt"]?.scalarText.flatMap { Int($0) }, reason: value["reason"]?.stringValue)
@@ -239,6 +228,19 @@ public final class LoadJournal: @unchecked Sendable {
     }
 
     /// What a `reconciled` line's lists say about a document.
+    /// The `documents` of a `sent`, `inherited` or `step` line.
+    private static func entries(of line: JSONValue) -> [Entry] {
+        (line["documents"]?.arrayValue ?? []).map { d in
+            Entry(
+                name: d["payload"]?.stringValue ?? "", billNumber: d["FBillNo"]?.scalarText ?? "",
+                sha256: d["payload_sha256"]?.stringValue ?? "",
+                // Absent from lines of an older Ferry (and from step lines): matched on FBillNo alone then.
+                organization: d["org_field"]?.stringValue.flatMap { field in
+                    d["org_number"]?.scalarText.map { Organization(field: field, number: $0) }
+                })
+        }
+    }
+
     private static let verdicts = [
         "found": "found in Kingdee (not sent again)", "missing": "not in Kingdee (sent again)",
         "unknowable": "cannot be told (Kingdee numbers these bills itself)",
