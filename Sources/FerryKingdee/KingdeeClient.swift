@@ -254,18 +254,20 @@ public actor KingdeeClient {
         return body
     }
 
-    /// Submit or Audit of the bills `numbers` of `formID`, with one call:
+    /// Submit or Audit of bills of `formID`, with one call:
     /// `{"formid": …, "data": {"CreateOrgId": 0, "Numbers": […], "Ids": "", "NetworkCtrl": ""}}`, plus
-    /// `InterationFlags` for an audit when `interactionFlags` is not empty.
+    /// `InterationFlags` for an audit when `interactionFlags` is not empty. With `ids` (Kingdee's FIDs), the
+    /// bills are named by them (`"Numbers": [], "Ids": "1,2"`) and `numbers` is not sent: a number can be in
+    /// use in more than one organisation, an id names one bill.
     ///
     /// - Throws: `KingdeeCallError` when there is no usable answer.
-    public func billStep(_ step: BillStep, formID: String, numbers: [String], interactionFlags: String = "")
-        async throws(KingdeeCallError) -> KingdeeResponseStatus
-    {
+    public func billStep(
+        _ step: BillStep, formID: String, numbers: [String], ids: [String] = [], interactionFlags: String = ""
+    ) async throws(KingdeeCallError) -> KingdeeResponseStatus {
         var data = JSONObject()
         data.append("CreateOrgId", 0)
-        data.append("Numbers", .array(numbers.map { .string($0) }))
-        data.append("Ids", "")
+        data.append("Numbers", .array(ids.isEmpty ? numbers.map { .string($0) } : []))
+        data.append("Ids", .string(ids.joined(separator: ",")))
         data.append("NetworkCtrl", "")
         if step == .audit && !interactionFlags.isEmpty { data.append("InterationFlags", .string(interactionFlags)) }
         return try await responseStatus(
@@ -326,13 +328,27 @@ public actor KingdeeClient {
     public func existingBills(formID: String, billNumbers: [String], organizationField: String = "") async throws(KingdeeCallError)
         -> [ExistingBill]
     {
+        try await existingBills(formID: formID, keys: billNumbers, filter: Self.billNumberFilter, organizationField: organizationField)
+    }
+
+    /// The bills of `formID` whose FID is one of `ids` (Kingdee's own ids, as its answers gave them).
+    ///
+    /// Asks in chunks of 50 with `FID IN (1,2)` (`FID IN ('a','b')` when an id is not a plain integer).
+    /// - Throws: `KingdeeCallError` when Kingdee cannot be asked.
+    public func existingBills(formID: String, ids: [String]) async throws(KingdeeCallError) -> [ExistingBill] {
+        try await existingBills(formID: formID, keys: ids, filter: Self.billIDFilter, organizationField: "")
+    }
+
+    private func existingBills(
+        formID: String, keys: [String], filter: ([String]) -> String, organizationField: String
+    ) async throws(KingdeeCallError) -> [ExistingBill] {
         var found: [ExistingBill] = []
         let fieldKeys = "FID,FBillNo,FDocumentStatus" + (organizationField.isEmpty ? "" : ",\(organizationField).FNumber")
         var start = 0
-        while start < billNumbers.count {
-            let chunk = billNumbers[start..<min(start + 50, billNumbers.count)]
+        while start < keys.count {
+            let chunk = keys[start..<min(start + 50, keys.count)]
             start += 50
-            let rows = try await executeBillQuery(formID: formID, fieldKeys: fieldKeys, filter: Self.billNumberFilter(Array(chunk)))
+            let rows = try await executeBillQuery(formID: formID, fieldKeys: fieldKeys, filter: filter(Array(chunk)))
             for row in rows where row.count >= 2 {
                 guard let number = row[1].scalarText else { continue }
                 found.append(
@@ -342,6 +358,12 @@ public actor KingdeeClient {
             }
         }
         return found
+    }
+
+    /// `FID IN (1,2)`; `FID IN ('a','b')` (quotes doubled) when an id is not made of ASCII digits only.
+    public static func billIDFilter(_ ids: [String]) -> String {
+        let plain = ids.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }
+        return "FID IN (" + ids.map { plain ? $0 : "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" }.joined(separator: ",") + ")"
     }
 
     /// `FBillNo IN ('a','b')`, with single quotes in numbers doubled.

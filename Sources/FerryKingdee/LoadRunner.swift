@@ -1002,7 +1002,10 @@ final class LoadSession: @unchecked Sendable {
             let justSaved = documents.filter { saved[$0.name] != nil || (renumbered[$0.name] != nil && !doubtful.contains($0.name)) }
                 .map { d -> PayloadDocument in
                     var d = d
-                    if let number = (saved[d.name] ?? renumbered[d.name])?.number { d.billNumber = number }
+                    if let success = saved[d.name] ?? renumbered[d.name] {
+                        d.billNumber = success.number
+                        d.billID = success.id.scalarText.flatMap { $0.isEmpty ? nil : $0 }
+                    }
                     return d
                 }
             try await advance(justSaved, checkFirst: false)
@@ -1093,7 +1096,8 @@ final class LoadSession: @unchecked Sendable {
             path: directory + "/" + name + ".json", name: name, formID: receipt["formid"]?.stringValue ?? "",
             options: JSONObject(), modelJSON: [],
             billNumber: receipt["kingdee"]?["Number"]?.scalarText ?? receipt["FBillNo"]?.scalarText ?? "",
-            sha256: receipt["payload_sha256"]?.stringValue ?? "")
+            sha256: receipt["payload_sha256"]?.stringValue ?? "",
+            billID: receipt["kingdee"]?["Id"]?.scalarText.flatMap { $0.isEmpty ? nil : $0 })
     }
 
     /// Takes saved `documents` (of one form; `billNumber` is Kingdee's number) through the steps
@@ -1105,6 +1109,12 @@ final class LoadSession: @unchecked Sendable {
     /// `audited_at`); a failed step leaves the receipt and writes an error file naming the step.
     func advance(_ documents: [PayloadDocument], checkFirst: Bool) async throws(Diagnostic) {
         guard !documents.isEmpty, config.afterSave != .none else { return }
+        // Bills are named by their ids in one call, by their numbers in another (an answer without an Id).
+        if documents.contains(where: { $0.billID == nil }) && documents.contains(where: { $0.billID != nil }) {
+            try await advance(documents.filter { $0.billID != nil }, checkFirst: checkFirst)
+            try await advance(documents.filter { $0.billID == nil }, checkFirst: checkFirst)
+            return
+        }
         lock.withLock { stepAttempted.formUnion(documents.map(\.name)) }
         var status: [String: String] = [:]
         if checkFirst {
@@ -1130,19 +1140,23 @@ final class LoadSession: @unchecked Sendable {
     /// does not have gets an error file (not in the result).
     func documentStatuses(_ documents: [PayloadDocument], batch: String) async throws(Diagnostic) -> [String: String] {
         guard let formID = documents.first?.formID else { return [:] }
+        // By id when every bill has one (a number may be another organisation's bill's too), else by number.
+        let ids = documents.compactMap(\.billID)
+        let byID = ids.count == documents.count
         let bills = try await queryBills(
-            formID: formID, numbers: documents.map(\.billNumber), organizationField: "",
+            formID: formID, numbers: byID ? [] : documents.map(\.billNumber), ids: byID ? ids : [], organizationField: "",
             what: "the FDocumentStatus of \(documents.count) saved bill(s)")
-        let byNumber = Dictionary(grouping: bills, by: \.number)
+        let found = Dictionary(grouping: bills) { byID ? ($0.id.scalarText ?? "") : $0.number }
         lock.withLock { statusAsked.formUnion(documents.map(\.name)) }
         var result: [String: String] = [:]
         for document in documents {
-            guard let bill = byNumber[document.billNumber]?.first else {
+            guard let bill = found[byID ? document.billID ?? "" : document.billNumber]?.first else {
                 try writeError(
                     document, cls: .data, msgCode: 0,
                     errors: [.init(
                         fieldName: "FBillNo",
-                        message: "ExecuteBillQuery does not find bill \(document.billNumber) in Kingdee, though it has a receipt "
+                        message: "ExecuteBillQuery does not find bill \(document.billNumber)"
+                            + (document.billID.map { " (Id \($0))" } ?? "") + " in Kingdee, though it has a receipt "
                             + "(deleted in Kingdee?); it was neither submitted nor audited", dIndex: nil)],
                     batch: batch, attempt: 1, step: .submit)
                 continue
@@ -1181,6 +1195,8 @@ final class LoadSession: @unchecked Sendable {
         -> [PayloadDocument]
     {
         guard let first = documents.first else { return [] }
+        // Named by id when every bill has one (see `PayloadDocument.billID`).
+        let ids = documents.allSatisfy { $0.billID != nil } ? documents.compactMap(\.billID) : []
         let batch = try journal.recordStep(
             step.rawValue, formID: first.formID, attempt: attempt, documents: documents, reason: attempt > 1 ? "retry" : "new")
         await permits.acquire()
@@ -1194,7 +1210,8 @@ final class LoadSession: @unchecked Sendable {
         do throws(KingdeeCallError) {
             status = try await releasingPermit { () async throws(KingdeeCallError) in
                 try await client.billStep(
-                    step, formID: first.formID, numbers: documents.map(\.billNumber), interactionFlags: config.auditInteractionFlags)
+                    step, formID: first.formID, numbers: documents.map(\.billNumber), ids: ids,
+                    interactionFlags: config.auditInteractionFlags)
             }
         } catch {
             switch error {
@@ -1240,7 +1257,14 @@ final class LoadSession: @unchecked Sendable {
         // Per bill: successes by Number (DIndex when it has none), errors by the number they name, else DIndex.
         var done: Set<String> = []
         for success in status.successes {
-            if let d = documents.first(where: { $0.billNumber == success.number }) {
+            if !ids.isEmpty {
+                // Named by id: the answer's Id says which bill (its number may be another bill's too).
+                if let id = success.id.scalarText, let d = documents.first(where: { $0.billID == id }) {
+                    done.insert(d.name)
+                } else if let i = success.dIndex, documents.indices.contains(i), success.id.scalarText == nil {
+                    done.insert(documents[i].name)
+                }
+            } else if let d = documents.first(where: { $0.billNumber == success.number }) {
                 done.insert(d.name)
             } else if success.number.isEmpty, let i = success.dIndex, documents.indices.contains(i) {
                 done.insert(documents[i].name)
@@ -1436,13 +1460,13 @@ final class LoadSession: @unchecked Sendable {
         return missing
     }
 
-    /// The bills of `formID` numbered `numbers` (ExecuteBillQuery, `KingdeeClient.existingBills`), asked
-    /// again after a backoff when Kingdee does not answer.
+    /// The bills of `formID` with the ids `ids`, or when there are none numbered `numbers` (ExecuteBillQuery,
+    /// `KingdeeClient.existingBills`), asked again after a backoff when Kingdee does not answer.
     ///
     /// - Throws: a `Diagnostic` when the configuration or the credentials are refused, or Kingdee cannot be
     ///   asked after retries (`what` says what was being checked): nothing is sent then.
-    func queryBills(formID: String, numbers: [String], organizationField: String, what: String) async throws(Diagnostic)
-        -> [KingdeeClient.ExistingBill]
+    func queryBills(formID: String, numbers: [String], ids: [String] = [], organizationField: String, what: String)
+        async throws(Diagnostic) -> [KingdeeClient.ExistingBill]
     {
         var attempt = 0
         while true {
@@ -1450,6 +1474,7 @@ final class LoadSession: @unchecked Sendable {
             do {
                 await permits.acquire()
                 defer { permits.release() }
+                if !ids.isEmpty { return try await client.existingBills(formID: formID, ids: ids) }
                 return try await client.existingBills(formID: formID, billNumbers: numbers, organizationField: organizationField)
             } catch {
                 if case .configuration(let message) = error { throw .error("Kingdee at \(config.url): \(message)") }

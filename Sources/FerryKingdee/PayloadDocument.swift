@@ -18,6 +18,10 @@ public struct PayloadDocument: Sendable {
     public var billNumber: String
     /// SHA-256 of the file's bytes.
     public var sha256: String
+    /// Kingdee's id (`FID`) of the bill saved from this payload, once known (from BatchSave's answer or the
+    /// receipt): Submit, Audit and the FDocumentStatus check name the bill by it, not by its number, which
+    /// another organisation may use too. `nil` for a payload not saved yet.
+    public var billID: String?
 
     /// The Model field `organization` was taken from (`PayloadDirectory.load`'s `organizationField`, the
     /// load's `KingdeeTargetConfig.existenceCheckOrgField`); empty when none was asked for.

@@ -189,6 +189,9 @@ public struct KingdeeSandboxConfiguration: Sendable {
     public var faults: KingdeeSandboxFaults
     /// The first `FID` given to a saved bill.
     public var firstBillID: Int
+    /// Whether a bill number may be used once in each organisation (`FStockOrgId`) rather than once in
+    /// the account set, as numbering rules kept per organisation allow; off by default.
+    public var numbersPerOrganization = false
 
     /// Creates a configuration with sandbox credentials.
     public init(

@@ -19,14 +19,15 @@ import SandboxHTTP
 /// new `kdservice-sessionid` cookie with it that has no session behind it (an empty shell).
 ///
 /// BatchSave checks every model against the master data and the required fields (FBillNo, FBillTypeID,
-/// FStockOrgId, FDate, FEntity with FMATERIALID, FSTOCKID, FQty), rejects a bill number that exists, saves
-/// the rest one by one, and answers per model by DIndex (relative to the sub-batch when `BatchCount` is
-/// set; see `KingdeeBatchLayout`). Messages follow Kingdee's style, always naming the bill:
+/// FStockOrgId, FDate, FEntity with FMATERIALID, FSTOCKID, FQty), rejects a bill number that exists (in the
+/// same organisation with `numbersPerOrganization`), saves the rest one by one, and answers per model by
+/// DIndex (relative to the sub-batch when `BatchCount` is set; see `KingdeeBatchLayout`). Messages follow Kingdee's style, always naming the bill:
 /// `单据编号为“RK1”的其他入库单，第1行分录，物料编码“9.99.999”不存在` (FieldName `FMATERIALID`, MsgCode 11);
 /// `单据编号为“RK1”的其他入库单已经存在，单据编号不允许重复` (FieldName `FBillNo`);
 /// `单据编号为“RK1”的其他入库单，字段“仓库”是必录项` (first entry line named as `第1行分录`).
 ///
-/// Submit and Audit take `Numbers` and answer per bill by DIndex (its position in `Numbers`): Submit
+/// Submit and Audit take `Ids` (`"1,2"`, FIDs) or `Numbers` and answer per bill by DIndex (its position in
+/// the list used; a number that more than one organisation uses names every bill with it): Submit
 /// needs FDocumentStatus A (or Z, D) and makes it B; Audit needs B and makes it C. Otherwise the bill's
 /// error says why (`单据已审核，不允许审核`, `状态不正确（未提交），不能审核`). A bill with negative stock
 /// (`KingdeeSandboxFaults.negativeStockBills`) is refused on Audit unless `InterationFlags` has
@@ -465,8 +466,11 @@ struct SandboxHandler: Sendable {
         case .success(let value): data = value
         case .failure(let refusal): return refusal.answer
         }
-        let numbers = (data["Numbers"]?.arrayValue ?? []).compactMap(\.scalarText)
-        guard !numbers.isEmpty else {
+        // `Ids` ("1,2", Kingdee's FIDs) when given, else `Numbers`; DIndex is the position in the one used.
+        let ids = (data["Ids"]?.scalarText ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        let names = ids.isEmpty ? (data["Numbers"]?.arrayValue ?? []).compactMap(\.scalarText) : ids
+        guard !names.isEmpty else {
             return status(success: false, msgCode: 8, errors: [.init(fieldName: nil, message: "Numbers 和 Ids 不能同时为空", dIndex: nil)])
         }
         let flags = Set((data["InterationFlags"]?.scalarText ?? "").split(separator: ";").map {
@@ -476,18 +480,23 @@ struct SandboxHandler: Sendable {
         var errors: [KingdeeResponseStatus.ErrorEntry] = []
         var successes: [KingdeeResponseStatus.SuccessEntry] = []
         var codes: Set<Int> = []
-        for (index, number) in numbers.enumerated() {
-            let result = store.step(submit, number: number) { bill in
-                guard !submit, !flags.contains("STK_InvCheckResult") else { return nil }
-                let negative = faults.negativeStockBills.contains(number)
-                    || (faults.negativeStockEvery > 0 && bill.id % faults.negativeStockEvery == 0)
-                return negative ? "单据编号为“\(number)”的其他入库单，" + Self.negativeStockMessage : nil
-            }
-            switch result {
-            case .success(let id): successes.append(.init(id: .number(String(id)), number: number, dIndex: index))
-            case .failure(let refusal):
-                codes.insert(refusal.msgCode)
-                errors.append(.init(fieldName: nil, message: refusal.message, dIndex: index))
+        for (index, name) in names.enumerated() {
+            // A number names every bill that has it (Numbers carry no organisation); an id names one.
+            var targets = ids.isEmpty ? store.ids(numbered: name) : Int(name).map { [$0] } ?? []
+            if targets.isEmpty { targets = [-1] }
+            for id in targets {
+                let result = store.step(submit, id: id, name: name) { bill in
+                    guard !submit, !flags.contains("STK_InvCheckResult") else { return nil }
+                    let negative = faults.negativeStockBills.contains(bill.number)
+                        || (faults.negativeStockEvery > 0 && bill.id % faults.negativeStockEvery == 0)
+                    return negative ? "单据编号为“\(bill.number)”的其他入库单，" + Self.negativeStockMessage : nil
+                }
+                switch result {
+                case .success(let bill): successes.append(.init(id: .number(String(bill.id)), number: bill.number, dIndex: index))
+                case .failure(let refusal):
+                    codes.insert(refusal.msgCode)
+                    errors.append(.init(fieldName: nil, message: refusal.message, dIndex: index))
+                }
             }
         }
         return status(success: errors.isEmpty, msgCode: errors.isEmpty ? 0 : (codes.count == 1 ? codes.first! : 11),
@@ -515,8 +524,13 @@ struct SandboxHandler: Sendable {
             ])])])
         }
         let filter = data["FilterString"]?.scalarText ?? ""
-        let wanted = Self.quotedValues(filter)
-        let bills = store.bills.filter { wanted == nil || wanted!.contains($0.number) }
+        let bills: [KingdeeSandboxStore.Bill]
+        if let ids = Self.idValues(filter) {
+            bills = store.bills.filter { ids.contains($0.id) }
+        } else {
+            let wanted = Self.quotedValues(filter)
+            bills = store.bills.filter { wanted == nil || wanted!.contains($0.number) }
+        }
         return .array(bills.map { bill in
             .array(keys.map { key -> JSONValue in
                 switch key.lowercased() {
@@ -540,6 +554,14 @@ struct SandboxHandler: Sendable {
             value = member.value
         }
         return value.objectValue == nil && value.arrayValue == nil ? value : .null
+    }
+
+    /// The ids of `FID IN (1,2)` or `FID = 1`; `nil` when the filter is not on FID.
+    static func idValues(_ filter: String) -> Set<Int>? {
+        let text = filter.trimmingCharacters(in: .whitespaces)
+        guard text.uppercased().hasPrefix("FID"), !text.uppercased().hasPrefix("FID.") else { return nil }
+        let digits = text.dropFirst(3).split { !$0.isNumber }
+        return Set(digits.compactMap { Int($0) })
     }
 
     /// The quoted values of `FBillNo IN ('a','b')` or `FBillNo = 'a'` (with `''` for a quote); `nil` when

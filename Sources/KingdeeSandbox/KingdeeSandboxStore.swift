@@ -25,7 +25,10 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
     }
 
     private let lock = Mutex()
-    private var billsByNumber: [String: Bill] = [:]
+    private var billsByID: [Int: Bill] = [:]
+    /// The ids of the bills with a number (more than one only with `numbersPerOrganization`).
+    private var idsByNumber: [String: [Int]] = [:]
+    private let numbersPerOrganization: Bool
     private var nextID: Int
     private var rejectedDuplicates: [String: Int] = [:]
     private var counts: [String: Int] = [:]
@@ -40,6 +43,7 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
 
     init(configuration: KingdeeSandboxConfiguration) {
         nextID = configuration.firstBillID
+        numbersPerOrganization = configuration.numbersPerOrganization
         master = configuration.masterData
         faultSettings = configuration.faults
     }
@@ -47,10 +51,18 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
     // MARK: - Inspection
 
     /// Every saved bill, in save order.
-    public var bills: [Bill] { lock.withLock { billsByNumber.values.sorted { $0.id < $1.id } } }
+    public var bills: [Bill] { lock.withLock { billsByID.values.sorted { $0.id < $1.id } } }
 
-    /// The bill with number `number`, if saved.
-    public func bill(_ number: String) -> Bill? { lock.withLock { billsByNumber[number] } }
+    /// The first bill saved with number `number`, if any.
+    public func bill(_ number: String) -> Bill? { lock.withLock { idsByNumber[number]?.first.flatMap { billsByID[$0] } } }
+
+    /// Every bill saved with number `number` (more than one only when numbers are kept per organisation).
+    public func bills(numbered number: String) -> [Bill] {
+        lock.withLock { (idsByNumber[number] ?? []).compactMap { billsByID[$0] } }
+    }
+
+    /// The bill with `FID` `id`, if saved.
+    public func bill(id: Int) -> Bill? { lock.withLock { billsByID[id] } }
 
     /// Save attempts rejected because the bill number existed, by bill number.
     public var duplicateRejections: [String: Int] { lock.withLock { rejectedDuplicates } }
@@ -188,32 +200,47 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
         }
     }
 
-    /// Saves a validated model unless its number exists; returns the new id and the number it was saved
-    /// under, or `nil` for a duplicate. With `renumber`, the bill gets a number of its own (`QTRK` and its
-    /// id), as a numbering rule (编码规则) that does not allow manual numbers does.
+    /// Saves a validated model unless its number exists (in its organisation, `FStockOrgId`, when numbers
+    /// are kept per organisation); returns the new id and the number it was saved under, or `nil` for a
+    /// duplicate. With `renumber`, the bill gets a number of its own (`QTRK` and its id), as a numbering rule
+    /// (编码规则) that does not allow manual numbers does.
     func commit(number: String, formID: String, model: FerryCore.JSONValue, renumber: Bool = false) -> (id: Int, number: String)? {
         lock.withLock {
-            if billsByNumber[number] != nil {
+            let organization = Self.organization(of: model)
+            let taken = (idsByNumber[number] ?? []).contains { id in
+                !numbersPerOrganization || billsByID[id].map { Self.organization(of: $0.model) == organization } ?? false
+            }
+            if taken {
                 rejectedDuplicates[number, default: 0] += 1
                 return nil
             }
             let id = nextID
             nextID += 1
             let saved = renumber ? "QTRK\(id)" : number
-            billsByNumber[saved] = Bill(id: id, number: saved, formID: formID, model: model, saveCount: 1, documentStatus: "A")
+            billsByID[id] = Bill(id: id, number: saved, formID: formID, model: model, saveCount: 1, documentStatus: "A")
+            idsByNumber[saved, default: []].append(id)
             return (id, saved)
         }
     }
 
-    /// A workflow step on a bill by number: Submit (A, Z or D → B) or Audit (B → C). Returns the bill's
-    /// id when done, or the message Kingdee would give (no such bill, a wrong state, or what `refuse`
-    /// says about the bill, checked only when the state is right).
-    func step(_ submit: Bool, number: String, refuse: (Bill) -> String?) -> Result<Int, StepRefusal> {
+    /// `FStockOrgId.FNumber` of a saved model, or empty.
+    static func organization(of model: FerryCore.JSONValue) -> String {
+        model["FStockOrgId"]?["FNumber"]?.scalarText ?? ""
+    }
+
+    /// The ids of the bills a Submit or Audit names by number: every bill with that number (Kingdee's
+    /// `Numbers` carry no organisation; a number two organisations use names both bills).
+    func ids(numbered number: String) -> [Int] { lock.withLock { idsByNumber[number] ?? [] } }
+
+    /// A workflow step on the bill `id`: Submit (A, Z or D → B) or Audit (B → C). Returns the bill when done,
+    /// or the message Kingdee would give (no such bill, a wrong state, or what `refuse` says about the bill,
+    /// checked only when the state is right). `name` is how the call named the bill (its number or its id).
+    func step(_ submit: Bool, id: Int, name: String, refuse: (Bill) -> String?) -> Result<Bill, StepRefusal> {
         lock.withLock {
-            guard var bill = billsByNumber[number] else {
-                return .failure(StepRefusal(msgCode: 10, message: "单据编号为“\(number)”的其他入库单不存在或已被删除"))
+            guard var bill = billsByID[id] else {
+                return .failure(StepRefusal(msgCode: 10, message: "单据编号为“\(name)”的其他入库单不存在或已被删除"))
             }
-            let prefix = "单据编号为“\(number)”的其他入库单"
+            let prefix = "单据编号为“\(bill.number)”的其他入库单"
             if bill.documentStatus == "C" {
                 return .failure(StepRefusal(msgCode: 11, message: prefix + "单据已审核，不允许\(submit ? "提交" : "审核")"))
             }
@@ -234,8 +261,8 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
                 bill.documentStatus = "C"
                 bill.auditCount += 1
             }
-            billsByNumber[number] = bill
-            return .success(bill.id)
+            billsByID[id] = bill
+            return .success(bill)
         }
     }
 
@@ -246,12 +273,15 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
     }
 
     /// Sets a bill's FDocumentStatus (as a person doing a step in Kingdee by hand would).
+    /// (On every bill with that number.)
     public func setDocumentStatus(_ number: String, _ status: String) {
-        lock.withLock { billsByNumber[number]?.documentStatus = status }
+        lock.withLock { for id in idsByNumber[number] ?? [] { billsByID[id]?.documentStatus = status } }
     }
 
-    /// Deletes a bill (as a person deleting it in Kingdee would).
-    public func deleteBill(_ number: String) { lock.withLock { billsByNumber[number] = nil } }
-
-    func exists(_ number: String) -> Bool { lock.withLock { billsByNumber[number] != nil } }
+    /// Deletes the bills numbered `number` (as a person deleting them in Kingdee would).
+    public func deleteBill(_ number: String) {
+        lock.withLock {
+            for id in idsByNumber.removeValue(forKey: number) ?? [] { billsByID[id] = nil }
+        }
+    }
 }

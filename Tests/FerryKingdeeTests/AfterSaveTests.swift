@@ -181,6 +181,57 @@ struct AfterSaveTests {
         }
     }
 
+    /// Numbers another organisation's bills have too (numbering rules kept per organisation): Submit, Audit
+    /// and the FDocumentStatus check after a lost answer name the bills by Kingdee's ids, so those bills are
+    /// neither moved nor read for these.
+    @Test func stepsAndStatusChecksNameBillsByIdNotByANumberAnotherOrganisationUses() async throws {
+        var configuration = KingdeeSandboxConfiguration()
+        configuration.numbersPerOrganization = true
+        let server = try await KingdeeSandboxServer.start(configuration: configuration)
+        defer { Task { await server.stop() } }
+        let run = TestRun("same-number-other-org")
+        let numbers = try PayloadGenerator.write(count: 3, into: run.transform)
+        // Organisation 101 has a bill numbered like the second (saved) and one like the third (audited).
+        try await server.createElsewhere(numbers[1], organization: "101")
+        try await server.createElsewhere(numbers[2], organization: "101")
+        server.store.setDocumentStatus(numbers[2], "C")
+        // The answer to Ferry's Submit is lost after the work: Ferry asks the bills' FDocumentStatus.
+        server.updateFaults { $0.dropStepAnswerAt = [1] }
+        let lines = Harvest()
+        let summary = try await LoadRunner.run(
+            runDirectory: run.runDirectory, config: target(server, .audit), progress: { lines.add($0) })
+        #expect(summary.loaded == 3 && summary.submitted == 3 && summary.audited == 3 && !summary.hasProblems)
+        for (number, theirStatus) in [(numbers[1], "A"), (numbers[2], "C")] {
+            let both = server.store.bills(numbered: number)
+            let ours = try #require(both.first { $0.model["FStockOrgId"]?["FNumber"]?.stringValue == "100" })
+            let theirs = try #require(both.first { $0.model["FStockOrgId"]?["FNumber"]?.stringValue == "101" })
+            #expect(ours.documentStatus == "C" && ours.submitCount == 1 && ours.auditCount == 1, "\(ours)")
+            #expect(theirs.documentStatus == theirStatus && theirs.submitCount == 0 && theirs.auditCount == 0, "\(theirs)")
+            #expect(run.receipt(number)?["kingdee"]?["Id"]?.scalarText == String(ours.id))
+        }
+        // Organisation 101's audited bill was not read as this one's.
+        #expect(!lines.all.contains { $0.contains("\(numbers[2]) already audited") }, "\(lines.all)")
+        #expect(lines.all.contains { $0.contains("\(numbers[2]) already submitted (FDocumentStatus B in Kingdee)") })
+    }
+
+    /// The bodies: `Ids` when the bills' ids are known, `Numbers` otherwise; the status query by `FID`.
+    @Test func aStepNamesBillsByIdsWhenKnown() async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let run = TestRun("step-by-id")
+        let numbers = try PayloadGenerator.write(count: 2, into: run.transform)
+        _ = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
+        let ids = try numbers.map { try #require(server.store.bill($0)).id }
+        let client = try KingdeeClient(config: server.target())
+        let status = try await client.billStep(.submit, formID: "STK_MISCELLANEOUS", numbers: numbers, ids: ids.map(String.init))
+        #expect(status.isSuccess && status.successes.map(\.number) == numbers)
+        #expect(status.successes.map { $0.id.scalarText } == ids.map { String($0) })
+        let found = try await client.existingBills(formID: "STK_MISCELLANEOUS", ids: [String(ids[1]), "999999"])
+        #expect(found.map(\.number) == [numbers[1]] && found.map(\.status) == ["B"])
+        #expect(KingdeeClient.billIDFilter(["1", "22"]) == "FID IN (1,22)")
+        #expect(KingdeeClient.billIDFilter(["a'b", "2"]) == "FID IN ('a''b','2')")
+    }
+
     @Test func aBadAfterSaveIsAConfigurationErrorNamingTheKey() async throws {
         let server = try await KingdeeSandboxServer.start()
         defer { Task { await server.stop() } }
