@@ -552,8 +552,7 @@ extension TemplateBuilder {
                     warned.insert(place).inserted
                 else { continue }
                 let path = test.path.text
-                let zeros = String(repeating: "0", count: field.scale)
-                let half = "0.\(zeros)5"
+                let half = ValueConversion.halfUnit(scale: field.scale)
                 var message = "condition '\(condition.text)' tests \(path) unrounded, but field '\(field.name)' "
                     + "(line \(field.line)) rounds it to scale \(field.scale): "
                 // For a test against zero that lets small values through: the condition to write instead.
@@ -567,8 +566,9 @@ extension TemplateBuilder {
                     }
                 }
                 if let suggestion {
-                    // What the usual `goods_count > 0` lets through and the field would send as zero.
-                    let example = (test.comparison == .less ? "-" : "") + "0.\(zeros)4"
+                    // What the usual `goods_count > 0` lets through and the field would send as zero: a value just
+                    // under half a unit (0.004 for 0.005).
+                    let example = (test.comparison == .less ? "-" : "") + half.dropLast() + "4"
                     message += "\(example) passes '\(test.text)' and would be sent as "
                         + "\(ExactDecimal(0).rounded(toScale: field.scale)), which rejects the document; "
                         + "compare against half a unit of the scale (\(suggestion)), or remove the scale"

@@ -53,9 +53,16 @@ public enum ValueConversion {
     public static func lostToScale(_ text: String, written: String, scale: Int) -> String? {
         for byte in written.utf8 where byte >= UInt8(ascii: "1") && byte <= UInt8(ascii: "9") { return nil }
         guard let value = ExactDecimal(text), !value.isZero else { return nil }
-        let half = "0." + String(repeating: "0", count: scale) + "5"
         return "'\(text)' rounds to \(written) at scale \(scale), so a value that is not zero would be sent as zero; "
-            + "raise the field's scale, or keep such values out of it (any value nearer zero than \(half) rounds to zero)"
+            + "raise the field's scale, or keep such values out of it (any value nearer zero than \(halfUnit(scale: scale)) "
+            + "rounds to zero)"
+    }
+
+    /// Half a unit of `scale`'s last digit, as messages write it (`0.005` for scale 2, `0.5` for scale 0): the
+    /// smallest magnitude that does not round to zero at `scale` (rounding is half away from zero), so the limit
+    /// to test a value against instead of zero.
+    public static func halfUnit(scale: Int) -> String {
+        "0." + String(repeating: "0", count: scale) + "5"
     }
 
     /// A date or datetime in any accepted layout (see `parseDateTime`), written `yyyy-MM-dd` or
