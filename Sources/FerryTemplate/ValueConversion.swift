@@ -122,12 +122,14 @@ public enum ValueConversion {
         return f == g ? 0 : (f < g ? -1 : 1)
     }
 
-    /// Whether `text` is empty or only whitespace (a byte check first: any visible ASCII byte settles it).
+    /// Whether `text` is empty or only white space (`Unicode.Scalar.isTrimmedSpace`, the rule trimming uses:
+    /// blank exactly when `trimmingCharactersInSpaces()` is empty). A byte check first: any visible ASCII byte
+    /// settles it.
     public static func isBlank(_ text: String) -> Bool {
         for byte in text.utf8 {
             if byte > 0x20 && byte < 0x80 { return false }
         }
-        return text.trimmingCharactersInSpaces().isEmpty
+        return text.unicodeScalars.allSatisfy(\.isTrimmedSpace)
     }
 
     /// A date and time as parsed, before any check of the calendar (time zero for a date alone).

@@ -181,7 +181,7 @@ public struct Transformer: Sendable {
                     RejectionReason(
                         field: template.target.numberField, jsonPath: nil,
                         message: "the bill number must be a non-empty text value", templateLine: template.target.line))
-            } else if ValueRules.trimmedKey(number!) != nil {  // white space at either end, decided from its end bytes
+            } else if number!.hasSpaceAtEitherEnd {  // as a lookup key is trimmed; mostly decided from its end bytes
                 // Load refuses such a payload (Kingdee may keep the number trimmed, and Ferry could not tell its
                 // bill from another number): said here, with the source value's JSON path.
                 let field = plan.first { $0.isBillNumber }
@@ -628,15 +628,12 @@ struct ValueRules {
     var isReference = false
 
     /// `key` without surrounding white space, when it has any (nil otherwise: the exact key was tried).
+    /// Trimmed by the rule lookup files and `<map>` entries are (`Unicode.Scalar.isTrimmedSpace`), so a value
+    /// finds the entry whose key was written as it is.
     static func trimmedKey(_ key: String) -> String? {
-        // Most keys start and end with ASCII that is not white space: decided from two bytes, without
-        // Unicode's property tables (2% of a transform's time when every miss asked them).
-        func mayBeSpace(_ byte: UInt8) -> Bool { byte >= 0x80 || byte == 0x20 || (0x09...0x0D).contains(byte) }
-        guard let firstByte = key.utf8.first, let lastByte = key.utf8.last, mayBeSpace(firstByte) || mayBeSpace(lastByte),
-            let first = key.unicodeScalars.first, let last = key.unicodeScalars.last,
-            first.properties.isWhitespace || last.properties.isWhitespace
-        else { return nil }
-        return key.trimmingCharactersInSpaces()
+        // `hasSpaceAtEitherEnd` settles most keys from two bytes, without Unicode's property tables (2% of a
+        // transform's time when every miss asked them).
+        key.hasSpaceAtEitherEnd ? key.trimmingCharactersInSpaces() : nil
     }
 
     /// The value `source` gives (nil: the source is absent).

@@ -108,6 +108,33 @@ import Testing
         }
     }
 
+    /// Cells are trimmed per Unicode scalar: a space before a combining mark is dropped and the mark kept
+    /// (`" \u{301}B"` is `"\u{301}B"`), and `"A \u{301}"` ends in a mark, not a space, so it is kept whole. A cell
+    /// holding only a space and a mark is a key, not a blank one.
+    @Test func cellsAreTrimmedPerScalarSoASpaceBeforeACombiningMarkKeepsTheMark() throws {
+        let csv = "k,v\n\" \u{301}B\",\" \u{301}V\"\nA \u{301},1\n\u{3000}C\t,2\n \u{301},3\n"
+        let table = try LookupTable.parseCSV(Array(csv.utf8), file: "m.csv", name: "m", keyColumn: "k", valueColumn: "v")
+        #expect(table.entries == ["\u{301}B": "\u{301}V", "A \u{301}": "1", "C": "2", "\u{301}": "3"])
+    }
+
+    /// Trimming, the check for space at either end (a looked-up value, a bill number) and the blank check (a
+    /// value that is missing, not looked up) follow one rule, so they agree on every text.
+    @Test func trimmingTheEndCheckAndTheBlankCheckAgree() {
+        let texts = [
+            "", " ", "\t", "\u{3000}", "\u{A0}", "\u{85}", "\u{2028}", " \u{301}", "\u{301}", "A", " A", "A ", "A \u{301}",
+            " \u{301}A", "\u{3000}\u{301}A", "A\u{3000}\u{301}", "\r\nA\r\n", "é", " é ", "\u{200B}", "A\u{200B}",
+        ]
+        for text in texts {
+            let trimmed = text.trimmingCharactersInSpaces()
+            #expect(text.hasSpaceAtEitherEnd == (trimmed != text), "\(Array(text.unicodeScalars))")
+            #expect(ValueConversion.isBlank(text) == trimmed.isEmpty, "\(Array(text.unicodeScalars))")
+            #expect(trimmed.unicodeScalars.first?.isTrimmedSpace != true && trimmed.unicodeScalars.last?.isTrimmedSpace != true)
+        }
+        #expect(" \u{301}A ".trimmingCharactersInSpaces().unicodeScalars.elementsEqual("\u{301}A".unicodeScalars))
+        #expect(!ValueConversion.isBlank(" \u{301}"), "a combining mark is not white space")
+        #expect(!"A \u{301}".hasSpaceAtEitherEnd, "it ends in a mark")
+    }
+
     @Test func missingColumnIsNamed() {
         #expect(throws: Diagnostic.self) {
             try LookupTable.parseCSV(Array("a,b\n1,2\n".utf8), file: "m.csv", name: "m", keyColumn: "spec_no", valueColumn: "b")

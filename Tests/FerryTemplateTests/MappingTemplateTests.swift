@@ -328,6 +328,12 @@ import Testing
                     + "looked up); remove it, or give the fields a default=\"…\""
             ], "\(blank.messages)")
         #expect(try #require(blank.template).lookups["m"]?.origin == .inline([:]))
+        // Per scalar, as a lookup file's cells: the space before a combining mark goes, the mark stays.
+        let marks = parse(
+            templateText(
+                bill: "", extra: "\n  <map name=\"m\"><entry key=\" \u{301}B \" value=\" \u{301}V\"/><entry key=\"A \u{301}\" value=\"1\"/></map>"))
+        #expect(marks.messages.isEmpty, "\(marks.messages)")
+        #expect(try #require(marks.template).lookups["m"]?.origin == .inline(["\u{301}B": "\u{301}V", "A \u{301}": "1"]))
     }
 
     @Test func onMissDefaultNeedsADefault() {

@@ -182,6 +182,35 @@ private let threeLookups = (
         }
     }
 
+    /// A lookup file's key, a `<map>` key and the value looked up are trimmed by one rule, per Unicode scalar: a
+    /// space before a combining mark is dropped and the mark kept, so the value finds the row written as it is
+    /// (and "A \u{301}", which ends in a mark, is no key with a space after it). A space and a mark alone is a
+    /// key, not a blank value.
+    @Test func aSpaceBeforeACombiningMarkIsTrimmedAlikeInTheLookupAndInTheValue() throws {
+        let t = try template(
+            #"<ref name="S" path="code" lookup="codes"/><field name="M" path="code" lookup="marks"/>"#,
+            declarations: #"<lookup name="codes" file="c.csv" key="k" value="v"/>"#
+                + "<map name=\"marks\"><entry key=\" \u{301}B\" value=\"MB\"/><entry key=\"A \u{301}\" value=\"MA\"/>"
+                + "<entry key=\" \u{301}\" value=\"MM\"/></map>")
+        let csv = "k,v\n\" \u{301}B\",\" \u{301}CK-B\"\nA \u{301},CK-A\n \u{301},CK-M\n"
+        let tables = [
+            "codes": try LookupTable.parseCSV(Array(csv.utf8), file: "lookups/c.csv", name: "codes", keyColumn: "k", valueColumn: "v")
+        ]
+        for (value, code, mapped) in [
+            (" \u{301}B", "\u{301}CK-B", "MB"), ("\u{301}B", "\u{301}CK-B", "MB"), ("\u{301}B ", "\u{301}CK-B", "MB"),
+            ("A \u{301}", "CK-A", "MA"), (" A \u{301}\u{3000}", "CK-A", "MA"), (" \u{301}", "CK-M", "MM"),
+        ] {
+            let m = try model(try run(t, #"{"stockin_no":"RK1","code":"\#(value)"}"#, lookups: tables))
+            #expect(m["S"] == ["FNumber": .string(code)] && m["M"] == .string(mapped), "\(Array(value.unicodeScalars)): \(m)")
+        }
+        // The mark is part of the key: without it, or with the space dropped with it, there is no such row.
+        for value in ["B", "A", "A "] {
+            #expect(
+                reasons(try run(t, #"{"stockin_no":"RK1","code":"\#(value)"}"#, lookups: tables)).first?.hasPrefix(
+                    "S: '\(value)' is not in lookups/c.csv") == true, "'\(value)'")
+        }
+    }
+
     /// A lookup row with an empty value (a row not filled in yet) rejects a required field naming the row's
     /// key and the file, not "missing or empty": the source value is there.
     @Test func aRequiredFieldWhoseLookupEntryIsEmptyNamesTheEntry() throws {
