@@ -7,10 +7,15 @@ public enum TextEncoding {
         guard bytes.count >= 2 else { return nil }
         let b = Array(bytes.prefix(4)) + [UInt8](repeating: 1, count: max(0, 4 - bytes.count))
         switch (b[0], b[1], b[2], b[3]) {
-        case (0xFF, 0xFE, 0, 0), (_, 0, 0, 0) where b[0] != 0: return "UTF-32LE"
-        case (0, 0, 0xFE, 0xFF), (0, 0, 0, _) where b[3] != 0: return "UTF-32BE"
-        case (0xFF, 0xFE, _, _), (_, 0, _, _) where b[0] != 0: return "UTF-16LE"
-        case (0xFE, 0xFF, _, _), (0, _, _, _) where b[1] != 0: return "UTF-16BE"
+        // A byte order mark, else the NUL bytes of the first character (the `where` is for those only).
+        case (0xFF, 0xFE, 0, 0): return "UTF-32LE"
+        case (_, 0, 0, 0) where b[0] != 0: return "UTF-32LE"
+        case (0, 0, 0xFE, 0xFF): return "UTF-32BE"
+        case (0, 0, 0, _) where b[3] != 0: return "UTF-32BE"
+        case (0xFF, 0xFE, _, _): return "UTF-16LE"
+        case (_, 0, _, _) where b[0] != 0: return "UTF-16LE"
+        case (0xFE, 0xFF, _, _): return "UTF-16BE"
+        case (0, _, _, _) where b[1] != 0: return "UTF-16BE"
         default: return nil
         }
     }
