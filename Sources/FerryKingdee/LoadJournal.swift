@@ -25,7 +25,9 @@ import Foundation
 ///                                                `sent`); a `settled` line for its batch follows the answer
 /// ```
 /// A `step` without a `settled` line means the process died while a Submit or Audit was out: its bills'
-/// FDocumentStatus is asked with ExecuteBillQuery before any step is sent again (`LoadSession.advance`).
+/// FDocumentStatus is asked with ExecuteBillQuery before any step is sent again (`LoadSession.advance`), and
+/// by the next load whatever `target.after_save` is then (`LoadSession.askStatusOfEarlierSteps`), which
+/// settles it.
 /// A `sent` (or `inherited`) without a `settled` or `reconciled` line for its batch means the process died
 /// (or lost the answer) while the batch was in flight: its documents without receipts are *in doubt*.
 ///

@@ -634,16 +634,19 @@ final class LoadSession: @unchecked Sendable {
         // An earlier load's step call is settled once the outcome for each of its bills is known: this load
         // asked its FDocumentStatus (and recorded it in the receipt), or the receipt already records the step
         // (the answer came and was written, the load died before its `settled` line). It no longer shows as
-        // in doubt then.
-        let asked = lock.withLock { statusAsked }
+        // in doubt then. Bills the steps above did not ask about (`after_save` no longer asks for the step,
+        // or the bill is not advanced: its payload changed, its step failed earlier) are asked now.
         func known(_ entry: LoadJournal.Entry, _ step: String) -> Bool {
-            if asked.contains(entry.name) { return true }
+            if lock.withLock({ statusAsked.contains(entry.name) }) { return true }
             guard let receipt = Scan.readJSON(PayloadDirectory.receiptPath(directory: directory, name: entry.name)) else {
                 return false
             }
             return receipt[Self.receiptField(.audit)] != nil
                 || (step == KingdeeClient.BillStep.submit.rawValue && receipt[Self.receiptField(.submit)] != nil)
         }
+        try await askStatusOfEarlierSteps(earlierSteps.map { step in
+            (batch: step.batch, documents: step.documents.filter { !known($0, step.step) })
+        })
         for step in earlierSteps where !step.documents.isEmpty && step.documents.allSatisfy({ known($0, step.step) }) {
             try journal.recordSettled(batch: step.batch, summary: [
                 "outcome": "no answer: FDocumentStatus asked by a later load",
@@ -1135,10 +1138,54 @@ final class LoadSession: @unchecked Sendable {
         }
     }
 
+    /// Asks Kingdee the FDocumentStatus of the bills of Submit and Audit calls an earlier load sent and never
+    /// got the answer of (`batches`: each call's batch and its bills whose outcome is not known yet), records
+    /// in their receipts the steps Kingdee did (`markStep`) and sends nothing: whatever `target.after_save`
+    /// is now, even `none`, the call is then settled and its bills no longer show as in doubt.
+    ///
+    /// Only a read (ExecuteBillQuery by id), never a Submit or Audit: the steps `after_save` asks for were
+    /// sent by `advance` already, and a step it no longer asks for is not done. A bill Kingdee does not find
+    /// gets no error file (its receipt stands, as every receipt does with `none`); the load says so.
+    /// A bill without a readable receipt is not asked (nothing to record into): its call stays unsettled.
+    ///
+    /// - Throws: a `Diagnostic` when Kingdee cannot be asked (after retries); the calls stay unsettled.
+    func askStatusOfEarlierSteps(_ batches: [(batch: String, documents: [LoadJournal.Entry])]) async throws(Diagnostic) {
+        var seen: Set<String> = []
+        var documents: [(document: PayloadDocument, batch: String)] = []
+        for (batch, entries) in batches {
+            for entry in entries where seen.insert(entry.name).inserted {
+                guard let receipt = Scan.readJSON(PayloadDirectory.receiptPath(directory: directory, name: entry.name)),
+                    receipt.objectValue != nil
+                else { continue }
+                documents.append((Self.savedDocument(name: entry.name, receipt: receipt, directory: directory), batch))
+            }
+        }
+        guard !documents.isEmpty else { return }
+        progress("load: \(documents.count) saved bill(s) had a Submit or Audit in flight when an earlier load stopped; "
+            + "asking Kingdee their FDocumentStatus (nothing is submitted or audited for them now)")
+        // One query per form, chunk and way of naming the bills (by id when known, as `advance` does).
+        let groups = Dictionary(grouping: documents) { "\($0.document.formID)|\($0.document.billID == nil)" }
+        for key in groups.keys.sorted() {
+            let group = groups[key]!
+            for start in stride(from: 0, to: group.count, by: max(1, config.batchSize)) {
+                let chunk = Array(group[start..<min(start + max(1, config.batchSize), group.count)])
+                _ = try await documentStatuses(chunk.map(\.document), batch: chunk[0].batch, reportMissing: { document in
+                    self.progress(
+                        "load: ExecuteBillQuery does not find bill \(document.billNumber)"
+                            + (document.billID.map { " (Id \($0))" } ?? "") + " in Kingdee, though it has a receipt "
+                            + "(deleted in Kingdee?); its receipt is kept: check the bill in Kingdee")
+                })
+            }
+        }
+    }
+
     /// Asks Kingdee the FDocumentStatus of `documents`' bills, records in their receipts the steps they have
     /// had (B: submitted; C: submitted and audited) and returns the status by payload name. A bill Kingdee
-    /// does not have gets an error file (not in the result).
-    func documentStatuses(_ documents: [PayloadDocument], batch: String) async throws(Diagnostic) -> [String: String] {
+    /// does not have is not in the result: it gets an error file naming the step, or, with `reportMissing`,
+    /// is handed to it instead.
+    func documentStatuses(
+        _ documents: [PayloadDocument], batch: String, reportMissing: ((PayloadDocument) -> Void)? = nil
+    ) async throws(Diagnostic) -> [String: String] {
         guard let formID = documents.first?.formID else { return [:] }
         // By id when every bill has one (a number may be another organisation's bill's too), else by number.
         let ids = documents.compactMap(\.billID)
@@ -1151,6 +1198,10 @@ final class LoadSession: @unchecked Sendable {
         var result: [String: String] = [:]
         for document in documents {
             guard let bill = found[byID ? document.billID ?? "" : document.billNumber]?.first else {
+                if let reportMissing {
+                    reportMissing(document)
+                    continue
+                }
                 try writeError(
                     document, cls: .data, msgCode: 0,
                     errors: [.init(

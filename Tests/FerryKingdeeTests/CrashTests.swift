@@ -193,3 +193,76 @@ struct CrashTests {
         #expect(status.stdout.contains("no problems") && !status.stdout.contains("never answered"), "\(status.stdout)")
     }
 }
+
+extension CrashTests {
+    /// `ferry load` with `after_save: audit` killed while a Submit or an Audit is in flight, then loaded
+    /// again with `after_save` turned down (`none`, or `submit` after a lost Audit): the next load sends no
+    /// step the setting does not ask for, but still asks the bills' FDocumentStatus, records in the
+    /// receipts what Kingdee did and settles the step line, so `ferry status` shows nothing in doubt.
+    @Test(arguments: zip(
+        [
+            KingdeeSandboxFaults.StepHold(audit: false, afterWork: false), .init(audit: false, afterWork: true),
+            .init(audit: true, afterWork: true), .init(audit: true, afterWork: false),
+        ],
+        ["none", "none", "none", "submit"]))
+    func aStepInFlightWhenTheLoadDiedIsSettledByALoadWhoseAfterSaveNoLongerAsksForIt(
+        hold: KingdeeSandboxFaults.StepHold, afterSave: String
+    ) async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer {
+            server.store.releaseHeldSteps()
+            Task { await server.stop() }
+        }
+        server.updateFaults { $0.holdFirstStep = hold }
+        let label = "kill-then-\(afterSave)-\(hold.audit ? "audit" : "submit")-\(hold.afterWork ? "after" : "before")"
+        let workspace = try Workspace(label, extra: "  after_save: audit", batchSize: 4)
+        let numbers = try PayloadGenerator.write(count: 10, into: workspace.run.transform)
+        try AfterSaveTests.writeManifest(numbers, into: workspace.run.transform)
+        let env = Self.environment(server)
+        let store = server.store
+
+        let killed = try await FerryProcess.run(
+            ["load", "--workspace", workspace.root], environment: env, killWhen: { store.heldStepCalls > 0 })
+        #expect(killed.status == 128 + SIGKILL, "\(killed.stderr)")
+        store.releaseHeldSteps()
+        let stepName = hold.audit ? "audit" : "submit"
+        let before = try await FerryProcess.run(["status", "--workspace", workspace.root, "--documents"], environment: env)
+        #expect(before.stdout.contains("its \(stepName) was sent and never answered"), "\(before.stdout)")
+        let held = try #require(LoadJournal(path: LoadRunner.journalPath(run: workspace.run.runDirectory)).unsettledSteps.first)
+
+        // The next load runs with `after_save` turned down.
+        let yaml = String(decoding: try FileSystem.read(workspace.root + "/ferry.yaml"), as: UTF8.self)
+        try FileSystem.writeAtomically(
+            yaml.replacingOccurrences(of: "after_save: audit", with: "after_save: \(afterSave)"), to: workspace.root + "/ferry.yaml")
+        let counts = store.requestCounts
+        let again = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        // Nothing saved again; no step sent that the setting does not ask for; FDocumentStatus asked.
+        #expect(store.bills.count == numbers.count && store.bills.allSatisfy { $0.saveCount == 1 })
+        #expect(store.requestCounts["Audit"] == counts["Audit"], "\(store.requestCounts)")
+        if afterSave == "none" {
+            #expect(store.requestCounts["Submit"] == counts["Submit"], "\(store.requestCounts)")
+        }
+        #expect((store.requestCounts["ExecuteBillQuery"] ?? 0) > (counts["ExecuteBillQuery"] ?? 0), "\(store.requestCounts)")
+        // The receipts of the held call's bills record what Kingdee did, and only that.
+        for entry in held.documents {
+            let bill = try #require(store.bill(entry.billNumber))
+            let receipt = try #require(workspace.run.receipt(entry.name))
+            #expect((receipt["submitted_at"] != nil) == (bill.documentStatus != "A"), "\(entry.billNumber): \(bill.documentStatus)")
+            #expect((receipt["audited_at"] != nil) == (bill.documentStatus == "C"), "\(entry.billNumber): \(bill.documentStatus)")
+            #expect(workspace.run.error(entry.name) == nil, "\(entry.name)")
+        }
+        let journal = try LoadJournal(path: LoadRunner.journalPath(run: workspace.run.runDirectory))
+        #expect(journal.unsettledSteps.isEmpty, "\(journal.unsettledSteps.map(\.batch))")
+
+        // `ferry status` has nothing in doubt; a further load asks nothing more.
+        let status = try await FerryProcess.run(["status", "--workspace", workspace.root], environment: env)
+        #expect(status.status == 0, "\(status.stdout)\(status.stderr)")
+        #expect(status.stdout.contains("\(numbers.count) loaded, 0 failed, 0 in doubt, 0 pending, 0 changed"), "\(status.stdout)")
+        #expect(!status.stdout.contains("never answered"), "\(status.stdout)")
+        let settled = store.requestCounts
+        let third = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(third.status == 0, "\(third.stderr)")
+        #expect(store.requestCounts == settled, "\(store.requestCounts)")
+    }
+}
