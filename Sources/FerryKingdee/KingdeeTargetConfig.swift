@@ -65,7 +65,8 @@ public struct KingdeeTargetConfig: Sendable {
     /// Kingdee a second time about documents the first ExecuteBillQuery did not find, and only then sending
     /// them again (`target.in_doubt_recheck_seconds`, default 10; 0 asks once). Kingdee goes on with a
     /// request whose client gave up, and a bill it is still saving is not visible yet: sending it again
-    /// meanwhile can save it twice.
+    /// meanwhile can save it twice. The same wait comes before asking again about bills a Submit or Audit
+    /// whose answer was lost had not yet moved past the step, before the step is sent again.
     public var inDoubtRecheckSeconds: Double
     /// The Model field naming a bill's organisation (`target.existence_check_org_field`, default
     /// `FStockOrgId`, the stock organisation of STK_MISCELLANEOUS). When Ferry asks Kingdee whether an

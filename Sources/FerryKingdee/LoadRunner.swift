@@ -1285,7 +1285,21 @@ final class LoadSession: @unchecked Sendable {
                     failure: (code, [.init(fieldName: nil, message: message, dIndex: nil)]))
             case .noAnswer(let message):
                 progress("load: \(batch) \(error.description); asking Kingdee the bills' FDocumentStatus before anything is sent again")
-                let statuses = try await documentStatuses(documents, batch: batch)
+                var statuses = try await documentStatuses(documents, batch: batch)
+                let notYet = documents.filter { statuses[$0.name] != nil && !Self.hasReached(step, status: statuses[$0.name]) }
+                if !notYet.isEmpty && config.inDoubtRecheckSeconds > 0 {
+                    // The answer was lost, not necessarily the work: Kingdee goes on with a call whose client
+                    // gave up (or whose proxy answered 5xx), and a bill it is still submitting or auditing shows
+                    // its old FDocumentStatus. Ask once more before sending the step again, as for BatchSave.
+                    progress("load: \(batch) \(notYet.count) bill(s) not \(step == .submit ? "submitted" : "audited") yet; "
+                        + "asking again in \(config.inDoubtRecheckSeconds) s before sending the \(step.rawValue) again")
+                    try? await Task.sleep(nanoseconds: UInt64(config.inDoubtRecheckSeconds * 1_000_000_000))
+                    // A load that stopped meanwhile asks nothing more: the bills stay to do for the next load.
+                    if !Task.isCancelled {
+                        let again = try await documentStatuses(notYet, batch: batch)
+                        for document in notYet { statuses[document.name] = again[document.name] }
+                    }
+                }
                 try journal.recordSettled(batch: batch, summary: ["outcome": "no answer: FDocumentStatus checked", "message": .string(message)])
                 let done = documents.filter { Self.hasReached(step, status: statuses[$0.name]) }
                 let notDone = documents.filter { statuses[$0.name] != nil && !Self.hasReached(step, status: statuses[$0.name]) }

@@ -119,6 +119,12 @@ public struct KingdeeSandboxFaults: Sendable, Hashable {
     public var dropStepAnswerAt: Set<Int> = []
     /// Every N-th Submit or Audit call does its work, then closes the connection without an answer.
     public var dropStepAnswerEvery = 0
+    /// Submit and Audit calls (1-based, counted with `dropStepAnswerAt`) that close the connection without
+    /// an answer at once and do their work `lateStepWorkDelay` later, as Kingdee goes on with a call whose
+    /// answer was lost: asked right away, the bills are not past the step yet.
+    public var lateStepWorkAt: Set<Int> = []
+    /// How long after losing its answer a `lateStepWorkAt` call does its work.
+    public var lateStepWorkDelay: Duration = .milliseconds(300)
     /// Hold the first Submit (or Audit) call, before or after doing its work, until the test calls
     /// `KingdeeSandboxStore.releaseHeldSteps()` (after killing the client waiting for it): a step in flight
     /// at a deterministic moment. The held call, once released, closes its connection without an answer

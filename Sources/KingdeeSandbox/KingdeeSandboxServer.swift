@@ -252,13 +252,22 @@ struct SandboxHandler: Sendable {
                 if hold.answerOnRelease { return json(billStep(operation == "submit", body: body), sessionID: issued) }
                 return .dropped(headers: [("Content-Type", "application/json; charset=utf-8")], promisedBytes: 4096)
             }
-            let answer = billStep(operation == "submit", body: body)
             if hold != nil {
+                _ = billStep(operation == "submit", body: body)
                 store.injected("held_step")
                 await store.holdStep()
                 return .dropped(headers: [("Content-Type", "application/json; charset=utf-8")], promisedBytes: 4096)
             }
             let stepCall = store.nextStepCall()
+            if faults.lateStepWorkAt.contains(stepCall) {
+                store.injected("late_step_work")
+                Task { [self] in
+                    try? await Task.sleep(for: faults.lateStepWorkDelay)
+                    _ = billStep(operation == "submit", body: body)
+                }
+                return .dropped(headers: [("Content-Type", "application/json; charset=utf-8")], promisedBytes: 4096)
+            }
+            let answer = billStep(operation == "submit", body: body)
             if faults.dropStepAnswerAt.contains(stepCall) || (faults.dropStepAnswerEvery > 0 && stepCall % faults.dropStepAnswerEvery == 0) {
                 store.injected("lost_step_response")
                 return .dropped(headers: [("Content-Type", "application/json; charset=utf-8")], promisedBytes: 4096)

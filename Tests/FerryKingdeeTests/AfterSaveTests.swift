@@ -160,6 +160,35 @@ struct AfterSaveTests {
         for number in numbers { #expect(server.store.bill(number)?.documentStatus == "C") }
     }
 
+    /// A Submit (step call 1) or Audit (2) whose answer is lost while Kingdee is still doing it: asked at
+    /// once, the bills are not past the step yet; asked again `in_doubt_recheck_seconds` later, they are, so
+    /// the step is sent once.
+    @Test(arguments: [1, 2])
+    func aStepKingdeeFinishesAfterItsAnswerWasLostIsAskedAgainBeforeItIsSentAgain(stepCall: Int) async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        server.updateFaults {
+            $0.lateStepWorkAt = [stepCall]
+            $0.lateStepWorkDelay = .milliseconds(300)
+        }
+        let run = TestRun("late-step-\(stepCall)")
+        let numbers = try PayloadGenerator.write(count: 3, into: run.transform)
+        var config = target(server, .audit)
+        config.inDoubtRecheckSeconds = 1
+        let summary = try await LoadRunner.run(runDirectory: run.runDirectory, config: config)
+        #expect(server.store.faultsInjected["late_step_work"] == 1)
+        #expect(!summary.hasProblems, "\(summary)")
+        let counts = server.store.requestCounts
+        #expect(counts["Submit"] == 1 && counts["Audit"] == 1, "\(counts)")
+        for number in numbers {
+            let bill = try #require(server.store.bill(number))
+            #expect(bill.documentStatus == "C" && bill.submitCount == 1 && bill.auditCount == 1, "\(number)")
+            #expect(run.receipt(number)?["submitted_at"] != nil && run.receipt(number)?["audited_at"] != nil, "\(number)")
+            #expect(run.error(number) == nil, "\(number)")
+        }
+        #expect(try LoadJournal(path: LoadRunner.journalPath(run: run.runDirectory)).unsettledSteps.isEmpty)
+    }
+
     @Test func billsAlreadyAuditedInKingdeeAreNeverSubmittedOrAuditedAgain() async throws {
         let server = try await KingdeeSandboxServer.start()
         defer { Task { await server.stop() } }
