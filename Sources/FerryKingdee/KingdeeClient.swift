@@ -485,7 +485,7 @@ public actor KingdeeClient {
         request.headers.reserveCapacity(10)
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Accept-Charset", value: "utf-8")
-        request.headers.add(name: "User-Agent", value: "Ferry (Kingdee WebApi client)")
+        request.headers.add(name: "User-Agent", value: "Ferry/\(FerryVersion.current) (Kingdee WebApi client)")
         if config.auth == .signature {
             let timestamp = String(Int(clock().timeIntervalSince1970))
             for (name, value) in KingdeeSignature.headers(url: url, identity: config.signatureIdentity, timestamp: timestamp) {

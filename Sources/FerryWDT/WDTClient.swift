@@ -175,7 +175,7 @@ public final class WDTClient: Sendable {
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8")
-        request.headers.add(name: "User-Agent", value: "Ferry (WDT client)")
+        request.headers.add(name: "User-Agent", value: "Ferry/\(FerryVersion.current) (WDT client)")
         request.body = .bytes(ByteBuffer(string: Self.formEncode(parameters)))
         state.withLock { counters.requests += 1 }
         let status: Int

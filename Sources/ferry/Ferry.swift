@@ -14,6 +14,7 @@ struct Ferry: AsyncParsableCommand {
             template, a missing setting or lookup file, an input path that does not exist, a run locked by \
             another process); 64 usage.
             """,
+        version: FerryVersion.current,
         subcommands: [
             InitCommand.self, SchemesCommand.self, ValidateCommand.self,
             ExtractCommand.self, TransformCommand.self, LoadCommand.self,

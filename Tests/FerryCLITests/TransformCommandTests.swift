@@ -67,6 +67,10 @@ import Testing
         let text = help.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
         #expect(text.contains("1 ran, but some documents were rejected or failed, or an input file could not be read"), "\(help.stdout)")
         #expect(text.contains("2 could not run (configuration, template, a missing setting or lookup file, an input path that does not exist"), "\(help.stdout)")
+
+        // `ferry --version` says which Ferry this is (for a bug report), as the clients' User-Agent does.
+        let version = try TestSupport.runFerry(["--version"], currentDirectory: root)
+        #expect(version.status == 0 && version.stdout == FerryVersion.current + "\n", "\(version.stderr)")
     }
 
     /// A subdirectory the user cannot list is one input that could not be read, named with what to do; it
