@@ -141,20 +141,9 @@ struct CrashTests {
             server.store.releaseHeldSteps()
             Task { await server.stop() }
         }
-        server.updateFaults { $0.holdFirstStep = hold }
         let label = "kill-\(hold.audit ? "audit" : "submit")-\(hold.afterWork ? "after" : "before")"
-        let workspace = try Workspace(label, extra: "  after_save: audit", batchSize: 4)
-        let numbers = try PayloadGenerator.write(count: 10, into: workspace.run.transform)
-        try AfterSaveTests.writeManifest(numbers, into: workspace.run.transform)
-        let env = Self.environment(server)
+        let (workspace, numbers, env) = try await Self.loadKilledWithAStepHeld(server, hold: hold, label: label)
         let store = server.store
-
-        let killed = try await FerryProcess.run(
-            ["load", "--workspace", workspace.root], environment: env, killWhen: { store.heldStepCalls > 0 })
-        #expect(killed.status == 128 + SIGKILL, "\(killed.stderr)")
-        #expect(store.heldStepCalls == 1)
-        // The held call goes (without doing anything more) only once its client is dead.
-        store.releaseHeldSteps()
         // Kingdee did the held step or not, as the fault says: some bills are left mid-way.
         let states = store.bills.map(\.documentStatus)
         #expect(states.contains(hold.audit ? (hold.afterWork ? "C" : "B") : (hold.afterWork ? "B" : "A")), "\(states)")
@@ -195,6 +184,26 @@ struct CrashTests {
 }
 
 extension CrashTests {
+    /// A workspace of 10 payloads (`after_save: audit`, batches of 4) whose `ferry load` was killed while
+    /// `server` held its first Submit (or Audit, as `hold` says), the held call then let go.
+    static func loadKilledWithAStepHeld(_ server: KingdeeSandboxServer, hold: KingdeeSandboxFaults.StepHold, label: String)
+        async throws -> (workspace: Workspace, numbers: [String], env: [String: String])
+    {
+        server.updateFaults { $0.holdFirstStep = hold }
+        let workspace = try Workspace(label, extra: "  after_save: audit", batchSize: 4)
+        let numbers = try PayloadGenerator.write(count: 10, into: workspace.run.transform)
+        try AfterSaveTests.writeManifest(numbers, into: workspace.run.transform)
+        let env = environment(server)
+        let store = server.store
+        let killed = try await FerryProcess.run(
+            ["load", "--workspace", workspace.root], environment: env, killWhen: { store.heldStepCalls > 0 })
+        #expect(killed.status == 128 + SIGKILL, "\(killed.stderr)")
+        #expect(store.heldStepCalls == 1)
+        // The held call goes (without doing anything more) only once its client is dead.
+        store.releaseHeldSteps()
+        return (workspace, numbers, env)
+    }
+
     /// `ferry load` with `after_save: audit` killed while a Submit or an Audit is in flight, then loaded
     /// again with `after_save` turned down (`none`, or `submit` after a lost Audit): the next load sends no
     /// step the setting does not ask for, but still asks the bills' FDocumentStatus, records in the
@@ -213,18 +222,9 @@ extension CrashTests {
             server.store.releaseHeldSteps()
             Task { await server.stop() }
         }
-        server.updateFaults { $0.holdFirstStep = hold }
         let label = "kill-then-\(afterSave)-\(hold.audit ? "audit" : "submit")-\(hold.afterWork ? "after" : "before")"
-        let workspace = try Workspace(label, extra: "  after_save: audit", batchSize: 4)
-        let numbers = try PayloadGenerator.write(count: 10, into: workspace.run.transform)
-        try AfterSaveTests.writeManifest(numbers, into: workspace.run.transform)
-        let env = Self.environment(server)
+        let (workspace, numbers, env) = try await Self.loadKilledWithAStepHeld(server, hold: hold, label: label)
         let store = server.store
-
-        let killed = try await FerryProcess.run(
-            ["load", "--workspace", workspace.root], environment: env, killWhen: { store.heldStepCalls > 0 })
-        #expect(killed.status == 128 + SIGKILL, "\(killed.stderr)")
-        store.releaseHeldSteps()
         let stepName = hold.audit ? "audit" : "submit"
         let before = try await FerryProcess.run(["status", "--workspace", workspace.root, "--documents"], environment: env)
         #expect(before.stdout.contains("its \(stepName) was sent and never answered"), "\(before.stdout)")
