@@ -127,7 +127,8 @@ public struct RunOverview: Sendable {
         public var pending = 0
         public var changed = 0
         /// Loaded earlier (a receipt), but the transform's manifest no longer lists the payload: the bill is
-        /// in Kingdee without the current source data behind it. Counted apart from `loaded` and `pending`.
+        /// in Kingdee without the current source data behind it. Counted apart from `loaded` and `pending`;
+        /// one whose Submit or Audit failed (an error file naming the step) is `failed`, and counted there too.
         public var notProduced = 0
         public var failedByClass: [String: Int] = [:]
     }
@@ -413,29 +414,9 @@ extension RunOverview {
                 sawLoadFiles = true
                 files.append("transform/" + name + ".error.json")
                 state = .failed
-                let error = stepError ?? Self.readJSON(errorPath)
-                let cls = error?["class"]?.stringValue ?? "data"
-                load.failedByClass[cls, default: 0] += 1
-                let entries = error?["errors"]?.arrayValue ?? []
-                detail = entries.first?["message"]?.stringValue
-                if let failedStep {
-                    let not = failedStep == "submit" ? "saved, not submitted" : "saved, not audited"
-                    detail = not + (detail.map { ": \($0)" } ?? "")
-                }
-                // The load wrote what to do, for a failed save and a failed Submit or Audit alike.
-                let hint = error?["hint"]?["en"]?.stringValue ?? ""
-                for item in entries.isEmpty ? [JSONValue.null] : entries {
-                    let field = item["field"]?.stringValue
-                    let (message, values) = Self.normalize(item["message"]?.stringValue ?? "(no message)")
-                    let groupKey = "\(cls)|\(failedStep ?? "")|\(field ?? "")|\(message)"
-                    var group = loadGroups[groupKey] ?? ProblemGroup(
-                        stage: "load", errorClass: cls, message: message, field: field, documents: [], values: [],
-                        hint: failedStep == nil
-                            ? Self.loadHint(cls: cls, field: field, lookupFiles: lookupFiles, fallback: hint, runID: runID) : hint)
-                    if let label = number ?? key, !group.documents.contains(label) { group.documents.append(label) }
-                    group.values += values.filter { $0 != number }
-                    loadGroups[groupKey] = group
-                }
+                detail = recordFailure(
+                    stepError ?? Self.readJSON(errorPath), step: failedStep, label: number ?? key, number: number,
+                    groups: &loadGroups, lookupFiles: lookupFiles)
             } else if state == .loaded, let step = stepInFlight[name], receipt?[step == "submit" ? "submitted_at" : "audited_at"] == nil {
                 state = .inDoubt
                 detail = "saved; its \(step) was sent and never answered; the next `ferry load` asks Kingdee its FDocumentStatus "
@@ -454,10 +435,10 @@ extension RunOverview {
             }
             documents.append(DocumentStatus(key: key, billNumber: number, state: state, files: files, detail: detail))
         }
-        problems += loadGroups.values.map(Self.tidy)
         readUnlisted(
             directory: directory, handled: handled, listed: listed, journal: journal, inFlight: inFlight,
-            sawLoadFiles: &sawLoadFiles)
+            loadGroups: &loadGroups, lookupFiles: lookupFiles, sawLoadFiles: &sawLoadFiles)
+        problems += loadGroups.values.map(Self.tidy)
         if FileSystem.isDirectory(runDirectory + "/load") || sawLoadFiles {
             load.state = load.pending == 0 && load.inDoubt == 0 ? "done" : "partial"
         }
@@ -471,17 +452,59 @@ extension RunOverview {
         return (manifest, journal)
     }
 
+    /// Counts a load failure by its class and adds it to the problem group of its class, step, field and
+    /// message: a save Kingdee (or Ferry's local check) refused, or, with `step` (as its error file names
+    /// it), a saved bill whose Submit or Audit failed. The group's hint is the one the load wrote into the
+    /// error file (for a refused save, the lookup file to fix when the field has one), or `hint` when given:
+    /// a document whose payload file is gone, which `ferry load` cannot finish as the file says (grouped
+    /// apart). Returns the document's detail: Kingdee's first message, after `saved, not submitted` or
+    /// `saved, not audited` for a failed step.
+    private mutating func recordFailure(
+        _ error: JSONValue?, step: String?, label: String?, number: String?, hint: String? = nil,
+        groups: inout [String: ProblemGroup], lookupFiles: [String: String]
+    ) -> String? {
+        let cls = error?["class"]?.stringValue ?? "data"
+        load.failedByClass[cls, default: 0] += 1
+        let entries = error?["errors"]?.arrayValue ?? []
+        var detail = entries.first?["message"]?.stringValue
+        if let step {
+            let not = step == "submit" ? "saved, not submitted" : "saved, not audited"
+            detail = not + (detail.map { ": \($0)" } ?? "")
+        }
+        // The load wrote what to do, for a failed save and a failed Submit or Audit alike.
+        let written = error?["hint"]?["en"]?.stringValue ?? ""
+        for item in entries.isEmpty ? [JSONValue.null] : entries {
+            let field = item["field"]?.stringValue
+            let (message, values) = Self.normalize(item["message"]?.stringValue ?? "(no message)")
+            let groupKey = "\(cls)|\(step ?? "")|\(field ?? "")|\(message)|\(hint ?? "")"
+            var group = groups[groupKey] ?? ProblemGroup(
+                stage: "load", errorClass: cls, message: message, field: field, documents: [], values: [],
+                hint: hint
+                    ?? (step == nil
+                        ? Self.loadHint(cls: cls, field: field, lookupFiles: lookupFiles, fallback: written, runID: runID) : written))
+            if let label, !group.documents.contains(label) { group.documents.append(label) }
+            group.values += values.filter { $0 != number }
+            groups[groupKey] = group
+        }
+        return detail
+    }
+
     /// Load results the manifest's outputs do not cover: a receipt whose payload a later transform no longer
-    /// produces (the payload kept beside it, or gone altogether), and a document of an unsettled batch whose
-    /// payload is no longer listed or no longer there. Visited by name, sorted.
+    /// produces (the payload kept beside it, or gone altogether) or whose payload file is gone, and a
+    /// document of an unsettled batch whose payload is no longer listed or no longer there. Visited by name,
+    /// sorted. A receipt with an error file naming a step (its Submit or Audit failed) is `failed`, counted
+    /// and grouped as a listed payload's is (`recordFailure`), and also `not_produced` when the transform no
+    /// longer produces it.
     private mutating func readUnlisted(
         directory: String, handled: Set<String>, listed: [String: (key: String?, number: String?)], journal: LoadJournal,
-        inFlight: Set<String>, sawLoadFiles: inout Bool
+        inFlight: Set<String>, loadGroups: inout [String: ProblemGroup], lookupFiles: [String: String],
+        sawLoadFiles: inout Bool
     ) {
         let receiptSuffix = ".receipt.json"
-        let receipts = Set(
-            FileSystem.list(directory).filter { $0.hasSuffix(receiptSuffix) && !$0.hasPrefix(".") }
-                .map { String($0.dropLast(receiptSuffix.count)) })
+        let errorSuffix = ".error.json"
+        let listing = FileSystem.list(directory).filter { !$0.hasPrefix(".") }
+        let receipts = Set(listing.filter { $0.hasSuffix(receiptSuffix) }.map { String($0.dropLast(receiptSuffix.count)) })
+        let errorFiles = Set(listing.filter { $0.hasSuffix(errorSuffix) }.map { String($0.dropLast(errorSuffix.count)) })
         var journalNumbers: [String: String] = [:]
         for batch in journal.unsettled {
             for entry in batch.documents where !entry.billNumber.isEmpty { journalNumbers[entry.name] = entry.billNumber }
@@ -499,17 +522,34 @@ extension RunOverview {
                 let receiptPath = PayloadDirectory.receiptPath(directory: directory, name: name)
                 let receipt = Self.readJSON(receiptPath)
                 let number = receipt?["FBillNo"]?.scalarText ?? listed[name]?.number ?? journalNumbers[name]
-                let detail: String
-                if isListed {
-                    // The manifest still lists it (its payload file was removed by hand): loaded, and still produced.
-                    load.loaded += 1
-                    detail = "loaded; its payload file is missing"
-                } else {
+                // The manifest still lists it (its payload file was removed by hand): still produced.
+                let situation = isListed ? "its payload file is missing" : "the transform no longer produces this payload"
+                if !isListed {
                     load.notProduced += 1
-                    detail = "loaded earlier, but the transform no longer produces this payload"
                     notProduced.append(number ?? name)
                 }
-                documents.append(DocumentStatus(key: key, billNumber: number, state: .loaded, files: files, detail: detail))
+                // As beside a listed payload: a saved bill whose Submit or Audit failed has an error file naming
+                // the step (an error file without one is older than the receipt: the load replaces it).
+                let errorPath = PayloadDirectory.errorPath(directory: directory, name: name)
+                let stepError = errorFiles.contains(name) ? Self.readJSON(errorPath) : nil
+                if let step = stepError?["step"]?.stringValue {
+                    files.append("transform/" + name + errorSuffix)
+                    load.failed += 1
+                    let failure = recordFailure(
+                        stepError, step: step, label: number ?? key ?? name, number: number,
+                        hint: payloadExists ? nil : unfinishableStepHint(step, listed: isListed, written: stepError),
+                        groups: &loadGroups, lookupFiles: lookupFiles)
+                    documents.append(
+                        DocumentStatus(
+                            key: key, billNumber: number, state: .failed, files: files,
+                            detail: (failure ?? "saved") + "; " + situation))
+                } else {
+                    if isListed { load.loaded += 1 }
+                    documents.append(
+                        DocumentStatus(
+                            key: key, billNumber: number, state: .loaded, files: files,
+                            detail: isListed ? "loaded; \(situation)" : "loaded earlier, but \(situation)"))
+                }
             } else {
                 load.inDoubt += 1
                 let detail = isListed
@@ -530,6 +570,22 @@ extension RunOverview {
                         + "number, was rejected or filtered): check the bill in Kingdee and change or delete it by hand; "
                         + "Ferry never deletes bills"))
         }
+    }
+
+    /// What to do about a saved bill whose Submit or Audit (`step`) failed and whose payload file is gone:
+    /// `ferry load` finishes only bills whose payload it reads. Listed in the manifest (removed by hand), the
+    /// transform writes it again, and then what the error file says (`written`) applies; no longer produced,
+    /// only a person can finish the bill in Kingdee, or change or delete it there.
+    private func unfinishableStepHint(_ step: String, listed: Bool, written: JSONValue?) -> String {
+        let verb = step == "submit" ? "submit" : "audit"
+        if listed {
+            let then = written?["hint"]?["en"]?.stringValue ?? "fix it, then `ferry load --run \(runID) --retry-failed`"
+            return "its payload file is missing, so `ferry load` cannot \(verb) the bill: run `ferry transform --run \(runID)` "
+                + "to write it again, then: \(then)"
+        }
+        return "the bill is saved in Kingdee but its \(verb) failed, and the transform no longer produces its payload, so "
+            + "`ferry load` cannot \(verb) it: \(verb) the bill in Kingdee by hand (see the message), or change or delete it "
+            + "there if the current source data no longer backs it"
     }
 
     /// A small JSON file Ferry wrote (a receipt, an error or reject file), or nil when it is missing or

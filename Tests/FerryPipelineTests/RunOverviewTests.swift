@@ -140,6 +140,60 @@ import WDTSandbox
         #expect(overview.problems.first { $0.errorClass == "not_produced" }?.documents == ["GONE1", "OLD1"])
     }
 
+    /// An error file as the load writes it when a saved bill's Submit or Audit (`step`) fails: the bill keeps
+    /// its receipt.
+    static func writeStepError(_ name: String, step: String, message: String, in run: String) throws {
+        try FileSystem.writeAtomically(
+            #"{"FBillNo":"\#(name)","formid":"STK_MISCELLANEOUS","payload":"\#(name).json","payload_sha256":"\#(String(repeating: "0", count: 64))","class":"data","source":"kingdee","MsgCode":0,"errors":[{"field":null,"message":"\#(message)","DIndex":0}],"attempts":1,"batch":"S000002","failed_at":"2026-01-05T10:00:02Z","step":"\#(step)","hint":{"zh":"…","en":"The bill is saved in Kingdee (it has a receipt and is never saved again) but was not audited (see the messages above). Fix it in Kingdee, then run `ferry load --retry-failed`."}}"#,
+            to: "\(run)/transform/\(name).error.json")
+    }
+
+    /// A saved bill whose Audit failed is not loaded, whether its payload is listed and present, listed and
+    /// gone (removed by hand), no longer produced but kept, or no longer produced and gone: it still needs
+    /// its Audit, and a payload that is gone tells what `ferry load` cannot do.
+    @Test func aSavedBillWhoseStepFailedIsFailedWhereverItsPayloadIs() throws {
+        let (workspace, run) = try Self.makeRun(unlisted: true)
+        let message = "更新库存时出现可以忽略的异常数据，是否继续？"
+        for name in ["RK1", "OLD1", "GONE1"] { try Self.writeStepError(name, step: "audit", message: message, in: run) }
+        try FileSystem.remove(run + "/transform/RK1.json")
+        let overview = try RunOverview.read(runDirectory: run, runID: Self.runID)
+        func document(_ number: String) throws -> DocumentStatus {
+            try #require(overview.documents.first { $0.billNumber == number })
+        }
+        let rk1 = try document("RK1"), old = try document("OLD1"), gone = try document("GONE1")
+        #expect([rk1.state, old.state, gone.state] == [.failed, .failed, .failed], "\(overview.documents)")
+        #expect(rk1.detail == "saved, not audited: \(message); its payload file is missing")
+        #expect(old.detail == "saved, not audited: \(message); the transform no longer produces this payload")
+        #expect(gone.detail == old.detail)
+        #expect(rk1.files == ["transform/RK1.receipt.json", "transform/RK1.error.json"])
+        #expect(old.files == ["transform/OLD1.json", "transform/OLD1.receipt.json", "transform/OLD1.error.json"])
+        #expect(gone.files == ["transform/GONE1.receipt.json", "transform/GONE1.error.json"])
+
+        // Counted as failed; the bills the transform no longer produces are still not_produced too.
+        #expect(overview.load.failed == 3 && overview.load.failedByClass == ["data": 3] && overview.load.loaded == 0)
+        #expect(overview.load.notProduced == 2)
+        #expect(overview.problems.first { $0.errorClass == "not_produced" }?.documents == ["GONE1", "OLD1"])
+        #expect(!overview.isClean)
+
+        // Grouped by what can be done: the load can audit OLD1 (its payload is there), not the others.
+        let groups = overview.problems.filter { $0.stage == "load" && $0.errorClass == "data" }
+        #expect(groups.count == 3, "\(groups)")
+        let kept = try #require(groups.first { $0.documents == ["OLD1"] })
+        #expect(kept.hint.hasSuffix("then run `ferry load --retry-failed`."), "the load's own hint: \(kept.hint)")
+        let missing = try #require(groups.first { $0.documents == ["RK1"] })
+        #expect(missing.hint.hasPrefix("its payload file is missing, so `ferry load` cannot audit the bill: run `ferry transform --run \(Self.runID)`"), "\(missing.hint)")
+        let unproduced = try #require(groups.first { $0.documents == ["GONE1"] })
+        #expect(unproduced.hint.contains("the transform no longer produces its payload, so `ferry load` cannot audit it: audit the bill in Kingdee by hand"), "\(unproduced.hint)")
+        #expect(overview.text(includeDocuments: true, state: .failed).contains("saved, not audited"))
+
+        // Its story shows the error file beside the receipt, and the run's hints for it.
+        let story = try TestSupport.runFerry(["status", "--workspace", workspace, "--document", "GONE1"])
+        #expect(story.status == 1, "\(story.stdout)\(story.stderr)")
+        #expect(story.stdout.contains("error runs/\(Self.runID)/transform/GONE1.error.json: class data"), "\(story.stdout)")
+        #expect(story.stdout.contains("  state      failed\n"), "\(story.stdout)")
+        #expect(story.stdout.contains("audit the bill in Kingdee by hand") && story.stdout.contains("Ferry never deletes bills"), "\(story.stdout)")
+    }
+
     @Test func aRunWhoseLoadResultsAreAllListedIsUnchanged() throws {
         let (_, run) = try Self.makeRun(unlisted: false)
         let overview = try RunOverview.read(runDirectory: run, runID: Self.runID)
