@@ -103,6 +103,53 @@ public final class LoadJournal: @unchecked Sendable {
         public var summary: String
     }
 
+    /// An error file the load removed because the document was loaded later, or its failed Submit or Audit
+    /// done later: one `superseded` line, the history of a document's failures. Only what the error file said
+    /// about the failure; its messages were hidden of secrets when the file was written.
+    public struct SupersededError: Sendable, Hashable {
+        /// One error Kingdee (or Ferry's local check) gave.
+        public struct Message: Sendable, Hashable {
+            /// The field it named, when it did.
+            public var field: String?
+            /// The entry index Kingdee named (`DIndex`), when it did.
+            public var dIndex: String?
+            /// The message.
+            public var text: String
+        }
+
+        /// When the error file was replaced (ISO 8601, UTC), when recorded.
+        public var at: String?
+        /// When the failure happened, as the error file said.
+        public var failedAt: String?
+        /// `data`, `retryable`, `duplicate`, `config`.
+        public var errorClass: String
+        /// The step of a saved bill that failed (`submit`, `audit`); nil for a refused save.
+        public var step: String?
+        /// `kingdee`, or `ferry` (a local check refused it before sending).
+        public var source: String?
+        /// The batch that failed, when recorded.
+        public var batch: String?
+        /// The attempts made until then, when recorded.
+        public var attempts: Int?
+        /// Its errors, in order.
+        public var messages: [Message]
+
+        /// The failure a `superseded` line keeps.
+        init(line: JSONValue) {
+            let error = line["error"]
+            at = line["at"]?.stringValue
+            failedAt = error?["failed_at"]?.stringValue
+            errorClass = error?["class"]?.stringValue ?? "data"
+            step = error?["step"]?.stringValue
+            source = error?["source"]?.stringValue
+            batch = error?["batch"]?.stringValue
+            attempts = error?["attempts"]?.scalarText.flatMap { Int($0) }
+            messages = (error?["errors"]?.arrayValue ?? []).map { e in
+                Message(field: e["field"]?.stringValue, dIndex: e["DIndex"]?.scalarText, text: e["message"]?.stringValue ?? "")
+            }
+        }
+    }
+
     /// The journal file.
     public let path: String
     private let lock = Mutex()
@@ -128,6 +175,8 @@ public final class LoadJournal: @unchecked Sendable {
     private var sendLines: [String: Send] = [:]
     /// The `reconciled` lines read back, in order, with their members.
     private var reconciledLines: [(at: String?, batches: [String], outcome: [String: String])] = []
+    /// The `superseded` lines read back or written, by payload name, in order.
+    private var supersededLines: [String: [SupersededError]] = [:]
 
     /// Opens (and reads) the journal at `path`; the file is created on the first write.
     ///
@@ -196,6 +245,10 @@ public final class LoadJournal: @unchecked Sendable {
                 reconciledLines.append((value["at"]?.stringValue, batches, outcome))
                 let checked = ["found", "missing", "unknowable"].flatMap { value[$0]?.arrayValue ?? [] }.compactMap(\.scalarText)
                 doubtedNames.formUnion(Self.names(in: batches, billNumbers: Set(checked), entries: batchEntries))
+            case "superseded":
+                if let name = value["payload"]?.stringValue {
+                    supersededLines[name, default: []].append(SupersededError(line: value))
+                }
             default:
                 break
             }
@@ -229,7 +282,10 @@ public final class LoadJournal: @unchecked Sendable {
         }
     }
 
-    /// What a `reconciled` line's lists say about a document.
+    /// The earlier failures of the payload `name` whose error files a later success replaced (its
+    /// `superseded` lines), oldest first.
+    public func supersededErrors(of name: String) -> [SupersededError] { lock.withLock { supersededLines[name] ?? [] } }
+
     /// The `documents` of a `sent`, `inherited` or `step` line.
     private static func entries(of line: JSONValue) -> [Entry] {
         (line["documents"]?.arrayValue ?? []).map { d in
@@ -394,6 +450,7 @@ public final class LoadJournal: @unchecked Sendable {
             "payload": .string(name), "error": previousError,
         ]
         try append(entry, durable: true)
+        lock.withLock { supersededLines[name, default: []].append(SupersededError(line: entry)) }
     }
 
     /// The payload names of the documents of `batches` that have one of `billNumbers`: the documents a

@@ -89,6 +89,9 @@ public struct DocumentStory: Sendable, Hashable {
     public var sends: [LoadJournal.Send] = []
     public var receipt: Receipt?
     public var error: LoadError?
+    /// Its earlier failures whose error files a later success replaced (the journal's `superseded`
+    /// lines), oldest first.
+    public var earlierFailures: [LoadJournal.SupersededError] = []
     /// What to do next: the hints of the problem groups that name it, or what its state calls for.
     public var next: [String] = []
 
@@ -190,6 +193,7 @@ extension RunOverview {
         // Load: every send, and the receipt or error file.
         if let payloadName {
             story.sends = files.journal?.sends(of: payloadName) ?? []
+            story.earlierFailures = files.journal?.supersededErrors(of: payloadName) ?? []
             let receiptPath = PayloadDirectory.receiptPath(directory: transformDirectory, name: payloadName)
             if let receipt = Self.readJSON(receiptPath) {
                 story.receipt = DocumentStory.Receipt(
@@ -217,6 +221,7 @@ extension RunOverview {
             // In an unsettled batch, its payload not listed: the journal names it by payload, here its bill number.
             let names = Set(journal.unsettled.flatMap { $0.documents.filter { $0.billNumber == number }.map(\.name) })
             story.sends = names.sorted().flatMap { journal.sends(of: $0) }
+            story.earlierFailures = names.sorted().flatMap { journal.supersededErrors(of: $0) }
         }
 
         story.next = nextSteps(for: story)
@@ -391,6 +396,14 @@ extension DocumentStory {
             }
             loadLines.append(line)
         }
+        for f in earlierFailures {
+            loadLines.append(
+                (f.step.map { "\($0) failed earlier" } ?? "failed earlier") + ": class \(f.errorClass)"
+                    + (f.source == "ferry" ? " (Ferry's local check; not sent)" : "") + (f.batch.map { ", batch \($0)" } ?? "")
+                    + (f.attempts.map { ", \($0) attempt(s)" } ?? "") + (f.failedAt.map { ", at \($0)" } ?? "")
+                    + "; its error file was replaced by a later success" + (f.at.map { " at \($0)" } ?? ""))
+            for m in f.messages { loadLines.append("- " + (m.field.map { "\($0): " } ?? "") + m.text) }
+        }
         if let r = receipt {
             let kingdee = [r.kingdeeID.map { "Kingdee Id \($0)" }, r.kingdeeNumber.map { "number \($0)" }].compactMap { $0 }
             loadLines.append(
@@ -466,6 +479,15 @@ extension DocumentStory {
                     "submitted_at": s(r.submittedAt), "audited_at": s(r.auditedAt),
                 ]
             } ?? .null,
+            "earlier_failures": .array(
+                earlierFailures.map { f in
+                    [
+                        "superseded_at": s(f.at), "failed_at": s(f.failedAt), "class": .string(f.errorClass), "step": s(f.step),
+                        "source": s(f.source), "batch": s(f.batch), "attempts": n(f.attempts),
+                        "errors": reasons(
+                            f.messages.map { Reason(field: $0.field, location: $0.dIndex.map { "DIndex \($0)" }, message: $0.text) }),
+                    ]
+                }),
             "error": error.map { e in
                 [
                     "file": .string(e.file), "class": .string(e.errorClass), "source": s(e.source), "errors": reasons(e.errors),

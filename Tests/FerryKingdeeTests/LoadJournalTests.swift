@@ -62,6 +62,36 @@ import Testing
         #expect(later.sends(of: "RK-never-sent").isEmpty)
     }
 
+    /// `ferry status --document` reads a document's replaced error files back from the `superseded` lines:
+    /// when, the class, the step and Kingdee's messages, oldest first, for this process and a later one.
+    @Test func replacedErrorFilesAreReadBackAsEarlierFailures() throws {
+        let (_, path, documents) = try fixture("journal-superseded", count: 2)
+        let journal = try LoadJournal(path: path)
+        let name = documents[0].name
+        try journal.recordSuperseded(
+            name: name,
+            previousError: [
+                "class": "data", "source": "kingdee", "attempts": 1, "batch": "B000001", "failed_at": "2026-01-05T10:00:00Z",
+                "errors": [["field": "FSTOCKID", "message": "仓库编码“WH005”不存在", "DIndex": 0]],
+                "hint": ["zh": "…", "en": "…"],
+            ])
+        try journal.recordSuperseded(
+            name: name,
+            previousError: [
+                "class": "retryable", "step": "audit", "failed_at": "2026-01-05T11:00:00Z",
+                "errors": [["field": .null, "message": "busy"]],
+            ])
+        for reader in [journal, try LoadJournal(path: path)] {
+            let failures = reader.supersededErrors(of: name)
+            #expect(failures.map(\.errorClass) == ["data", "retryable"] && failures.map(\.step) == [nil, "audit"])
+            let first = try #require(failures.first)
+            #expect(first.at != nil && first.failedAt == "2026-01-05T10:00:00Z" && first.batch == "B000001" && first.attempts == 1)
+            #expect(first.source == "kingdee")
+            #expect(first.messages.map { [$0.field, $0.dIndex, $0.text] } == [["FSTOCKID", "0", "仓库编码“WH005”不存在"]])
+            #expect(reader.supersededErrors(of: documents[1].name).isEmpty)
+        }
+    }
+
     @Test func anInheritedBatchIsInDoubtUntilReconciledAndTakenOverOnlyOnce() throws {
         let (_, theirPath, documents) = try fixture("journal-theirs", count: 2)
         _ = try LoadJournal(path: theirPath).recordSent(formID: "STK_MISCELLANEOUS", attempt: 1, documents: documents, reason: "new")

@@ -218,6 +218,78 @@ import WDTSandbox
         Self.expectPathsExist(text, workspace: dir)
     }
 
+    /// With `target.after_save: audit`, bills whose Audit meets Kingdee's negative-stock prompt are saved and
+    /// not audited. One is audited by `ferry load --retry-failed` once the flag that accepts the prompt is
+    /// set: its story keeps the failure that success replaced. Another's payload is removed by hand first,
+    /// and later no longer produced: it is never shown as loaded, for its Audit is still to do.
+    @Test func aFailedStepStaysInTheStoryAfterALaterSuccessAndWhenItsPayloadIsGone() async throws {
+        var options = CleanRun.options()
+        options.kingdeeFaults.negativeStockEvery = 40
+        let pair = try await SandboxPair.start(options: options)
+        defer { Task { await pair.stop() } }
+        let (dir, environment) = try CleanRun.workspace(
+            "ferry-document-step", pair: pair, edits: [("  batch_size: 50", "  after_save: audit\n  batch_size: 50")])
+        let first = try await TestSupport.runFerryAsync(
+            ["run", "--workspace", dir, "--since", pair.period.start.description, "--until", pair.period.end.description],
+            environment: environment)
+        let id = try CleanRun.runID(first)
+        #expect(first.status == 1, "\(first.stderr)")
+        let transform = "\(dir)/runs/\(id)/transform"
+        let failed = FileSystem.list(transform).filter { $0.hasSuffix(".error.json") }.sorted()
+            .map { String($0.dropLast(".error.json".count)) }
+        try #require(failed.count >= 2, "the sandbox refuses every 40th bill's Audit: \(first.stderr)")
+        let (retried, gone) = (failed[0], failed[1])
+        let error = try JSONReader.parseFile("\(transform)/\(retried).error.json")
+        #expect(error["step"] == "audit")
+        let message = try #require(error["errors"]?.arrayValue?.first?["message"]?.stringValue)
+
+        // A payload removed by hand: the bill is saved, not audited, and `ferry load` cannot audit it.
+        let goneMessage = try #require(
+            JSONReader.parseFile("\(transform)/\(gone).error.json")["errors"]?.arrayValue?.first?["message"]?.stringValue)
+        try FileSystem.remove("\(transform)/\(gone).json")
+        let listing = try TestSupport.runFerry(["status", "--workspace", dir, "--documents", "--state", "failed"])
+        #expect(listing.stdout.contains("failed    \(gone)  transform/\(gone).receipt.json transform/\(gone).error.json  — saved, not audited: \(goneMessage); its payload file is missing"), "\(listing.stdout)")
+
+        // The prompt accepted, the retry audits the other bill and replaces its error file.
+        let config = try FileSystem.readText(dir + "/ferry.yaml")
+        try FileSystem.writeAtomically(
+            config.replacingOccurrences(of: "  after_save: audit\n", with: "  after_save: audit\n  audit_interaction_flags: STK_InvCheckResult\n"),
+            to: dir + "/ferry.yaml")
+        let retry = try await TestSupport.runFerryAsync(
+            ["load", "--workspace", dir, "--run", id, "--retry-failed"], environment: environment)
+        #expect(!FileSystem.exists("\(transform)/\(retried).error.json"), "\(retry.stderr)")
+        let story = try Self.story(retried, workspace: dir)
+        #expect(story.status == 0, "\(story.stdout)\(story.stderr)")
+        let lines = story.stdout.split(separator: "\n").map(String.init)
+        let earlier = try #require(lines.firstIndex { $0.contains("audit failed earlier: class data, batch S") }, "\(story.stdout)")
+        #expect(lines[earlier].contains(", 1 attempt(s), at ") && lines[earlier].contains("; its error file was replaced by a later success at "), "\(story.stdout)")
+        #expect(lines[earlier + 1].hasSuffix("- \(message)"), "\(story.stdout)")
+        #expect(story.stdout.contains("  state      loaded\n"), "\(story.stdout)")
+        let json = try Self.story(retried, ["--json"], workspace: dir)
+        let match = try #require(JSONReader.parse(json.stdout)["document"]?["matches"]?.arrayValue?.first)
+        let failure = try #require(match["earlier_failures"]?.arrayValue?.first)
+        #expect(failure["step"] == "audit" && failure["class"] == "data")
+        #expect(failure["errors"]?.arrayValue?.first?["message"]?.stringValue == message)
+        #expect(failure["superseded_at"]?.stringValue != nil && failure["failed_at"]?.stringValue != nil)
+        #expect(failure["hint"] == nil && failure["MsgCode"] == nil, "only what the story needs: \(failure)")
+        try Self.expectValidStatusSchema(json.stdout)
+
+        // The other order is filtered out from now on: its bill is no longer produced, and still not audited.
+        let manifest = try JSONReader.parseFile("\(transform)/manifest.json")
+        let key = try #require(manifest["outputs"]?.arrayValue?.first { $0["bill_number"]?.stringValue == gone }?["key"]?.stringValue)
+        try CleanRun.insertFilter("stockin_no != '\(key)'", reason: "held back by the test", in: dir)
+        let again = try await TestSupport.runFerryAsync(["transform", "--workspace", dir, "--run", id], environment: environment)
+        #expect(again.status == 0, "\(again.stderr)")
+        let goneStory = try Self.story(gone, workspace: dir)
+        #expect(goneStory.status == 1, "\(goneStory.stdout)")
+        #expect(goneStory.stdout.contains("  state      failed\n"), "\(goneStory.stdout)")
+        #expect(goneStory.stdout.contains("error runs/\(id)/transform/\(gone).error.json: class data"), "\(goneStory.stdout)")
+        #expect(goneStory.stdout.contains("audit the bill in Kingdee by hand"), "\(goneStory.stdout)")
+        let status = try JSONReader.parse(try TestSupport.runFerry(["status", "--workspace", dir, "--json"]).stdout)
+        #expect(status["stages"]?["load"]?["not_produced"] == .number("1"))
+        #expect(status["problems"]?.arrayValue?.first { $0["class"] == "not_produced" }?["documents"] == [.string(gone)])
+    }
+
     /// The output validates against Docs/ferry-status-1.schema.json (Python's jsonschema, as DemoTests).
     static func expectValidStatusSchema(_ json: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let out = TestSupport.makeTemporaryDirectory() + "/status.json"
