@@ -111,10 +111,62 @@ extension RunOverview {
         _ query: String, runDirectory: String, runID: String, template: MappingTemplate? = nil
     ) throws(Diagnostic) -> (overview: RunOverview, stories: [DocumentStory]) {
         let (overview, files) = try readWithFiles(runDirectory: runDirectory, runID: runID, template: template)
-        let stories = overview.documents.filter { $0.key == query || $0.billNumber == query }.map { document in
+        var stories = overview.documents.filter { $0.key == query || $0.billNumber == query }.map { document in
             overview.story(of: document, files: files, template: template)
         }
+        // Not among the transform's documents: it may be extracted and not transformed yet.
+        if stories.isEmpty, let story = overview.extractedStory(query, files: files, template: template) {
+            stories = [story]
+        }
         return (overview, stories)
+    }
+
+    /// The story of a document the extract received and the transform has not read yet: every version whose
+    /// key (the scheme's `source key`, `stockin_no`) is `key` in the pages of the extract manifest that the
+    /// transform's manifest does not list as inputs with the same SHA-256 — every page before the first
+    /// transform, none once the transform has read them all, so that a transformed run reads no page. A page
+    /// is parsed only when its bytes hold the key. Nil when no such page has it.
+    func extractedStory(_ key: String, files: RunFiles, template: MappingTemplate?) -> DocumentStory? {
+        guard let extract = files.extract, !key.isEmpty else { return nil }
+        let transformed = Set(
+            (files.transform?["inputs"]?.arrayValue ?? []).compactMap { input in
+                input["file"]?.stringValue.map { inWorkspace(recorded: $0) + " " + (input["sha256"]?.stringValue ?? "") }
+            })
+        let keyField = template?.source.key ?? "stockin_no"
+        let listField = template?.source.list ?? "stockin_list"
+        let versionField = template?.source.versionField ?? "modified"
+        // A key JSON never escapes is found in the bytes as written; any other is looked for after parsing.
+        let plain = key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:".contains($0)) }
+        let needle = Array(key.utf8)
+        var versions: [DocumentStory.Version] = []
+        var pages: [String] = []
+        for window in extract.windows where window.verdict != .split {
+            for page in window.pages where !transformed.contains(inWorkspace("extract/" + page.file) + " " + page.sha256) {
+                guard let bytes = try? FileSystem.read(runDirectory + "/extract/" + page.file),
+                    !plain || bytes.firstRange(of: needle) != nil,
+                    let root = try? JSONReader.parse(bytes)
+                else { continue }
+                // Both gateways' pages: Qimen's under `response`, the open API's at the top.
+                let (list, path) = root["response"]?[listField]?.arrayValue.map { ($0, "$.response.\(listField)") }
+                    ?? (root[listField]?.arrayValue ?? [], "$.\(listField)")
+                for (index, order) in list.enumerated() where order[keyField]?.scalarText == key {
+                    versions.append(
+                        DocumentStory.Version(
+                            file: inWorkspace("extract/" + page.file), jsonPath: "\(path)[\(index)]",
+                            modified: order[versionField]?.scalarText, window: "\(window.start) … \(window.end)",
+                            windowVerdict: window.verdict.rawValue, used: false))
+                    if !pages.contains(page.file) { pages.append(page.file) }
+                }
+            }
+        }
+        guard !versions.isEmpty else { return nil }
+        var story = DocumentStory(
+            document: DocumentStatus(
+                key: key, billNumber: nil, state: .extracted, files: pages.map { "extract/" + $0 },
+                detail: "received by the extract; not transformed yet"))
+        story.versions = versions
+        story.next = nextSteps(for: story)
+        return story
     }
 
     /// `path` (relative to the run directory) relative to the workspace.
@@ -321,6 +373,7 @@ extension RunOverview {
         case .rejected: return ["fix the source data, the template or the lookups, then `ferry transform --run \(runID)` and `ferry load --run \(runID)`"]
         case .failed: return ["fix what the error file says, then `ferry load --run \(runID) --retry-failed`"]
         case .changed: return ["compare the payload with the receipt and update the bill in Kingdee by hand (Ferry does not send it twice)"]
+        case .extracted: return ["`ferry transform --run \(runID)` transforms it, then `ferry load --run \(runID)` loads it"]
         }
     }
 }
@@ -348,6 +401,12 @@ extension DocumentStory {
         } else if versions.count == 1, let v = versions.first {
             add("extract", place(v))
             if !facts(v).isEmpty { lines.append(indent + facts(v)) }
+        } else if document.state == .extracted {
+            add("extract", "\(versions.count) versions received; the transform will use the newest")
+            for v in versions {
+                lines.append(indent + "received    " + place(v))
+                lines.append(indent + "            " + facts(v))
+            }
         } else {
             add("extract", "\(versions.count) versions received; the transform used the newest")
             for v in versions {
@@ -374,6 +433,8 @@ extension DocumentStory {
                     + (t.file.map { " (was \($0))" } ?? ""))
             }
             if let used = versions.first(where: \.used) { lines.append(indent + "read from \(place(used))") }
+        } else if document.state == .extracted {
+            add("transform", "not yet: the transform has not read " + (document.files.count == 1 ? "its page" : "these pages"))
         } else {
             add("transform", "not run")
         }
@@ -423,7 +484,9 @@ extension DocumentStory {
         case .changed: loadLines.append("changed since loaded: the payload's SHA-256 is not the receipt's; not sent again")
         default: break
         }
-        if loadLines.isEmpty {
+        if loadLines.isEmpty && document.state == .extracted {
+            add("load", "nothing yet: it has no payload until it is transformed")
+        } else if loadLines.isEmpty {
             add("load", transform?.outcome == "payload" || transform?.outcome == "not_listed" ? "not run" : "nothing to load")
         } else {
             add("load", loadLines[0])

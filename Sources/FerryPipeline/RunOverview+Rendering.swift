@@ -44,7 +44,7 @@ extension RunOverview {
             "not_produced": n(load.notProduced), "failed_by_class": .object(byClass),
         ]
         var counts = JSONObject()
-        for documentState in DocumentState.allCases {
+        for documentState in DocumentState.overviewStates {
             counts.append(documentState.rawValue, n(documents.filter { $0.state == documentState }.count))
         }
         var object = JSONObject([

@@ -11,6 +11,9 @@ public enum DocumentState: String, Sendable, Hashable, CaseIterable, Comparable 
     case rejected
     /// Skipped by a document filter (listed in the transform manifest).
     case filtered
+    /// Received by the extract and not transformed yet: in a page the transform has not read. Only
+    /// `ferry status --document` shows such a document (the overview reads no pages).
+    case extracted
     /// A payload waiting to be loaded.
     case pending
     /// Sent in a batch whose outcome is not known yet (the next `ferry load` checks Kingdee first).
@@ -26,6 +29,10 @@ public enum DocumentState: String, Sendable, Hashable, CaseIterable, Comparable 
     public static func < (lhs: Self, rhs: Self) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
     }
+
+    /// The states the overview lists and counts documents in (`--documents`, `--state`, `document_states`,
+    /// the report): all but `extracted`, which only `--document` shows.
+    public static let overviewStates = allCases.filter { $0 != .extracted }
 }
 
 /// One document of a run: its key, bill number, state and files.

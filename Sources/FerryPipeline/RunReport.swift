@@ -24,7 +24,7 @@ public enum RunReport {
             .loaded: "#2f7d32", .pending: "#9e9e9e", .filtered: "#bdbdbd", .rejected: "#e45756", .failed: "#d62728",
             .inDoubt: "#f58518", .changed: "#b279a2",
         ]
-        let states = DocumentState.allCases.map { state in
+        let states = DocumentState.overviewStates.map { state in
             (state.rawValue, overview.documents.filter { $0.state == state }.count, colors[state] ?? "#999")
         }
         body += barChart(states)

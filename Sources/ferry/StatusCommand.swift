@@ -17,8 +17,9 @@ struct StatusCommand: AsyncParsableCommand {
             file could not be read, or a stage's latest attempt could not run or did not finish: killed, or still \
             running). --document KEY shows one document (KEY is its stockin_no or FBillNo, letter case as \
             written; every document that has it): the page and window that held each version, the transform's \
-            outcome, every load send and its outcome, its state and what to do; exit 0 when it is loaded or \
-            filtered, 1 otherwise, 2 when no document of the run has KEY.
+            outcome, every load send and its outcome, earlier failures a later success replaced, its state and \
+            what to do (a document not transformed yet is found by its stockin_no in the pages the transform \
+            has not read); exit 0 when it is loaded or filtered, 1 otherwise, 2 when no document of the run has KEY.
             """)
 
     @OptionGroup var options: WorkspaceOptions
@@ -52,9 +53,9 @@ struct StatusCommand: AsyncParsableCommand {
                 throw ValidationError("--document shows one document; do not combine it with \(others.joined(separator: ", "))")
             }
         }
-        if let state, DocumentState(rawValue: state) == nil {
+        if let state, DocumentState(rawValue: state).map(DocumentState.overviewStates.contains) != true {
             throw ValidationError(
-                "--state must be one of \(DocumentState.allCases.map(\.rawValue).joined(separator: ", ")), not '\(state)'")
+                "--state must be one of \(DocumentState.overviewStates.map(\.rawValue).joined(separator: ", ")), not '\(state)'")
         }
     }
 
@@ -85,10 +86,12 @@ struct StatusCommand: AsyncParsableCommand {
     private func story(of query: String, pipeline: Pipeline, runID: String) throws -> Outcome {
         let (overview, stories) = try pipeline.documentStories(query, runID: runID)
         guard !stories.isEmpty else {
-            // Documents are found through the transform's manifest: before it exists, say so rather than "no document".
+            // Before the transform's manifest exists, only the extracted pages were searched, by key: say so
+            // rather than only "no document".
             let manifest = Workspace.join(pipeline.workspace.runDirectory(runID), "transform/manifest.json")
             let untransformed = FileSystem.exists(manifest) ? "" : "; the run has not been transformed (or the transform did not "
-                + "finish), and documents are found through its manifest: run `ferry transform --run \(runID)` first"
+                + "finish), so only its extracted pages were searched, by key (stockin_no): bill numbers are known once "
+                + "`ferry transform --run \(runID)` has run"
             throw Diagnostic.error(
                 "no document of run \(runID) has the key (stockin_no) or bill number (FBillNo) '\(query)' (written as "
                     + "it is, letter case included)\(untransformed); another run may have it: `ferry status --run ID --document \(query)`, "

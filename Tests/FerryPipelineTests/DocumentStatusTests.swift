@@ -137,20 +137,81 @@ import WDTSandbox
         }
     }
 
-    /// Before the transform has written its manifest, no document can be found by key: the message says
-    /// to transform first instead of only "no document".
-    @Test func aRunNotTransformedYetSaysToTransformFirst() throws {
+    /// Before the transform has written its manifest, a document is found by its key in the extracted pages:
+    /// its page, window and version, and `ferry transform` as the next step. A key no page has exits 2, and
+    /// the message says that only the pages were searched.
+    @Test func aDocumentNotTransformedYetIsFoundInItsPage() throws {
         let (workspace, run) = Self.demo
         let key = try Self.key(inState: "loaded")
+        let loaded = try Self.story(key, ["--json"])
+        let version = try #require(JSONReader.parse(loaded.stdout)["document"]?["matches"]?.arrayValue?.first?["versions"]?.arrayValue?.first)
+        let page = try #require(version["file"]?.stringValue), path = try #require(version["json_path"]?.stringValue)
         let copy = TestSupport.makeTemporaryDirectory("ferry-document-status-untransformed") + "/ws"
         try FileManager.default.copyItem(atPath: workspace, toPath: copy)
         try FileSystem.remove("\(copy)/runs/\(run)/transform/manifest.json")
+
         let result = try Self.story(key, workspace: copy)
-        #expect(result.status == 2, "\(result.stdout)\(result.stderr)")
-        #expect(result.stderr.contains("the run has not been transformed (or the transform did not finish)"), "\(result.stderr)")
-        #expect(result.stderr.contains("`ferry transform --run \(run)` first"), "\(result.stderr)")
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(
+            result.stdout == """
+                document \(key)  extracted  (run \(run))
+                  extract    \(page) \(path)
+                             modified \(version["modified"]?.stringValue ?? "?"), window \(version["window"]?.stringValue ?? "?") (complete)
+                  transform  not yet: the transform has not read its page
+                  load       nothing yet: it has no payload until it is transformed
+                  state      extracted — received by the extract; not transformed yet
+                  next       `ferry transform --run \(run)` transforms it, then `ferry load --run \(run)` loads it
+
+                """, "\(result.stdout)")
+        Self.expectPathsExist(result.stdout, workspace: copy)
+        let json = try Self.story(key, ["--json"], workspace: copy)
+        #expect(json.status == 1)
+        let match = try #require(JSONReader.parse(json.stdout)["document"]?["matches"]?.arrayValue?.first)
+        #expect(match["state"] == "extracted" && match["transform"] == .null && match["done"] == .bool(false))
+        #expect(match["versions"]?.arrayValue?.map { $0["file"] } == [.string(page)])
+        try Self.expectValidStatusSchema(json.stdout)
+
+        let unknown = try Self.story("RK-NO-SUCH-ORDER", workspace: copy)
+        #expect(unknown.status == 2, "\(unknown.stdout)\(unknown.stderr)")
+        #expect(unknown.stderr.contains("the run has not been transformed (or the transform did not finish), so only its extracted pages were searched"), "\(unknown.stderr)")
+        #expect(unknown.stderr.contains("`ferry transform --run \(run)` has run"), "\(unknown.stderr)")
         let transformed = try Self.story("RK-NO-SUCH-ORDER")
         #expect(!transformed.stderr.contains("has not been transformed"), "\(transformed.stderr)")
+        // The overview lists no document as extracted: it reads no pages.
+        let listing = try TestSupport.runFerry(["status", "--workspace", copy, "--documents", "--state", "extracted"])
+        #expect(listing.status == 64 && listing.stderr.contains("--state must be one of rejected, filtered, pending,"), "\(listing.stderr)")
+    }
+
+    /// A transformed run finds documents through the transform's manifest and reads only pages the
+    /// transform has not read (not listed as its inputs with the same SHA-256: extracted again since).
+    @Test func onlyPagesTheTransformHasNotReadAreSearched() throws {
+        let (workspace, run) = Self.demo
+        let key = try Self.key(inState: "loaded")
+        let copy = TestSupport.makeTemporaryDirectory("ferry-document-status-reread") + "/ws"
+        try FileManager.default.copyItem(atPath: workspace, toPath: copy)
+        // The manifest without the document: the pages the transform read are not searched for it.
+        let path = "\(copy)/runs/\(run)/transform/manifest.json"
+        var manifest = try #require(JSONReader.parseFile(path).objectValue)
+        let outputs = try #require(manifest["outputs"]?.arrayValue)
+        let entry = try #require(outputs.first { $0["key"]?.stringValue == key })
+        manifest.set("outputs", .array(outputs.filter { $0 != entry }))
+        try FileSystem.writeAtomically(JSONWriter().bytes(.object(manifest)), to: path)
+        try FileSystem.remove("\(copy)/runs/\(run)/transform/\(key).receipt.json")
+        #expect(try Self.story(key, workspace: copy).status == 2)
+
+        // Its page as if extracted again after the transform: found there, not transformed yet.
+        let page = try #require(entry["source"]?["file"]?.stringValue)
+        let inputs = try #require(manifest["inputs"]?.arrayValue).map { input -> JSONValue in
+            guard input["file"]?.stringValue == page, case .object(var object) = input else { return input }
+            object.set("sha256", .string(String(repeating: "0", count: 64)))
+            return .object(object)
+        }
+        manifest.set("inputs", .array(inputs))
+        try FileSystem.writeAtomically(JSONWriter().bytes(.object(manifest)), to: path)
+        let result = try Self.story(key, workspace: copy)
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.hasPrefix("document \(key)  extracted  (run \(run))"), "\(result.stdout)")
+        #expect(result.stdout.contains("  extract    runs/\(run)/extract/"), "\(result.stdout)")
     }
 
     @Test func documentConflictsWithTheListingOptions() throws {

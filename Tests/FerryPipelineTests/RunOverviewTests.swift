@@ -1,6 +1,7 @@
 import FerryCore
 import FerryPipeline
 import FerryTestSupport
+import FerryWDT
 import FerryWorkspace
 import Foundation
 import Testing
@@ -291,6 +292,17 @@ import WDTSandbox
         #expect(afterExtract.status == 1, "\(afterExtract.stdout)")
         #expect(afterExtract.stdout.contains("transform  not run") && afterExtract.stdout.contains("the run is not finished"))
         #expect(extracted["run"]?["clean"] == .bool(false))
+        // One of its documents, by its key: found in its page, with `ferry transform` to do next.
+        let run = try #require(FileSystem.list(workspace + "/runs").first { !$0.hasPrefix(".") })
+        let extractManifest = try ExtractManifest.load("\(workspace)/runs/\(run)/extract/manifest.json")
+        let page = try #require(extractManifest.windows.lazy.flatMap(\.pages).first { $0.documents > 0 })
+        let order = try #require(
+            WDTResponseParser.parse(try FileSystem.read("\(workspace)/runs/\(run)/extract/\(page.file)")).orders.last)
+        let key = WDTPage.documentKey(order)
+        let story = try await TestSupport.runFerryAsync(["status", "--workspace", workspace, "--document", key], environment: environment)
+        #expect(story.status == 1, "\(story.stdout)\(story.stderr)")
+        #expect(story.stdout.hasPrefix("document \(key)  extracted  (run \(run))\n  extract    runs/\(run)/extract/\(page.file) "), "\(story.stdout)")
+        #expect(story.stdout.contains("  next       `ferry transform --run \(run)` transforms it"), "\(story.stdout)")
 
         // An extract that could not run (exit 2): its run holds nothing, and it is not clean either.
         var noSecret = environment
