@@ -272,6 +272,39 @@ struct LoadTests {
         #expect(server.store.bill("X1") == nil && server.store.bills.count == 2)
     }
 
+    /// The load's bill-number check takes spaces as the transform's does (`Unicode.Scalar.isTrimmedSpace`,
+    /// White_Space): a payload the transform wrote is never refused for a space the transform did not see,
+    /// and a number ending in a full-width or no-break space is refused. Foundation's `.whitespacesAndNewlines`,
+    /// the load's set before, also held U+200B (ZERO WIDTH SPACE, a format character, not White_Space), so the
+    /// load refused "X\u{200B}", which the transform writes.
+    @Test func aBillNumberIsRefusedForSpacesAroundItExactlyWhenTheTransformRefusesIt() throws {
+        let run = TestRun("bill-spaces")
+        func problem(_ number: String) throws -> String? {
+            let path = run.transform + "/X.json"
+            try FileSystem.writeAtomically(JSONWriter().bytes(PayloadGenerator.payload(billNumber: number)), to: path)
+            do {
+                let document = try PayloadDirectory.load(path)
+                #expect(document.billNumber == number)
+                return nil
+            } catch {
+                return error.message
+            }
+        }
+        let spaced = ["X\u{3000}", "\u{3000}X", "X\u{A0}", "X ", "\tX", "X\n", "X\r\n", "X\u{85}", "X\u{2028}", "X\u{202F}"]
+        for number in spaced {
+            #expect(number.hasSpaceAtEitherEnd, "the transform refuses \(Array(number.unicodeScalars))")
+            #expect(try problem(number)?.contains("has leading or trailing spaces") == true, "\(Array(number.unicodeScalars))")
+        }
+        for number in ["X\u{200B}", "\u{200B}X", "X \u{301}", "X\u{3000}Y", "RK001"] {
+            #expect(!number.hasSpaceAtEitherEnd, "the transform writes \(Array(number.unicodeScalars))")
+            #expect(try problem(number) == nil, "\(Array(number.unicodeScalars))")
+        }
+        // Only spaces is no number at all, whichever spaces they are.
+        for number in ["", " ", "\u{3000}", "\n", "\r\n\t"] {
+            #expect(try problem(number)?.contains("has no FBillNo") == true, "\(Array(number.unicodeScalars))")
+        }
+    }
+
     @Test func dryRunSendsAndWritesNothing() async throws {
         let server = try await KingdeeSandboxServer.start()
         defer { Task { await server.stop() } }
