@@ -5,8 +5,10 @@ Run once from the repository root:  python3 Fixtures/decimals/generate.py
 It rewrites conversions.jsonl and comparisons.jsonl beside it (deterministic: fixed seed). The Swift
 tests (Tests/FerryTemplateTests/DecimalOracleTests.swift) check Ferry's fast and general paths against them.
 
-What Ferry promises (README, "type" and "scale"): a decimal is `[ \\t]*[+-]?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?[ \\t]*`
-(an exponent of at most 1000 either way), kept exactly with its scale, or rounded half away from zero
+What Ferry promises (README, "type", "scale" and "Spaces"): a decimal is
+`W*[+-]?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?W*`, where W is a code point with Unicode's White_Space
+property (WHITE_SPACE below; not Python's `str.isspace`, which also takes U+001C..U+001F), with an
+exponent of at most 1000 either way; it is kept exactly with its scale, or rounded half away from zero
 (ROUND_HALF_UP in Python's terms) or padded to `scale` digits; a zero never has a minus sign. An
 integer must have no fraction different from zero. A value that is empty or only white space is empty.
 """
@@ -19,7 +21,9 @@ import re
 decimal.getcontext().prec = 6000
 decimal.getcontext().Emax = 100000
 decimal.getcontext().Emin = -100000
-PATTERN = re.compile(r"^[ \t]*[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?[ \t]*\Z")
+# Unicode's White_Space property (PropList.txt), the scalars Ferry trims (`Unicode.Scalar.isTrimmedSpace`).
+WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B)) + "\u2028\u2029\u202f\u205f\u3000"
+PATTERN = re.compile(r"^[%s]*[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?[%s]*\Z" % (WHITE_SPACE, WHITE_SPACE))
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -27,7 +31,7 @@ def parse(text):
     """The exact value, or None when Ferry must refuse the text."""
     if not PATTERN.match(text):
         return None
-    body = text.strip(" \t")
+    body = text.strip(WHITE_SPACE)
     m = re.search(r"[eE]([+-]?[0-9]+)$", body)
     if m and abs(int(m.group(1))) > 1000:
         return None
@@ -42,7 +46,7 @@ def plain(d):
 
 
 def blank(text):
-    return text.strip() == ""
+    return text.strip(WHITE_SPACE) == ""
 
 
 def convert(text, kind, scale):
@@ -110,10 +114,19 @@ EDGES = [
     "12.5\n", "\u00a012.5", "\u300012.5", "١٢", "Ⅻ",
 ]
 
+# White space around a number, and what is not White_Space or not around it. Kept apart from EDGES (and
+# checked after the random values) so that adding them leaves the rows before them as they were.
+SPACES = [
+    "12.5\u3000", "\u3000\u3000-12.345\u00a0", "\r\n0.125\r\n", "\u2028+007\u0085", "\u000b5\u000c", "\u30001e3\u3000",
+    "\u1680119.0000\u205f", "\u2000-0\u200a", "\u202f9.995\u2029", "\u3000", "\u00a0\u3000\n", "12\u3000.5",
+    "1\u00a0000", "-\u300012", "1e\u30003", "\u200b12.5", "12.5\u200b", "\ufeff12.5", "\x1c12.5", "12.5\x1f",
+    "12.5\u0301", " \u030112.5", "\u3000１２",
+]
+
 
 def main():
     rng = random.Random(20261130)
-    texts = list(EDGES) + [random_text(rng) for _ in range(800)]
+    texts = list(EDGES) + [random_text(rng) for _ in range(800)] + SPACES
     scales = [None, 0, 1, 2, 4, 10, 20]
     with open(os.path.join(HERE, "conversions.jsonl"), "w", encoding="utf-8") as out:
         for text in texts:
@@ -130,8 +143,8 @@ def main():
                 "999999999999999999", "1000000000000000000", "0.000000000000000001", "12.3"]
     values = list(EDGES) + [random_text(rng) for _ in range(800)]
     with open(os.path.join(HERE, "comparisons.jsonl"), "w", encoding="utf-8") as out:
-        for n, value in enumerate(values):
-            for literal in literals if n < len(EDGES) else rng.sample(literals, 4):
+        for n, value in enumerate(values + SPACES):
+            for literal in literals if n < len(EDGES) or n >= len(values) else rng.sample(literals, 4):
                 a, b = parse(value), parse(literal)
                 order = None if a is None else (a > b) - (a < b)
                 out.write(json.dumps({"value": value, "literal": literal, "order": order}, ensure_ascii=False) + "\n")

@@ -11,11 +11,11 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     public private(set) var scale: Int
 
     /// Parses decimal text: an optional sign, digits with an optional fraction, and an optional exponent
-    /// (`12.30`, `-0.5`, `+3`, `1e3`, `.5` is rejected). Surrounding spaces are ignored.
+    /// (`12.30`, `-0.5`, `+3`, `1e3`, `.5` is rejected). White space around it is ignored, as Ferry trims
+    /// text (`Unicode.Scalar.isTrimmedSpace`: "\u{3000}12" is 12); inside it, none is allowed.
     public init?(_ text: String) {
-        var bytes = Array(text.utf8)[...]
-        while let first = bytes.first, first == 0x20 || first == 0x09 { bytes = bytes.dropFirst() }
-        while let last = bytes.last, last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
+        let utf8 = Array(text.utf8)
+        var bytes = utf8[utf8.withUnsafeBufferPointer { $0.boundsWithoutSpaces() }]
         var negative = false
         if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
             negative = first == UInt8(ascii: "-")
@@ -241,8 +241,8 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
 
 extension ExactDecimal {
     /// `ExactDecimal(text)` rounded to `scale` (when given) as text, computed straight from the bytes for
-    /// the plain forms that make up nearly all source data (`-12.30`, `007`, ` 1.5 `); `nil` for anything
-    /// else (exponents, invalid text), which the caller then hands to `ExactDecimal` itself.
+    /// the plain forms that make up nearly all source data (`-12.30`, `007`, ` 1.5 `, `\u{3000}1.5`); `nil`
+    /// for anything else (exponents, invalid text), which the caller then hands to `ExactDecimal` itself.
     ///
     /// The transform converts every quantity and price this way: parsing into digit arrays and back
     /// cost more than reading the JSON they came from. Tests check it against `ExactDecimal` on random
@@ -252,10 +252,9 @@ extension ExactDecimal {
         var text = text
         var unchanged = false
         let result = text.withUTF8 { bytes -> String? in
-            var start = 0
-            var end = bytes.count
-            while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
-            while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
+            let bounds = bytes.boundsWithoutSpaces()
+            var start = bounds.lowerBound
+            let end = bounds.upperBound
             let trimmed = start == 0 && end == bytes.count
             var negative = false
             var plus = false

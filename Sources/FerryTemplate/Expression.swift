@@ -10,7 +10,8 @@ import FerryCore
 /// batch_no            (true when the field is present and not empty)
 /// ```
 /// Comparisons are numeric (exact decimals) when both sides are numbers, textual otherwise; `<`, `<=`,
-/// `>`, `>=` are false unless both sides are numbers. A missing field equals only `null`.
+/// `>`, `>=` are false unless both sides are numbers. A missing field equals only `null`. A value is a number
+/// as a `type="decimal"` field reads it (`ExactDecimal`, white space around it dropped: "\u{3000}12" is 12).
 public indirect enum Expression: Sendable, Hashable {
     case or(Expression, Expression)
     case and(Expression, Expression)
@@ -145,7 +146,8 @@ public indirect enum Expression: Sendable, Hashable {
         }
     }
 
-    /// The operand as a small decimal, when it is one written plainly (a literal, or a value's text).
+    /// The operand as a small decimal, when it is one written plainly (a literal, or a value's text); a value
+    /// with white space around it is left to `number`, which reads it as a field does.
     private static func small(_ operand: Operand, _ value: JSONValue?) -> ExactDecimal.Small? {
         if case .number(let literal) = operand { return literal.small }
         switch value {

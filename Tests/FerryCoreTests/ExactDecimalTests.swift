@@ -15,6 +15,54 @@ import Testing
         #expect(ExactDecimal(text) == nil)
     }
 
+    /// White space around a number is what Ferry trims everywhere (`Unicode.Scalar.isTrimmedSpace`): full-width
+    /// (U+3000) and no-break (U+00A0) spaces too, as data typed with Chinese input methods has them. The value is
+    /// exact, and both the transform's fast path and the parse give it.
+    @Test(arguments: [
+        ("\u{3000}12.50", "12.50"), ("12.50\u{3000}", "12.50"), ("12\u{A0}", "12"), ("\u{A0}-0.5", "-0.5"), ("\t12\n", "12"),
+        ("\r\n+3\r\n", "3"), ("\u{2028}007\u{85}", "7"), ("\u{3000}\u{3000} 1.5e-2\u{202F}", "0.015"),
+        ("\u{2003}119.0000\u{205F}", "119.0000"), ("\u{1680}-0\u{2009}", "0"),
+    ])
+    func dropsAnyWhiteSpaceAroundTheNumber(text: String, expected: String) throws {
+        #expect(try #require(ExactDecimal(text), "\(Array(text.unicodeScalars))").description == expected)
+        if !text.contains("e") {
+            #expect(ExactDecimal.plainText(text, roundedTo: nil) == expected, "\(Array(text.unicodeScalars))")
+        }
+    }
+
+    /// Only white space around the number is dropped: inside it nothing changes, and what is not White_Space
+    /// (a zero-width space, a combining mark, full-width digits) is not a number's part.
+    @Test(arguments: [
+        "1 2", "12\u{3000}.5", "1\u{A0}000", "-\u{3000}12", "1e\u{3000}3", "\u{200B}12", "12\u{200B}", "12\u{301}",
+        " \u{301}12", "\u{FEFF}12", "１２", "\u{3000}", "12\u{3000}x",
+    ])
+    func keepsRefusingWhatIsNotWhiteSpaceAroundANumber(text: String) {
+        #expect(ExactDecimal(text) == nil, "\(Array(text.unicodeScalars))")
+        #expect(ExactDecimal.plainText(text, roundedTo: 2) == nil, "\(Array(text.unicodeScalars))")
+    }
+
+    /// The byte-level trim the numbers use drops exactly what `trimmingCharactersInSpaces()` drops, for every
+    /// White_Space scalar and neighbours that are not (one to four UTF-8 bytes, marks, format characters).
+    @Test func numbersAreTrimmedAsTextIs() {
+        var scalars = (UInt32(0)...0x3000).compactMap(Unicode.Scalar.init).filter(\.isTrimmedSpace)
+        scalars += ["\u{200B}", "\u{301}", "\u{FEFF}", "é", "中", "\u{1D7D9}", "\u{1F600}", "1", "x", "\u{1C}", "\u{0}"]
+        var texts: [String] = ["", "12", "1 2"]
+        for a in scalars {
+            for b in ["", "12", "\u{3000}", "\u{301}"] {
+                texts += [String(a) + b, b + String(a), String(a) + b + String(a)]
+            }
+        }
+        var numbers = 0
+        for text in texts + texts.map({ $0 + "7" + $0 }) {
+            let trimmed = text.trimmingCharactersInSpaces()
+            let number = ExactDecimal(text)?.description
+            #expect(number == ExactDecimal(trimmed)?.description, "\(Array(text.unicodeScalars))")
+            #expect(ExactDecimal.plainText(text, roundedTo: nil) == ExactDecimal.plainText(trimmed, roundedTo: nil))
+            if number != nil { numbers += 1 }
+        }
+        #expect(numbers > 100)
+    }
+
     /// An exponent beyond ±1000 is refused, down to Int.min: "1e-9223372036854775808" is a valid JSON
     /// number, and taking its exponent's absolute value trapped, ending the whole transform.
     @Test(arguments: ["1e1001", "1e-1001", "1e-9223372036854775808", "1e9223372036854775807", "1e-9223372036854775809"])
@@ -53,7 +101,10 @@ import Testing
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int((state >> 33) % UInt64(n))
         }
-        let pieces = ["0", "00", "1", "5", "9", "99", "4", "123", "-", "+", ".", " ", "\t", "e", "E", "e3", "5e-2", "x", "", "9999"]
+        let pieces = [
+            "0", "00", "1", "5", "9", "99", "4", "123", "-", "+", ".", " ", "\t", "e", "E", "e3", "5e-2", "x", "", "9999",
+            "\u{3000}", "\u{A0}", "\n", "\u{200B}", "\u{301}",
+        ]
         var checked = 0
         var fast = 0
         for _ in 0..<20_000 {

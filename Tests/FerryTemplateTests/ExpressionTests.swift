@@ -34,6 +34,34 @@ import Testing
         #expect(throws: Expression.Undecidable.self) { try evaluate("missing > 0") }
     }
 
+    /// A condition reads a number as a `type="decimal"` field does (`ValueConversion.convert`): white space
+    /// around it (`Unicode.Scalar.isTrimmedSpace`: full-width, no-break, tab, line break) is dropped, one
+    /// inside it is not, so `goods_count > 0` keeps exactly the lines whose count the field writes as more than 0.
+    @Test func aConditionReadsANumberWithSpacesAroundItAsAFieldDoes() throws {
+        func evaluate(_ text: String, _ value: String) throws -> Bool {
+            try Expression(parsing: text).evaluate { $0.resolve(in: [["v": .string(value)]], basePaths: ["$"]).value }
+        }
+        for (value, field) in [
+            ("\u{3000}12.50", "12.50"), ("12.50\u{3000}", "12.50"), ("\u{A0}12.5", "12.5"), ("12.5\u{A0}", "12.5"),
+            ("\t12.50\n", "12.50"), ("\r\n12.5\u{3000}", "12.5"),
+        ] {
+            let shown = Array(value.unicodeScalars)
+            #expect(ValueConversion.convert(value, to: .decimal, scale: nil) == .value(.number(field)), "\(shown)")
+            #expect(ValueConversion.convert(value, to: .decimal, scale: 2) == .value(.number("12.50")), "\(shown)")
+            #expect(try evaluate("v > 12.4", value) && evaluate("v < 12.6", value), "\(shown)")
+            #expect(try evaluate("v == 12.5", value) && !evaluate("v != 12.5", value) && evaluate("v", value), "\(shown)")
+        }
+        for zero in ["\u{3000}0", "0.00\u{A0}", "\n0\t"] {
+            #expect(try !evaluate("v", zero) && evaluate("v == 0", zero) && !evaluate("v > 0", zero), "0 is as false as 0")
+            #expect(ValueConversion.convert(zero, to: .decimal, scale: nil) != .failure("'\(zero)' is not a decimal number"))
+        }
+        for inside in ["1 2", "12\u{3000}.5", "\u{200B}12"] {
+            #expect(ValueConversion.convert(inside, to: .decimal, scale: 2) == .failure("'\(inside)' is not a decimal number"))
+            #expect(throws: Expression.Undecidable.self, "\(Array(inside.unicodeScalars))") { try evaluate("v > 0", inside) }
+            #expect(try !evaluate("v == 12", inside))
+        }
+    }
+
     @Test(arguments: ["status ==", "== 80", "(status == 80", "status = 80", "status == 'x", "a and or b"])
     func rejectsBadSyntax(text: String) {
         #expect(throws: Expression.SyntaxError.self) { try Expression(parsing: text) }
@@ -211,6 +239,29 @@ import Testing
         #expect(ValueConversion.writtenAsIs("0000-00-00 00:00:00", as: .date) == nil, "all zeros is empty, decided by the general path")
         #expect(ValueConversion.writtenAsIs("2024-02-29 23:59:59", as: .date) == "2024-02-29")
         #expect(ValueConversion.writtenAsIs("2026-02-29", as: .date) == nil)
+    }
+
+    /// Around a decimal or integer any white space Ferry trims is dropped (full-width, no-break, tab, line
+    /// breaks), as `"\u{3000}"` alone is blank; the value is exact. A space inside is still refused.
+    @Test func numbersDropAnyWhiteSpaceAroundThemAndNoneInside() {
+        for (text, scale, expected) in [
+            ("\u{3000}12.50", 2, "12.50"), ("12.5\u{3000}", 2, "12.50"), ("\u{A0}12.345", 2, "12.35"), ("12\u{A0}", 2, "12.00"),
+            ("\t-12.5\n", 2, "-12.50"), ("\r\n0.125\r\n", 2, "0.13"), ("\u{3000}1e1\u{3000}", 1, "10.0"),
+            ("\u{3000}119.0000", 4, "119.0000"),
+        ] {
+            #expect(ValueConversion.convert(text, to: .decimal, scale: scale) == .value(.number(expected)), "\(Array(text.unicodeScalars))")
+        }
+        #expect(ValueConversion.convert("\u{3000}12.50\u{3000}", to: .decimal, scale: nil) == .value(.number("12.50")))
+        for text in ["\u{3000}7", "7.00\u{A0}", "\t7\n", "\u{2003}+007\u{3000}"] {
+            #expect(ValueConversion.convert(text, to: .integer, scale: nil) == .value(.number("7")), "\(Array(text.unicodeScalars))")
+        }
+        #expect(ValueConversion.convert("\u{3000}7.5", to: .integer, scale: nil)
+            == .failure("'\u{3000}7.5' is not a whole number (it has a fraction)"))
+        for text in ["1 2", "12\u{3000}.50", "1\u{A0}000", "12\u{200B}", "１２"] {
+            #expect(ValueConversion.convert(text, to: .decimal, scale: 2) == .failure("'\(text)' is not a decimal number"))
+            #expect(ValueConversion.convert(text, to: .integer, scale: nil) == .failure("'\(text)' is not a whole number"))
+        }
+        #expect(ValueConversion.lostToScale("\u{3000}0.004", written: "0.00", scale: 2) != nil, "not zero, whatever is around it")
     }
 
     @Test func blankTextIsEmptyForEveryTypeButString() {

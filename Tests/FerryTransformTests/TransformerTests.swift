@@ -358,6 +358,29 @@ private let threeLookups = (
         #expect(try model(try run(t, #"{"stockin_no":"RK1","details_list":[{"goods_count":"1"}]}"#))["FAmount"] == .number("0.00"))
     }
 
+    /// A quantity or price typed with a full-width (U+3000) or no-break (U+00A0) space around it, or a tab or
+    /// line break, is the number, as a lookup key or a blank value is trimmed: the line filter keeps it and the
+    /// field writes it exactly. A space inside a number still rejects the document.
+    @Test func numbersWithWhiteSpaceAroundThemAreTheNumbersInFieldsAndFilters() throws {
+        let t = try template("""
+            <field name="FAmount" path="amount" type="decimal" scale="2"/>
+            <entries name="FEntity" path="details_list" when="goods_count &gt; 0" min="1">
+              <field name="FQty" path="goods_count" type="decimal"/>
+              <field name="FLines" path="lines" type="integer"/>
+            </entries>
+            """)
+        let lines = #"[{"goods_count":"\u300012.50","lines":"7\u00a0"},{"goods_count":"\u30000"},"#
+            + #"{"goods_count":"\t3\n","lines":"\u3000\u30002.00"},{"goods_count":"\u00a0-1"}]"#
+        let m = try model(try run(t, #"{"stockin_no":"RK1","amount":"\u300012.5\u3000","details_list":\#(lines)}"#))
+        #expect(m["FAmount"] == .number("12.50"))
+        #expect(m["FEntity"]?.arrayValue?.map { $0["FQty"] } == [.number("12.50"), .number("3")])
+        #expect(m["FEntity"]?.arrayValue?.map { $0["FLines"] } == [.number("7"), .number("2")])
+        #expect(
+            reasons(try run(t, #"{"stockin_no":"RK1","amount":"12\u3000.5","details_list":[{"goods_count":"1"}]}"#)) == [
+                "FAmount: '12\u{3000}.5' is not a decimal number @ $.stockin_list[0].amount"
+            ])
+    }
+
     @Test func orderWithNoLinesLeftIsRejectedWithTheReason() throws {
         let t = try template("""
             <entries name="FEntity" path="details_list" when="goods_count &gt; 0" min="1">
