@@ -424,7 +424,7 @@ extension RunOverview {
                 detail = recordFailure(
                     stepError ?? Self.readJSON(errorPath), step: failedStep, label: number ?? key, number: number,
                     groups: &loadGroups, lookupFiles: lookupFiles)
-            } else if state == .loaded, let step = stepInFlight[name], receipt?[step == "submit" ? "submitted_at" : "audited_at"] == nil {
+            } else if state == .loaded, let step = stepInFlight[name], Self.stepUnknown(step, receipt: receipt) {
                 state = .inDoubt
                 detail = "saved; its \(step) was sent and never answered; the next `ferry load` asks Kingdee its FDocumentStatus "
                     + "and only does what is missing"
@@ -444,7 +444,7 @@ extension RunOverview {
         }
         readUnlisted(
             directory: directory, handled: handled, listed: listed, journal: journal, inFlight: inFlight,
-            loadGroups: &loadGroups, lookupFiles: lookupFiles, sawLoadFiles: &sawLoadFiles)
+            stepInFlight: stepInFlight, loadGroups: &loadGroups, lookupFiles: lookupFiles, sawLoadFiles: &sawLoadFiles)
         problems += loadGroups.values.map(Self.tidy)
         if FileSystem.isDirectory(runDirectory + "/load") || sawLoadFiles {
             load.state = load.pending == 0 && load.inDoubt == 0 ? "done" : "partial"
@@ -496,16 +496,25 @@ extension RunOverview {
         return detail
     }
 
+    /// Whether a saved bill's `step` (`submit`, `audit`), sent in a call never answered, is still unknown:
+    /// its receipt records neither that step nor an audit (an audited bill is submitted). As
+    /// `ferry load` judges it before it settles that call.
+    static func stepUnknown(_ step: String, receipt: JSONValue?) -> Bool {
+        receipt?["audited_at"] == nil && (step != "submit" || receipt?["submitted_at"] == nil)
+    }
+
     /// Load results the manifest's outputs do not cover: a receipt whose payload a later transform no longer
     /// produces (the payload kept beside it, or gone altogether) or whose payload file is gone, and a
     /// document of an unsettled batch whose payload is no longer listed or no longer there. Visited by name,
     /// sorted. A receipt with an error file naming a step (its Submit or Audit failed) is `failed`, counted
     /// and grouped as a listed payload's is (`recordFailure`), and also `not_produced` when the transform no
-    /// longer produces it.
+    /// longer produces it. So is a receipt whose Submit or Audit was sent and never answered (`stepInFlight`,
+    /// payload name → step) and that does not record the step: `in_doubt` (not `loaded`) until the next
+    /// `ferry load` asks Kingdee its FDocumentStatus.
     private mutating func readUnlisted(
         directory: String, handled: Set<String>, listed: [String: (key: String?, number: String?)], journal: LoadJournal,
-        inFlight: Set<String>, loadGroups: inout [String: ProblemGroup], lookupFiles: [String: String],
-        sawLoadFiles: inout Bool
+        inFlight: Set<String>, stepInFlight: [String: String], loadGroups: inout [String: ProblemGroup],
+        lookupFiles: [String: String], sawLoadFiles: inout Bool
     ) {
         let receiptSuffix = ".receipt.json"
         let errorSuffix = ".error.json"
@@ -550,6 +559,16 @@ extension RunOverview {
                         DocumentStatus(
                             key: key, billNumber: number, state: .failed, files: files,
                             detail: (failure ?? "saved") + "; " + situation))
+                } else if let step = stepInFlight[name], receipt != nil, Self.stepUnknown(step, receipt: receipt) {
+                    // Saved; whether Kingdee did the step is not known. The next load asks (it reads the
+                    // receipt) and records the answer there, but without a payload it sends no step.
+                    load.inDoubt += 1
+                    documents.append(
+                        DocumentStatus(
+                            key: key, billNumber: number, state: .inDoubt, files: files,
+                            detail: "saved; its \(step) was sent and never answered, and \(situation); the next `ferry load` "
+                                + "asks Kingdee its FDocumentStatus and records it in the receipt (it submits or audits "
+                                + "nothing without the payload)"))
                 } else {
                     if isListed { load.loaded += 1 }
                     documents.append(

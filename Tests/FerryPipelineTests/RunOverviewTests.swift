@@ -141,6 +141,51 @@ import WDTSandbox
         #expect(overview.problems.first { $0.errorClass == "not_produced" }?.documents == ["GONE1", "OLD1"])
     }
 
+    /// A saved bill whose Audit was sent and never answered (an unsettled `step` line; the receipt has no
+    /// `audited_at`) is in doubt wherever its payload is: listed and gone (removed by hand), or no longer
+    /// produced and gone; counted once as in doubt, and still `not_produced` when the transform no longer
+    /// produces it. One whose receipt records the audit is loaded (as before).
+    @Test func aSavedBillWhoseStepWasNeverAnsweredIsInDoubtWhereverItsPayloadIs() throws {
+        let (workspace, run) = try Self.makeRun(unlisted: true)
+        try FileSystem.remove(run + "/transform/RK1.json")
+        // OLD1's receipt records the audit: the answer came, the load died before its `settled` line.
+        let oldReceipt = run + "/transform/OLD1.receipt.json"
+        var receipt = try JSONReader.parseFile(oldReceipt).objectValue!
+        receipt.append("submitted_at", "2026-01-05T10:00:01Z")
+        receipt.append("audited_at", "2026-01-05T10:00:02Z")
+        try FileSystem.writeAtomically(JSONWriter().bytes(.object(receipt)), to: oldReceipt)
+        let journal = run + "/load/journal.jsonl"
+        let zeros = String(repeating: "0", count: 64)
+        let documents = ["RK1", "OLD1", "GONE1"].map { #"{"payload":"\#($0)","FBillNo":"\#($0)","payload_sha256":"\#(zeros)"}"# }
+        let step = #"{"seq":2,"kind":"step","batch":"S000002","step":"audit","formid":"STK_MISCELLANEOUS","at":"2026-01-05T10:00:02Z","attempt":1,"reason":"new","documents":[\#(documents.joined(separator: ","))]}"#
+        try FileSystem.writeAtomically(try FileSystem.read(journal) + Array(step.utf8) + [0x0A], to: journal)
+
+        let overview = try RunOverview.read(runDirectory: run, runID: Self.runID)
+        func document(_ number: String) throws -> DocumentStatus {
+            try #require(overview.documents.first { $0.billNumber == number })
+        }
+        let rk1 = try document("RK1"), gone = try document("GONE1"), old = try document("OLD1")
+        #expect([rk1.state, gone.state, old.state] == [.inDoubt, .inDoubt, .loaded], "\(overview.documents)")
+        #expect(
+            rk1.detail == "saved; its audit was sent and never answered, and its payload file is missing; the next "
+                + "`ferry load` asks Kingdee its FDocumentStatus and records it in the receipt (it submits or audits "
+                + "nothing without the payload)")
+        #expect(gone.detail?.contains("its audit was sent and never answered, and the transform no longer produces this payload") == true)
+        #expect(gone.detail?.contains("the next `ferry load` asks Kingdee its FDocumentStatus") == true)
+        #expect(rk1.files == ["transform/RK1.receipt.json"] && gone.files == ["transform/GONE1.receipt.json"])
+
+        // Counted once: in doubt (with LOST1 of the unsettled batch), not loaded; GONE1 is still not produced.
+        #expect(overview.load.inDoubt == 3 && overview.load.loaded == 0, "\(overview.load)")
+        #expect(overview.load.notProduced == 2 && overview.load.state == "partial")
+        #expect(overview.problems.first { $0.errorClass == "not_produced" }?.documents == ["GONE1", "OLD1"])
+        let json = overview.json(includeDocuments: false)
+        #expect(json["document_states"]?["in_doubt"] == .number("3") && json["document_states"]?["loaded"] == .number("1"))
+        #expect(!overview.isClean)
+        let listing = try TestSupport.runFerry(["status", "--workspace", workspace, "--documents", "--state", "in_doubt", "--json"])
+        let listed = try JSONReader.parse(Array(listing.stdout.utf8))["documents"]?.arrayValue ?? []
+        #expect(listed.compactMap { $0["bill_number"]?.stringValue } == ["GONE1", "RK1", "LOST1"], "by key (K-RK1) or bill number: \(listing.stdout)")
+    }
+
     /// An error file as the load writes it when a saved bill's Submit or Audit (`step`) fails: the bill keeps
     /// its receipt.
     static func writeStepError(_ name: String, step: String, message: String, in run: String) throws {
