@@ -22,12 +22,14 @@ import Foundation
 ///                                                batch that was never settled (see `LoadRunner.inheritDoubts`)
 /// {"seq":6,"kind":"step","batch":"S000006","step":"submit",...}
 ///                                                before a Submit or Audit of saved bills is sent (flushed like
-///                                                `sent`); a `settled` line for its batch follows the answer
+///                                                `sent`; each document's FBillNo is the number Kingdee has the
+///                                                bill under, and kingdee_id its Id when the call names it so); a
+///                                                `settled` line for its batch follows the answer
 /// ```
 /// A `step` without a `settled` line means the process died while a Submit or Audit was out: its bills'
 /// FDocumentStatus is asked with ExecuteBillQuery before any step is sent again (`LoadSession.advance`), and
 /// by the next load whatever `target.after_save` is then (`LoadSession.askStatusOfEarlierSteps`), which
-/// settles it.
+/// settles it (a bill without a readable receipt too: asked, named in the load's output, nothing recorded).
 /// A `sent` (or `inherited`) without a `settled` or `reconciled` line for its batch means the process died
 /// (or lost the answer) while the batch was in flight: its documents without receipts are *in doubt*.
 ///
@@ -49,6 +51,10 @@ public final class LoadJournal: @unchecked Sendable {
         /// field was configured, the payload had none, or the line was written before Ferry recorded it.
         /// It lets a document whose payload is gone be checked by organisation too, not by FBillNo alone.
         public var organization: Organization?
+        /// The bill's Kingdee Id (`FID`), in a `step` line when the call named the bill by it; nil otherwise
+        /// (a `sent` line, a bill named by number, or a line of an older Ferry). It lets a bill whose receipt
+        /// is gone be asked about by Id, as the call named it.
+        public var billID: String? = nil
     }
 
     /// A bill's organisation as a load matched it: a Model field (`KingdeeTargetConfig.existenceCheckOrgField`)
@@ -167,8 +173,8 @@ public final class LoadJournal: @unchecked Sendable {
     private var file: AppendOnlyFile?
     /// Batches sent by an earlier process that were never settled, with their form id and documents.
     public private(set) var unsettled: [(batch: String, formID: String, documents: [Entry])] = []
-    /// Submit and Audit calls (`step` lines) never settled: their bills' status is unknown.
-    public private(set) var unsettledSteps: [(batch: String, step: String, documents: [Entry])] = []
+    /// Submit and Audit calls (`step` lines) never settled, with their form id: their bills' status is unknown.
+    public private(set) var unsettledSteps: [(batch: String, step: String, formID: String, documents: [Entry])] = []
     /// `<run>/<batch>` of every other run's unsettled batch already inherited (`recordInherited`).
     private var inherited: Set<String> = []
     /// The send line of each batch read back (not its documents: those are in `batchEntries`).
@@ -189,7 +195,7 @@ public final class LoadJournal: @unchecked Sendable {
         var maximum = 0
         var sent: [(String, String, [Entry])] = []
         var closed: Set<String> = []
-        var steps: [(String, String, [Entry])] = []
+        var steps: [(String, String, String, [Entry])] = []
         let bytes = FileSystem.exists(path) ? try FileSystem.read(path) : []
         let lines = AppendOnlyFile.lines(of: bytes)
         var valid = 0
@@ -228,7 +234,7 @@ public final class LoadJournal: @unchecked Sendable {
                     batch: batch, kind: step, at: value["at"]?.stringValue,
                     attempt: value["attempt"]?.scalarText.flatMap { Int($0) }, reason: value["reason"]?.stringValue)
                 batchEntries[batch, default: []].append(contentsOf: documents)
-                steps.append((batch, step, documents))
+                steps.append((batch, step, value["formid"]?.stringValue ?? "", documents))
             case "settled":
                 if let batch = value["batch"]?.stringValue {
                     closed.insert(batch)
@@ -256,7 +262,7 @@ public final class LoadJournal: @unchecked Sendable {
         validLength = valid
         nextSequence = maximum + 1
         unsettled = sent.filter { !closed.contains($0.0) }.map { (batch: $0.0, formID: $0.1, documents: $0.2) }
-        unsettledSteps = steps.filter { !closed.contains($0.0) }.map { (batch: $0.0, step: $0.1, documents: $0.2) }
+        unsettledSteps = steps.filter { !closed.contains($0.0) }.map { (batch: $0.0, step: $0.1, formID: $0.2, documents: $0.3) }
         for batch in unsettled { doubtedNames.formUnion(batch.documents.map(\.name)) }
     }
 
@@ -295,7 +301,8 @@ public final class LoadJournal: @unchecked Sendable {
                 // Absent from lines of an older Ferry (and from step lines): matched on FBillNo alone then.
                 organization: d["org_field"]?.stringValue.flatMap { field in
                     d["org_number"]?.scalarText.map { Organization(field: field, number: $0) }
-                })
+                },
+                billID: d["kingdee_id"]?.scalarText)
         }
     }
 
@@ -358,7 +365,9 @@ public final class LoadJournal: @unchecked Sendable {
     public func recordStep(_ step: String, formID: String, attempt: Int, documents: [PayloadDocument], reason: String)
         throws(Diagnostic) -> String
     {
-        let entries = documents.map { d in Entry(name: d.name, billNumber: d.billNumber, sha256: d.sha256, organization: nil) }
+        let entries = documents.map { d in
+            Entry(name: d.name, billNumber: d.billNumber, sha256: d.sha256, organization: nil, billID: d.billID)
+        }
         let (sequence, batch) = lock.withLock { () -> (Int, String) in
             let s = nextSequence
             nextSequence += 1
@@ -482,7 +491,7 @@ public final class LoadJournal: @unchecked Sendable {
         try opened.get().append(line, durable: durable)
     }
 
-    /// The `documents` of a `sent` or `inherited` line (read back in `init`).
+    /// The `documents` of a `sent`, `inherited` or `step` line (read back in `init`).
     static func json(_ entries: [Entry]) -> JSONValue {
         .array(entries.map { d in
             var object = JSONObject()
@@ -493,6 +502,7 @@ public final class LoadJournal: @unchecked Sendable {
                 object.append("org_field", .string(organization.field))
                 object.append("org_number", .string(organization.number))
             }
+            if let billID = d.billID { object.append("kingdee_id", .string(billID)) }
             return .object(object)
         })
     }

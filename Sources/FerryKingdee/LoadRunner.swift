@@ -507,9 +507,14 @@ final class LoadSession: @unchecked Sendable {
             }
         }
 
-        // Reconciling wrote receipts: list again then, else the first listing holds.
+        // Bills of an earlier load's unanswered Submit or Audit whose receipt is gone: Ferry saved them, so
+        // Kingdee is asked about them before anything is sent.
+        let missingReceipts = try await restoreReceiptsOfEarlierSteps(earlierSteps)
+
+        // Reconciling or restoring wrote receipts: list again then, else the first listing holds.
         var scan = Scan(
-            directory: directory, listing: journal.unsettled.isEmpty ? Set(listed) : Set(FileSystem.list(directory)),
+            directory: directory,
+            listing: journal.unsettled.isEmpty && missingReceipts.isEmpty ? Set(listed) : Set(FileSystem.list(directory)),
             organizationField: config.existenceCheckOrgField)
         var names: [String] = []
         /// The SHA-256 of every valid payload, by name: only a bill whose receipt holds the payload as it is
@@ -635,7 +640,8 @@ final class LoadSession: @unchecked Sendable {
         // asked its FDocumentStatus (and recorded it in the receipt), or the receipt already records the step
         // (the answer came and was written, the load died before its `settled` line). It no longer shows as
         // in doubt then. Bills the steps above did not ask about (`after_save` no longer asks for the step,
-        // or the bill is not advanced: its payload changed, its step failed earlier) are asked now.
+        // or the bill is not advanced: its payload changed, its step failed earlier) are asked now. Bills
+        // that had no readable receipt were asked before the BatchSaves: the settled line names them.
         func known(_ entry: LoadJournal.Entry, _ step: String) -> Bool {
             if lock.withLock({ statusAsked.contains(entry.name) }) { return true }
             guard let receipt = Scan.readJSON(PayloadDirectory.receiptPath(directory: directory, name: entry.name)) else {
@@ -648,9 +654,13 @@ final class LoadSession: @unchecked Sendable {
             (batch: step.batch, documents: step.documents.filter { !known($0, step.step) })
         })
         for step in earlierSteps where !step.documents.isEmpty && step.documents.allSatisfy({ known($0, step.step) }) {
-            try journal.recordSettled(batch: step.batch, summary: [
-                "outcome": "no answer: FDocumentStatus asked by a later load",
-            ])
+            var summary = JSONObject()
+            summary.append("outcome", "no answer: FDocumentStatus asked by a later load")
+            let findings = step.documents.compactMap { entry in missingReceipts[entry.name].map { "\(entry.billNumber): \($0)" } }
+            if !findings.isEmpty {
+                summary.append("message", .string("receipt missing for " + findings.joined(separator: "; ")))
+            }
+            try journal.recordSettled(batch: step.batch, summary: .object(summary))
         }
 
         // Final count from the files themselves.
@@ -1146,7 +1156,8 @@ final class LoadSession: @unchecked Sendable {
     /// Only a read (ExecuteBillQuery by id), never a Submit or Audit: the steps `after_save` asks for were
     /// sent by `advance` already, and a step it no longer asks for is not done. A bill Kingdee does not find
     /// gets no error file (its receipt stands, as every receipt does with `none`); the load says so.
-    /// A bill without a readable receipt is not asked (nothing to record into): its call stays unsettled.
+    /// A bill without a readable receipt is not asked here (nothing to record into): it was asked before
+    /// anything was sent (`restoreReceiptsOfEarlierSteps`).
     ///
     /// - Throws: a `Diagnostic` when Kingdee cannot be asked (after retries); the calls stay unsettled.
     func askStatusOfEarlierSteps(_ batches: [(batch: String, documents: [LoadJournal.Entry])]) async throws(Diagnostic) {
@@ -1177,6 +1188,89 @@ final class LoadSession: @unchecked Sendable {
                 })
             }
         }
+    }
+
+    /// Asks Kingdee about the bills of Submit and Audit calls an earlier load sent and never got the answer
+    /// of (`steps`) that have no readable receipt (removed or broken by hand). The journal shows Ferry saved
+    /// them (a step is sent only for a saved bill), so none is sent as new before Kingdee is asked: by the
+    /// Id the `step` line recorded (by the number it named the bill by, Kingdee's, for a line of an older
+    /// Ferry). A bill Kingdee has gets its receipt again (`how` says so; with the payload SHA-256 the journal
+    /// recorded, so a payload changed since shows as changed) and the steps its FDocumentStatus shows
+    /// (`markStep`); one it does not have (deleted there), or a number more than one bill has, gets
+    /// nothing, and is sent as any payload without a receipt. Each bill is named in the progress output.
+    ///
+    /// - Returns: by payload name, what was found, for the call's `settled` line.
+    /// - Throws: a `Diagnostic` when Kingdee cannot be asked (after retries): nothing is sent then.
+    func restoreReceiptsOfEarlierSteps(
+        _ steps: [(batch: String, step: String, formID: String, documents: [LoadJournal.Entry])]
+    ) async throws(Diagnostic) -> [String: String] {
+        var seen: Set<String> = []
+        var bills: [(entry: LoadJournal.Entry, step: String, batch: String, formID: String)] = []
+        for step in steps {
+            for entry in step.documents where seen.insert(entry.name).inserted {
+                let receipt = Scan.readJSON(PayloadDirectory.receiptPath(directory: directory, name: entry.name))
+                if receipt?.objectValue == nil { bills.append((entry, step.step, step.batch, step.formID)) }
+            }
+        }
+        guard !bills.isEmpty else { return [:] }
+        progress("load: \(bills.count) saved bill(s) had a Submit or Audit in flight when an earlier load stopped and have "
+            + "no readable receipt (removed or edited by hand?); asking Kingdee about them before anything is sent")
+        var findings: [String: String] = [:]
+        // One query per form, chunk and way of naming the bills (by id when the journal has every one's).
+        let groups = Dictionary(grouping: bills) { "\($0.formID)|\($0.entry.billID == nil)" }
+        for key in groups.keys.sorted() {
+            let group = groups[key]!.sorted { $0.entry.name < $1.entry.name }
+            let byID = group[0].entry.billID != nil
+            for start in stride(from: 0, to: group.count, by: max(1, config.batchSize)) {
+                let chunk = Array(group[start..<min(start + max(1, config.batchSize), group.count)])
+                let found = try await queryBills(
+                    formID: chunk[0].formID, numbers: byID ? [] : chunk.map(\.entry.billNumber),
+                    ids: byID ? chunk.compactMap(\.entry.billID) : [], organizationField: "",
+                    what: "whether \(chunk.count) saved bill(s) without a receipt exist")
+                lock.withLock { statusAsked.formUnion(chunk.map(\.entry.name)) }
+                for (entry, step, batch, formID) in chunk {
+                    let matches = found.filter { byID ? $0.id.scalarText == entry.billID : $0.number == entry.billNumber }
+                    let payloadPath = directory + "/" + entry.name + ".json"
+                    let hasPayload = FileSystem.exists(payloadPath)
+                    let said = "load: \(entry.billNumber) has no readable receipt, though its \(step) (\(batch)) was sent "
+                        + "by an earlier load and never answered: "
+                    guard matches.count == 1, let bill = matches.first else {
+                        findings[entry.name] = matches.isEmpty
+                            ? "not found in Kingdee, nothing recorded"
+                            : "\(matches.count) bills with that number in Kingdee, nothing recorded"
+                        progress(said
+                            + (matches.isEmpty
+                                ? "Kingdee does not find it (deleted there?); nothing recorded"
+                                : "Kingdee has \(matches.count) bills numbered \(entry.billNumber) (other organisations'?); "
+                                    + "nothing recorded: check in Kingdee which is Ferry's")
+                            + (hasPayload ? "; its payload is sent as any without a receipt" : "; its payload is gone: nothing to send"))
+                        continue
+                    }
+                    // The bill as the payload names it now, when it can be read; else as the journal does.
+                    let payload = hasPayload ? try? PayloadDirectory.load(payloadPath) : nil
+                    let document = payload ?? PayloadDocument(
+                        path: payloadPath, name: entry.name, formID: formID, options: JSONObject(), modelJSON: [],
+                        billNumber: entry.billNumber, sha256: entry.sha256)
+                    let sent = journal.sends(of: entry.name).last { $0.kind == "sent" || $0.kind == "inherited" }
+                    try writeReceipt(
+                        document, id: bill.id, number: bill.number, batch: sent?.batch ?? batch,
+                        how: "found by ExecuteBillQuery (its receipt was missing)", status: bill.status,
+                        payloadSHA256: entry.sha256)
+                    let saved = Self.savedDocument(
+                        name: entry.name,
+                        receipt: Scan.readJSON(PayloadDirectory.receiptPath(directory: directory, name: entry.name)) ?? [:],
+                        directory: directory)
+                    for reached in Self.steps(.audit) where Self.hasReached(reached, status: bill.status) {
+                        try markStep(saved, reached)
+                    }
+                    let status = bill.status.isEmpty ? "" : ", FDocumentStatus \(bill.status)"
+                    findings[entry.name] = "found in Kingdee\(status), receipt written again"
+                    progress(said + "Kingdee has it (Id \(bill.id.scalarText ?? "?")\(status)); receipt "
+                        + "\(entry.name).receipt.json written again")
+                }
+            }
+        }
+        return findings
     }
 
     /// Asks Kingdee the FDocumentStatus of `documents`' bills, records in their receipts the steps they have

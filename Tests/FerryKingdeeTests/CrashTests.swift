@@ -266,3 +266,63 @@ extension CrashTests {
         #expect(store.requestCounts == settled, "\(store.requestCounts)")
     }
 }
+
+extension CrashTests {
+    /// `ferry load` killed while a Submit is in flight, then the receipt of one of that call's bills removed
+    /// by hand. The journal shows Ferry saved that bill, so the next load asks Kingdee about it (by the Id
+    /// the step line recorded) before sending anything: still there, it gets its receipt again and is
+    /// audited like the others, never saved twice; deleted in Kingdee meanwhile, nothing is recorded and it
+    /// is saved as new. Either way the load names the bill and settles the call (its line says the receipt
+    /// was missing), so nothing stays in doubt and `ferry status` is clean.
+    @Test(arguments: [false, true])
+    func aStepInFlightWhoseBillLostItsReceiptIsAskedAboutBeforeAnythingIsSent(deletedInKingdee: Bool) async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer {
+            server.store.releaseHeldSteps()
+            Task { await server.stop() }
+        }
+        let hold = KingdeeSandboxFaults.StepHold(audit: false, afterWork: true)
+        let label = "kill-receipt-gone-\(deletedInKingdee ? "deleted" : "kept")"
+        let (workspace, numbers, env) = try await Self.loadKilledWithAStepHeld(server, hold: hold, label: label)
+        let store = server.store
+        let held = try #require(LoadJournal(path: LoadRunner.journalPath(run: workspace.run.runDirectory)).unsettledSteps.first)
+        let lost = try #require(held.documents.first)
+        #expect(lost.billID != nil, "the step line records the Id the call named the bill by")
+        try FileSystem.remove(workspace.run.transform + "/\(lost.name).receipt.json")
+        if deletedInKingdee { store.deleteBill(lost.billNumber) }
+
+        let again = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        let said = "load: \(lost.billNumber) has no readable receipt, though its submit (\(held.batch)) was sent by an "
+            + "earlier load and never answered: "
+        #expect(
+            again.stderr.contains(
+                said + (deletedInKingdee
+                    ? "Kingdee does not find it (deleted there?); nothing recorded; its payload is sent as any without a receipt"
+                    : "Kingdee has it (Id \(lost.billID ?? "")")), "\(again.stderr)")
+        // Saved once (again, when it was deleted), audited; never refused as a duplicate.
+        let bill = try #require(store.bill(lost.billNumber))
+        #expect(bill.saveCount == 1 && bill.documentStatus == "C" && bill.auditCount == 1, "\(bill.documentStatus)")
+        #expect(store.duplicateRejections.isEmpty, "\(store.duplicateRejections)")
+        let receipt = try #require(workspace.run.receipt(lost.name))
+        #expect(receipt["submitted_at"] != nil && receipt["audited_at"] != nil)
+        #expect((receipt["how"]?.stringValue == "found by ExecuteBillQuery (its receipt was missing)") == !deletedInKingdee)
+        for number in numbers {
+            #expect(store.bill(number)?.documentStatus == "C" && workspace.run.receipt(number)?["audited_at"] != nil, "\(number)")
+        }
+
+        // The call is settled, its line naming the bill whose receipt was missing.
+        let journal = try LoadJournal(path: LoadRunner.journalPath(run: workspace.run.runDirectory))
+        #expect(journal.unsettledSteps.isEmpty, "\(journal.unsettledSteps.map(\.batch))")
+        let story = try await FerryProcess.run(["status", "--workspace", workspace.root, "--document", lost.billNumber], environment: env)
+        #expect(!story.stdout.contains("no answer recorded (in doubt)"), "\(story.stdout)")
+        #expect(
+            story.stdout.contains(
+                "no answer: FDocumentStatus asked by a later load: receipt missing for \(lost.billNumber): "
+                    + (deletedInKingdee ? "not found in Kingdee, nothing recorded" : "found in Kingdee, FDocumentStatus B, receipt written again")),
+            "\(story.stdout)")
+        let status = try await FerryProcess.run(["status", "--workspace", workspace.root], environment: env)
+        #expect(status.status == 0, "\(status.stdout)\(status.stderr)")
+        #expect(status.stdout.contains("\(numbers.count) loaded, 0 failed, 0 in doubt, 0 pending, 0 changed"), "\(status.stdout)")
+    }
+}
