@@ -81,6 +81,24 @@ public struct LoadPlan: Sendable {
     /// Payload names saved earlier whose Submit or Audit (`target.after_save`) is still to do: their
     /// FDocumentStatus would be asked first, then only the missing steps sent.
     public var unfinished: [String] = []
+    /// Saved bills whose Submit or Audit an earlier load sent and never got the answer of (an unsettled
+    /// `step` line; the receipt does not record the outcome), by payload name: the load asks Kingdee their
+    /// FDocumentStatus and records it. Not listed in `alreadyLoaded` nor `unfinished`.
+    public var stepsInDoubt: [StepInDoubt] = []
+
+    /// A saved bill whose Submit or Audit was sent and never answered.
+    public struct StepInDoubt: Sendable, Hashable {
+        /// The payload name.
+        public var name: String
+        /// The step that was sent: `submit` or `audit`.
+        public var step: String
+        /// Whether the bill has a readable receipt. Without one it is looked up in Kingdee before anything is
+        /// sent (`restoreReceiptsOfEarlierSteps`): found, its receipt is written again.
+        public var hasReceipt: Bool
+        /// Whether `target.after_save` still asks for a step its receipt does not record and the load would
+        /// take it on (its payload unchanged): after asking, it may submit or audit the bill.
+        public var mayAdvance: Bool
+    }
 }
 
 /// Loads a run's write queue into Kingdee, exactly once.
@@ -105,6 +123,15 @@ public enum LoadRunner {
 
     /// The transform directory of a run.
     public static func transformDirectory(run: String) -> String { run + "/transform" }
+
+    /// Whether `receipt` records the outcome of a Submit or Audit (`step`) of its bill: that step, or an
+    /// audit (an audited bill is submitted). A call whose answer never came is settled once this holds for
+    /// each of its bills, or a later load asked their FDocumentStatus; until then they are in doubt.
+    public static func receiptRecords(step: String, _ receipt: JSONValue?) -> Bool {
+        guard let receipt else { return false }
+        return receipt[LoadSession.receiptField(.audit)] != nil
+            || (step == KingdeeClient.BillStep.submit.rawValue && receipt[LoadSession.receiptField(.submit)] != nil)
+    }
     /// The journal file of a run.
     public static func journalPath(run: String) -> String { run + "/load/journal.jsonl" }
 
@@ -249,6 +276,24 @@ public enum LoadRunner {
                 if inDoubtNames.contains(document.name) { plan.inDoubt.append(document.name) }
                 pending.append(document)
             }
+        }
+        // Submit and Audit calls never answered: their bills' FDocumentStatus is asked (and recorded). The
+        // latest call of a bill is the one in doubt.
+        var stepOf: [String: String] = [:]
+        for call in journal.unsettledSteps {
+            for entry in call.documents { stepOf[entry.name] = call.step }
+        }
+        let valid = Set(scan.documents.map(\.name))
+        for (name, step) in stepOf.sorted(by: { $0.key < $1.key }) {
+            let receipt = Scan.readJSON(PayloadDirectory.receiptPath(directory: directory, name: name))
+            let readable = receipt?.objectValue != nil
+            guard !readable || !receiptRecords(step: step, receipt) else { continue }
+            let unfinished = plan.unfinished.contains(name)
+            if readable && valid.contains(name) {
+                plan.alreadyLoaded.removeAll { $0 == name }
+                plan.unfinished.removeAll { $0 == name }
+            }
+            plan.stepsInDoubt.append(.init(name: name, step: step, hasReceipt: readable, mayAdvance: unfinished))
         }
         // In doubt without a valid payload: looked up in Kingdee, never sent (see `journalOnlyDocuments`).
         plan.inDoubt += LoadSession.journalOnlyDocuments(
@@ -644,11 +689,8 @@ final class LoadSession: @unchecked Sendable {
         // that had no readable receipt were asked before the BatchSaves: the settled line names them.
         func known(_ entry: LoadJournal.Entry, _ step: String) -> Bool {
             if lock.withLock({ statusAsked.contains(entry.name) }) { return true }
-            guard let receipt = Scan.readJSON(PayloadDirectory.receiptPath(directory: directory, name: entry.name)) else {
-                return false
-            }
-            return receipt[Self.receiptField(.audit)] != nil
-                || (step == KingdeeClient.BillStep.submit.rawValue && receipt[Self.receiptField(.submit)] != nil)
+            return LoadRunner.receiptRecords(
+                step: step, Scan.readJSON(PayloadDirectory.receiptPath(directory: directory, name: entry.name)))
         }
         try await askStatusOfEarlierSteps(earlierSteps.map { step in
             (batch: step.batch, documents: step.documents.filter { !known($0, step.step) })

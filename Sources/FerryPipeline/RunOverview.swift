@@ -424,7 +424,7 @@ extension RunOverview {
                 detail = recordFailure(
                     stepError ?? Self.readJSON(errorPath), step: failedStep, label: number ?? key, number: number,
                     groups: &loadGroups, lookupFiles: lookupFiles)
-            } else if state == .loaded, let step = stepInFlight[name], Self.stepUnknown(step, receipt: receipt) {
+            } else if state == .loaded, let step = stepInFlight[name], !LoadRunner.receiptRecords(step: step, receipt) {
                 state = .inDoubt
                 detail = "saved; its \(step) was sent and never answered; the next `ferry load` asks Kingdee its FDocumentStatus "
                     + "and only does what is missing"
@@ -496,13 +496,6 @@ extension RunOverview {
         return detail
     }
 
-    /// Whether a saved bill's `step` (`submit`, `audit`), sent in a call never answered, is still unknown:
-    /// its receipt records neither that step nor an audit (an audited bill is submitted). As
-    /// `ferry load` judges it before it settles that call.
-    static func stepUnknown(_ step: String, receipt: JSONValue?) -> Bool {
-        receipt?["audited_at"] == nil && (step != "submit" || receipt?["submitted_at"] == nil)
-    }
-
     /// Load results the manifest's outputs do not cover: a receipt whose payload a later transform no longer
     /// produces (the payload kept beside it, or gone altogether) or whose payload file is gone, and a
     /// document of an unsettled batch whose payload is no longer listed or no longer there. Visited by name,
@@ -559,7 +552,7 @@ extension RunOverview {
                         DocumentStatus(
                             key: key, billNumber: number, state: .failed, files: files,
                             detail: (failure ?? "saved") + "; " + situation))
-                } else if let step = stepInFlight[name], receipt != nil, Self.stepUnknown(step, receipt: receipt) {
+                } else if let step = stepInFlight[name], receipt != nil, !LoadRunner.receiptRecords(step: step, receipt) {
                     // Saved; whether Kingdee did the step is not known. The next load asks (it reads the
                     // receipt) and records the answer there, but without a payload it sends no step.
                     load.inDoubt += 1

@@ -75,12 +75,24 @@ struct LoadCommand: AsyncParsableCommand {
         for name in plan.changed { out += "changed since loaded (would not be sent): \(name).json\n" }
         for name in plan.failedNotRetried { out += "failed earlier (use --retry-failed): \(name).json\n" }
         for name in plan.unfinished { out += "saved, still to submit/audit (FDocumentStatus asked first): \(name).json\n" }
+        for bill in plan.stepsInDoubt {
+            let then = !bill.hasReceipt
+                ? "no readable receipt: looked up in Kingdee before anything is sent, its receipt written again if found"
+                : bill.mayAdvance
+                    ? "FDocumentStatus asked first, then only the steps still missing sent"
+                    : "FDocumentStatus asked and recorded, no submit or audit sent"
+            out += "\(bill.step) in doubt (never answered; \(then)): \(bill.name).json\n"
+        }
         print(out, terminator: "")
         for d in plan.invalid { Console.print(d) }
         let count = plan.batches.reduce(0) { $0 + $1.documents.count }
+        // Bills whose Submit or Audit was never answered: their FDocumentStatus is asked, so they are counted.
+        let steps = plan.stepsInDoubt.isEmpty
+            ? "" : ", \(plan.stepsInDoubt.count) with a Submit or Audit never answered (FDocumentStatus asked)"
         Console.error(
             "ferry load --dry-run: \(count) document(s) in \(plan.batches.count) batch(es) would be sent; "
-                + "\(plan.invalid.count) invalid, \(plan.alreadyLoaded.count) already loaded, \(plan.changed.count) changed; nothing sent")
+                + "\(plan.invalid.count) invalid, \(plan.alreadyLoaded.count) already loaded, \(plan.changed.count) changed"
+                + steps + "; nothing sent")
     }
 
     static func printSummary(_ s: LoadSummary) {

@@ -326,3 +326,55 @@ extension CrashTests {
         #expect(status.stdout.contains("\(numbers.count) loaded, 0 failed, 0 in doubt, 0 pending, 0 changed"), "\(status.stdout)")
     }
 }
+
+extension CrashTests {
+    /// After a load killed with a Submit in flight, `ferry load --dry-run` does not call that call's bills
+    /// already loaded (or merely still to audit): it says their Submit is in doubt and the load asks Kingdee
+    /// their FDocumentStatus, whether it then sends the steps `after_save` still asks for (`audit`) or
+    /// nothing (`none`), and that a bill without a readable receipt is looked up first; with a count. It
+    /// sends nothing.
+    @Test(arguments: ["audit", "none"])
+    func aDryRunSaysTheBillsOfAStepNeverAnsweredAreAskedTheirStatus(afterSave: String) async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer {
+            server.store.releaseHeldSteps()
+            Task { await server.stop() }
+        }
+        let hold = KingdeeSandboxFaults.StepHold(audit: false, afterWork: true)
+        let (workspace, _, env) = try await Self.loadKilledWithAStepHeld(server, hold: hold, label: "kill-dry-run-\(afterSave)")
+        let unsettled = try LoadJournal(path: LoadRunner.journalPath(run: workspace.run.runDirectory)).unsettledSteps
+        let held = try #require(unsettled.first)
+        let names = held.documents.map(\.name).sorted()
+        // Other Submit calls may have been out when the load was killed: every bill whose receipt does not
+        // record the outcome of its call is in doubt.
+        let inDoubt = Set(unsettled.flatMap { call in
+            call.documents.filter { !LoadRunner.receiptRecords(step: call.step, workspace.run.receipt($0.name)) }.map(\.name)
+        })
+        #expect(Set(names).isSubset(of: inDoubt))
+        try FileSystem.remove(workspace.run.transform + "/\(names[0]).receipt.json")
+        let yaml = String(decoding: try FileSystem.read(workspace.root + "/ferry.yaml"), as: UTF8.self)
+        try FileSystem.writeAtomically(
+            yaml.replacingOccurrences(of: "after_save: audit", with: "after_save: \(afterSave)"), to: workspace.root + "/ferry.yaml")
+        let counts = server.store.requestCounts
+
+        let dry = try await FerryProcess.run(["load", "--workspace", workspace.root, "--dry-run"], environment: env)
+        #expect(dry.status == 0, "\(dry.stdout)\(dry.stderr)")
+        #expect(dry.stdout.contains(
+            "submit in doubt (never answered; no readable receipt: looked up in Kingdee before anything is sent, its "
+                + "receipt written again if found): \(names[0]).json"), "\(dry.stdout)")
+        let then = afterSave == "audit"
+            ? "FDocumentStatus asked first, then only the steps still missing sent"
+            : "FDocumentStatus asked and recorded, no submit or audit sent"
+        for name in names.dropFirst() {
+            #expect(dry.stdout.contains("submit in doubt (never answered; \(then)): \(name).json"), "\(dry.stdout)")
+        }
+        for name in names {
+            #expect(!dry.stdout.contains("already loaded: \(name).json"), "\(dry.stdout)")
+            #expect(!dry.stdout.contains("saved, still to submit/audit (FDocumentStatus asked first): \(name).json"), "\(dry.stdout)")
+        }
+        #expect(
+            dry.stderr.contains(", \(inDoubt.count) with a Submit or Audit never answered (FDocumentStatus asked); nothing sent"),
+            "\(dry.stderr)")
+        #expect(server.store.requestCounts == counts, "nothing sent")
+    }
+}
