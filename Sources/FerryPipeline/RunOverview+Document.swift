@@ -95,6 +95,13 @@ public struct DocumentStory: Sendable, Hashable {
     /// What to do next: the hints of the problem groups that name it, or what its state calls for.
     public var next: [String] = []
 
+    /// For a saved bill in doubt, the Submit or Audit (`submit`, `audit`) that was sent and never answered:
+    /// what is in doubt is that step, not the save. Nil otherwise.
+    public var stepInDoubt: String? {
+        guard document.state == .inDoubt, receipt != nil else { return nil }
+        return sends.last { ($0.kind == "submit" || $0.kind == "audit") && $0.settlement == nil }?.kind
+    }
+
     /// Whether nothing is left to do: loaded (and still produced) or filtered. `ferry status --document`
     /// exits 0 only when every document it shows is.
     public var isDone: Bool {
@@ -369,7 +376,12 @@ extension RunOverview {
         case .loaded: return ["nothing: the bill is in Kingdee"]
         case .filtered: return ["nothing: the scheme's filter leaves it out; change the filter and `ferry transform --run \(runID)` to book it"]
         case .pending: return ["`ferry load --run \(runID)` sends it"]
-        case .inDoubt: return ["`ferry load --run \(runID)` asks Kingdee whether it was saved before sending anything"]
+        case .inDoubt:
+            if story.stepInDoubt != nil {
+                return ["`ferry load --run \(runID)` asks Kingdee its FDocumentStatus and records it in the receipt, then sends "
+                    + "only the steps `target.after_save` still asks for (none without its payload)"]
+            }
+            return ["`ferry load --run \(runID)` asks Kingdee whether it was saved before sending anything"]
         case .rejected: return ["fix the source data, the template or the lookups, then `ferry transform --run \(runID)` and `ferry load --run \(runID)`"]
         case .failed: return ["fix what the error file says, then `ferry load --run \(runID) --retry-failed`"]
         case .changed: return ["compare the payload with the receipt and update the bill in Kingdee by hand (Ferry does not send it twice)"]
@@ -480,7 +492,10 @@ extension DocumentStory {
         }
         switch document.state {
         case .pending: loadLines.append("pending: not sent yet")
-        case .inDoubt: loadLines.append("in doubt: sent, and no answer says whether Kingdee saved it")
+        case .inDoubt:
+            loadLines.append(
+                stepInDoubt.map { "in doubt: saved; its \($0) was sent, and no answer says whether Kingdee did it" }
+                    ?? "in doubt: sent, and no answer says whether Kingdee saved it")
         case .changed: loadLines.append("changed since loaded: the payload's SHA-256 is not the receipt's; not sent again")
         default: break
         }

@@ -184,6 +184,13 @@ import WDTSandbox
         let listing = try TestSupport.runFerry(["status", "--workspace", workspace, "--documents", "--state", "in_doubt", "--json"])
         let listed = try JSONReader.parse(Array(listing.stdout.utf8))["documents"]?.arrayValue ?? []
         #expect(listed.compactMap { $0["bill_number"]?.stringValue } == ["GONE1", "RK1", "LOST1"], "by key (K-RK1) or bill number: \(listing.stdout)")
+        // Its story says the step is in doubt, not the save, and what the load does about it.
+        let story = try TestSupport.runFerry(["status", "--workspace", workspace, "--document", "RK1"])
+        #expect(story.stdout.contains("S000002 (audit) attempt 1, sent 2026-01-05T10:00:02Z (new): no answer recorded (in doubt)"), "\(story.stdout)")
+        #expect(story.stdout.contains("in doubt: saved; its audit was sent, and no answer says whether Kingdee did it"), "\(story.stdout)")
+        #expect(
+            story.stdout.contains("  next       `ferry load --run \(Self.runID)` asks Kingdee its FDocumentStatus and records it in the receipt"),
+            "\(story.stdout)")
     }
 
     /// An error file as the load writes it when a saved bill's Submit or Audit (`step`) fails: the bill keeps
