@@ -13,8 +13,12 @@ import Foundation
 ///                                                the organisation field and its FNumber when the payload
 ///                                                had one: org_field, org_number)
 /// {"seq":2,"kind":"settled","batch":"B000001",...}  after every document of that request has its receipt,
-///                                                error file, or has been handed to a retry / re-check
-/// {"seq":3,"kind":"reconciled",...}              after in-doubt batches were checked with ExecuteBillQuery
+///                                                error file, or has been handed to a retry / re-check;
+///                                                for an answered save, `bills`: the bills it saved
+///                                                ({"payload","kingdee_id","kingdee_number"})
+/// {"seq":3,"kind":"reconciled",...}              after in-doubt batches were checked with ExecuteBillQuery;
+///                                                `bills`: those found (and those the answer of a batch
+///                                                settled here saved), each with its `batch` too
 /// {"seq":4,"kind":"superseded","payload":...}    an error file removed because the document was loaded
 ///                                                later (its old content is kept here: the history of failures)
 /// {"seq":5,"kind":"inherited","batch":"B000005","from_run":...,"from_batch":...,"documents":[...]}
@@ -32,6 +36,10 @@ import Foundation
 /// settles it (a bill without a readable receipt too: asked, named in the load's output, nothing recorded).
 /// A `sent` (or `inherited`) without a `settled` or `reconciled` line for its batch means the process died
 /// (or lost the answer) while the batch was in flight: its documents without receipts are *in doubt*.
+/// A document a line's `bills` names was saved (`savedBills`, the latest save of each): without a receipt
+/// (removed by hand, lost) it is looked up by that Kingdee Id before anything is sent
+/// (`LoadSession.restoreMissingReceipts`), never sent as new while Kingdee has it. Lines of an older Ferry
+/// have no `bills`: their documents are not known saved, and still load.
 ///
 /// Receipts are renamed into place before their batch's settled line is appended. On a journalling file
 /// system (ext4's default, XFS) the flush that makes a later line durable (`fdatasync` of a file that
@@ -55,6 +63,25 @@ public final class LoadJournal: @unchecked Sendable {
         /// (a `sent` line, a bill named by number, or a line of an older Ferry). It lets a bill whose receipt
         /// is gone be asked about by Id, as the call named it.
         public var billID: String? = nil
+    }
+
+    /// A bill the journal shows Ferry saved: a `settled` line's `bills` (the answer named it) or a
+    /// `reconciled` line's (ExecuteBillQuery found it after a lost answer). The latest save of a payload.
+    public struct SavedBill: Sendable, Hashable {
+        /// Payload name.
+        public var name: String
+        /// The batch that saved it (its `sent` or `inherited` line), or "" when not known.
+        public var batch: String
+        /// The form id of that batch, or "" when not known.
+        public var formID: String
+        /// The FBillNo sent.
+        public var billNumber: String
+        /// The payload SHA-256 sent (what Kingdee holds).
+        public var sha256: String
+        /// Kingdee's Id of the bill (`FID`).
+        public var billID: String
+        /// The number Kingdee saved it under (another than `billNumber` when its numbering rule replaced it).
+        public var kingdeeNumber: String
     }
 
     /// A bill's organisation as a load matched it: a Model field (`KingdeeTargetConfig.existenceCheckOrgField`)
@@ -183,6 +210,10 @@ public final class LoadJournal: @unchecked Sendable {
     private var reconciledLines: [(at: String?, batches: [String], outcome: [String: String])] = []
     /// The `superseded` lines read back or written, by payload name, in order.
     private var supersededLines: [String: [SupersededError]] = [:]
+    /// The form id of each batch (`sent`, `inherited` and `step` lines).
+    private var batchFormIDs: [String: String] = [:]
+    /// The latest save of each payload the journal shows (`bills` of `settled` and `reconciled` lines).
+    private var saved: [String: SavedBill] = [:]
 
     /// Opens (and reads) the journal at `path`; the file is created on the first write.
     ///
@@ -224,6 +255,7 @@ public final class LoadJournal: @unchecked Sendable {
                     attempt: value["attempt"]?.scalarText.flatMap { Int($0) }, reason: value["reason"]?.stringValue,
                     fromRun: value["from_run"]?.stringValue, fromBatch: value["from_batch"]?.stringValue)
                 sent.append((batch, value["formid"]?.stringValue ?? "", documents))
+                batchFormIDs[batch] = value["formid"]?.stringValue ?? ""
                 batchEntries[batch, default: []].append(contentsOf: documents)
                 for d in documents { lastSent[d.name] = d.sha256 }
             case "step":
@@ -238,6 +270,8 @@ public final class LoadJournal: @unchecked Sendable {
             case "settled":
                 if let batch = value["batch"]?.stringValue {
                     closed.insert(batch)
+                    Self.noteSaved(
+                        value["bills"], batch: batch, into: &saved, entries: batchEntries, formIDs: batchFormIDs, lastSent: lastSent)
                     sendLines[batch]?.settlement = Settlement(
                         kind: "settled", at: value["at"]?.stringValue, summary: Self.settledSummary(value))
                 }
@@ -249,6 +283,8 @@ public final class LoadJournal: @unchecked Sendable {
                     for number in (value[verdict]?.arrayValue ?? []).compactMap(\.scalarText) { outcome[number] = verdict }
                 }
                 reconciledLines.append((value["at"]?.stringValue, batches, outcome))
+                Self.noteSaved(
+                    value["bills"], batch: nil, into: &saved, entries: batchEntries, formIDs: batchFormIDs, lastSent: lastSent)
                 let checked = ["found", "missing", "unknowable"].flatMap { value[$0]?.arrayValue ?? [] }.compactMap(\.scalarText)
                 doubtedNames.formUnion(Self.names(in: batches, billNumbers: Set(checked), entries: batchEntries))
             case "superseded":
@@ -265,6 +301,27 @@ public final class LoadJournal: @unchecked Sendable {
         unsettledSteps = steps.filter { !closed.contains($0.0) }.map { (batch: $0.0, step: $0.1, formID: $0.2, documents: $0.3) }
         for batch in unsettled { doubtedNames.formUnion(batch.documents.map(\.name)) }
     }
+
+    /// Takes the `bills` of a `settled` line of `batch` (or, with nil, of a `reconciled` line: each names its
+    /// batch) into `saved`. Absent from lines of an older Ferry: nothing is taken then.
+    private static func noteSaved(
+        _ bills: JSONValue?, batch: String?, into saved: inout [String: SavedBill], entries batchEntries: [String: [Entry]],
+        formIDs batchFormIDs: [String: String], lastSent: [String: String]
+    ) {
+        for bill in bills?.arrayValue ?? [] {
+            guard let name = bill["payload"]?.stringValue, let id = bill["kingdee_id"]?.scalarText, !id.isEmpty else { continue }
+            let batch = batch ?? bill["batch"]?.stringValue ?? ""
+            let entry = batchEntries[batch]?.last { $0.name == name }
+            saved[name] = SavedBill(
+                name: name, batch: batch, formID: batchFormIDs[batch] ?? "",
+                billNumber: entry?.billNumber ?? bill["kingdee_number"]?.scalarText ?? "",
+                sha256: entry?.sha256 ?? lastSent[name] ?? "", billID: id,
+                kingdeeNumber: bill["kingdee_number"]?.scalarText ?? entry?.billNumber ?? "")
+        }
+    }
+
+    /// The bills the journal shows Ferry saved, the latest save of each payload, by payload name.
+    public var savedBills: [String: SavedBill] { lock.withLock { saved } }
 
     /// Every batch the journal read back that held the payload `name`, in the order they were sent, each
     /// with how it ended (for a reconciled batch, what the check found for this document).
@@ -346,6 +403,7 @@ public final class LoadJournal: @unchecked Sendable {
             nextSequence += 1
             let batch = "B" + Self.pad(s)
             batchEntries[batch] = entries
+            batchFormIDs[batch] = formID
             for d in entries { lastSent[d.name] = d.sha256 }
             return (s, batch)
         }
@@ -403,6 +461,7 @@ public final class LoadJournal: @unchecked Sendable {
             nextSequence += 1
             let id = "B" + Self.pad(s)
             batchEntries[id] = documents
+            batchFormIDs[id] = formID
             for d in documents { lastSent[d.name] = d.sha256 }
             doubtedNames.formUnion(documents.map(\.name))
             inherited.insert(run + "/" + batch)
@@ -418,24 +477,37 @@ public final class LoadJournal: @unchecked Sendable {
         return id
     }
 
-    /// Records that every document of `batch` has an outcome (receipt, error file, or a later batch).
-    public func recordSettled(batch: String, summary: JSONValue) throws(Diagnostic) {
+    /// A bill an answer or ExecuteBillQuery showed saved, as `recordSettled` and `recordReconciled` take it:
+    /// the payload name, the batch that sent it, Kingdee's Id and number.
+    public typealias SavedByKingdee = (name: String, batch: String, id: String, number: String)
+
+    /// Records that every document of `batch` has an outcome (receipt, error file, or a later batch);
+    /// `saved`, the bills its answer saved (the line's `bills`: payload, Kingdee's Id and number).
+    public func recordSettled(batch: String, summary: JSONValue, saved bills: [SavedByKingdee] = []) throws(Diagnostic) {
         var object = JSONObject()
         object.append("seq", .number(String(takeSequence())))
         object.append("kind", "settled")
         object.append("batch", .string(batch))
         object.append("at", .string(Timestamp.now()))
         for member in summary.objectValue?.members ?? [] { object.append(member.key, member.value) }
+        if !bills.isEmpty {
+            let value = Self.json(bills, withBatch: false)
+            object.append("bills", value)
+            lock.withLock {
+                Self.noteSaved(value, batch: batch, into: &saved, entries: batchEntries, formIDs: batchFormIDs, lastSent: lastSent)
+            }
+        }
         // Not flushed on its own: if a crash loses it (with the receipts written just before it), the batch
         // is in doubt again and the next load asks Kingdee; nothing is sent twice. Only `sent` must be durable.
         try append(.object(object), durable: false)
     }
 
     /// Records that in-doubt `batches` were checked: `found` now have receipts, `missing` go out again,
-    /// `unknowable` cannot be told (Kingdee renumbers bills) and get error files instead.
-    public func recordReconciled(batches: [String], found: [String], missing: [String], unknowable: [String] = [])
-        throws(Diagnostic)
-    {
+    /// `unknowable` cannot be told (Kingdee renumbers bills) and get error files instead. `bills`: the bills
+    /// found, with their Kingdee Id (and those the answer of a batch settled here had saved).
+    public func recordReconciled(
+        batches: [String], found: [String], missing: [String], unknowable: [String] = [], bills: [SavedByKingdee] = []
+    ) throws(Diagnostic) {
         lock.withLock {
             doubtedNames.formUnion(
                 Self.names(in: batches, billNumbers: Set(found + missing + unknowable), entries: batchEntries))
@@ -448,6 +520,14 @@ public final class LoadJournal: @unchecked Sendable {
         if !unknowable.isEmpty, case .object(var object) = entry {
             object.append("unknowable", .array(unknowable.map { .string($0) }))
             entry = .object(object)
+        }
+        if !bills.isEmpty, case .object(var object) = entry {
+            let value = Self.json(bills, withBatch: true)
+            object.append("bills", value)
+            entry = .object(object)
+            lock.withLock {
+                Self.noteSaved(value, batch: nil, into: &saved, entries: batchEntries, formIDs: batchFormIDs, lastSent: lastSent)
+            }
         }
         try append(entry, durable: false)
     }
@@ -503,6 +583,18 @@ public final class LoadJournal: @unchecked Sendable {
                 object.append("org_number", .string(organization.number))
             }
             if let billID = d.billID { object.append("kingdee_id", .string(billID)) }
+            return .object(object)
+        })
+    }
+
+    /// The `bills` of a `settled` line (`withBatch` false: its batch is the line's) or a `reconciled` one.
+    static func json(_ bills: [SavedByKingdee], withBatch: Bool) -> JSONValue {
+        .array(bills.map { bill in
+            var object = JSONObject()
+            object.append("payload", .string(bill.name))
+            if withBatch { object.append("batch", .string(bill.batch)) }
+            object.append("kingdee_id", .string(bill.id))
+            object.append("kingdee_number", .string(bill.number))
             return .object(object)
         })
     }

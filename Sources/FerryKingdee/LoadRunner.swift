@@ -876,7 +876,7 @@ final class LoadSession: @unchecked Sendable {
                     progress("load: \(batch) \(missing.count) document(s) not in Kingdee yet; asking again in "
                         + "\(config.inDoubtRecheckSeconds) s before sending them again")
                     try? await Task.sleep(nanoseconds: UInt64(config.inDoubtRecheckSeconds * 1_000_000_000))
-                    missing = try await reconcile(missing, batches: [])
+                    missing = try await reconcile(missing, batches: [], batchOf: Dictionary(uniqueKeysWithValues: missing.map { ($0.name, batch) }))
                 }
                 lock.withLock {
                     summary.inDoubtFound += documents.count - missing.count
@@ -979,9 +979,12 @@ final class LoadSession: @unchecked Sendable {
         var retrySet: [PayloadDocument] = []
         var rest: [PayloadDocument] = []
         var counts = (saved: 0, failed: 0)
+        /// The bills this answer saved, for the journal: a receipt removed later is then looked up by Id.
+        var savedBills: [LoadJournal.SavedByKingdee] = []
         for document in documents {
             if let success = saved[document.name] {
                 try writeReceipt(document, id: success.id, number: success.number, batch: batch, how: "saved", status: nil)
+                savedBills.append((document.name, batch, success.id.scalarText ?? "", success.number))
                 counts.saved += 1
             } else if let success = renumbered[document.name], !doubtful.contains(document.name) {
                 try writeReceipt(
@@ -990,6 +993,7 @@ final class LoadSession: @unchecked Sendable {
                     status: nil)
                 progress("load: \(batch) warning: \(document.name) was saved as \(success.number), not \(document.billNumber): "
                     + "the bill type's numbering rule (编码规则) replaces FBillNo; let it keep the number sent")
+                savedBills.append((document.name, batch, success.id.scalarText ?? "", success.number))
                 counts.saved += 1
             } else if let success = perhapsRenumbered[document.name], !doubtful.contains(document.name),
                 attributed[document.name] == nil
@@ -1034,7 +1038,7 @@ final class LoadSession: @unchecked Sendable {
         var missing: [PayloadDocument] = []
         if !inDoubt.isEmpty {
             for d in inDoubt { note([d], msgCode: status.msgCode, message: "Kingdee's answer did not settle this document") }
-            missing = try await reconcile(inDoubt, batches: [batch])
+            missing = try await reconcile(inDoubt, batches: [batch], answered: savedBills)
             let found = inDoubt.count - missing.count
             // Kingdee said the number exists but does not have it under that number (or has it only under
             // another organisation): not Ferry's bill, an error, neither found nor sent again.
@@ -1048,9 +1052,10 @@ final class LoadSession: @unchecked Sendable {
                 summary.inDoubtResent += missing.count
             }
         } else {
-            try journal.recordSettled(batch: batch, summary: [
-                "saved": .number(String(counts.saved)), "failed": .number(String(counts.failed)),
-            ])
+            try journal.recordSettled(
+                batch: batch,
+                summary: ["saved": .number(String(counts.saved)), "failed": .number(String(counts.failed))],
+                saved: savedBills)
         }
         if config.afterSave != .none {
             // The bills this answer saved: submitted (and audited) now, in one call per step.
@@ -1598,7 +1603,7 @@ final class LoadSession: @unchecked Sendable {
     /// - Throws: a `Diagnostic` when Kingdee cannot be asked (after retries): nothing is re-sent then.
     func reconcile(
         _ documents: [PayloadDocument], batches: [String], batchOf: [String: String] = [:],
-        sentSHA256: [String: String] = [:]
+        sentSHA256: [String: String] = [:], answered: [LoadJournal.SavedByKingdee] = []
     ) async throws(Diagnostic) -> [PayloadDocument] {
         // The bills Kingdee has with these numbers, by form id and number (one per organisation using it).
         var existing: [String: [String: [KingdeeClient.ExistingBill]]] = [:]
@@ -1642,9 +1647,15 @@ final class LoadSession: @unchecked Sendable {
             unknowable = missing
             missing = []
         }
+        // The bills found, by Id, with those the answer of a batch settled here saved: a receipt removed
+        // later is looked up by Id (`restoreMissingReceipts`), never sent as new while Kingdee has the bill.
+        let foundBills = documents.compactMap { document -> LoadJournal.SavedByKingdee? in
+            guard let hit = found[document.name], let id = hit.id.scalarText, !id.isEmpty else { return nil }
+            return (document.name, batchOf[document.name] ?? batches.first ?? "", id, hit.number)
+        }
         try journal.recordReconciled(
             batches: batches, found: documents.filter { found[$0.name] != nil }.map(\.billNumber),
-            missing: missing.map(\.billNumber), unknowable: unknowable.map(\.billNumber))
+            missing: missing.map(\.billNumber), unknowable: unknowable.map(\.billNumber), bills: answered + foundBills)
         for document in unknowable {
             let error = KingdeeResponseStatus.ErrorEntry(
                 fieldName: "FBillNo",

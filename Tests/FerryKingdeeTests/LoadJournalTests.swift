@@ -192,3 +192,27 @@ import Testing
         #expect(error?.description.contains("must not be edited") == true)
     }
 }
+
+extension LoadJournalTests {
+    /// `settled` and `reconciled` lines name the bills saved (`bills`); lines of an older Ferry, without
+    /// them, still load and show none.
+    @Test func settledAndReconciledLinesRecordTheBillsSaved() throws {
+        let directory = TestSupport.makeTemporaryDirectory("ferry-journal-bills")
+        let path = directory + "/journal.jsonl"
+        let lines = [
+            #"{"seq":1,"kind":"sent","batch":"B000001","formid":"STK_MISCELLANEOUS","documents":[{"payload":"a","FBillNo":"A1","payload_sha256":"s1"},{"payload":"b","FBillNo":"B1","payload_sha256":"s2"}]}"#,
+            #"{"seq":2,"kind":"settled","batch":"B000001","saved":2,"failed":0}"#,
+            #"{"seq":3,"kind":"sent","batch":"B000003","formid":"STK_MISCELLANEOUS","documents":[{"payload":"c","FBillNo":"C1","payload_sha256":"s3"}]}"#,
+            #"{"seq":4,"kind":"reconciled","batches":["B000003"],"found":["C1"],"missing":[],"bills":[{"payload":"c","batch":"B000003","kingdee_id":"7","kingdee_number":"C1"}]}"#,
+        ]
+        try FileSystem.writeAtomically(lines.joined(separator: "\n") + "\n", to: path)
+        let journal = try LoadJournal(path: path)
+        #expect(journal.savedBills.keys.sorted() == ["c"], "an old settled line records no bills")
+        let c = try #require(journal.savedBills["c"])
+        #expect(c.billID == "7" && c.batch == "B000003" && c.formID == "STK_MISCELLANEOUS" && c.sha256 == "s3" && c.billNumber == "C1")
+        try journal.recordSettled(batch: "B000001", summary: ["saved": 1], saved: [("a", "B000001", "9", "QTRK9")])
+        let reread = try LoadJournal(path: path)
+        let a = try #require(reread.savedBills["a"])
+        #expect(a.billID == "9" && a.kingdeeNumber == "QTRK9" && a.billNumber == "A1" && a.sha256 == "s1")
+    }
+}
