@@ -85,6 +85,11 @@ public struct LoadPlan: Sendable {
     /// `step` line; the receipt does not record the outcome), by payload name: the load asks Kingdee their
     /// FDocumentStatus and records it. Not listed in `alreadyLoaded` nor `unfinished`.
     public var stepsInDoubt: [StepInDoubt] = []
+    /// Valid payloads without a receipt that the journal shows an earlier load saved (answered, or found
+    /// by ExecuteBillQuery), by payload name with the Kingdee Id recorded: the load looks each up by that
+    /// Id before anything is sent; found, its receipt is written again; not found (deleted in Kingdee), it
+    /// is sent as new. Not in `batches` (nor in `stepsInDoubt`).
+    public var savedWithoutReceipt: [(name: String, billID: String)] = []
 
     /// A saved bill whose Submit or Audit was sent and never answered.
     public struct StepInDoubt: Sendable, Hashable {
@@ -93,7 +98,7 @@ public struct LoadPlan: Sendable {
         /// The step that was sent: `submit` or `audit`.
         public var step: String
         /// Whether the bill has a readable receipt. Without one it is looked up in Kingdee before anything is
-        /// sent (`restoreReceiptsOfEarlierSteps`): found, its receipt is written again.
+        /// sent (`restoreMissingReceipts`): found, its receipt is written again.
         public var hasReceipt: Bool
         /// Whether `target.after_save` still asks for a step its receipt does not record and the load would
         /// take it on (its payload unchanged): after asking, it may submit or audit the bill.
@@ -294,6 +299,15 @@ public enum LoadRunner {
                 plan.unfinished.removeAll { $0 == name }
             }
             plan.stepsInDoubt.append(.init(name: name, step: step, hasReceipt: readable, mayAdvance: unfinished))
+        }
+        // Saved by an earlier load, receipt gone: looked up by Id first (`restoreMissingReceipts`).
+        let stepNames = Set(plan.stepsInDoubt.map(\.name))
+        for (bill, _) in LoadSession.savedWithoutReceipt(
+            journal, directory: directory, listing: scan.listing, organizationField: config.existenceCheckOrgField)
+        where !stepNames.contains(bill.name) && !inDoubtNames.contains(bill.name) {
+            plan.savedWithoutReceipt.append((bill.name, bill.billID))
+            pending.removeAll { $0.name == bill.name }
+            plan.failedNotRetried.removeAll { $0 == bill.name }
         }
         // In doubt without a valid payload: looked up in Kingdee, never sent (see `journalOnlyDocuments`).
         plan.inDoubt += LoadSession.journalOnlyDocuments(
@@ -552,14 +566,18 @@ final class LoadSession: @unchecked Sendable {
             }
         }
 
-        // Bills of an earlier load's unanswered Submit or Audit whose receipt is gone: Ferry saved them, so
-        // Kingdee is asked about them before anything is sent.
-        let missingReceipts = try await restoreReceiptsOfEarlierSteps(earlierSteps)
+        // Bills Ferry saved whose receipt is gone (of an earlier load's unanswered Submit or Audit, or of an
+        // answered save or a bill ExecuteBillQuery found): Kingdee is asked about them by Id before anything
+        // is sent, so none is saved twice.
+        let afterReconcile = journal.unsettled.isEmpty ? Set(listed) : Set(FileSystem.list(directory))
+        let savedWithoutReceipt = Self.savedWithoutReceipt(
+            journal, directory: directory, listing: afterReconcile, organizationField: config.existenceCheckOrgField)
+        let missingReceipts = try await restoreMissingReceipts(steps: earlierSteps, saved: savedWithoutReceipt)
 
         // Reconciling or restoring wrote receipts: list again then, else the first listing holds.
         var scan = Scan(
             directory: directory,
-            listing: journal.unsettled.isEmpty && missingReceipts.isEmpty ? Set(listed) : Set(FileSystem.list(directory)),
+            listing: missingReceipts.isEmpty ? afterReconcile : Set(FileSystem.list(directory)),
             organizationField: config.existenceCheckOrgField)
         var names: [String] = []
         /// The SHA-256 of every valid payload, by name: only a bill whose receipt holds the payload as it is
@@ -1204,7 +1222,7 @@ final class LoadSession: @unchecked Sendable {
     /// sent by `advance` already, and a step it no longer asks for is not done. A bill Kingdee does not find
     /// gets no error file (its receipt stands, as every receipt does with `none`); the load says so.
     /// A bill without a readable receipt is not asked here (nothing to record into): it was asked before
-    /// anything was sent (`restoreReceiptsOfEarlierSteps`).
+    /// anything was sent (`restoreMissingReceipts`).
     ///
     /// - Throws: a `Diagnostic` when Kingdee cannot be asked (after retries); the calls stay unsettled.
     func askStatusOfEarlierSteps(_ batches: [(batch: String, documents: [LoadJournal.Entry])]) async throws(Diagnostic) {
@@ -1237,31 +1255,65 @@ final class LoadSession: @unchecked Sendable {
         }
     }
 
-    /// Asks Kingdee about the bills of Submit and Audit calls an earlier load sent and never got the answer
-    /// of (`steps`) that have no readable receipt (removed or broken by hand). The journal shows Ferry saved
-    /// them (a step is sent only for a saved bill), so none is sent as new before Kingdee is asked: by the
-    /// Id the `step` line recorded (by the number it named the bill by, Kingdee's, for a line of an older
-    /// Ferry). A bill Kingdee has gets its receipt again (`how` says so; with the payload SHA-256 the journal
-    /// recorded, so a payload changed since shows as changed) and the steps its FDocumentStatus shows
-    /// (`markStep`); one it does not have (deleted there), or a number more than one bill has, gets
-    /// nothing, and is sent as any payload without a receipt. Each bill is named in the progress output.
+    /// The bills the journal shows Ferry saved (`LoadJournal.savedBills`) whose payload is valid and has no
+    /// receipt in `listing` (removed by hand, or lost), by name. Each is looked up by its Kingdee Id before
+    /// anything is sent (`restoreMissingReceipts`). A receipt that exists but cannot be read is not read
+    /// here (that would read every receipt): the scan finds it and asks Kingdee by FBillNo.
+    static func savedWithoutReceipt(
+        _ journal: LoadJournal, directory: String, listing: Set<String>, organizationField: String
+    ) -> [(bill: LoadJournal.SavedBill, payload: PayloadDocument)] {
+        var result: [(bill: LoadJournal.SavedBill, payload: PayloadDocument)] = []
+        for (name, bill) in journal.savedBills.sorted(by: { $0.key < $1.key }) {
+            guard listing.contains(name + ".json"), !listing.contains(name + ".receipt.json") else { continue }
+            guard let payload = try? PayloadDirectory.load(directory + "/" + name + ".json", organizationField: organizationField)
+            else { continue }
+            result.append((bill, payload))
+        }
+        return result
+    }
+
+    /// Asks Kingdee about bills the journal shows Ferry saved that have no readable receipt (removed or
+    /// broken by hand), before anything is sent: the bills of Submit and Audit calls an earlier load sent and
+    /// never got the answer of (`steps`: a step is sent only for a saved bill), and the bills of answered
+    /// saves (`saved`, from `savedWithoutReceipt`; one a step names is asked once, as a step's). None is sent
+    /// as new before Kingdee is asked: by the Id the journal recorded (for a `step` line of an older Ferry,
+    /// by the number it named the bill by, Kingdee's). A bill Kingdee has gets its receipt again (`how`
+    /// says so; with the payload SHA-256 the journal recorded, so a payload changed since shows as changed)
+    /// and the steps its FDocumentStatus shows (`markStep`); one it does not have (deleted there), or a
+    /// number more than one bill has, gets nothing, and is sent as any payload without a receipt. Each bill
+    /// is named in the progress output.
     ///
-    /// - Returns: by payload name, what was found, for the call's `settled` line.
+    /// - Returns: by payload name, what was found (for a step call's `settled` line).
     /// - Throws: a `Diagnostic` when Kingdee cannot be asked (after retries): nothing is sent then.
-    func restoreReceiptsOfEarlierSteps(
-        _ steps: [(batch: String, step: String, formID: String, documents: [LoadJournal.Entry])]
+    func restoreMissingReceipts(
+        steps: [(batch: String, step: String, formID: String, documents: [LoadJournal.Entry])],
+        saved: [(bill: LoadJournal.SavedBill, payload: PayloadDocument)] = []
     ) async throws(Diagnostic) -> [String: String] {
         var seen: Set<String> = []
-        var bills: [(entry: LoadJournal.Entry, step: String, batch: String, formID: String)] = []
+        /// `step`: the step call in doubt (nil: an answered save); `batch`, the step call's or the save's.
+        var bills: [(entry: LoadJournal.Entry, step: String?, batch: String, formID: String)] = []
         for step in steps {
             for entry in step.documents where seen.insert(entry.name).inserted {
                 let receipt = Scan.readJSON(PayloadDirectory.receiptPath(directory: directory, name: entry.name))
                 if receipt?.objectValue == nil { bills.append((entry, step.step, step.batch, step.formID)) }
             }
         }
+        let stepBills = bills.count
+        for (bill, payload) in saved where seen.insert(bill.name).inserted {
+            let entry = LoadJournal.Entry(
+                name: bill.name, billNumber: bill.billNumber.isEmpty ? payload.billNumber : bill.billNumber,
+                sha256: bill.sha256.isEmpty ? payload.sha256 : bill.sha256, organization: nil, billID: bill.billID)
+            bills.append((entry, nil, bill.batch, bill.formID.isEmpty ? payload.formID : bill.formID))
+        }
         guard !bills.isEmpty else { return [:] }
-        progress("load: \(bills.count) saved bill(s) had a Submit or Audit in flight when an earlier load stopped and have "
-            + "no readable receipt (removed or edited by hand?); asking Kingdee about them before anything is sent")
+        if stepBills > 0 {
+            progress("load: \(stepBills) saved bill(s) had a Submit or Audit in flight when an earlier load stopped and have "
+                + "no readable receipt (removed or edited by hand?); asking Kingdee about them before anything is sent")
+        }
+        if bills.count > stepBills {
+            progress("load: \(bills.count - stepBills) bill(s) an earlier load saved have no readable receipt (removed or "
+                + "edited by hand?); asking Kingdee about them by Id before anything is sent")
+        }
         var findings: [String: String] = [:]
         // One query per form, chunk and way of naming the bills (by id when the journal has every one's).
         let groups = Dictionary(grouping: bills) { "\($0.formID)|\($0.entry.billID == nil)" }
@@ -1274,13 +1326,16 @@ final class LoadSession: @unchecked Sendable {
                     formID: chunk[0].formID, numbers: byID ? [] : chunk.map(\.entry.billNumber),
                     ids: byID ? chunk.compactMap(\.entry.billID) : [], organizationField: "",
                     what: "whether \(chunk.count) saved bill(s) without a receipt exist")
-                lock.withLock { statusAsked.formUnion(chunk.map(\.entry.name)) }
+                lock.withLock { statusAsked.formUnion(chunk.filter { $0.step != nil }.map(\.entry.name)) }
                 for (entry, step, batch, formID) in chunk {
                     let matches = found.filter { byID ? $0.id.scalarText == entry.billID : $0.number == entry.billNumber }
                     let payloadPath = directory + "/" + entry.name + ".json"
                     let hasPayload = FileSystem.exists(payloadPath)
-                    let said = "load: \(entry.billNumber) has no readable receipt, though its \(step) (\(batch)) was sent "
-                        + "by an earlier load and never answered: "
+                    let said = step.map {
+                        "load: \(entry.billNumber) has no readable receipt, though its \($0) (\(batch)) was sent "
+                            + "by an earlier load and never answered: "
+                    } ?? "load: \(entry.billNumber) has no readable receipt, though \(batch.isEmpty ? "an earlier load" : batch) "
+                        + "saved it in Kingdee (Id \(entry.billID ?? "?")): "
                     guard matches.count == 1, let bill = matches.first else {
                         findings[entry.name] = matches.isEmpty
                             ? "not found in Kingdee, nothing recorded"
@@ -1290,7 +1345,8 @@ final class LoadSession: @unchecked Sendable {
                                 ? "Kingdee does not find it (deleted there?); nothing recorded"
                                 : "Kingdee has \(matches.count) bills numbered \(entry.billNumber) (other organisations'?); "
                                     + "nothing recorded: check in Kingdee which is Ferry's")
-                            + (hasPayload ? "; its payload is sent as any without a receipt" : "; its payload is gone: nothing to send"))
+                            + (!hasPayload ? "; its payload is gone: nothing to send"
+                                : step == nil ? "; its payload is sent as new" : "; its payload is sent as any without a receipt"))
                         continue
                     }
                     // The bill as the payload names it now, when it can be read; else as the journal does.
@@ -1298,9 +1354,10 @@ final class LoadSession: @unchecked Sendable {
                     let document = payload ?? PayloadDocument(
                         path: payloadPath, name: entry.name, formID: formID, options: JSONObject(), modelJSON: [],
                         billNumber: entry.billNumber, sha256: entry.sha256)
-                    let sent = journal.sends(of: entry.name).last { $0.kind == "sent" || $0.kind == "inherited" }
+                    let receiptBatch = step == nil
+                        ? batch : journal.sends(of: entry.name).last { $0.kind == "sent" || $0.kind == "inherited" }?.batch ?? batch
                     try writeReceipt(
-                        document, id: bill.id, number: bill.number, batch: sent?.batch ?? batch,
+                        document, id: bill.id, number: bill.number, batch: receiptBatch,
                         how: "found by ExecuteBillQuery (its receipt was missing)", status: bill.status,
                         payloadSHA256: entry.sha256)
                     let saved = Self.savedDocument(

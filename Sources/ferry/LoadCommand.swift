@@ -83,16 +83,22 @@ struct LoadCommand: AsyncParsableCommand {
                     : "FDocumentStatus asked and recorded, no submit or audit sent"
             out += "\(bill.step) in doubt (never answered; \(then)): \(bill.name).json\n"
         }
+        for bill in plan.savedWithoutReceipt {
+            out += "saved earlier as Id \(bill.billID) (no receipt: looked up in Kingdee before anything is sent, its receipt "
+                + "written again if found, sent as new if not): \(bill.name).json\n"
+        }
         print(out, terminator: "")
         for d in plan.invalid { Console.print(d) }
         let count = plan.batches.reduce(0) { $0 + $1.documents.count }
         // Bills whose Submit or Audit was never answered: their FDocumentStatus is asked, so they are counted.
         let steps = plan.stepsInDoubt.isEmpty
             ? "" : ", \(plan.stepsInDoubt.count) with a Submit or Audit never answered (FDocumentStatus asked)"
+        let lookedUp = plan.savedWithoutReceipt.isEmpty
+            ? "" : ", \(plan.savedWithoutReceipt.count) saved earlier without a receipt (looked up in Kingdee first)"
         Console.error(
             "ferry load --dry-run: \(count) document(s) in \(plan.batches.count) batch(es) would be sent; "
                 + "\(plan.invalid.count) invalid, \(plan.alreadyLoaded.count) already loaded, \(plan.changed.count) changed"
-                + steps + "; nothing sent")
+                + steps + lookedUp + "; nothing sent")
     }
 
     static func printSummary(_ s: LoadSummary) {

@@ -428,3 +428,129 @@ struct ExactlyOnceTests {
         #expect(numbersOnly.count == 1 && numbersOnly[0].organization == nil)
     }
 }
+
+/// A receipt removed by hand (or lost) for a bill an earlier, answered batch saved: the journal's `settled`
+/// line records the bill's Kingdee Id, so the next load asks Kingdee about it by that Id before sending
+/// anything, instead of sending it as new (a duplicate refusal, or with a numbering rule a second bill).
+extension ExactlyOnceTests {
+    @Test(arguments: [false, true])
+    func aReceiptRemovedByHandIsLookedUpByIdNotSentAgain(deletedInKingdee: Bool) async throws {
+        let server = try await KingdeeSandboxServer.start()
+        defer { Task { await server.stop() } }
+        let store = server.store
+        let workspace = try CrashTests.Workspace("receipt-removed-\(deletedInKingdee ? "deleted" : "kept")")
+        let numbers = try PayloadGenerator.write(count: 5, into: workspace.run.transform)
+        try AfterSaveTests.writeManifest(numbers, into: workspace.run.transform)
+        let env = CrashTests.environment(server)
+        let first = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        let removed = [numbers[1], numbers[3]]
+        var ids: [String: String] = [:]
+        for number in removed {
+            ids[number] = try #require(workspace.run.receipt(number)?["kingdee"]?["Id"]?.scalarText)
+            try FileSystem.remove(workspace.run.transform + "/\(number).receipt.json")
+        }
+        if deletedInKingdee { store.deleteBill(removed[0]) }
+        let counts = store.requestCounts
+
+        // The dry run names them as looked up in Kingdee first, not as a batch to send.
+        let dry = try await FerryProcess.run(["load", "--workspace", workspace.root, "--dry-run"], environment: env)
+        for number in removed {
+            #expect(
+                dry.stdout.contains("saved earlier as Id \(ids[number]!) (no receipt: looked up in Kingdee before anything is "
+                    + "sent, its receipt written again if found, sent as new if not): \(number).json"), "\(dry.stdout)")
+        }
+        #expect(!dry.stdout.contains("batch 1:"), "\(dry.stdout)")
+        #expect(store.requestCounts == counts, "a dry run asks nothing")
+
+        let again = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        for number in removed {
+            let said = "load: \(number) has no readable receipt, though B"
+            #expect(again.stderr.contains(said), "\(again.stderr)")
+            let receipt = try #require(workspace.run.receipt(number))
+            if deletedInKingdee && number == removed[0] {
+                #expect(again.stderr.contains(
+                    "saved it in Kingdee (Id \(ids[number]!)): Kingdee does not find it (deleted there?); nothing recorded; "
+                        + "its payload is sent as new"), "\(again.stderr)")
+                #expect(receipt["how"]?.stringValue == "saved")
+                #expect(receipt["kingdee"]?["Id"]?.scalarText != ids[number])
+            } else {
+                #expect(again.stderr.contains("saved it in Kingdee (Id \(ids[number]!)): Kingdee has it (Id \(ids[number]!)"),
+                    "\(again.stderr)")
+                #expect(receipt["how"]?.stringValue == "found by ExecuteBillQuery (its receipt was missing)")
+                #expect(receipt["kingdee"]?["Id"]?.scalarText == ids[number])
+            }
+            #expect(receipt["kingdee"]?["Id"]?.scalarText == store.bill(number).map { String($0.id) })
+            #expect(store.bill(number)?.saveCount == 1)
+        }
+        #expect(store.duplicateRejections.isEmpty, "\(store.duplicateRejections)")
+        #expect(store.requestCounts["BatchSave"] == (counts["BatchSave"] ?? 0) + (deletedInKingdee ? 1 : 0), "\(store.requestCounts)")
+        #expect(store.bills.count == 5)
+
+        let status = try await FerryProcess.run(["status", "--workspace", workspace.root], environment: env)
+        #expect(status.status == 0, "\(status.stdout)\(status.stderr)")
+        #expect(status.stdout.contains("5 loaded, 0 failed, 0 in doubt, 0 pending, 0 changed"), "\(status.stdout)")
+        // Settled: the next load sends and asks nothing.
+        let settled = store.requestCounts
+        let third = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
+        #expect(third.status == 0, "\(third.stdout)\(third.stderr)")
+        #expect(store.requestCounts == settled, "\(store.requestCounts)")
+    }
+
+    /// With a numbering rule that replaces FBillNo, ExecuteBillQuery by FBillNo cannot find a bill: a
+    /// receipt removed by hand must never lead to a second bill. A payload edited since its save shows as
+    /// changed (the receipt written again records the SHA-256 Kingdee holds).
+    @Test func aReceiptRemovedByHandNeverMakesASecondBillWhenKingdeeRenumbers() async throws {
+        let server = try await KingdeeSandboxServer.start(configuration: .init(faults: .init(renumberBills: true)))
+        defer { Task { await server.stop() } }
+        let run = TestRun("renumbered-receipt-removed")
+        let numbers = try PayloadGenerator.write(count: 4, into: run.transform)
+        let first = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target(batchSize: 2))
+        #expect(first.loaded == 4 && server.store.bills.count == 4)
+        let before = [numbers[0], numbers[2]].map { run.receipt($0)?["kingdee"] }
+        for number in [numbers[0], numbers[2]] { try FileSystem.remove(run.transform + "/\(number).receipt.json") }
+        try FileSystem.writeAtomically(
+            JSONWriter().bytes(PayloadGenerator.payload(billNumber: numbers[2], quantity: "11")), to: run.transform + "/\(numbers[2]).json")
+
+        let again = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target(batchSize: 2))
+        #expect(server.store.bills.count == 4, "no second bill")
+        #expect(server.store.bills.allSatisfy { $0.saveCount == 1 })
+        #expect(again.loaded == 0 && again.failedTotal == 0 && again.requests == 0)
+        #expect(again.changed == [numbers[2]])
+        for (number, kingdee) in zip([numbers[0], numbers[2]], before) {
+            let receipt = try #require(run.receipt(number))
+            #expect(receipt["kingdee"] == kingdee)
+            #expect(receipt["kingdee"]?["Number"]?.stringValue?.hasPrefix("QTRK") == true)
+            #expect(receipt["how"]?.stringValue == "found by ExecuteBillQuery (its receipt was missing)")
+        }
+        let third = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target(batchSize: 2))
+        #expect(server.store.bills.count == 4 && third.requests == 0)
+    }
+}
+
+extension ExactlyOnceTests {
+    /// A bill whose answer was lost and that ExecuteBillQuery found: the `reconciled` line records its Id
+    /// (`bills`), so its receipt removed later is looked up by Id too, never sent again.
+    @Test func aReceiptOfABillFoundAfterALostAnswerIsLookedUpByIdWhenRemoved() async throws {
+        var faults = KingdeeSandboxFaults()
+        faults.dropAfterCommitAt = [1]
+        let server = try await KingdeeSandboxServer.start(configuration: .init(faults: faults))
+        defer { Task { await server.stop() } }
+        let run = TestRun("found-receipt-removed")
+        let numbers = try PayloadGenerator.write(count: 2, into: run.transform)
+        let first = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target(batchSize: 2, concurrency: 1))
+        #expect(first.inDoubtFound == 2 && server.store.bills.count == 2)
+        #expect(run.receipt(numbers[0])?["how"]?.stringValue == "found by ExecuteBillQuery")
+        let reconciled = try #require(run.journalEntries().last { $0["kind"]?.stringValue == "reconciled" })
+        #expect(reconciled["bills"]?.arrayValue?.count == 2)
+        let id = run.receipt(numbers[0])?["kingdee"]?["Id"]?.scalarText
+        try FileSystem.remove(run.transform + "/\(numbers[0]).receipt.json")
+        let saves = server.store.requestCounts["BatchSave"]
+        let again = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target(batchSize: 2, concurrency: 1))
+        #expect(again.requests == 0 && server.store.requestCounts["BatchSave"] == saves)
+        #expect(server.store.duplicateRejections.isEmpty)
+        #expect(run.receipt(numbers[0])?["kingdee"]?["Id"]?.scalarText == id)
+        #expect(run.receipt(numbers[0])?["how"]?.stringValue == "found by ExecuteBillQuery (its receipt was missing)")
+    }
+}
