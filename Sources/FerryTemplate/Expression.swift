@@ -82,8 +82,9 @@ public indirect enum Expression: Sendable, Hashable {
             case .none, .some(.null): return false
             case .some(.bool(let b)): return b
             case .some(.number(let n)): return !(ExactDecimal(n)?.isZero ?? false)
-            // WDT sends numbers as strings or numbers: "0" is as false as 0.
-            case .some(.string(let s)): return !s.isEmpty && !(ExactDecimal(s)?.isZero ?? false)
+            // WDT sends numbers as strings or numbers: "0" is as false as 0. Only white space (" ", U+3000) is
+            // as empty as "", as a field and a lookup read it (`ValueConversion.isBlank`).
+            case .some(.string(let s)): return !ValueConversion.isBlank(s) && !(ExactDecimal(s)?.isZero ?? false)
             case .some(.array(let a)): return !a.isEmpty
             case .some(.object(let o)): return !o.isEmpty
             }

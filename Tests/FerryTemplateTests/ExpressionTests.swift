@@ -6,6 +6,7 @@ import Testing
     let order: JSONValue = [
         "status": "80", "count": .number("0.00"), "name": "纯棉", "flag": true, "empty": "", "n": .number("12.30"),
         "zeroText": "0", "zero": .number("0"), "code": "1", "paddedCode": "001",
+        "blank": " ", "wideBlank": "\u{3000}\t", "spacedZero": "\u{3000}0 ", "spacedCode": " x ",
     ]
 
     func evaluate(_ text: String) throws -> Bool {
@@ -24,6 +25,9 @@ import Testing
         // A quoted literal is text: a code with leading zeros is not the number.
         ("paddedCode != '1'", true), ("code != '001'", true), ("paddedCode == '001'", true), ("code == 1", true),
         ("paddedCode == 1", true), ("status == '80.0'", false),
+        // Only white space is as empty as "" (as a field or a lookup reads it); spaces around a value change nothing.
+        ("blank", false), ("wideBlank", false), ("not blank", true), ("spacedZero", false), ("spacedCode", true),
+        ("blank == ' '", true),
     ])
     func evaluates(text: String, expected: Bool) throws {
         #expect(try evaluate(text) == expected, "\(text)")
