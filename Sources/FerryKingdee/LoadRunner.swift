@@ -694,8 +694,8 @@ final class LoadSession: @unchecked Sendable {
                     + "asking Kingdee their FDocumentStatus first")
             }
             for group in Dictionary(grouping: documents, by: \.formID).sorted(by: { $0.key < $1.key }).map(\.value) {
-                for start in stride(from: 0, to: group.count, by: max(1, config.batchSize)) {
-                    try await advance(Array(group[start..<min(start + max(1, config.batchSize), group.count)]), checkFirst: true)
+                for chunk in Self.chunks(of: group, size: config.batchSize) {
+                    try await advance(chunk, checkFirst: true)
                 }
             }
         }
@@ -1243,13 +1243,9 @@ final class LoadSession: @unchecked Sendable {
         let groups = Dictionary(grouping: documents) { "\($0.document.formID)|\($0.document.billID == nil)" }
         for key in groups.keys.sorted() {
             let group = groups[key]!
-            for start in stride(from: 0, to: group.count, by: max(1, config.batchSize)) {
-                let chunk = Array(group[start..<min(start + max(1, config.batchSize), group.count)])
+            for chunk in Self.chunks(of: group, size: config.batchSize) {
                 _ = try await documentStatuses(chunk.map(\.document), batch: chunk[0].batch, reportMissing: { document in
-                    self.progress(
-                        "load: ExecuteBillQuery does not find bill \(document.billNumber)"
-                            + (document.billID.map { " (Id \($0))" } ?? "") + " in Kingdee, though it has a receipt "
-                            + "(deleted in Kingdee?); its receipt is kept: check the bill in Kingdee")
+                    self.progress("load: " + Self.notInKingdee(document) + "; its receipt is kept: check the bill in Kingdee")
                 })
             }
         }
@@ -1320,8 +1316,7 @@ final class LoadSession: @unchecked Sendable {
         for key in groups.keys.sorted() {
             let group = groups[key]!.sorted { $0.entry.name < $1.entry.name }
             let byID = group[0].entry.billID != nil
-            for start in stride(from: 0, to: group.count, by: max(1, config.batchSize)) {
-                let chunk = Array(group[start..<min(start + max(1, config.batchSize), group.count)])
+            for chunk in Self.chunks(of: group, size: config.batchSize) {
                 let found = try await queryBills(
                     formID: chunk[0].formID, numbers: byID ? [] : chunk.map(\.entry.billNumber),
                     ids: byID ? chunk.compactMap(\.entry.billID) : [], organizationField: "",
@@ -1377,6 +1372,17 @@ final class LoadSession: @unchecked Sendable {
         return findings
     }
 
+    /// `documents` in runs of at most `size` (at least 1): one call or query each.
+    static func chunks<T>(of documents: [T], size: Int) -> [[T]] {
+        stride(from: 0, to: documents.count, by: max(1, size)).map { Array(documents[$0..<min($0 + max(1, size), documents.count)]) }
+    }
+
+    /// What the load says of a saved bill ExecuteBillQuery does not find (its Id when known).
+    static func notInKingdee(_ document: PayloadDocument) -> String {
+        "ExecuteBillQuery does not find bill \(document.billNumber)" + (document.billID.map { " (Id \($0))" } ?? "")
+            + " in Kingdee, though it has a receipt (deleted in Kingdee?)"
+    }
+
     /// Asks Kingdee the FDocumentStatus of `documents`' bills, records in their receipts the steps they have
     /// had (B: submitted; C: submitted and audited) and returns the status by payload name. A bill Kingdee
     /// does not have is not in the result: it gets an error file naming the step, or, with `reportMissing`,
@@ -1404,9 +1410,7 @@ final class LoadSession: @unchecked Sendable {
                     document, cls: .data, msgCode: 0,
                     errors: [.init(
                         fieldName: "FBillNo",
-                        message: "ExecuteBillQuery does not find bill \(document.billNumber)"
-                            + (document.billID.map { " (Id \($0))" } ?? "") + " in Kingdee, though it has a receipt "
-                            + "(deleted in Kingdee?); it was neither submitted nor audited", dIndex: nil)],
+                        message: Self.notInKingdee(document) + "; it was neither submitted nor audited", dIndex: nil)],
                     batch: batch, attempt: 1, step: .submit)
                 continue
             }

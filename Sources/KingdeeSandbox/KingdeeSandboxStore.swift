@@ -225,7 +225,7 @@ public final class KingdeeSandboxStore: @unchecked Sendable {
 
     /// `FStockOrgId.FNumber` of a saved model, or empty.
     static func organization(of model: FerryCore.JSONValue) -> String {
-        model["FStockOrgId"]?["FNumber"]?.scalarText ?? ""
+        SandboxHandler.field("FStockOrgId.FNumber", of: model).scalarText ?? ""
     }
 
     /// The ids of the bills a Submit or Audit names by number: every bill with that number (Kingdee's
