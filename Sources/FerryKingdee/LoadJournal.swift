@@ -200,8 +200,10 @@ public final class LoadJournal: @unchecked Sendable {
     private var file: AppendOnlyFile?
     /// Batches sent by an earlier process that were never settled, with their form id and documents.
     public private(set) var unsettled: [(batch: String, formID: String, documents: [Entry])] = []
-    /// Submit and Audit calls (`step` lines) never settled, with their form id: their bills' status is unknown.
-    public private(set) var unsettledSteps: [(batch: String, step: String, formID: String, documents: [Entry])] = []
+    /// A Submit or Audit call (`step` line) never settled, with its form id: its bills' status is unknown.
+    public typealias UnsettledStep = (batch: String, step: String, formID: String, documents: [Entry])
+    /// Submit and Audit calls never settled, in the order they were sent.
+    public private(set) var unsettledSteps: [UnsettledStep] = []
     /// `<run>/<batch>` of every other run's unsettled batch already inherited (`recordInherited`).
     private var inherited: Set<String> = []
     /// The send line of each batch read back (not its documents: those are in `batchEntries`).

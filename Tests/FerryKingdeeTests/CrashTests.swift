@@ -204,6 +204,23 @@ extension CrashTests {
         return (workspace, numbers, env)
     }
 
+    /// The journal's unsettled step calls after `loadKilledWithAStepHeld` held a Submit after its work, and
+    /// the held one among them: other calls may have been out when the load was killed, one not yet done
+    /// (its bills still `A`), one answered whose journal line was not yet written (its receipts record the
+    /// Submit). The held call's bills are submitted and its receipts do not say so.
+    static func heldSubmit(_ workspace: Workspace, _ store: KingdeeSandboxStore) throws
+        -> (unsettled: [LoadJournal.UnsettledStep], held: LoadJournal.UnsettledStep?)
+    {
+        let unsettled = try LoadJournal(path: LoadRunner.journalPath(run: workspace.run.runDirectory)).unsettledSteps
+        let held = unsettled.first { call in
+            call.step == "submit" && call.documents.allSatisfy {
+                store.bill($0.billNumber)?.documentStatus == "B"
+                    && !LoadRunner.receiptRecords(step: call.step, workspace.run.receipt($0.name))
+            }
+        }
+        return (unsettled, held)
+    }
+
     /// `ferry load` with `after_save: audit` killed while a Submit or an Audit is in flight, then loaded
     /// again with `after_save` turned down (`none`, or `submit` after a lost Audit): the next load sends no
     /// step the setting does not ask for, but still asks the bills' FDocumentStatus, records in the
@@ -285,7 +302,7 @@ extension CrashTests {
         let label = "kill-receipt-gone-\(deletedInKingdee ? "deleted" : "kept")"
         let (workspace, numbers, env) = try await Self.loadKilledWithAStepHeld(server, hold: hold, label: label)
         let store = server.store
-        let held = try #require(LoadJournal(path: LoadRunner.journalPath(run: workspace.run.runDirectory)).unsettledSteps.first)
+        let held = try #require(try Self.heldSubmit(workspace, store).held)
         let lost = try #require(held.documents.first)
         #expect(lost.billID != nil, "the step line records the Id the call named the bill by")
         try FileSystem.remove(workspace.run.transform + "/\(lost.name).receipt.json")
@@ -342,8 +359,8 @@ extension CrashTests {
         }
         let hold = KingdeeSandboxFaults.StepHold(audit: false, afterWork: true)
         let (workspace, _, env) = try await Self.loadKilledWithAStepHeld(server, hold: hold, label: "kill-dry-run-\(afterSave)")
-        let unsettled = try LoadJournal(path: LoadRunner.journalPath(run: workspace.run.runDirectory)).unsettledSteps
-        let held = try #require(unsettled.first)
+        let (unsettled, heldCall) = try Self.heldSubmit(workspace, server.store)
+        let held = try #require(heldCall, "\(unsettled.map(\.batch))")
         let names = held.documents.map(\.name).sorted()
         // Other Submit calls may have been out when the load was killed: every bill whose receipt does not
         // record the outcome of its call is in doubt.
