@@ -137,6 +137,11 @@ public enum LoadRunner {
         return receipt[LoadSession.receiptField(.audit)] != nil
             || (step == KingdeeClient.BillStep.submit.rawValue && receipt[LoadSession.receiptField(.submit)] != nil)
     }
+    /// The steps `afterSave` asks for that the receipt of a saved bill does not record (`submit`, `audit`, in
+    /// order): what the next `ferry load` still does for it, after asking Kingdee its FDocumentStatus.
+    public static func stepsStillToDo(_ receipt: JSONValue, afterSave: KingdeeTargetConfig.AfterSave) -> [String] {
+        LoadSession.missingSteps(receipt, afterSave: afterSave).map(\.rawValue)
+    }
     /// The journal file of a run.
     public static func journalPath(run: String) -> String { run + "/load/journal.jsonl" }
 

@@ -230,7 +230,13 @@ public struct Pipeline: Sendable {
     /// - Throws: a `Diagnostic` when a manifest cannot be read.
     public func overview(runID: String) throws(Diagnostic) -> RunOverview {
         try RunOverview.read(
-            runDirectory: workspace.runDirectory(runID), runID: runID, template: try? template())
+            runDirectory: workspace.runDirectory(runID), runID: runID, template: try? template(), afterSave: afterSave())
+    }
+
+    /// `target.after_save` for the overview, read alone (no credentials needed); nil when it cannot be read,
+    /// and then the overview does not look at the steps receipts record.
+    private func afterSave() -> KingdeeTargetConfig.AfterSave? {
+        try? workspace.config.afterSave(environment: environment)
     }
 
     /// The overview of a run and the story of every document whose key or bill number is `query`
@@ -240,7 +246,8 @@ public struct Pipeline: Sendable {
     public func documentStories(_ query: String, runID: String) throws(Diagnostic)
         -> (overview: RunOverview, stories: [DocumentStory])
     {
-        try RunOverview.documentStories(query, runDirectory: workspace.runDirectory(runID), runID: runID, template: try? template())
+        try RunOverview.documentStories(
+            query, runDirectory: workspace.runDirectory(runID), runID: runID, template: try? template(), afterSave: afterSave())
     }
 
     /// Writes `runs/<id>/report.html` from the run's files and returns its path.

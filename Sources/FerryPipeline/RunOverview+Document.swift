@@ -115,9 +115,11 @@ extension RunOverview {
     ///
     /// - Throws: a `Diagnostic` when a manifest exists but cannot be read (as `read` does).
     public static func documentStories(
-        _ query: String, runDirectory: String, runID: String, template: MappingTemplate? = nil
+        _ query: String, runDirectory: String, runID: String, template: MappingTemplate? = nil,
+        afterSave: KingdeeTargetConfig.AfterSave? = nil
     ) throws(Diagnostic) -> (overview: RunOverview, stories: [DocumentStory]) {
-        let (overview, files) = try readWithFiles(runDirectory: runDirectory, runID: runID, template: template)
+        let (overview, files) = try readWithFiles(
+            runDirectory: runDirectory, runID: runID, template: template, afterSave: afterSave)
         var stories = overview.documents.filter { $0.key == query || $0.billNumber == query }.map { document in
             overview.story(of: document, files: files, template: template)
         }
@@ -375,6 +377,12 @@ extension RunOverview {
         switch document.state {
         case .loaded: return ["nothing: the bill is in Kingdee"]
         case .filtered: return ["nothing: the scheme's filter leaves it out; change the filter and `ferry transform --run \(runID)` to book it"]
+        case .pending where story.receipt != nil && !document.files.contains { !$0.hasSuffix(".receipt.json") && !$0.hasSuffix(".error.json") }:
+            return ["`ferry transform --run \(runID)` writes its payload again, then `ferry load --run \(runID)` asks Kingdee its "
+                + "FDocumentStatus and sends only the steps `target.after_save` still asks for"]
+        case .pending where story.receipt != nil:
+            return ["`ferry load --run \(runID)` asks Kingdee its FDocumentStatus and sends only the steps `target.after_save` "
+                + "still asks for"]
         case .pending: return ["`ferry load --run \(runID)` sends it"]
         case .inDoubt:
             if story.stepInDoubt != nil {
@@ -491,7 +499,7 @@ extension DocumentStory {
             for r in e.errors { loadLines.append("- " + (r.field.map { "\($0): " } ?? "") + r.message) }
         }
         switch document.state {
-        case .pending: loadLines.append("pending: not sent yet")
+        case .pending where receipt == nil: loadLines.append("pending: not sent yet")
         case .inDoubt:
             loadLines.append(
                 stepInDoubt.map { "in doubt: saved; its \($0) was sent, and no answer says whether Kingdee did it" }

@@ -183,11 +183,13 @@ extension RunOverview {
     ///   - runDirectory: `runs/<id>`.
     ///   - runID: the run id.
     ///   - template: the scheme, to name lookup files in hints (optional).
+    ///   - afterSave: `target.after_save`: a saved bill whose receipt does not record a step it asks for is
+    ///     `pending` (the next load does it), not `loaded`. Nil: receipts are not checked for steps.
     /// - Throws: a `Diagnostic` when a manifest exists but cannot be read.
-    public static func read(runDirectory: String, runID: String, template: MappingTemplate? = nil) throws(Diagnostic)
-        -> RunOverview
-    {
-        try readWithFiles(runDirectory: runDirectory, runID: runID, template: template).overview
+    public static func read(
+        runDirectory: String, runID: String, template: MappingTemplate? = nil, afterSave: KingdeeTargetConfig.AfterSave? = nil
+    ) throws(Diagnostic) -> RunOverview {
+        try readWithFiles(runDirectory: runDirectory, runID: runID, template: template, afterSave: afterSave).overview
     }
 
     /// The manifests an overview was read from, each read once, for a closer look at a few documents
@@ -199,9 +201,9 @@ extension RunOverview {
     }
 
     /// `read`, also returning the manifests it read.
-    static func readWithFiles(runDirectory: String, runID: String, template: MappingTemplate?) throws(Diagnostic)
-        -> (overview: RunOverview, files: RunFiles)
-    {
+    static func readWithFiles(
+        runDirectory: String, runID: String, template: MappingTemplate?, afterSave: KingdeeTargetConfig.AfterSave?
+    ) throws(Diagnostic) -> (overview: RunOverview, files: RunFiles) {
         var overview = RunOverview(
             runID: runID, runDirectory: runDirectory, extract: ExtractCounts(state: "not_started"),
             transform: TransformCounts(state: "not_started"), load: LoadCounts(state: "not_started"), documents: [],
@@ -215,7 +217,7 @@ extension RunOverview {
         overview.readUnfinished(records)
         var files = RunFiles()
         files.extract = try overview.readExtract()
-        (files.transform, files.journal) = try overview.readTransformAndLoad(template: template)
+        (files.transform, files.journal) = try overview.readTransformAndLoad(template: template, afterSave: afterSave)
         overview.documents.sort { ($0.state, $0.key ?? $0.billNumber ?? "") < ($1.state, $1.key ?? $1.billNumber ?? "") }
         overview.problems.sort { ($0.documents.count, $1.message) > ($1.documents.count, $0.message) }
         return (overview, files)
@@ -304,7 +306,9 @@ extension RunOverview {
         return manifest
     }
 
-    private mutating func readTransformAndLoad(template: MappingTemplate?) throws(Diagnostic) -> (JSONValue?, LoadJournal?) {
+    private mutating func readTransformAndLoad(template: MappingTemplate?, afterSave: KingdeeTargetConfig.AfterSave?)
+        throws(Diagnostic) -> (JSONValue?, LoadJournal?)
+    {
         let directory = runDirectory + "/transform"
         let manifestPath = directory + "/manifest.json"
         guard FileSystem.exists(manifestPath) else { return (nil, nil) }
@@ -432,6 +436,9 @@ extension RunOverview {
                 sawLoadFiles = true
                 state = .inDoubt
                 detail = "sent, outcome unknown; the next `ferry load` checks Kingdee before sending anything"
+            } else if state == .loaded, let due = Self.stepsDue(receipt, afterSave) {
+                state = .pending
+                detail = "saved, \(due); the next `ferry load` asks Kingdee its FDocumentStatus and sends only what is missing"
             }
             switch state {
             case .loaded: load.loaded += 1
@@ -444,7 +451,8 @@ extension RunOverview {
         }
         readUnlisted(
             directory: directory, handled: handled, listed: listed, journal: journal, inFlight: inFlight,
-            stepInFlight: stepInFlight, loadGroups: &loadGroups, lookupFiles: lookupFiles, sawLoadFiles: &sawLoadFiles)
+            stepInFlight: stepInFlight, afterSave: afterSave, loadGroups: &loadGroups, lookupFiles: lookupFiles,
+            sawLoadFiles: &sawLoadFiles)
         problems += loadGroups.values.map(Self.tidy)
         if FileSystem.isDirectory(runDirectory + "/load") || sawLoadFiles {
             load.state = load.pending == 0 && load.inDoubt == 0 ? "done" : "partial"
@@ -506,8 +514,8 @@ extension RunOverview {
     /// `ferry load` asks Kingdee its FDocumentStatus.
     private mutating func readUnlisted(
         directory: String, handled: Set<String>, listed: [String: (key: String?, number: String?)], journal: LoadJournal,
-        inFlight: Set<String>, stepInFlight: [String: String], loadGroups: inout [String: ProblemGroup],
-        lookupFiles: [String: String], sawLoadFiles: inout Bool
+        inFlight: Set<String>, stepInFlight: [String: String], afterSave: KingdeeTargetConfig.AfterSave?,
+        loadGroups: inout [String: ProblemGroup], lookupFiles: [String: String], sawLoadFiles: inout Bool
     ) {
         let receiptSuffix = ".receipt.json"
         let errorSuffix = ".error.json"
@@ -562,6 +570,18 @@ extension RunOverview {
                             detail: "saved; its \(step) was sent and never answered, and \(situation); the next `ferry load` "
                                 + "asks Kingdee its FDocumentStatus and records it in the receipt (it submits or audits "
                                 + "nothing without the payload)"))
+                } else if let due = Self.stepsDue(receipt, afterSave) {
+                    // Saved, a step `after_save` asks for still to do, which the load does only from the payload:
+                    // written again by the transform when the manifest lists it, else never.
+                    if isListed { load.pending += 1 }
+                    documents.append(
+                        DocumentStatus(
+                            key: key, billNumber: number, state: isListed ? .pending : .loaded, files: files,
+                            detail: isListed
+                                ? "saved, \(due), and \(situation): `ferry transform --run \(runID)` writes it again, then "
+                                    + "`ferry load --run \(runID)` does what is missing"
+                                : "loaded earlier, \(due), but \(situation), so `ferry load` cannot finish it: do it in "
+                                    + "Kingdee by hand, or change or delete the bill there"))
                 } else {
                     if isListed { load.loaded += 1 }
                     documents.append(
@@ -595,6 +615,16 @@ extension RunOverview {
     /// `ferry load` finishes only bills whose payload it reads. Listed in the manifest (removed by hand), the
     /// transform writes it again, and then what the error file says (`written`) applies; no longer produced,
     /// only a person can finish the bill in Kingdee, or change or delete it there.
+    /// What a saved bill still lacks of what `afterSave` asks for, as its receipt records it ("not audited
+    /// yet (`target.after_save: audit`)"); nil when nothing (or no receipt or setting to tell).
+    static func stepsDue(_ receipt: JSONValue?, _ afterSave: KingdeeTargetConfig.AfterSave?) -> String? {
+        guard let receipt, receipt.objectValue != nil, let afterSave else { return nil }
+        let due = LoadRunner.stepsStillToDo(receipt, afterSave: afterSave)
+        guard !due.isEmpty else { return nil }
+        let words = due.map { $0 == "submit" ? "submitted" : "audited" }.joined(separator: " or ")
+        return "not \(words) yet (`target.after_save: \(afterSave.rawValue)`)"
+    }
+
     private func unfinishableStepHint(_ step: String, listed: Bool, written: JSONValue?) -> String {
         let verb = step == "submit" ? "submit" : "audit"
         if listed {

@@ -33,6 +33,17 @@ extension WorkspaceConfig {
     }
 }
 
+extension WorkspaceConfig {
+    /// `target.after_save`: what the load does to a bill after saving it (`none` when not set). Read alone by
+    /// `ferry status`, which needs no credentials.
+    func afterSave(environment: [String: String]) throws(Diagnostic) -> KingdeeTargetConfig.AfterSave {
+        let text = try choice(
+            "target.after_save", default: KingdeeTargetConfig.AfterSave.none.rawValue,
+            choices: KingdeeTargetConfig.AfterSave.allCases.map(\.rawValue), environment: environment)
+        return KingdeeTargetConfig.AfterSave(rawValue: text) ?? .none
+    }
+}
+
 extension WDTSourceConfig {
     /// Resolves the `source.*` settings of `ferry.yaml` (with `${NAME}` from the environment) and the
     /// scheme's `<source>` (the method and fixed request parameters).
@@ -152,10 +163,7 @@ extension KingdeeTargetConfig {
                 file: yaml.file, line: yaml.entry("target.existence_check_org_field")?.line)
         }
         config.existenceCheckOrgField = orgField
-        let afterSave = try yaml.choice(
-            "target.after_save", default: KingdeeTargetConfig.AfterSave.none.rawValue,
-            choices: KingdeeTargetConfig.AfterSave.allCases.map(\.rawValue), environment: environment)
-        config.afterSave = KingdeeTargetConfig.AfterSave(rawValue: afterSave) ?? .none
+        config.afterSave = try yaml.afterSave(environment: environment)
         let flags = try yaml.optionalString("target.audit_interaction_flags", environment: environment) ?? ""
         // Sent as Kingdee's "flag1;flag2" list: names of letters, digits and underscores.
         guard flags.split(separator: ";", omittingEmptySubsequences: false).allSatisfy({ flag in
