@@ -644,12 +644,22 @@ final class LoadSession: @unchecked Sendable {
                         var state = try classify(document, in: scan, retryFailed: retryFailed)
                         if state == .unfinished { lock.withLock { _ = stepCandidates.insert(document.name) } }
                         if state == .receiptUnreadable {
-                            // Found: the receipt is written again. Not found: sent like any pending one.
-                            let sent = journal.lastSentSHA256(document.name).map { [document.name: $0] } ?? [:]
-                            let missing = try await reconcile([document], batches: [], sentSHA256: sent)
-                            if missing.isEmpty { lock.withLock { summary.inDoubtFound += 1 } }
-                            state = missing.isEmpty ? .loaded : .pending
-                            // Found: `reconcile` made it a candidate for the steps after saving.
+                            // Found: the receipt is written again. Not found: sent like any pending one. A bill
+                            // the journal shows saved is asked for by its Kingdee Id (its number may be
+                            // Kingdee's own, which FBillNo does not find); else by FBillNo.
+                            let found: Bool
+                            if let bill = journal.savedBills[document.name] {
+                                _ = try await restoreMissingReceipts(steps: [], saved: [(bill, document)])
+                                found = Scan.readJSON(PayloadDirectory.receiptPath(directory: directory, name: document.name))?
+                                    .objectValue != nil
+                                if found { lock.withLock { _ = stepCandidates.insert(document.name) } }
+                            } else {
+                                let sent = journal.lastSentSHA256(document.name).map { [document.name: $0] } ?? [:]
+                                found = try await reconcile([document], batches: [], sentSHA256: sent).isEmpty
+                                // Found: `reconcile` made it a candidate for the steps after saving.
+                            }
+                            if found { lock.withLock { summary.inDoubtFound += 1 } }
+                            state = found ? .loaded : .pending
                         }
                         if state != .pending { settled += 1 }
                         if state == .pending {
@@ -1259,7 +1269,8 @@ final class LoadSession: @unchecked Sendable {
     /// The bills the journal shows Ferry saved (`LoadJournal.savedBills`) whose payload is valid and has no
     /// receipt in `listing` (removed by hand, or lost), by name. Each is looked up by its Kingdee Id before
     /// anything is sent (`restoreMissingReceipts`). A receipt that exists but cannot be read is not read
-    /// here (that would read every receipt): the scan finds it and asks Kingdee by FBillNo.
+    /// here (that would read every receipt): the scan finds it and asks Kingdee the same way (by FBillNo
+    /// only for a bill the journal does not show saved).
     static func savedWithoutReceipt(
         _ journal: LoadJournal, directory: String, listing: Set<String>, organizationField: String
     ) -> [(bill: LoadJournal.SavedBill, payload: PayloadDocument)] {

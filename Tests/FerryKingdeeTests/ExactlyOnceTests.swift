@@ -119,26 +119,49 @@ struct ExactlyOnceTests {
         #expect(server.store.requestCounts["BatchSave"] == 1, "nothing sent again")
     }
 
-    @Test(arguments: ["", "{\"FBillNo\": \"RK"])
-    func aReceiptThatCannotBeReadIsCheckedNotSentAgain(_ content: String) async throws {
-        let server = try await KingdeeSandboxServer.start()
+    /// A receipt that cannot be read proves nothing: the bill is asked for, by the Kingdee Id the journal
+    /// recorded for its save (a bill Kingdee renumbered is found too, where FBillNo would not find it and
+    /// the document would be saved twice), or by FBillNo when the journal (of an older Ferry) names no
+    /// saved bill; found, its receipt is written again, nothing sent.
+    @Test(arguments: [("", false, true), ("{\"FBillNo\": \"RK", false, true), ("", true, true), ("", false, false)])
+    func aReceiptThatCannotBeReadIsCheckedNotSentAgain(_ content: String, renumbered: Bool, journalNamesBills: Bool)
+        async throws
+    {
+        let server = try await KingdeeSandboxServer.start(configuration: .init(faults: .init(renumberBills: renumbered)))
         defer { Task { await server.stop() } }
         let run = TestRun("unreadable-receipt")
         let numbers = try PayloadGenerator.write(count: 2, into: run.transform)
         _ = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
         // A crash before the receipt reached the disk leaves it empty; a bad hand edit leaves it broken.
         let receiptPath = run.transform + "/\(numbers[0]).receipt.json"
-        let sha = try #require(run.receipt(numbers[0])?["payload_sha256"]?.stringValue)
+        let saved = try #require(run.receipt(numbers[0]))
+        let sha = try #require(saved["payload_sha256"]?.stringValue)
         try FileSystem.writeAtomically(content, to: receiptPath)
+        if !journalNamesBills {
+            // As an older Ferry wrote it: no `bills` on the settled lines.
+            let path = LoadRunner.journalPath(run: run.runDirectory)
+            let lines = String(decoding: try FileSystem.read(path), as: UTF8.self).split(separator: "\n").map { line in
+                guard var object = try? JSONReader.parse(Array(line.utf8)).objectValue else { return String(line) }
+                object.members.removeAll { $0.key == "bills" }
+                return String(decoding: JSONWriter(style: .compact).bytes(.object(object)), as: UTF8.self)
+            }
+            try FileSystem.writeAtomically(lines.joined(separator: "\n") + "\n", to: path)
+            #expect(try LoadJournal(path: path).savedBills.isEmpty)
+        }
         let plan = try LoadRunner.plan(runDirectory: run.runDirectory, config: server.target(), options: LoadOptions())
         #expect(plan.inDoubt == [numbers[0]])
         let before = server.store.requestCounts["BatchSave"]
         let again = try await LoadRunner.run(runDirectory: run.runDirectory, config: server.target())
         #expect(server.store.requestCounts["BatchSave"] == before, "nothing sent")
         #expect(server.store.duplicateRejections.isEmpty)
+        #expect(server.store.bills.count == 2)
         #expect(again.inDoubtFound == 1 && again.alreadyLoaded == 1 && !again.hasProblems)
-        #expect(run.receipt(numbers[0])?["how"]?.stringValue == "found by ExecuteBillQuery")
-        #expect(run.receipt(numbers[0])?["payload_sha256"]?.stringValue == sha)
+        let receipt = try #require(run.receipt(numbers[0]))
+        #expect(
+            receipt["how"]?.stringValue
+                == (journalNamesBills ? "found by ExecuteBillQuery (its receipt was missing)" : "found by ExecuteBillQuery"))
+        #expect(receipt["payload_sha256"]?.stringValue == sha)
+        #expect(receipt["kingdee"]?["Id"] == saved["kingdee"]?["Id"] && receipt["kingdee"]?["Number"] == saved["kingdee"]?["Number"])
     }
 
     @Test func aTimedOutBatchKingdeeIsStillSavingIsAskedAboutAgainNotSentTwice() async throws {
