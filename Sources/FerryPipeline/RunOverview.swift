@@ -611,10 +611,6 @@ extension RunOverview {
         }
     }
 
-    /// What to do about a saved bill whose Submit or Audit (`step`) failed and whose payload file is gone:
-    /// `ferry load` finishes only bills whose payload it reads. Listed in the manifest (removed by hand), the
-    /// transform writes it again, and then what the error file says (`written`) applies; no longer produced,
-    /// only a person can finish the bill in Kingdee, or change or delete it there.
     /// What a saved bill still lacks of what `afterSave` asks for, as its receipt records it ("not audited
     /// yet (`target.after_save: audit`)"); nil when nothing (or no receipt or setting to tell).
     static func stepsDue(_ receipt: JSONValue?, _ afterSave: KingdeeTargetConfig.AfterSave?) -> String? {
@@ -625,6 +621,10 @@ extension RunOverview {
         return "not \(words) yet (`target.after_save: \(afterSave.rawValue)`)"
     }
 
+    /// What to do about a saved bill whose Submit or Audit (`step`) failed and whose payload file is gone:
+    /// `ferry load` finishes only bills whose payload it reads. Listed in the manifest (removed by hand), the
+    /// transform writes it again, and then what the error file says (`written`) applies; no longer produced,
+    /// only a person can finish the bill in Kingdee, or change or delete it there.
     private func unfinishableStepHint(_ step: String, listed: Bool, written: JSONValue?) -> String {
         let verb = step == "submit" ? "submit" : "audit"
         if listed {
