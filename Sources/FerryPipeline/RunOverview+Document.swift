@@ -361,11 +361,6 @@ extension RunOverview {
         return value
     }
 
-    /// Whether a document's file (`transform/NAME…`) is its payload, not its receipt, error or reject file.
-    static func isPayloadFile(_ file: String) -> Bool {
-        file.hasSuffix(".json") && ![".receipt.json", ".error.json", ".reject.json"].contains { file.hasSuffix($0) }
-    }
-
     /// What to do next: the hints of the problem groups that name the document (or its window), else what
     /// its state calls for.
     private func nextSteps(for story: DocumentStory) -> [String] {
@@ -383,7 +378,7 @@ extension RunOverview {
         case .loaded: return ["nothing: the bill is in Kingdee"]
         case .filtered: return ["nothing: the scheme's filter leaves it out; change the filter and `ferry transform --run \(runID)` to book it"]
         // Saved, a step `after_save` asks for still to do (a receipt, and for the load a payload to read).
-        case .pending where story.receipt != nil && !document.files.contains(where: Self.isPayloadFile):
+        case .pending where story.receipt != nil && !document.files.contains(where: { PayloadDirectory.isPayload(String($0.split(separator: "/").last ?? "")) }):
             return ["`ferry transform --run \(runID)` writes its payload again, then `ferry load --run \(runID)` asks Kingdee its "
                 + "FDocumentStatus and sends only the steps `target.after_save` still asks for"]
         case .pending where story.receipt != nil:
