@@ -40,6 +40,16 @@ struct CrashTests {
                 """
             try FileSystem.writeAtomically(yaml, to: root + "/ferry.yaml")
         }
+
+        /// Sets `target.after_save` in ferry.yaml (its line is written, or left, by `extra`).
+        func setAfterSave(_ value: String) throws {
+            let path = root + "/ferry.yaml"
+            let yaml = String(decoding: try FileSystem.read(path), as: UTF8.self)
+            let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+                line.trimmingCharacters(in: .whitespaces).hasPrefix("after_save:") ? "  after_save: \(value)" : String(line)
+            }
+            try FileSystem.writeAtomically(lines.joined(separator: "\n"), to: path)
+        }
     }
 
     static func environment(_ server: KingdeeSandboxServer) -> [String: String] {
@@ -248,9 +258,7 @@ extension CrashTests {
         let held = try #require(LoadJournal(path: LoadRunner.journalPath(run: workspace.run.runDirectory)).unsettledSteps.first)
 
         // The next load runs with `after_save` turned down.
-        let yaml = String(decoding: try FileSystem.read(workspace.root + "/ferry.yaml"), as: UTF8.self)
-        try FileSystem.writeAtomically(
-            yaml.replacingOccurrences(of: "after_save: audit", with: "after_save: \(afterSave)"), to: workspace.root + "/ferry.yaml")
+        try workspace.setAfterSave(afterSave)
         let counts = store.requestCounts
         let again = try await FerryProcess.run(["load", "--workspace", workspace.root], environment: env)
         #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
@@ -369,9 +377,7 @@ extension CrashTests {
         })
         #expect(Set(names).isSubset(of: inDoubt))
         try FileSystem.remove(workspace.run.transform + "/\(names[0]).receipt.json")
-        let yaml = String(decoding: try FileSystem.read(workspace.root + "/ferry.yaml"), as: UTF8.self)
-        try FileSystem.writeAtomically(
-            yaml.replacingOccurrences(of: "after_save: audit", with: "after_save: \(afterSave)"), to: workspace.root + "/ferry.yaml")
+        try workspace.setAfterSave(afterSave)
         let counts = server.store.requestCounts
 
         let dry = try await FerryProcess.run(["load", "--workspace", workspace.root, "--dry-run"], environment: env)

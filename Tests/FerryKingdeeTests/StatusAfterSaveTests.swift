@@ -8,15 +8,6 @@ import Testing
 /// `ferry status` against what `target.after_save` asks for: a bill is loaded once its receipt records every
 /// step the setting asks for, and pending (for the next `ferry load`) until then.
 struct StatusAfterSaveTests {
-    static func setAfterSave(_ value: String, in workspace: CrashTests.Workspace) throws {
-        let path = workspace.root + "/ferry.yaml"
-        let yaml = String(decoding: try FileSystem.read(path), as: UTF8.self)
-        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.trimmingCharacters(in: .whitespaces).hasPrefix("after_save:") ? "  after_save: \(value)" : String(line)
-        }
-        try FileSystem.writeAtomically(lines.joined(separator: "\n"), to: path)
-    }
-
     /// Bills a load saved and submitted under `after_save: submit` are `pending` once the setting asks for
     /// `audit` (not `loaded`, and the run is not clean), with what the next load does; one whose payload was
     /// removed by hand says the transform must write it first. The load then audits the others; with
@@ -40,7 +31,7 @@ struct StatusAfterSaveTests {
         #expect(overview.status == 0, "\(overview.stdout)")
         #expect(overview.stdout.contains("6 loaded, 0 failed, 0 in doubt, 0 pending, 0 changed"), "\(overview.stdout)")
 
-        try Self.setAfterSave("audit", in: workspace)
+        try workspace.setAfterSave("audit")
         overview = try await status("--documents")
         #expect(overview.status == 1, "\(overview.stdout)")
         #expect(overview.stdout.contains("0 loaded, 0 failed, 0 in doubt, 6 pending, 0 changed"), "\(overview.stdout)")
@@ -77,7 +68,7 @@ struct StatusAfterSaveTests {
 
         // Submitted is all `after_save: submit` asks for; with `none` nothing is asked.
         for value in ["submit", "none"] {
-            try Self.setAfterSave(value, in: workspace)
+            try workspace.setAfterSave(value)
             overview = try await status()
             #expect(overview.stdout.contains("6 loaded, 0 failed, 0 in doubt, 0 pending, 0 changed"), "\(value): \(overview.stdout)")
         }
