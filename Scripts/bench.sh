@@ -15,9 +15,15 @@
 #   FERRY_BENCH_SIZES="10 100 1024" FERRY_BENCH_RUNS=5 Scripts/bench.sh
 #   FERRY_BENCH_SECTIONS="transform" Scripts/bench.sh   # only some of: transform parse load extract
 #   FERRY_BENCH_LINK=dynamic Scripts/bench.sh           # measure the plain `swift build -c release` binary
+#   FERRY_BENCH_BIN=.build/release Scripts/bench.sh     # measure ferry and ferry-bench as built there, no build
 # It measures the binary one deploys: `swift build -c release --static-swift-stdlib` (README, *Deploying*);
 # the Swift runtime and Foundation linked in start ~4 ms sooner and run ~5% faster than as shared libraries.
 set -euo pipefail
+# FERRY_BENCH_BIN may be relative to where bench.sh was started.
+if [ -n "${FERRY_BENCH_BIN:-}" ]; then
+    given_bin=$FERRY_BENCH_BIN
+    FERRY_BENCH_BIN=$(cd "$given_bin" 2>/dev/null && pwd) || { echo "FERRY_BENCH_BIN: no directory $given_bin" >&2; exit 2; }
+fi
 cd "$(dirname "$0")/.."
 
 sizes=${FERRY_BENCH_SIZES:-"10 100"}
@@ -29,7 +35,25 @@ work=${FERRY_BENCH_DIR:-$(mktemp -d /tmp/ferry-bench.XXXXXX)}
 # disk (on this project's VMs, ext4 inode allocation after deleting tens of thousands of files between
 # runs costs more than the whole transform; see BENCHMARKS.md).
 if [ -z "${FERRY_BENCH_OUT:-}" ] && [ -d /dev/shm ]; then out_root=$(mktemp -d /dev/shm/ferry-bench-out.XXXXXX); else out_root=${FERRY_BENCH_OUT:-$work}; fi
+server_pid=""
+# On every exit, a failed run's too: the outputs go, the corpora stay when FERRY_BENCH_DIR names them,
+# and a sandbox server started for the load section is stopped.
+cleanup() {
+    [ -z "$server_pid" ] || { kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; } || true
+    rm -rf "$out_root/out1" "$out_root/out2" "$out_root/outp"
+    [ -n "${FERRY_BENCH_OUT:-}" ] || [ "$out_root" = "$work" ] || rm -rf "$out_root"
+    [ -n "${FERRY_BENCH_DIR:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
 log() { printf '==> %s\n' "$*" >&2; }
+
+# What the harness runs besides Ferry, and where it comes from when missing: without GNU time or
+# taskset every figure would be wrong, not absent.
+need() { command -v "$1" >/dev/null 2>&1 || { echo "bench.sh needs $1: $2" >&2; exit 2; }; }
+[ -x /usr/bin/time ] || { echo "bench.sh needs GNU time as /usr/bin/time: apt-get install -y time" >&2; exit 2; }
+need taskset "apt-get install -y util-linux"
+need python3 "apt-get install -y python3"
+need cmp "apt-get install -y diffutils"
 
 link=${FERRY_BENCH_LINK:-static}
 case $link in
@@ -37,26 +61,43 @@ case $link in
     dynamic) build_flags=(-c release) ;;
     *) echo "FERRY_BENCH_LINK is static or dynamic, not '$link'" >&2; exit 2 ;;
 esac
-log "release build ($link)"
-swift build "${build_flags[@]}" --product ferry >&2
-swift build "${build_flags[@]}" --product ferry-bench >&2
-bin=$(swift build "${build_flags[@]}" --show-bin-path)
+if [ -n "${FERRY_BENCH_BIN:-}" ]; then
+    # Binaries built elsewhere (CI's release build, or a build kept for a comparison): measured as they are.
+    bin=$FERRY_BENCH_BIN
+    for b in ferry ferry-bench; do
+        [ -x "$bin/$b" ] || { echo "FERRY_BENCH_BIN: no executable $bin/$b (swift build -c release builds both)" >&2; exit 2; }
+    done
+else
+    need swift "https://www.swift.org/install"
+    log "release build ($link)"
+    swift build "${build_flags[@]}" --product ferry >&2
+    swift build "${build_flags[@]}" --product ferry-bench >&2
+    bin=$(swift build "${build_flags[@]}" --show-bin-path)
+fi
 
 # median: the median of the numbers on stdin, one per line; anything that is not a number is ignored.
 median() { grep -E '^[0-9]+([.][0-9]+)?$' | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
-# time_cmd OUTFILE CMD…: runs CMD, appends "seconds maxrss_kib" to OUTFILE. GNU time writes a
-# "Command exited with non-zero status N" line first when CMD fails (ferry transform exits 1 when it
-# rejects documents, as the corpus makes it do); only the last line holds the figures.
+# time_cmd OUTFILE STATUSES CMD…: runs CMD, appends "seconds maxrss_kib" to OUTFILE, and stops the
+# benchmark when CMD exits with a status not in STATUSES ("0 1" for ferry transform, which exits 1 when
+# it rejects documents, as the corpus makes it do): a crashed or refused run must not become a figure.
+# GNU time exits with CMD's status (128 + N for signal N) and writes a "Command exited with non-zero
+# status N" line first when CMD fails; only the last line holds the figures.
 # The seconds come from the nanosecond clock around the command (GNU time's %e has 10 ms steps, a tenth
-# of a 10 MiB run); GNU time gives the peak RSS.
+# of a 10 MiB run); GNU time gives the peak RSS. CMD's output goes to /dev/null, as in every figure so far.
 time_cmd() {
-    local out=$1; shift
+    local out=$1 allowed=$2; shift 2
     local t; t=$(mktemp)
-    local start end
+    local start end status=0
     start=$(date +%s%N)
-    /usr/bin/time -f "%M" -o "$t" "$@" >/dev/null 2>&1 || true
+    /usr/bin/time -f "%M" -o "$t" "$@" >/dev/null 2>&1 || status=$?
     end=$(date +%s%N)
+    if [[ " $allowed " != *" $status "* ]]; then
+        echo "bench.sh: exit status $status (expected ${allowed// / or }) from: $*" >&2
+        echo "bench.sh: run that command to see why; no figure was recorded" >&2
+        rm -f "$t"
+        exit 1
+    fi
     echo "$(awk -v s="$start" -v e="$end" 'BEGIN {printf "%.4f", (e - s) / 1e9}') $(tail -n 1 "$t")" >> "$out"
     rm -f "$t"
 }
@@ -66,8 +107,13 @@ echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(swift --version 2>/dev/null | head -1)"
 echo "- python: $(python3 --version 2>&1)"
-echo "- command: \`FERRY_BENCH_SIZES=\"$sizes\" FERRY_BENCH_RUNS=$runs FERRY_BENCH_SECTIONS=\"$sections\" FERRY_BENCH_LINK=$link Scripts/bench.sh\`"
-echo "- build: \`swift build ${build_flags[*]}\`"
+if [ -n "${FERRY_BENCH_BIN:-}" ]; then
+    echo "- command: \`FERRY_BENCH_SIZES=\"$sizes\" FERRY_BENCH_RUNS=$runs FERRY_BENCH_SECTIONS=\"$sections\" FERRY_BENCH_BIN=$bin Scripts/bench.sh\`"
+    echo "- build: not made by bench.sh; the binaries in $bin as they were"
+else
+    echo "- command: \`FERRY_BENCH_SIZES=\"$sizes\" FERRY_BENCH_RUNS=$runs FERRY_BENCH_SECTIONS=\"$sections\" FERRY_BENCH_LINK=$link Scripts/bench.sh\`"
+    echo "- build: \`swift build ${build_flags[*]}\`"
+fi
 echo
 if wants transform; then
 echo "## Transform"
@@ -88,13 +134,15 @@ for size in $sizes; do
     for i in $(seq "$repetitions"); do
         rm -rf "$out_root/out1" "$out_root/out2" "$out_root/outp"
         log "size $size run $i: ferry (1 core)"
-        time_cmd "$work/t1" taskset -c 0 "$bin/ferry" transform --input "$corpus" --output "$out_root/out1" --lookups Templates/lookups
+        time_cmd "$work/t1" "0 1" taskset -c 0 "$bin/ferry" transform --input "$corpus" --output "$out_root/out1" --lookups Templates/lookups
         log "size $size run $i: ferry (2 cores)"
-        time_cmd "$work/t2" "$bin/ferry" transform --input "$corpus" --output "$out_root/out2" --lookups Templates/lookups
+        time_cmd "$work/t2" "0 1" "$bin/ferry" transform --input "$corpus" --output "$out_root/out2" --lookups Templates/lookups
         log "size $size run $i: python (1 core)"
-        time_cmd "$work/tp" taskset -c 0 python3 Benchmarks/baseline_transform.py "$corpus" "$out_root/outp" Templates/lookups
+        time_cmd "$work/tp" 0 taskset -c 0 python3 Benchmarks/baseline_transform.py "$corpus" "$out_root/outp" Templates/lookups
     done
-    # The outputs must agree: every payload Ferry wrote is byte-identical to Python's, and the counts match.
+    # The outputs must agree: one core's and two cores' byte for byte (payloads, rejects, manifest), every
+    # payload Ferry wrote byte-identical to Python's, and the counts match.
+    diff -rq "$out_root/out1" "$out_root/out2" >&2 || { echo "Ferry's outputs on one core and on two differ" >&2; exit 1; }
     documents=$(grep -m1 -o '"documents": [0-9]*' "$out_root/out2/manifest.json" | grep -o '[0-9]*$')
     ferry_payloads=$(find "$out_root/out2" -name '*.json' ! -name '*.reject.json' ! -name manifest.json | wc -l)
     python_payloads=$(find "$out_root/outp" -name '*.json' ! -name '*.reject.json' | wc -l)
@@ -120,9 +168,12 @@ echo
 parse_corpus=""
 for size in $sizes; do [ "$size" -le 100 ] && parse_corpus=$work/corpus-$size; done
 if [ -n "$parse_corpus" ] && [ -d "$parse_corpus" ]; then
-    echo "- Ferry JSONReader: $(taskset -c 0 "$bin/ferry-bench" parse --dir "$parse_corpus" --repetitions 5 | grep '^median' | sed 's/^median over [0-9]*: //')"
+    # Assigned first, so that a failed parse stops the benchmark (set -e) instead of printing an empty figure.
+    parsed=$(taskset -c 0 "$bin/ferry-bench" parse --dir "$parse_corpus" --repetitions 5 | grep '^median' | sed 's/^median over [0-9]*: //')
+    echo "- Ferry JSONReader: $parsed"
     if [ -f /usr/include/simdjson.h ] && g++ -O2 -std=c++17 Benchmarks/simdjson_parse.cpp -lsimdjson -o "$work/simdjson_parse" 2>/dev/null; then
-        echo "- simdjson: $(taskset -c 0 "$work/simdjson_parse" "$parse_corpus" 5 | grep '^median' | sed 's/^median over [0-9]*: //')"
+        parsed=$(taskset -c 0 "$work/simdjson_parse" "$parse_corpus" 5 | grep '^median' | sed 's/^median over [0-9]*: //')
+        echo "- simdjson: $parsed"
     else
         echo "- simdjson: not measured (install libsimdjson-dev to include it)"
     fi
@@ -177,6 +228,7 @@ server_url=$(head -1 "$work/server-url")
 load_row "own process, tmpfs" 50 4 TMPDIR="$shm"
 kill "$server_pid" 2>/dev/null || true
 wait "$server_pid" 2>/dev/null || true
+server_pid=""
 server_url=""
 rm -rf "$work/load-disk"
 echo
@@ -193,6 +245,3 @@ for r in 5 20; do
     echo "- limit $r requests/s: $got requests/s (median; $(awk -v g="$got" -v r="$r" 'BEGIN {printf "%.1f%%", 100*g/r}') of the limit); most rate violations seen by the sandbox in a run: $violations"
 done
 fi
-rm -rf "$out_root/out1" "$out_root/out2" "$out_root/outp"
-[ -n "${FERRY_BENCH_OUT:-}" ] || [ "$out_root" = "$work" ] || rm -rf "$out_root"
-[ -n "${FERRY_BENCH_DIR:-}" ] || rm -rf "$work"
