@@ -11,11 +11,14 @@ extension JSONReader {
     ///
     /// - Parameters:
     ///   - keeping: as for `parse(_:keeping:)`, applied to each element.
+    /// - Returns: the names of `arrays` the object has (an empty array counts; a member of another type
+    ///   does not), so that a caller can tell an empty list from a missing one.
     /// - Throws: a `Diagnostic` naming the file and the line: unreadable, not an object, an element that is
     ///   not JSON or is not an object or array, or a file that ends inside a value.
+    @discardableResult
     public static func forEachElement(
         inFile path: String, ofArrays arrays: Set<String>, keeping: JSONKeySet? = nil, _ body: (String, JSONValue) -> Void
-    ) throws(Diagnostic) {
+    ) throws(Diagnostic) -> Set<String> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .error("cannot read (\(String(cString: strerror(errno))))", file: path) }
         defer { close(fd) }
@@ -31,6 +34,7 @@ extension JSONReader {
             try scanner.scan(buffer[0..<n], file: path, keeping: keeping, body)
         }
         try scanner.finish(file: path)
+        return scanner.found
     }
 
     /// The state of `forEachElement` between reads: where it is in the object's structure, and the bytes
@@ -48,6 +52,8 @@ extension JSONReader {
         var member: String?
         /// Inside one of the wanted arrays (depth 2).
         var inWantedArray = false
+        /// The wanted arrays met so far.
+        var found: Set<String> = []
         var element: [UInt8]?
         var elementLine = 0
 
@@ -95,7 +101,10 @@ extension JSONReader {
                         elementLine = line
                     }
                     depth += 1
-                    if depth == 2 && byte == UInt8(ascii: "[") && member.map(arrays.contains) == true { inWantedArray = true }
+                    if depth == 2 && byte == UInt8(ascii: "["), let member, arrays.contains(member) {
+                        inWantedArray = true
+                        found.insert(member)
+                    }
                 case UInt8(ascii: "}"), UInt8(ascii: "]"):
                     depth -= 1
                     if depth < 0 { throw .error("unexpected '\(Character(Unicode.Scalar(byte)))'", file: file, line: line) }

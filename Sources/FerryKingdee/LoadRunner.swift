@@ -43,13 +43,17 @@ public struct LoadSummary: Sendable, Hashable {
     public var audited = 0
     /// Of `failed`: documents saved in Kingdee (they have a receipt) whose Submit or Audit failed.
     public var savedNotFinished = 0
+    /// Saved bills with a Submit or Audit still to do whose payload the transform no longer produces (the
+    /// manifest does not list it; it is kept beside its receipt): the current source data does not back
+    /// them, so they are left as saved, by payload name, for a person to check in Kingdee (exit 1).
+    public var leftUnfinished: [String] = []
 
     /// An empty summary.
     public init() {}
 
     /// Whether some document failed or changed (exit code 1).
     public var hasProblems: Bool {
-        !changed.isEmpty || inDoubtFoundWithoutPayload > 0 || failed.values.contains { $0 > 0 }
+        !changed.isEmpty || inDoubtFoundWithoutPayload > 0 || !leftUnfinished.isEmpty || failed.values.contains { $0 > 0 }
     }
 
     /// Total documents with error files.
@@ -81,6 +85,9 @@ public struct LoadPlan: Sendable {
     /// Payload names saved earlier whose Submit or Audit (`target.after_save`) is still to do: their
     /// FDocumentStatus would be asked first, then only the missing steps sent.
     public var unfinished: [String] = []
+    /// Payload names saved earlier whose Submit or Audit is still to do but whose payload the transform no
+    /// longer produces (`LoadSummary.leftUnfinished`): left as saved, nothing sent for them.
+    public var leftUnfinished: [String] = []
     /// Saved bills whose Submit or Audit an earlier load sent and never got the answer of (an unsettled
     /// `step` line; the receipt does not record the outcome), by payload name: the load asks Kingdee their
     /// FDocumentStatus and records it. Not listed in `alreadyLoaded` nor `unfinished`.
@@ -250,6 +257,27 @@ public enum LoadRunner {
             file: marker)
     }
 
+    /// The payload names the transform's `manifest.json` in `directory` lists (its `outputs`), or nil when
+    /// there is no manifest that can be read or it has no `outputs` list (not one a transform wrote: every
+    /// payload then counts as produced, as before). A payload the manifest does not list is one a later transform no
+    /// longer produces (its order changed its bill number, is rejected or filtered now), kept beside its
+    /// receipt: its bill is saved, but the current source data does not back it, so the load sends it no
+    /// Submit or Audit (an audit moves stock); `ferry status` shows it under `not_produced`. Read one entry
+    /// at a time: the manifest lists every document of the run.
+    static func producedPayloads(_ directory: String) -> Set<String>? {
+        var names: Set<String> = []
+        do {
+            let found = try JSONReader.forEachElement(
+                inFile: directory + "/manifest.json", ofArrays: ["outputs"], keeping: JSONKeySet(["file"])
+            ) { _, entry in
+                if let file = entry["file"]?.stringValue, file.hasSuffix(".json") { names.insert(String(file.dropLast(5))) }
+            }
+            return found.contains("outputs") ? names : nil
+        } catch {
+            return nil
+        }
+    }
+
     /// The dry-run plan: what `run` would send, after local checks. Sends nothing, writes nothing.
     ///
     /// - Parameter otherRuns: the workspace's other runs, whose unsettled batches `inheritDoubts` would
@@ -287,6 +315,11 @@ public enum LoadRunner {
                 pending.append(document)
             }
         }
+        // A bill the transform no longer produces gets no step (see `producedPayloads`).
+        if !plan.unfinished.isEmpty, let produced = producedPayloads(directory) {
+            plan.leftUnfinished = plan.unfinished.filter { !produced.contains($0) }
+            plan.unfinished = plan.unfinished.filter { produced.contains($0) }
+        }
         // Submit and Audit calls never answered: their bills' FDocumentStatus is asked (and recorded). The
         // latest call of a bill is the one in doubt.
         var stepOf: [String: String] = [:]
@@ -302,6 +335,7 @@ public enum LoadRunner {
             if readable && valid.contains(name) {
                 plan.alreadyLoaded.removeAll { $0 == name }
                 plan.unfinished.removeAll { $0 == name }
+                plan.leftUnfinished.removeAll { $0 == name }
             }
             plan.stepsInDoubt.append(.init(name: name, step: step, hasReceipt: readable, mayAdvance: unfinished))
         }
@@ -689,11 +723,20 @@ final class LoadSession: @unchecked Sendable {
         // FDocumentStatus is asked first: a step is sent only to the bills that still need it.
         if config.afterSave != .none {
             let resume = lock.withLock { stepCandidates.subtracting(stepAttempted) }.sorted()
+            let produced = resume.isEmpty ? nil : LoadRunner.producedPayloads(directory)
             var documents: [PayloadDocument] = []
             for name in resume {
                 guard let receipt = Scan.readJSON(PayloadDirectory.receiptPath(directory: directory, name: name)),
                     receipt.objectValue != nil, !Self.missingSteps(receipt, afterSave: config.afterSave).isEmpty
                 else { continue }
+                // No longer produced by the transform: left as saved for a person to check (`producedPayloads`).
+                if let produced, !produced.contains(name) {
+                    progress("load: \(name) is saved in Kingdee but the transform no longer produces its payload; it is not "
+                        + "\(config.afterSave == .audit ? "submitted or audited" : "submitted"): check the bill in Kingdee "
+                        + "(finish, change or delete it there)")
+                    lock.withLock { summary.leftUnfinished.append(name) }
+                    continue
+                }
                 // Found in Kingdee after a lost answer, but the payload was changed or removed since it was
                 // sent (the receipt records the payload Kingdee holds): the bill needs a look, and an
                 // audited bill would have to be unaudited first. It is left as saved.

@@ -554,7 +554,9 @@ extension RunOverview {
                     load.failed += 1
                     let failure = recordFailure(
                         stepError, step: step, label: number ?? key ?? name, number: number,
-                        hint: payloadExists ? nil : unfinishableStepHint(step, listed: isListed, written: stepError),
+                        // Here a payload that exists is one the transform no longer produces (a listed one
+                        // with its payload is handled above), and the load steps only produced bills.
+                        hint: unfinishableStepHint(step, listed: isListed, written: stepError),
                         groups: &loadGroups, lookupFiles: lookupFiles)
                     documents.append(
                         DocumentStatus(

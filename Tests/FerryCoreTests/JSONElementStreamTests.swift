@@ -24,6 +24,21 @@ import Testing
         #expect(try elements(#"{"a": []}"#).isEmpty)
     }
 
+    /// It says which of the named arrays the object has: an empty one counts, a missing one, one nested
+    /// deeper or a member of another type does not.
+    @Test(arguments: [
+        (#"{"a": [], "b": [{}]}"#, ["a"]),
+        (#"{"a": [{"f": 1}], "c": [[1]]}"#, ["a", "c"]),
+        (#"{"b": [], "n": {"a": []}}"#, []),
+        (#"{"a": 3, "c": {"x": []}}"#, []),
+    ] as [(String, Set<String>)])
+    func returnsTheNamedArraysItFound(text: String, expected: Set<String>) throws {
+        let dir = TestSupport.makeTemporaryDirectory("ferry-element-stream")
+        try FileSystem.writeAtomically(text, to: dir + "/m.json")
+        let found = try JSONReader.forEachElement(inFile: dir + "/m.json", ofArrays: ["a", "c"]) { _, _ in }
+        #expect(found == expected, "\(text)")
+    }
+
     /// Elements that straddle the reader's 64 KiB pieces come out whole.
     @Test func readsFilesLargerThanOnePiece() throws {
         var text = "{\"head\": \"" + String(repeating: "x", count: 70_000) + "\",\n \"a\": [\n"

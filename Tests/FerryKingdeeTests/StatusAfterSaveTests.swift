@@ -8,17 +8,25 @@ import Testing
 /// `ferry status` against what `target.after_save` asks for: a bill is loaded once its receipt records every
 /// step the setting asks for, and pending (for the next `ferry load`) until then.
 struct StatusAfterSaveTests {
+    /// A workspace under `after_save: submit` with `count` payloads the manifest lists, beside a Kingdee
+    /// sandbox (stop it when done), and the environment that points `ferry` at that sandbox.
+    static func submitWorkspace(_ name: String, count: Int) async throws -> (
+        server: KingdeeSandboxServer, workspace: CrashTests.Workspace, numbers: [String], environment: [String: String]
+    ) {
+        let server = try await KingdeeSandboxServer.start()
+        let workspace = try CrashTests.Workspace(name, extra: "  after_save: submit", batchSize: 4)
+        let numbers = try PayloadGenerator.write(count: count, into: workspace.run.transform)
+        try AfterSaveTests.writeManifest(numbers, into: workspace.run.transform)
+        return (server, workspace, numbers, CrashTests.environment(server))
+    }
+
     /// Bills a load saved and submitted under `after_save: submit` are `pending` once the setting asks for
     /// `audit` (not `loaded`, and the run is not clean), with what the next load does; one whose payload was
     /// removed by hand says the transform must write it first. The load then audits the others; with
     /// `after_save: none` the last one counts as loaded again.
     @Test func aBillNotYetAuditedIsPendingWhileAfterSaveAsksForTheAudit() async throws {
-        let server = try await KingdeeSandboxServer.start()
+        let (server, workspace, numbers, env) = try await Self.submitWorkspace("status-after-save", count: 6)
         defer { Task { await server.stop() } }
-        let workspace = try CrashTests.Workspace("status-after-save", extra: "  after_save: submit", batchSize: 4)
-        let numbers = try PayloadGenerator.write(count: 6, into: workspace.run.transform)
-        try AfterSaveTests.writeManifest(numbers, into: workspace.run.transform)
-        let env = CrashTests.environment(server)
         let runID = "20260101T000000Z"
         func status(_ arguments: String...) async throws -> FerryProcess.Result {
             try await FerryProcess.run(["status", "--workspace", workspace.root] + arguments, environment: env)
@@ -72,5 +80,72 @@ struct StatusAfterSaveTests {
             overview = try await status()
             #expect(overview.stdout.contains("6 loaded, 0 failed, 0 in doubt, 0 pending, 0 changed"), "\(value): \(overview.stdout)")
         }
+    }
+
+    /// A saved bill whose payload the transform no longer produces (the manifest drops it, the payload stays
+    /// beside its receipt) gets no Submit or Audit when `after_save` is raised: the current source data does
+    /// not back it, and an audit moves stock. The dry run, the load (exit 1, its summary) and `ferry status`
+    /// all say it is left as saved, to be checked in Kingdee; the bills still produced are audited. The
+    /// same holds for one whose audit failed, with `--retry-failed`.
+    @Test func aBillTheTransformNoLongerProducesGetsNoStep() async throws {
+        let (server, workspace, numbers, env) = try await Self.submitWorkspace("after-save-not-produced", count: 4)
+        defer { Task { await server.stop() } }
+        func ferry(_ arguments: String...) async throws -> FerryProcess.Result {
+            try await FerryProcess.run(arguments + ["--workspace", workspace.root], environment: env)
+        }
+        let first = try await ferry("load")
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        #expect(server.store.bills.count == 4 && server.store.bills.allSatisfy { $0.documentStatus == "B" })
+
+        // A later transform no longer produces the first two (rejected now, say); their payloads stay.
+        let dropped = Array(numbers.prefix(2))
+        try AfterSaveTests.writeManifest(Array(numbers.dropFirst(2)), into: workspace.run.transform)
+        for number in dropped { #expect(FileSystem.exists(workspace.run.transform + "/\(number).json")) }
+        // The second's audit failed earlier (an error file naming the step, as the load writes it).
+        let failed: JSONValue = [
+            "step": "audit", "class": "data", "errors": [["message": "审核失败"]],
+            "hint": ["en": "fix it, then `ferry load --retry-failed`"],
+        ]
+        try FileSystem.writeAtomically(
+            JSONWriter().bytes(failed), to: workspace.run.transform + "/\(dropped[1]).error.json")
+        try workspace.setAfterSave("audit")
+
+        let plan = try await ferry("load", "--dry-run", "--retry-failed")
+        for number in dropped {
+            #expect(
+                plan.stdout.contains(
+                    "saved, still to submit/audit, but the transform no longer produces it (nothing sent: check the bill in "
+                        + "Kingdee): \(number).json"),
+                "\(plan.stdout)")
+        }
+        for number in numbers.dropFirst(2) {
+            #expect(plan.stdout.contains("saved, still to submit/audit (FDocumentStatus asked first): \(number).json"), "\(plan.stdout)")
+        }
+
+        let story = try await ferry("status", "--document", dropped[0])
+        #expect(story.stdout.contains("so `ferry load` cannot finish it: do it in Kingdee by hand"), "\(story.stdout)")
+        let before = try await ferry("status")
+        #expect(
+            before.stdout.contains("the transform no longer produces its payload, so `ferry load` cannot audit it"),
+            "\(before.stdout)")
+
+        let load = try await ferry("load", "--retry-failed")
+        #expect(load.status == 1, "\(load.stdout)\(load.stderr)")
+        for number in dropped {
+            #expect(server.store.bill(number)?.documentStatus == "B", "\(number)")
+            #expect(
+                load.stderr.contains(
+                    "load: \(number) is saved in Kingdee but the transform no longer produces its payload; it is not "
+                        + "submitted or audited"),
+                "\(load.stderr)")
+        }
+        #expect(
+            load.stderr.contains(
+                "2 saved bill(s) still to submit or audit were left as saved because the transform no longer produces "
+                    + "their payload (\(dropped[0]).json, \(dropped[1]).json): check them in Kingdee"),
+            "\(load.stderr)")
+        for number in numbers.dropFirst(2) { #expect(server.store.bill(number)?.documentStatus == "C", "\(number)") }
+        let overview = try await ferry("status")
+        #expect(overview.status == 1, "\(overview.stdout)")
     }
 }
