@@ -43,17 +43,19 @@ public struct LoadSummary: Sendable, Hashable {
     public var audited = 0
     /// Of `failed`: documents saved in Kingdee (they have a receipt) whose Submit or Audit failed.
     public var savedNotFinished = 0
-    /// Saved bills with a Submit or Audit still to do whose payload the transform no longer produces (the
-    /// manifest does not list it; it is kept beside its receipt): the current source data does not back
-    /// them, so they are left as saved, by payload name, for a person to check in Kingdee (exit 1).
-    public var leftUnfinished: [String] = []
+    /// Payloads the transform no longer produces (the manifest does not list them) for which this load
+    /// would have sent something: a saved bill's Submit or Audit still to do (its payload kept beside its
+    /// receipt; a step Kingdee shows done, by hand, is recorded), or a save (its receipt lost, its bill not
+    /// in Kingdee). The current source data does not back them, so nothing is sent for them; by payload
+    /// name, for a person to check in Kingdee (exit 1).
+    public var notProduced: [String] = []
 
     /// An empty summary.
     public init() {}
 
     /// Whether some document failed or changed (exit code 1).
     public var hasProblems: Bool {
-        !changed.isEmpty || inDoubtFoundWithoutPayload > 0 || !leftUnfinished.isEmpty || failed.values.contains { $0 > 0 }
+        !changed.isEmpty || inDoubtFoundWithoutPayload > 0 || !notProduced.isEmpty || failed.values.contains { $0 > 0 }
     }
 
     /// Total documents with error files.
@@ -85,9 +87,9 @@ public struct LoadPlan: Sendable {
     /// Payload names saved earlier whose Submit or Audit (`target.after_save`) is still to do: their
     /// FDocumentStatus would be asked first, then only the missing steps sent.
     public var unfinished: [String] = []
-    /// Payload names saved earlier whose Submit or Audit is still to do but whose payload the transform no
-    /// longer produces (`LoadSummary.leftUnfinished`): left as saved, nothing sent for them.
-    public var leftUnfinished: [String] = []
+    /// Payload names the load would send something for (a save, or a saved bill's Submit or Audit) but
+    /// that the transform no longer produces (`LoadSummary.notProduced`): nothing is sent for them.
+    public var notProduced: [String] = []
     /// Saved bills whose Submit or Audit an earlier load sent and never got the answer of (an unsettled
     /// `step` line; the receipt does not record the outcome), by payload name: the load asks Kingdee their
     /// FDocumentStatus and records it. Not listed in `alreadyLoaded` nor `unfinished`.
@@ -262,8 +264,9 @@ public enum LoadRunner {
     /// payload then counts as produced, as before). A payload the manifest does not list is one a later transform no
     /// longer produces (its order changed its bill number, is rejected or filtered now), kept beside its
     /// receipt: its bill is saved, but the current source data does not back it, so the load sends it no
-    /// Submit or Audit (an audit moves stock); `ferry status` shows it under `not_produced`. Read one entry
-    /// at a time: the manifest lists every document of the run.
+    /// Submit or Audit (an audit moves stock), and no save when its receipt is lost and Kingdee lacks the
+    /// bill (deleted there); `ferry status` shows it under `not_produced`. Read one entry at a time: the
+    /// manifest lists every document of the run.
     static func producedPayloads(_ directory: String) -> Set<String>? {
         var names: Set<String> = []
         do {
@@ -300,6 +303,7 @@ public enum LoadRunner {
         let inDoubtNames = Set(unsettled.flatMap { $0.documents.map(\.name) })
             .union(try inheritDoubts(into: journal, directory: directory, otherRuns: otherRuns, record: false))
         var pending: [PayloadDocument] = []
+        let produced = producedPayloads(directory)
         for document in scan.documents {
             switch scan.state(of: document, retryFailed: options.retryFailed, afterSave: config.afterSave) {
             case .loaded: plan.alreadyLoaded.append(document.name)
@@ -311,13 +315,18 @@ public enum LoadRunner {
                 plan.inDoubt.append(document.name)
                 pending.append(document)
             case .pending:
+                // Not produced by the transform any more: never sent (see `producedPayloads`).
+                if let produced, !produced.contains(document.name) {
+                    plan.notProduced.append(document.name)
+                    continue
+                }
                 if inDoubtNames.contains(document.name) { plan.inDoubt.append(document.name) }
                 pending.append(document)
             }
         }
-        // A bill the transform no longer produces gets no step (see `producedPayloads`).
-        if !plan.unfinished.isEmpty, let produced = producedPayloads(directory) {
-            plan.leftUnfinished = plan.unfinished.filter { !produced.contains($0) }
+        // A bill the transform no longer produces gets no step either.
+        if let produced {
+            plan.notProduced += plan.unfinished.filter { !produced.contains($0) }
             plan.unfinished = plan.unfinished.filter { produced.contains($0) }
         }
         // Submit and Audit calls never answered: their bills' FDocumentStatus is asked (and recorded). The
@@ -335,7 +344,7 @@ public enum LoadRunner {
             if readable && valid.contains(name) {
                 plan.alreadyLoaded.removeAll { $0 == name }
                 plan.unfinished.removeAll { $0 == name }
-                plan.leftUnfinished.removeAll { $0 == name }
+                plan.notProduced.removeAll { $0 == name }
             }
             plan.stepsInDoubt.append(.init(name: name, step: step, hasReceipt: readable, mayAdvance: unfinished))
         }
@@ -622,6 +631,8 @@ final class LoadSession: @unchecked Sendable {
         /// The SHA-256 of every valid payload, by name: only a bill whose receipt holds the payload as it is
         /// now is submitted or audited.
         var currentSHA256: [String: String] = [:]
+        // What the transform produces now: nothing is sent for a payload it no longer produces.
+        let produced = LoadRunner.producedPayloads(directory)
         if !paths.isEmpty {
             progress("load: \(paths.count) payload file(s); sending in batches of up to \(config.batchSize), "
                 + "\(config.concurrency) at a time, while the rest are read")
@@ -695,6 +706,13 @@ final class LoadSession: @unchecked Sendable {
                             if found { lock.withLock { summary.inDoubtFound += 1 } }
                             state = found ? .loaded : .pending
                         }
+                        if state == .pending, let produced, !produced.contains(document.name) {
+                            progress("load: \(document.name).json is not sent: the transform no longer produces it (the "
+                                + "manifest does not list it); check its bill in Kingdee")
+                            lock.withLock { summary.notProduced.append(document.name) }
+                            settled += 1
+                            continue
+                        }
                         if state != .pending { settled += 1 }
                         if state == .pending {
                             if resend.contains(document.name) { lock.withLock { summary.inDoubtResent += 1 } }
@@ -723,18 +741,15 @@ final class LoadSession: @unchecked Sendable {
         // FDocumentStatus is asked first: a step is sent only to the bills that still need it.
         if config.afterSave != .none {
             let resume = lock.withLock { stepCandidates.subtracting(stepAttempted) }.sorted()
-            let produced = resume.isEmpty ? nil : LoadRunner.producedPayloads(directory)
             var documents: [PayloadDocument] = []
+            var unbacked: [PayloadDocument] = []
             for name in resume {
                 guard let receipt = Scan.readJSON(PayloadDirectory.receiptPath(directory: directory, name: name)),
                     receipt.objectValue != nil, !Self.missingSteps(receipt, afterSave: config.afterSave).isEmpty
                 else { continue }
-                // No longer produced by the transform: left as saved for a person to check (`producedPayloads`).
+                // No longer produced by the transform (`LoadRunner.producedPayloads`): asked, not advanced.
                 if let produced, !produced.contains(name) {
-                    progress("load: \(name) is saved in Kingdee but the transform no longer produces its payload; it is not "
-                        + "\(config.afterSave == .audit ? "submitted or audited" : "submitted"): check the bill in Kingdee "
-                        + "(finish, change or delete it there)")
-                    lock.withLock { summary.leftUnfinished.append(name) }
+                    unbacked.append(Self.savedDocument(name: name, receipt: receipt, directory: directory))
                     continue
                 }
                 // Found in Kingdee after a lost answer, but the payload was changed or removed since it was
@@ -756,6 +771,7 @@ final class LoadSession: @unchecked Sendable {
                     try await advance(chunk, checkFirst: true)
                 }
             }
+            try await leaveUnbacked(unbacked)
         }
         // An earlier load's step call is settled once the outcome for each of its bills is known: this load
         // asked its FDocumentStatus (and recorded it in the receipt), or the receipt already records the step
@@ -1268,6 +1284,34 @@ final class LoadSession: @unchecked Sendable {
             } else {
                 for d in try await runStep(.submit, due, attempt: 1) { status[d.name] = "B" }
             }
+        }
+    }
+
+    /// Saved bills with a step still to do that the transform no longer produces: the current source data
+    /// does not back them, and an audit moves stock, so nothing is submitted or audited for them. Kingdee is
+    /// asked their FDocumentStatus all the same, so that a step done there by hand is recorded (the receipt
+    /// gains it, a failed step's error file goes) and the bill stops showing as unfinished; those still
+    /// short of a step are named (`LoadSummary.notProduced`, exit 1).
+    func leaveUnbacked(_ unbacked: [PayloadDocument]) async throws(Diagnostic) {
+        guard !unbacked.isEmpty else { return }
+        let what = config.afterSave == .audit ? "submitted or audited" : "submitted"
+        progress("load: \(unbacked.count) saved bill(s) still to \(config.afterSave == .audit ? "submit or audit" : "submit") "
+            + "whose payload the transform no longer produces: asking Kingdee their FDocumentStatus; none is \(what)")
+        let groups = Dictionary(grouping: unbacked) { "\($0.formID)|\($0.billID == nil)" }
+        for key in groups.keys.sorted() {
+            for chunk in Self.chunks(of: groups[key]!, size: config.batchSize) {
+                _ = try await documentStatuses(chunk, batch: "", reportMissing: { document in
+                    self.progress("load: " + Self.notInKingdee(document) + "; its receipt is kept: check the bill in Kingdee")
+                })
+            }
+        }
+        for document in unbacked {
+            guard let receipt = Scan.readJSON(PayloadDirectory.receiptPath(directory: directory, name: document.name)),
+                !Self.missingSteps(receipt, afterSave: config.afterSave).isEmpty
+            else { continue }
+            progress("load: \(document.name) is saved in Kingdee but the transform no longer produces its payload; it is not "
+                + "\(what): check the bill in Kingdee (finish, change or delete it there)")
+            lock.withLock { summary.notProduced.append(document.name) }
         }
     }
 

@@ -75,9 +75,8 @@ struct LoadCommand: AsyncParsableCommand {
         for name in plan.changed { out += "changed since loaded (would not be sent): \(name).json\n" }
         for name in plan.failedNotRetried { out += "failed earlier (use --retry-failed): \(name).json\n" }
         for name in plan.unfinished { out += "saved, still to submit/audit (FDocumentStatus asked first): \(name).json\n" }
-        for name in plan.leftUnfinished {
-            out += "saved, still to submit/audit, but the transform no longer produces it (nothing sent: check the bill in "
-                + "Kingdee): \(name).json\n"
+        for name in plan.notProduced {
+            out += "no longer produced by the transform (nothing sent for it: check its bill in Kingdee): \(name).json\n"
         }
         for bill in plan.stepsInDoubt {
             let then = !bill.hasReceipt
@@ -128,11 +127,11 @@ struct LoadCommand: AsyncParsableCommand {
             lines.append("  \(s.inDoubtFoundWithoutPayload) bill(s) in doubt were found in Kingdee although the transform no longer "
                 + "produces a valid payload for them: receipts written; check those bills in Kingdee")
         }
-        if !s.leftUnfinished.isEmpty {
-            let shown = s.leftUnfinished.prefix(5).map { $0 + ".json" }.joined(separator: ", ")
-                + (s.leftUnfinished.count > 5 ? ", …" : "")
-            lines.append("  \(s.leftUnfinished.count) saved bill(s) still to submit or audit were left as saved because the "
-                + "transform no longer produces their payload (\(shown)): check them in Kingdee")
+        if !s.notProduced.isEmpty {
+            let shown = s.notProduced.prefix(5).map { $0 + ".json" }.joined(separator: ", ")
+                + (s.notProduced.count > 5 ? ", …" : "")
+            lines.append("  \(s.notProduced.count) payload(s) the transform no longer produces were left alone (not saved, "
+                + "submitted or audited: \(shown)); check their bills in Kingdee")
         }
         if s.failedEarlier > 0 {
             lines.append("  \(s.failedEarlier) document(s) failed in an earlier run and were not re-posted; fix them, then `ferry load --retry-failed`")

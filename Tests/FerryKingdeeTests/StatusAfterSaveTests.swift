@@ -86,7 +86,9 @@ struct StatusAfterSaveTests {
     /// beside its receipt) gets no Submit or Audit when `after_save` is raised: the current source data does
     /// not back it, and an audit moves stock. The dry run, the load (exit 1, its summary) and `ferry status`
     /// all say it is left as saved, to be checked in Kingdee; the bills still produced are audited. The
-    /// same holds for one whose audit failed, with `--retry-failed`.
+    /// same holds for one whose audit failed, with `--retry-failed`. One audited by hand in Kingdee is
+    /// recorded as audited (asked, not sent); one whose bill was deleted there and whose receipt is lost
+    /// is not saved again.
     @Test func aBillTheTransformNoLongerProducesGetsNoStep() async throws {
         let (server, workspace, numbers, env) = try await Self.submitWorkspace("after-save-not-produced", count: 4)
         defer { Task { await server.stop() } }
@@ -114,8 +116,7 @@ struct StatusAfterSaveTests {
         for number in dropped {
             #expect(
                 plan.stdout.contains(
-                    "saved, still to submit/audit, but the transform no longer produces it (nothing sent: check the bill in "
-                        + "Kingdee): \(number).json"),
+                    "no longer produced by the transform (nothing sent for it: check its bill in Kingdee): \(number).json"),
                 "\(plan.stdout)")
         }
         for number in numbers.dropFirst(2) {
@@ -129,7 +130,7 @@ struct StatusAfterSaveTests {
             before.stdout.contains("the transform no longer produces its payload, so `ferry load` cannot audit it"),
             "\(before.stdout)")
 
-        let load = try await ferry("load", "--retry-failed")
+        var load = try await ferry("load", "--retry-failed")
         #expect(load.status == 1, "\(load.stdout)\(load.stderr)")
         for number in dropped {
             #expect(server.store.bill(number)?.documentStatus == "B", "\(number)")
@@ -141,11 +142,31 @@ struct StatusAfterSaveTests {
         }
         #expect(
             load.stderr.contains(
-                "2 saved bill(s) still to submit or audit were left as saved because the transform no longer produces "
-                    + "their payload (\(dropped[0]).json, \(dropped[1]).json): check them in Kingdee"),
+                "2 payload(s) the transform no longer produces were left alone (not saved, submitted or audited: "
+                    + "\(dropped[0]).json, \(dropped[1]).json); check their bills in Kingdee"),
             "\(load.stderr)")
         for number in numbers.dropFirst(2) { #expect(server.store.bill(number)?.documentStatus == "C", "\(number)") }
-        let overview = try await ferry("status")
-        #expect(overview.status == 1, "\(overview.stdout)")
+        #expect(try await ferry("status").status == 1)
+
+        // The hint is followed for the second: audited by hand in Kingdee. The next `--retry-failed` load asks
+        // its FDocumentStatus and records the audit (its error file goes); nothing is sent to Kingdee for it.
+        server.store.setDocumentStatus(dropped[1], "C")
+        // The first's bill is deleted in Kingdee, and its receipt lost: not saved again, as it is not produced.
+        server.store.deleteBill(dropped[0])
+        try FileSystem.remove(workspace.run.transform + "/\(dropped[0]).receipt.json")
+        let requests = server.store.requestCounts
+        load = try await ferry("load", "--retry-failed")
+        #expect(load.status == 1, "\(load.stderr)")
+        #expect(server.store.bill(dropped[0]) == nil, "not saved again")
+        #expect(
+            load.stderr.contains(
+                "load: \(dropped[0]).json is not sent: the transform no longer produces it (the manifest does not list it)"),
+            "\(load.stderr)")
+        #expect(load.stderr.contains("1 payload(s) the transform no longer produces were left alone"), "\(load.stderr)")
+        let receipt = try JSONReader.parse(try FileSystem.read(workspace.run.transform + "/\(dropped[1]).receipt.json"))
+        #expect(receipt["audited_at"] != nil, "\(receipt)")
+        #expect(!FileSystem.exists(workspace.run.transform + "/\(dropped[1]).error.json"))
+        let after = server.store.requestCounts
+        for call in ["BatchSave", "Submit", "Audit"] { #expect(after[call] == requests[call], "\(call): \(after)") }
     }
 }
