@@ -311,12 +311,15 @@ public enum LoadRunner {
             case .changed: plan.changed.append(document.name)
             case .failedKept: plan.failedNotRetried.append(document.name)
             case .receiptUnreadable:
-                // Checked with ExecuteBillQuery first; sent only when Kingdee lacks it.
+                // Checked with ExecuteBillQuery first; sent only when Kingdee lacks it, and the transform still
+                // produces it.
                 plan.inDoubt.append(document.name)
-                pending.append(document)
+                if produced?.contains(document.name) ?? true { pending.append(document) }
             case .pending:
-                // Not produced by the transform any more: never sent (see `producedPayloads`).
+                // Not produced by the transform any more: never sent (see `producedPayloads`); one in doubt is
+                // still looked up in Kingdee first.
                 if let produced, !produced.contains(document.name) {
+                    if inDoubtNames.contains(document.name) { plan.inDoubt.append(document.name) }
                     plan.notProduced.append(document.name)
                     continue
                 }
@@ -353,6 +356,8 @@ public enum LoadRunner {
         for (bill, _) in LoadSession.savedWithoutReceipt(
             journal, directory: directory, listing: scan.listing, organizationField: config.existenceCheckOrgField)
         where !stepNames.contains(bill.name) && !inDoubtNames.contains(bill.name) {
+            // Not produced any more: listed as such (nothing sent for it), not as "sent as new if not found".
+            if plan.notProduced.contains(bill.name) { continue }
             plan.savedWithoutReceipt.append((bill.name, bill.billID))
             pending.removeAll { $0.name == bill.name }
             plan.failedNotRetried.removeAll { $0 == bill.name }
@@ -803,7 +808,9 @@ final class LoadSession: @unchecked Sendable {
         // A receipt written by this run or found by the scan counts by its presence (reading and parsing
         // every receipt again took a tenth of a large load).
         let after = Scan(directory: directory, listing: Set(FileSystem.list(directory)))
-        for name in names where !after.hasReceipt(name) {
+        // Counted once, as not produced (an error file an earlier load left beside it stays, unacted on).
+        let notProduced = Set(result.notProduced)
+        for name in names where !after.hasReceipt(name) && !notProduced.contains(name) {
             if let error = after.errorFile(name),
                 let cls = error["class"]?.stringValue.flatMap(KingdeeErrorClass.init(rawValue:))
             {
@@ -812,7 +819,7 @@ final class LoadSession: @unchecked Sendable {
         }
         if config.afterSave != .none {
             // Saved, but a Submit or Audit failed: the receipt stays, the error file names the step.
-            for name in names where after.hasReceipt(name) {
+            for name in names where after.hasReceipt(name) && !notProduced.contains(name) {
                 if let error = after.errorFile(name), error["step"] != nil,
                     let cls = error["class"]?.stringValue.flatMap(KingdeeErrorClass.init(rawValue:))
                 {

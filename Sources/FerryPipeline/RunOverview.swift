@@ -556,7 +556,7 @@ extension RunOverview {
                         stepError, step: step, label: number ?? key ?? name, number: number,
                         // Here a payload that exists is one the transform no longer produces (a listed one
                         // with its payload is handled above), and the load steps only produced bills.
-                        hint: unfinishableStepHint(step, listed: isListed, written: stepError),
+                        hint: unfinishableStepHint(step, listed: isListed, kept: payloadExists, written: stepError),
                         groups: &loadGroups, lookupFiles: lookupFiles)
                     documents.append(
                         DocumentStatus(
@@ -623,11 +623,12 @@ extension RunOverview {
         return "not \(words) yet (`target.after_save: \(afterSave.rawValue)`)"
     }
 
-    /// What to do about a saved bill whose Submit or Audit (`step`) failed and whose payload file is gone:
-    /// `ferry load` finishes only bills whose payload it reads. Listed in the manifest (removed by hand), the
-    /// transform writes it again, and then what the error file says (`written`) applies; no longer produced,
-    /// only a person can finish the bill in Kingdee, or change or delete it there.
-    private func unfinishableStepHint(_ step: String, listed: Bool, written: JSONValue?) -> String {
+    /// What to do about a saved bill whose Submit or Audit (`step`) failed and that `ferry load` cannot
+    /// finish: it finishes only bills whose payload it reads and the transform still produces. Listed in the
+    /// manifest (its payload removed by hand), the transform writes it again, and then what the error file
+    /// says (`written`) applies; no longer produced, only a person can finish the bill in Kingdee, or change
+    /// or delete it there (with its payload `kept`, `--retry-failed` then asks Kingdee and records the step).
+    private func unfinishableStepHint(_ step: String, listed: Bool, kept: Bool, written: JSONValue?) -> String {
         let verb = step == "submit" ? "submit" : "audit"
         if listed {
             let then = written?["hint"]?["en"]?.stringValue ?? "fix it, then `ferry load --run \(runID) --retry-failed`"
@@ -635,8 +636,9 @@ extension RunOverview {
                 + "to write it again, then: \(then)"
         }
         return "the bill is saved in Kingdee but its \(verb) failed, and the transform no longer produces its payload, so "
-            + "`ferry load` cannot \(verb) it: \(verb) the bill in Kingdee by hand (see the message), or change or delete it "
-            + "there if the current source data no longer backs it"
+            + "`ferry load` cannot \(verb) it: \(verb) the bill in Kingdee by hand (see the message"
+            + (kept ? "; then `ferry load --run \(runID) --retry-failed` asks Kingdee and records it" : "")
+            + "), or change or delete it there if the current source data no longer backs it"
     }
 
     /// A small JSON file Ferry wrote (a receipt, an error or reject file), or nil when it is missing or

@@ -154,6 +154,16 @@ struct StatusAfterSaveTests {
         // The first's bill is deleted in Kingdee, and its receipt lost: not saved again, as it is not produced.
         server.store.deleteBill(dropped[0])
         try FileSystem.remove(workspace.run.transform + "/\(dropped[0]).receipt.json")
+        // An error file an earlier load left beside it (a refused save): counted once, as not produced.
+        let refused: JSONValue = ["class": "data", "errors": [["message": "物料编码不存在"]]]
+        try FileSystem.writeAtomically(JSONWriter().bytes(refused), to: workspace.run.transform + "/\(dropped[0]).error.json")
+        let secondPlan = try await ferry("load", "--dry-run", "--retry-failed")
+        #expect(
+            secondPlan.stdout.contains(
+                "no longer produced by the transform (nothing sent for it: check its bill in Kingdee): \(dropped[0]).json"),
+            "\(secondPlan.stdout)")
+        #expect(!secondPlan.stdout.contains("  \(dropped[0]).json  FBillNo"), "not in a batch: \(secondPlan.stdout)")
+        #expect(!secondPlan.stdout.contains("sent as new if not): \(dropped[0]).json"), "\(secondPlan.stdout)")
         let requests = server.store.requestCounts
         load = try await ferry("load", "--retry-failed")
         #expect(load.status == 1, "\(load.stderr)")
@@ -163,6 +173,7 @@ struct StatusAfterSaveTests {
                 "load: \(dropped[0]).json is not sent: the transform no longer produces it (the manifest does not list it)"),
             "\(load.stderr)")
         #expect(load.stderr.contains("1 payload(s) the transform no longer produces were left alone"), "\(load.stderr)")
+        #expect(load.stderr.contains("  failed:            0 ("), "\(load.stderr)")
         let receipt = try JSONReader.parse(try FileSystem.read(workspace.run.transform + "/\(dropped[1]).receipt.json"))
         #expect(receipt["audited_at"] != nil, "\(receipt)")
         #expect(!FileSystem.exists(workspace.run.transform + "/\(dropped[1]).error.json"))

@@ -230,12 +230,20 @@ import WDTSandbox
         #expect(!overview.isClean)
 
         // Grouped by what can be done: the transform can write RK1's payload again, then the load audits it;
-        // the load audits no bill the transform no longer produces, payload kept (OLD1) or gone (GONE1).
+        // the load audits no bill the transform no longer produces, payload kept (OLD1) or gone (GONE1), but
+        // with the payload kept, `--retry-failed` records an audit done by hand.
         let groups = overview.problems.filter { $0.stage == "load" && $0.errorClass == "data" }
-        #expect(groups.count == 2, "\(groups)")
+        #expect(groups.count == 3, "\(groups)")
         let missing = try #require(groups.first { $0.documents == ["RK1"] })
         #expect(missing.hint.hasPrefix("its payload file is missing, so `ferry load` cannot audit the bill: run `ferry transform --run \(Self.runID)`"), "\(missing.hint)")
-        let unproduced = try #require(groups.first { $0.documents == ["GONE1", "OLD1"] })
+        let kept = try #require(groups.first { $0.documents == ["OLD1"] })
+        #expect(
+            kept.hint.contains(
+                "audit the bill in Kingdee by hand (see the message; then `ferry load --run \(Self.runID) --retry-failed` asks "
+                    + "Kingdee and records it)"),
+            "\(kept.hint)")
+        let unproduced = try #require(groups.first { $0.documents == ["GONE1"] })
+        #expect(!unproduced.hint.contains("--retry-failed"), "\(unproduced.hint)")
         #expect(unproduced.hint.contains("the transform no longer produces its payload, so `ferry load` cannot audit it: audit the bill in Kingdee by hand"), "\(unproduced.hint)")
         #expect(overview.text(includeDocuments: true, state: .failed).contains("saved, not audited"))
 
