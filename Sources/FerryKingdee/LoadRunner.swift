@@ -528,6 +528,9 @@ final class LoadSession: @unchecked Sendable {
     let client: KingdeeClient
     let journal: LoadJournal
     let progress: @Sendable (String) -> Void
+    /// The payload names the transform still produces (`LoadRunner.producedPayloads`), read once when the
+    /// session starts: nothing is sent for any other payload.
+    let produced: Set<String>?
     private let lock = Mutex()
     private var summary = LoadSummary()
     /// At most `target.concurrency` requests to Kingdee at once. A batch holds a permit only while its
@@ -558,6 +561,7 @@ final class LoadSession: @unchecked Sendable {
         self.journal = journal
         self.progress = progress
         self.permits = RequestPermits(max(1, config.concurrency))
+        self.produced = LoadRunner.producedPayloads(directory)
     }
 
     // MARK: - Run
@@ -636,8 +640,6 @@ final class LoadSession: @unchecked Sendable {
         /// The SHA-256 of every valid payload, by name: only a bill whose receipt holds the payload as it is
         /// now is submitted or audited.
         var currentSHA256: [String: String] = [:]
-        // What the transform produces now: nothing is sent for a payload it no longer produces.
-        let produced = LoadRunner.producedPayloads(directory)
         if !paths.isEmpty {
             progress("load: \(paths.count) payload file(s); sending in batches of up to \(config.batchSize), "
                 + "\(config.concurrency) at a time, while the rest are read")
@@ -1451,6 +1453,7 @@ final class LoadSession: @unchecked Sendable {
                                 : "Kingdee has \(matches.count) bills numbered \(entry.billNumber) (other organisations'?); "
                                     + "nothing recorded: check in Kingdee which is Ferry's")
                             + (!hasPayload ? "; its payload is gone: nothing to send"
+                                : produced?.contains(entry.name) == false ? "; the transform no longer produces it: not sent"
                                 : step == nil ? "; its payload is sent as new" : "; its payload is sent as any without a receipt"))
                         continue
                     }

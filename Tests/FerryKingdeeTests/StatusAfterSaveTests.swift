@@ -173,6 +173,11 @@ struct StatusAfterSaveTests {
                 "load: \(dropped[0]).json is not sent: the transform no longer produces it (the manifest does not list it)"),
             "\(load.stderr)")
         #expect(load.stderr.contains("1 payload(s) the transform no longer produces were left alone"), "\(load.stderr)")
+        // Looked up by its Kingdee Id first (its receipt is gone), and said not to be sent, not "sent as new".
+        #expect(
+            load.stderr.contains("Kingdee does not find it (deleted there?); nothing recorded; the transform no longer produces it: not sent"),
+            "\(load.stderr)")
+        #expect(!load.stderr.contains("its payload is sent as new"), "\(load.stderr)")
         #expect(load.stderr.contains("  failed:            0 ("), "\(load.stderr)")
         let receipt = try JSONReader.parse(try FileSystem.read(workspace.run.transform + "/\(dropped[1]).receipt.json"))
         #expect(receipt["audited_at"] != nil, "\(receipt)")
