@@ -1306,14 +1306,7 @@ final class LoadSession: @unchecked Sendable {
         let what = config.afterSave == .audit ? "submitted or audited" : "submitted"
         progress("load: \(unbacked.count) saved bill(s) still to \(config.afterSave == .audit ? "submit or audit" : "submit") "
             + "whose payload the transform no longer produces: asking Kingdee their FDocumentStatus; none is \(what)")
-        let groups = Dictionary(grouping: unbacked) { "\($0.formID)|\($0.billID == nil)" }
-        for key in groups.keys.sorted() {
-            for chunk in Self.chunks(of: groups[key]!, size: config.batchSize) {
-                _ = try await documentStatuses(chunk, batch: "", reportMissing: { document in
-                    self.progress("load: " + Self.notInKingdee(document) + "; its receipt is kept: check the bill in Kingdee")
-                })
-            }
-        }
+        try await recordStatuses(unbacked.map { ($0, "") })
         for document in unbacked {
             guard let receipt = Scan.readJSON(PayloadDirectory.receiptPath(directory: directory, name: document.name)),
                 !Self.missingSteps(receipt, afterSave: config.afterSave).isEmpty
@@ -1350,11 +1343,17 @@ final class LoadSession: @unchecked Sendable {
         guard !documents.isEmpty else { return }
         progress("load: \(documents.count) saved bill(s) had a Submit or Audit in flight when an earlier load stopped; "
             + "asking Kingdee their FDocumentStatus (nothing is submitted or audited for them now)")
-        // One query per form, chunk and way of naming the bills (by id when known, as `advance` does).
+        try await recordStatuses(documents)
+    }
+
+    /// Asks Kingdee the FDocumentStatus of saved bills and records in their receipts the steps Kingdee did
+    /// (`documentStatuses`), sending nothing; a bill Kingdee does not find keeps its receipt and the load
+    /// says so. One query per form, chunk and way of naming the bills (by id when known, as `advance`
+    /// does); `batch` is what an error or receipt line names the query by.
+    func recordStatuses(_ documents: [(document: PayloadDocument, batch: String)]) async throws(Diagnostic) {
         let groups = Dictionary(grouping: documents) { "\($0.document.formID)|\($0.document.billID == nil)" }
         for key in groups.keys.sorted() {
-            let group = groups[key]!
-            for chunk in Self.chunks(of: group, size: config.batchSize) {
+            for chunk in Self.chunks(of: groups[key]!, size: config.batchSize) {
                 _ = try await documentStatuses(chunk.map(\.document), batch: chunk[0].batch, reportMissing: { document in
                     self.progress("load: " + Self.notInKingdee(document) + "; its receipt is kept: check the bill in Kingdee")
                 })
