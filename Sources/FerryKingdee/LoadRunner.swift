@@ -296,14 +296,14 @@ public enum LoadRunner {
         }
         try requireFinishedTransform(directory)
         var plan = LoadPlan()
-        let scan = Scan(directory: directory)
+        var scan = Scan(directory: directory)
+        scan.produced = producedPayloads(directory)
         plan.invalid = scan.invalid
         let journal = try LoadJournal(path: journalPath(run: runDirectory))
         let unsettled = journal.unsettled
         let inDoubtNames = Set(unsettled.flatMap { $0.documents.map(\.name) })
             .union(try inheritDoubts(into: journal, directory: directory, otherRuns: otherRuns, record: false))
         var pending: [PayloadDocument] = []
-        let produced = producedPayloads(directory)
         for document in scan.documents {
             switch scan.state(of: document, retryFailed: options.retryFailed, afterSave: config.afterSave) {
             case .loaded: plan.alreadyLoaded.append(document.name)
@@ -314,23 +314,16 @@ public enum LoadRunner {
                 // Checked with ExecuteBillQuery first; sent only when Kingdee lacks it, and the transform still
                 // produces it.
                 plan.inDoubt.append(document.name)
-                if produced?.contains(document.name) ?? true { pending.append(document) }
+                if scan.isProduced(document.name) { pending.append(document) }
+            case .notProduced:
+                // Never sent (see `producedPayloads`); one in doubt is still looked up in Kingdee first, a saved
+                // one asked its FDocumentStatus.
+                if inDoubtNames.contains(document.name) && !scan.hasReceipt(document.name) { plan.inDoubt.append(document.name) }
+                plan.notProduced.append(document.name)
             case .pending:
-                // Not produced by the transform any more: never sent (see `producedPayloads`); one in doubt is
-                // still looked up in Kingdee first.
-                if let produced, !produced.contains(document.name) {
-                    if inDoubtNames.contains(document.name) { plan.inDoubt.append(document.name) }
-                    plan.notProduced.append(document.name)
-                    continue
-                }
                 if inDoubtNames.contains(document.name) { plan.inDoubt.append(document.name) }
                 pending.append(document)
             }
-        }
-        // A bill the transform no longer produces gets no step either.
-        if let produced {
-            plan.notProduced += plan.unfinished.filter { !produced.contains($0) }
-            plan.unfinished = plan.unfinished.filter { produced.contains($0) }
         }
         // Submit and Audit calls never answered: their bills' FDocumentStatus is asked (and recorded). The
         // latest call of a bill is the one in doubt.
@@ -383,8 +376,11 @@ struct Scan {
     /// What a payload needs: nothing (loaded, changed since, failed and not retried), a check with
     /// ExecuteBillQuery (a receipt that exists but cannot be read: a crash before it reached the disk, or
     /// a bad hand edit), or sending; or, saved already, the Submit or Audit `target.after_save` asks for
-    /// (`unfinished`).
-    enum State { case loaded, changed, failedKept, receiptUnreadable, pending, unfinished }
+    /// (`unfinished`); or nothing sent because the transform no longer produces it (`notProduced`: a payload
+    /// that would have been sent, or a saved bill that would have been submitted or audited; see
+    /// `LoadRunner.producedPayloads`). `LoadRunner.plan` and `LoadSession.run` both act on this one
+    /// classification, so the dry run and the load cannot disagree on it.
+    enum State { case loaded, changed, failedKept, receiptUnreadable, pending, unfinished, notProduced }
 
     var directory: String
     /// Valid payloads loaded so far (only kept by `init(directory:)`, for plans).
@@ -397,6 +393,9 @@ struct Scan {
     /// The Model field whose `FNumber` `load` takes as each document's organisation
     /// (`PayloadDocument.organization`); empty: none.
     let organizationField: String
+    /// The payload names the transform still produces (`LoadRunner.producedPayloads`); nil: every payload
+    /// counts as produced.
+    var produced: Set<String>?
     /// Bill number → the payload name that has it.
     private var seen: [String: String] = [:]
 
@@ -492,7 +491,21 @@ struct Scan {
         return try? JSONReader.parse(bytes)
     }
 
+    /// Whether the transform still produces the payload `name` (every payload does without a manifest list).
+    func isProduced(_ name: String) -> Bool { produced?.contains(name) ?? true }
+
+    /// `state`, or `notProduced` when it would send something (a save, a Submit or an Audit) for a payload the
+    /// transform no longer produces.
+    func unlessNotProduced(_ state: State, _ name: String) -> State {
+        (state == .pending || state == .unfinished) && !isProduced(name) ? .notProduced : state
+    }
+
     func state(of document: PayloadDocument, retryFailed: Bool, afterSave: KingdeeTargetConfig.AfterSave = .none) -> State {
+        unlessNotProduced(storedState(of: document, retryFailed: retryFailed, afterSave: afterSave), document.name)
+    }
+
+    /// What the files beside a payload say it needs, whether or not the transform still produces it.
+    private func storedState(of document: PayloadDocument, retryFailed: Bool, afterSave: KingdeeTargetConfig.AfterSave) -> State {
         if hasReceipt(document.name) {
             // A receipt says Kingdee has the bill: one that cannot be read is no proof that it does not.
             guard let receipt = receipt(document.name), receipt.objectValue != nil else { return .receiptUnreadable }
@@ -636,6 +649,7 @@ final class LoadSession: @unchecked Sendable {
             directory: directory,
             listing: missingReceipts.isEmpty ? afterReconcile : Set(FileSystem.list(directory)),
             organizationField: config.existenceCheckOrgField)
+        scan.produced = produced
         var names: [String] = []
         /// The SHA-256 of every valid payload, by name: only a bill whose receipt holds the payload as it is
         /// now is submitted or audited.
@@ -694,7 +708,6 @@ final class LoadSession: @unchecked Sendable {
                             continue
                         }
                         var state = try classify(document, in: scan, retryFailed: retryFailed)
-                        if state == .unfinished { lock.withLock { _ = stepCandidates.insert(document.name) } }
                         if state == .receiptUnreadable {
                             // Found: the receipt is written again. Not found: sent like any pending one. A bill
                             // the journal shows saved is asked for by its Kingdee Id (its number may be
@@ -711,14 +724,8 @@ final class LoadSession: @unchecked Sendable {
                                 // Found: `reconcile` made it a candidate for the steps after saving.
                             }
                             if found { lock.withLock { summary.inDoubtFound += 1 } }
-                            state = found ? .loaded : .pending
-                        }
-                        if state == .pending, let produced, !produced.contains(document.name) {
-                            progress("load: \(document.name).json is not sent: the transform no longer produces it (the "
-                                + "manifest does not list it); check its bill in Kingdee")
-                            lock.withLock { summary.notProduced.append(document.name) }
-                            settled += 1
-                            continue
+                            state = found ? .loaded : scan.unlessNotProduced(.pending, document.name)
+                            if state == .notProduced { leaveUnsent(document.name) }
                         }
                         if state != .pending { settled += 1 }
                         if state == .pending {
@@ -755,7 +762,7 @@ final class LoadSession: @unchecked Sendable {
                     receipt.objectValue != nil, !Self.missingSteps(receipt, afterSave: config.afterSave).isEmpty
                 else { continue }
                 // No longer produced by the transform (`LoadRunner.producedPayloads`): asked, not advanced.
-                if let produced, !produced.contains(name) {
+                if !scan.isProduced(name) {
                     unbacked.append(Self.savedDocument(name: name, receipt: receipt, directory: directory))
                     continue
                 }
@@ -862,7 +869,9 @@ final class LoadSession: @unchecked Sendable {
         return result.sorted { $0.name < $1.name }
     }
 
-    /// Counts a document that is already settled (loaded, changed, failed earlier) and returns its state.
+    /// Counts a document that is already settled (loaded, changed, failed earlier), marks a saved one for the
+    /// steps after saving (`unfinished`, or `notProduced` with a receipt: only asked), names one not sent
+    /// because the transform no longer produces it, and returns its state.
     private func classify(_ document: PayloadDocument, in scan: Scan, retryFailed: Bool) throws(Diagnostic) -> Scan.State {
         if let error = scan.errorFile(document.name) {
             let attempts = Int(error["attempts"]?.scalarText ?? "") ?? 0
@@ -871,7 +880,14 @@ final class LoadSession: @unchecked Sendable {
         let state = scan.state(of: document, retryFailed: retryFailed, afterSave: config.afterSave)
         switch state {
         case .unfinished:
-            break
+            lock.withLock { _ = stepCandidates.insert(document.name) }
+        case .notProduced:
+            // Saved: its FDocumentStatus is asked after the BatchSaves (`leaveUnbacked`), nothing is sent.
+            if scan.hasReceipt(document.name) {
+                lock.withLock { _ = stepCandidates.insert(document.name) }
+            } else {
+                leaveUnsent(document.name)
+            }
         case .loaded:
             lock.withLock { summary.alreadyLoaded += 1 }
             try removeStaleError(document.name, listed: scan.listing)
@@ -888,6 +904,13 @@ final class LoadSession: @unchecked Sendable {
             break
         }
         return state
+    }
+
+    /// Names a payload that would be sent but the transform no longer produces (`LoadSummary.notProduced`).
+    private func leaveUnsent(_ name: String) {
+        progress("load: \(name).json is not sent: the transform no longer produces it (the manifest does not list it); "
+            + "check its bill in Kingdee")
+        lock.withLock { summary.notProduced.append(name) }
     }
 
     // MARK: - One batch

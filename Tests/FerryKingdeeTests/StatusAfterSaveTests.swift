@@ -88,7 +88,7 @@ struct StatusAfterSaveTests {
     /// all say it is left as saved, to be checked in Kingdee; the bills still produced are audited. The
     /// same holds for one whose audit failed, with `--retry-failed`. One audited by hand in Kingdee is
     /// recorded as audited (asked, not sent); one whose bill was deleted there and whose receipt is lost
-    /// is not saved again.
+    /// or unreadable is not saved again.
     @Test func aBillTheTransformNoLongerProducesGetsNoStep() async throws {
         let (server, workspace, numbers, env) = try await Self.submitWorkspace("after-save-not-produced", count: 4)
         defer { Task { await server.stop() } }
@@ -184,5 +184,30 @@ struct StatusAfterSaveTests {
         #expect(!FileSystem.exists(workspace.run.transform + "/\(dropped[1]).error.json"))
         let after = server.store.requestCounts
         for call in ["BatchSave", "Submit", "Audit"] { #expect(after[call] == requests[call], "\(call): \(after)") }
+
+        // Both receipts made unreadable (a bad hand edit; the first's bill is still gone from Kingdee, the second's
+        // is there): each is looked up by its Kingdee Id before anything is sent. The second's receipt is written
+        // again; the first, not found, is not sent, as it is not produced.
+        for number in dropped {
+            try FileSystem.writeAtomically(Array("{\"id\": ".utf8), to: workspace.run.transform + "/\(number).receipt.json")
+        }
+        let thirdPlan = try await ferry("load", "--dry-run")
+        for number in dropped {
+            #expect(thirdPlan.stdout.contains("in doubt (checked with ExecuteBillQuery first): \(number).json"), "\(thirdPlan.stdout)")
+            #expect(!thirdPlan.stdout.contains("  \(number).json  FBillNo"), "not in a batch: \(thirdPlan.stdout)")
+        }
+        load = try await ferry("load")
+        #expect(load.status == 1, "\(load.stderr)")
+        #expect(server.store.bill(dropped[0]) == nil, "not saved again")
+        #expect(
+            load.stderr.contains(
+                "load: \(dropped[0]).json is not sent: the transform no longer produces it (the manifest does not list it)"),
+            "\(load.stderr)")
+        #expect(load.stderr.contains("1 payload(s) the transform no longer produces were left alone"), "\(load.stderr)")
+        let rewritten = try JSONReader.parse(try FileSystem.read(workspace.run.transform + "/\(dropped[1]).receipt.json"))
+        #expect(rewritten["kingdee"]?["Id"] != nil && rewritten["audited_at"] != nil, "\(rewritten)")
+        #expect(server.store.bill(dropped[1])?.documentStatus == "C")
+        let last = server.store.requestCounts
+        for call in ["BatchSave", "Submit", "Audit"] { #expect(last[call] == requests[call], "\(call): \(last)") }
     }
 }
