@@ -511,7 +511,9 @@ extension RunOverview {
     /// and grouped as a listed payload's is (`recordFailure`), and also `not_produced` when the transform no
     /// longer produces it. So is a receipt whose Submit or Audit was sent and never answered (`stepInFlight`,
     /// payload name → step) and that does not record the step: `in_doubt` (not `loaded`) until the next
-    /// `ferry load` asks Kingdee its FDocumentStatus.
+    /// `ferry load` asks Kingdee its FDocumentStatus. A payload kept but no longer produced whose receipt is
+    /// gone, which the journal shows saved, is `in_doubt` and `not_produced`: the next load looks it up by its
+    /// Kingdee Id (and sends nothing for it).
     private mutating func readUnlisted(
         directory: String, handled: Set<String>, listed: [String: (key: String?, number: String?)], journal: LoadJournal,
         inFlight: Set<String>, stepInFlight: [String: String], afterSave: KingdeeTargetConfig.AfterSave?,
@@ -527,7 +529,13 @@ extension RunOverview {
             for entry in batch.documents where !entry.billNumber.isEmpty { journalNumbers[entry.name] = entry.billNumber }
         }
         var notProduced: [String] = []
-        for name in receipts.union(inFlight).subtracting(handled).sorted() {
+        // Saved by an earlier load and kept beside its receipt, which is gone since (lost, removed by hand),
+        // while a later transform no longer produces the payload: the journal still shows the bill saved.
+        let saved = journal.savedBills
+        let keptWithoutReceipt = saved.keys.filter {
+            listed[$0] == nil && !receipts.contains($0) && FileSystem.exists(directory + "/" + $0 + ".json")
+        }
+        for name in receipts.union(inFlight).union(keptWithoutReceipt).subtracting(handled).sorted() {
             sawLoadFiles = true
             let payloadFile = name + ".json"
             let payloadExists = FileSystem.exists(directory + "/" + payloadFile)
@@ -591,6 +599,18 @@ extension RunOverview {
                             key: key, billNumber: number, state: .loaded, files: files,
                             detail: isListed ? "loaded; \(situation)" : "loaded earlier, but \(situation)"))
                 }
+            } else if let bill = saved[name], !inFlight.contains(name) {
+                // Nothing is sent for it: the next load asks Kingdee by the Id and writes the receipt again.
+                load.inDoubt += 1
+                load.notProduced += 1
+                notProduced.append(bill.billNumber)
+                documents.append(
+                    DocumentStatus(
+                        key: nil, billNumber: bill.billNumber, state: .inDoubt, files: files,
+                        detail: "saved earlier as Kingdee Id \(bill.billID), but its receipt is missing and the transform no "
+                            + "longer produces this payload; the next `ferry load` asks Kingdee by that Id and writes the "
+                            + "receipt again if the bill is there (nothing is sent for it); if it is not (deleted there), "
+                            + "remove the payload file"))
             } else {
                 load.inDoubt += 1
                 let detail = isListed

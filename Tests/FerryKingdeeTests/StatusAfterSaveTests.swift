@@ -184,6 +184,11 @@ struct StatusAfterSaveTests {
         #expect(!FileSystem.exists(workspace.run.transform + "/\(dropped[1]).error.json"))
         let after = server.store.requestCounts
         for call in ["BatchSave", "Submit", "Audit"] { #expect(after[call] == requests[call], "\(call): \(after)") }
+        // `ferry status` shows it (the journal shows it saved; its receipt is gone): in doubt, not produced; it
+        // was not shown at all.
+        let lost = try await ferry("status", "--document", dropped[0])
+        #expect(
+            lost.stdout.contains("its receipt is missing and the transform no longer produces this payload"), "\(lost.stdout)")
 
         // Both receipts made unreadable (a bad hand edit; the first's bill is still gone from Kingdee, the second's
         // is there): each is looked up by its Kingdee Id before anything is sent. The second's receipt is written

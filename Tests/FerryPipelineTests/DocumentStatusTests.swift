@@ -196,7 +196,11 @@ import WDTSandbox
         let entry = try #require(outputs.first { $0["key"]?.stringValue == key })
         manifest.set("outputs", .array(outputs.filter { $0 != entry }))
         try FileSystem.writeAtomically(JSONWriter().bytes(.object(manifest)), to: path)
-        try FileSystem.remove("\(copy)/runs/\(run)/transform/\(key).receipt.json")
+        // Its payload and receipt gone too (with a payload kept beside no receipt, the journal shows the bill
+        // saved: that is found, in doubt).
+        let file = try #require(entry["file"]?.stringValue)
+        try FileSystem.remove("\(copy)/runs/\(run)/transform/\(file)")
+        try FileSystem.remove("\(copy)/runs/\(run)/transform/\(file.dropLast(".json".count)).receipt.json")
         #expect(try Self.story(key, workspace: copy).status == 2)
 
         // Its page as if extracted again after the transform: found there, not transformed yet.
