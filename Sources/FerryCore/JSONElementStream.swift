@@ -31,7 +31,9 @@ extension JSONReader {
                 throw .error("cannot read (\(String(cString: strerror(errno))))", file: path)
             }
             if n == 0 { break }
-            try scanner.scan(buffer[0..<n], file: path, keeping: keeping, body)
+            try buffer.withUnsafeBufferPointer { (all) throws(Diagnostic) in
+                try scanner.scan(UnsafeBufferPointer(rebasing: all[0..<n]), file: path, keeping: keeping, body)
+            }
         }
         try scanner.finish(file: path)
         return scanner.found
@@ -61,22 +63,36 @@ extension JSONReader {
             self.arrays = arrays
         }
 
+        /// Scans one piece of the file. An element is copied a slice at a time (from where it starts in this
+        /// piece to where it ends, or to the piece's end), and the inside of a string is skipped to the next
+        /// quote, backslash or line break: a byte-at-a-time copy read a 1 GiB run's manifest at ~50 MB/s.
         mutating func scan(
-            _ bytes: ArraySlice<UInt8>, file: String, keeping: JSONKeySet?, _ body: (String, JSONValue) -> Void
+            _ bytes: UnsafeBufferPointer<UInt8>, file: String, keeping: JSONKeySet?, _ body: (String, JSONValue) -> Void
         ) throws(Diagnostic) {
-            for byte in bytes {
-                if element != nil { element!.append(byte) }
+            let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+            let count = bytes.count
+            /// Where the element being collected starts in this piece (0: it began in an earlier one).
+            var start: Int? = element == nil ? nil : 0
+            var i = 0
+            while i < count {
+                if inString && !escaped && name == nil {
+                    while i < count, bytes[i] != quote, bytes[i] != backslash, bytes[i] != 0x0A { i += 1 }
+                    if i == count { break }
+                }
+                let index = i
+                let byte = bytes[index]
+                i += 1
                 if byte == 0x0A { line += 1 }
                 if inString {
                     if escaped {
                         escaped = false
-                    } else if byte == UInt8(ascii: "\\") {
+                    } else if byte == backslash {
                         escaped = true
-                    } else if byte == UInt8(ascii: "\"") {
+                    } else if byte == quote {
                         inString = false
                         if let text = name {
                             name = nil
-                            member = (try? JSONReader.parse([UInt8(ascii: "\"")] + text + [UInt8(ascii: "\"")]))?.stringValue
+                            member = (try? JSONReader.parse([quote] + text + [quote]))?.stringValue
                             continue
                         }
                     }
@@ -84,7 +100,7 @@ extension JSONReader {
                     continue
                 }
                 switch byte {
-                case UInt8(ascii: "\""):
+                case quote:
                     if depth == 2 && inWantedArray && element == nil { throw notAContainer(file) }
                     inString = true
                     if depth == 1 && expectName { name = [] }
@@ -97,7 +113,8 @@ extension JSONReader {
                         expectName = true
                     }
                     if depth == 2 && inWantedArray && element == nil {
-                        element = [byte]
+                        element = []
+                        start = index
                         elementLine = line
                     }
                     depth += 1
@@ -108,10 +125,12 @@ extension JSONReader {
                 case UInt8(ascii: "}"), UInt8(ascii: "]"):
                     depth -= 1
                     if depth < 0 { throw .error("unexpected '\(Character(Unicode.Scalar(byte)))'", file: file, line: line) }
-                    if depth == 2, let bytes = element {
+                    if depth == 2, var collected = element {
                         element = nil
+                        collected.append(contentsOf: bytes[start!...index])
+                        start = nil
                         do {
-                            body(member ?? "", try JSONReader.parse(bytes, keeping: keeping))
+                            body(member ?? "", try JSONReader.parse(collected, keeping: keeping))
                         } catch {
                             throw .error(error.message, file: file, line: elementLine + error.line - 1)
                         }
@@ -128,6 +147,7 @@ extension JSONReader {
                     if depth == 2 && inWantedArray && element == nil { throw notAContainer(file) }
                 }
             }
+            if let start, element != nil { element!.append(contentsOf: bytes[start...]) }
         }
 
         func notAContainer(_ file: String) -> Diagnostic {
