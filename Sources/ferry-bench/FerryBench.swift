@@ -101,6 +101,11 @@ struct Load: AsyncParsableCommand {
         which measures the file system's cleanup rather than the load.
         """)
     var keepFiles = false
+    @Flag(help: """
+        Write no transform manifest beside the payloads. By default one lists every payload, as `ferry transform` \
+        writes it: the load reads it (only the payloads it lists are sent), so its time is part of the figure.
+        """)
+    var noManifest = false
 
     func run() async throws {
         var inProcess: KingdeeSandboxServer?
@@ -130,6 +135,8 @@ struct Load: AsyncParsableCommand {
         let run = NSTemporaryDirectory() + "/ferry-bench-load-\(prefix)-\(getpid())"
         try? FileManager.default.removeItem(atPath: run)
         let writer = JSONWriter()
+        // The manifest's `outputs`, entry by entry as `ferry transform` writes them (pretty, indent 2).
+        var outputs: [String] = []
         for i in 0..<count {
             let number = prefix + String(format: "%09d", i)
             let payload: JSONValue = [
@@ -154,7 +161,27 @@ struct Load: AsyncParsableCommand {
                     ],
                 ],
             ]
-            try FileSystem.writeAtomically(writer.bytes(payload), to: "\(run)/transform/\(number).json", durable: false)
+            let bytes = writer.bytes(payload)
+            try FileSystem.writeAtomically(bytes, to: "\(run)/transform/\(number).json", durable: false)
+            outputs.append("""
+                    {
+                      "file": "\(number).json",
+                      "bill_number": "\(number)",
+                      "key": "\(number)",
+                      "sha256": "\(Hashing.sha256Hex(bytes))",
+                      "lines": 5,
+                      "dropped_lines": 0,
+                      "source": {
+                        "file": "stockin-\(String(format: "%06d", i / 100)).json",
+                        "path": "$.response.stockin_list[\(i % 100)]",
+                        "line": \(1 + 60 * (i % 100))
+                      }
+                    }
+                """)
+        }
+        if !noManifest {
+            let manifest = "{\n  \"outputs\": [\n" + outputs.joined(separator: ",\n") + "\n  ],\n  \"rejected\": [],\n  \"filtered\": []\n}\n"
+            try FileSystem.writeAtomically(Array(manifest.utf8), to: "\(run)/transform/manifest.json", durable: false)
         }
         // As `ferry transform` does: one flush for all the payloads, before the load (and its clock) starts.
         FileSystem.syncFileSystem(containing: run)
