@@ -600,17 +600,24 @@ extension RunOverview {
                             detail: isListed ? "loaded; \(situation)" : "loaded earlier, but \(situation)"))
                 }
             } else if let bill = saved[name], !inFlight.contains(name) {
-                // Nothing is sent for it: the next load asks Kingdee by the Id and writes the receipt again.
+                // Nothing is sent for it: the next load asks Kingdee by the Id and writes the receipt again,
+                // unless the payload no longer passes the load's checks (it is then not asked about at all).
+                let number = bill.billNumber.isEmpty ? nil : bill.billNumber
                 load.inDoubt += 1
                 load.notProduced += 1
-                notProduced.append(bill.billNumber)
+                notProduced.append(number ?? name)
+                if errorFiles.contains(name) { files.append("transform/" + name + errorSuffix) }
+                let valid = (try? PayloadDirectory.load(directory + "/" + payloadFile)) != nil
                 documents.append(
                     DocumentStatus(
-                        key: nil, billNumber: bill.billNumber, state: .inDoubt, files: files,
+                        key: nil, billNumber: number, state: .inDoubt, files: files,
                         detail: "saved earlier as Kingdee Id \(bill.billID), but its receipt is missing and the transform no "
-                            + "longer produces this payload; the next `ferry load` asks Kingdee by that Id and writes the "
-                            + "receipt again if the bill is there (nothing is sent for it); if it is not (deleted there), "
-                            + "remove the payload file"))
+                            + "longer produces this payload; "
+                            + (valid
+                                ? "the next `ferry load` asks Kingdee by that Id and writes the receipt again if the bill is "
+                                    + "there (nothing is sent for it); if it is not (deleted there), remove the payload file"
+                                : "the payload no longer passes the load's checks, so `ferry load` does not ask Kingdee about "
+                                    + "it: check the bill in Kingdee by that Id, then remove the payload file")))
             } else {
                 load.inDoubt += 1
                 let detail = isListed

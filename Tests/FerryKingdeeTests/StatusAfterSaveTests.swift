@@ -188,7 +188,15 @@ struct StatusAfterSaveTests {
         // was not shown at all.
         let lost = try await ferry("status", "--document", dropped[0])
         #expect(
-            lost.stdout.contains("its receipt is missing and the transform no longer produces this payload"), "\(lost.stdout)")
+            lost.stdout.contains("its receipt is missing and the transform no longer produces this payload; the next "
+                + "`ferry load` asks Kingdee by that Id"), "\(lost.stdout)")
+        // A payload that no longer passes the load's checks is not asked about by the load: status says so.
+        let payloadPath = workspace.run.transform + "/\(dropped[0]).json"
+        let payloadBytes = try FileSystem.read(payloadPath)
+        try FileSystem.writeAtomically(Array(#"{"formid": "STK_MISCELLANEOUS", "data": {}}"#.utf8), to: payloadPath)
+        let broken = try await ferry("status", "--document", dropped[0])
+        #expect(broken.stdout.contains("the payload no longer passes the load's checks"), "\(broken.stdout)")
+        try FileSystem.writeAtomically(payloadBytes, to: payloadPath)
 
         // Both receipts made unreadable (a bad hand edit; the first's bill is still gone from Kingdee, the second's
         // is there): each is looked up by its Kingdee Id before anything is sent. The second's receipt is written
