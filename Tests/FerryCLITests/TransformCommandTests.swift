@@ -170,6 +170,24 @@ import Testing
         #expect(xsd.stderr.hasPrefix("\(dir)/xsd.xml:\(target + 1): error: element '<reff>': This element is not expected."), "\(xsd.stderr)")
     }
 
+    /// Every template under `Fixtures/templates/` gets the golden diagnostics: DOCTYPEs, encodings, the XSD
+    /// (two errors with their lines) and libxml2's own parser error; the built-in scheme passes. `.ci/run` diffs a release build's output
+    /// against the same files: in release, libxml2 once compiled no schema and checked nothing (README, *Tests*).
+    @Test func theFixtureTemplatesGetTheGoldenDiagnostics() throws {
+        let root = TestSupport.repositoryRoot
+        let templates = try FileManager.default.contentsOfDirectory(atPath: root + "/Fixtures/templates")
+            .filter { $0.hasSuffix(".xml") }.sorted().map { "Fixtures/templates/" + $0 }
+            + ["Templates/wdt-stockin-to-kingdee-other-inbound.xml"]
+        let result = try TestSupport.runFerry(["validate"] + templates, currentDirectory: root)
+        #expect(result.status == 2, "\(result.stderr)")
+        let out = TestSupport.makeTemporaryDirectory()
+        try FileSystem.writeAtomically(result.stdout, to: out + "/stdout.txt")
+        try FileSystem.writeAtomically(result.stderr, to: out + "/stderr.txt")
+        if let diff = TestSupport.compareDirectories(actual: out, expected: root + "/Fixtures/expected/validate-templates") {
+            Issue.record(Comment(rawValue: diff))
+        }
+    }
+
     @Test func builtInSchemesValidateAndAreListed() throws {
         let validate = try TestSupport.runFerry(["validate"], currentDirectory: TestSupport.makeTemporaryDirectory())
         #expect(validate.status == 0)
