@@ -121,6 +121,16 @@ public struct LoadPlan: Sendable {
 /// beside each, and keeps the journal in `runs/<id>/load/journal.jsonl` (see `LoadJournal`). The caller must
 /// hold the run's lock (`Workspace.lockRun`).
 public enum LoadRunner {
+    /// The payloads `ferry load` looks up by Kingdee Id before it sends anything, by name: the bills the
+    /// journal shows Ferry saved whose payload in `directory` passes the load's checks and has no receipt
+    /// (`LoadSession.savedWithoutReceipt`). `ferry status` asks this, so it cannot say otherwise than the load does.
+    public static func savedWithoutReceipt(_ journal: LoadJournal, directory: String) -> Set<String> {
+        // The organisation field only picks what a payload's organisation is read from, not whether it passes.
+        let found = LoadSession.savedWithoutReceipt(
+            journal, directory: directory, listing: Set(FileSystem.list(directory)), organizationField: "")
+        return Set(found.map(\.bill.name))
+    }
+
     /// Calls refused with MsgCode 1 in a row, each after a fresh login or signature and with no answered
     /// call between them, after which the load stops: Kingdee accepted the credentials earlier in this
     /// load, so a lost session is retried, but an authorisation revoked or changed mid-load would fail

@@ -535,6 +535,8 @@ extension RunOverview {
         let keptWithoutReceipt = saved.keys.filter {
             listed[$0] == nil && !receipts.contains($0) && FileSystem.exists(directory + "/" + $0 + ".json")
         }
+        // Of those, the ones the next load asks Kingdee about (the others' payloads no longer pass its checks).
+        let lookedUpByID = keptWithoutReceipt.isEmpty ? [] : LoadRunner.savedWithoutReceipt(journal, directory: directory)
         for name in receipts.union(inFlight).union(keptWithoutReceipt).subtracting(handled).sorted() {
             sawLoadFiles = true
             let payloadFile = name + ".json"
@@ -607,13 +609,12 @@ extension RunOverview {
                 load.notProduced += 1
                 notProduced.append(number ?? name)
                 if errorFiles.contains(name) { files.append("transform/" + name + errorSuffix) }
-                let valid = (try? PayloadDirectory.load(directory + "/" + payloadFile)) != nil
                 documents.append(
                     DocumentStatus(
                         key: nil, billNumber: number, state: .inDoubt, files: files,
                         detail: "saved earlier as Kingdee Id \(bill.billID), but its receipt is missing and the transform no "
                             + "longer produces this payload; "
-                            + (valid
+                            + (lookedUpByID.contains(name)
                                 ? "the next `ferry load` asks Kingdee by that Id and writes the receipt again if the bill is "
                                     + "there (nothing is sent for it); if it is not (deleted there), remove the payload file"
                                 : "the payload no longer passes the load's checks, so `ferry load` does not ask Kingdee about "
