@@ -306,8 +306,7 @@ public enum LoadRunner {
         }
         try requireFinishedTransform(directory)
         var plan = LoadPlan()
-        var scan = Scan(directory: directory)
-        scan.produced = producedPayloads(directory)
+        var scan = Scan(directory: directory, produced: producedPayloads(directory))
         plan.invalid = scan.invalid
         let journal = try LoadJournal(path: journalPath(run: runDirectory))
         let unsettled = journal.unsettled
@@ -405,22 +404,23 @@ struct Scan {
     let organizationField: String
     /// The payload names the transform still produces (`LoadRunner.producedPayloads`); nil: every payload
     /// counts as produced.
-    var produced: Set<String>?
+    let produced: Set<String>?
     /// Bill number → the payload name that has it.
     private var seen: [String: String] = [:]
 
     /// Scans every payload of `directory` at once (for plans).
-    init(directory: String, organizationField: String = "") {
+    init(directory: String, organizationField: String = "", produced: Set<String>? = nil) {
         let listed = FileSystem.list(directory)
-        self.init(directory: directory, listing: Set(listed), organizationField: organizationField)
+        self.init(directory: directory, listing: Set(listed), organizationField: organizationField, produced: produced)
         documents = load(PayloadDirectory.payloadFiles(in: directory, listing: listed))
     }
 
     /// Starts a scan that `load` feeds chunk by chunk.
-    init(directory: String, listing: Set<String>, organizationField: String = "") {
+    init(directory: String, listing: Set<String>, organizationField: String = "", produced: Set<String>? = nil) {
         self.directory = directory
         self.listing = listing
         self.organizationField = organizationField
+        self.produced = produced
     }
 
     /// Reads, checks and hashes `paths` (in parallel) and returns the valid documents, in order. Invalid
@@ -658,8 +658,7 @@ final class LoadSession: @unchecked Sendable {
         var scan = Scan(
             directory: directory,
             listing: missingReceipts.isEmpty ? afterReconcile : Set(FileSystem.list(directory)),
-            organizationField: config.existenceCheckOrgField)
-        scan.produced = produced
+            organizationField: config.existenceCheckOrgField, produced: produced)
         var names: [String] = []
         /// The SHA-256 of every valid payload, by name: only a bill whose receipt holds the payload as it is
         /// now is submitted or audited.
