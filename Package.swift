@@ -4,7 +4,9 @@ import PackageDescription
 // Dependencies, and why each is here (README.md "Dependencies" says the same):
 // - swift-argument-parser: the `ferry` command line (subcommands, usage errors, exit code 64).
 // - Yams: `ferry.yaml` is YAML; Yams gives node line numbers for `ferry.yaml:LINE: error:` messages.
-// - swift-crypto: SHA-256 for manifests and receipts, MD5 for WDT signatures, HMAC-SHA256 for Kingdee.
+// - OpenSSL's libcrypto (system, libssl-dev; not a package): SHA-256 for manifests and receipts, MD5 for WDT
+//   signatures, HMAC-SHA256 for Kingdee. swift-crypto compiled a second BoringSSL (swift-nio-ssl has one) into
+//   every build; see README.md "Dependencies".
 // - swift-log: structured logs of the pipeline (`--log-level`), separate from diagnostics and progress.
 // - async-http-client: both clients' HTTP (SwiftNIO): URLSession on Linux spends ~45% of the load's client CPU
 //   in libcurl/libdispatch, ignores target.insecure_tls, rounds timeouts up to whole seconds, and its
@@ -20,7 +22,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
-        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         // Already in the graph through async-http-client; named because the clients and the sandbox server use their types.
@@ -34,11 +35,14 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
-        // Values every stage shares: Diagnostic, JSON reader/writer, exact decimals, hashing, atomic files.
-        .target(
-            name: "FerryCore",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        // OpenSSL's libcrypto through pkg-config; imported by FerryCore's Hashing only.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
         ),
+        // Values every stage shares: Diagnostic, JSON reader/writer, exact decimals, hashing, atomic files.
+        .target(name: "FerryCore", dependencies: ["COpenSSL"]),
         // XML mapping templates: parsing, XSD validation, semantic checks. The only importer of CLibXML2.
         .target(name: "FerryTemplate", dependencies: ["FerryCore", "FerrySchemes", "CLibXML2"]),
         // The built-in schemes (the files under Templates/), embedded as resources.

@@ -1,11 +1,15 @@
-import Crypto
+import COpenSSL
 import Foundation
 
 /// The hashes Ferry uses: SHA-256 for manifests and receipts, MD5 and HMAC-SHA256 for API signatures.
+///
+/// Computed by OpenSSL's libcrypto (the system's, through `COpenSSL`): SwiftNIO's TLS already compiles a
+/// copy of BoringSSL, and swift-crypto compiled a second one into every build (README, *Dependencies*).
 public enum Hashing {
     /// Lowercase hex SHA-256 of `bytes`.
     public static func sha256Hex(_ bytes: some DataProtocol) -> String {
-        hex(SHA256.hash(data: bytes))
+        bytes.withContiguousStorageIfAvailable { digestHex(.sha256, UnsafeRawBufferPointer($0)) }
+            ?? sha256Hex(Array(bytes))
     }
 
     /// Lowercase hex SHA-256 of the UTF-8 of `text`.
@@ -15,13 +19,25 @@ public enum Hashing {
 
     /// Lowercase hex MD5 of the UTF-8 of `text` (WDT and Qimen signatures only; not for security).
     public static func md5Hex(_ text: String) -> String {
-        hex(Insecure.MD5.hash(data: Array(text.utf8)))
+        Array(text.utf8).withUnsafeBytes { digestHex(.md5, $0) }
     }
 
     /// Lowercase hex HMAC-SHA256 of `message` keyed with `key` (both as UTF-8).
     public static func hmacSHA256Hex(key: String, message: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: SymmetricKey(data: Array(key.utf8)))
-        return hex(mac)
+        let key = Array(key.utf8)
+        let message = Array(message.utf8)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(EVP_MAX_MD_SIZE)) { out in
+            var length: UInt32 = 0
+            let done = withNonNullBase(key) { key, keyCount in
+                withNonNullBase(message) { message, messageCount in
+                    HMAC(
+                        Algorithm.sha256.method, key, Int32(keyCount), message.assumingMemoryBound(to: UInt8.self),
+                        messageCount, out.baseAddress, &length)
+                }
+            }
+            guard done != nil else { Algorithm.sha256.failed() }
+            return hex(raw: UnsafeRawBufferPointer(start: out.baseAddress, count: Int(length)))
+        }
     }
 
     /// Lowercase hex of a byte sequence.
@@ -32,7 +48,56 @@ public enum Hashing {
     /// Lowercase hex SHA-256 of `bytes`: the digest's bytes go straight into the string (every payload's
     /// SHA-256 is made here).
     public static func sha256Hex(_ bytes: [UInt8]) -> String {
-        bytes.withUnsafeBytes { SHA256.hash(data: $0) }.withUnsafeBytes(hex(raw:))
+        bytes.withUnsafeBytes { digestHex(.sha256, $0) }
+    }
+
+    /// A digest libcrypto makes, fetched from its provider once (a fetch per call would look the algorithm
+    /// up by name each time, under a lock).
+    private enum Algorithm {
+        case sha256, md5
+
+        // Fetched EVP_MDs are immutable and may be used from any thread at once.
+        private nonisolated(unsafe) static let sha256Method: OpaquePointer? = EVP_MD_fetch(nil, "SHA2-256", nil)
+        private nonisolated(unsafe) static let md5Method: OpaquePointer? = EVP_MD_fetch(nil, "MD5", nil)
+
+        var method: OpaquePointer? {
+            switch self {
+            case .sha256: Self.sha256Method
+            case .md5: Self.md5Method
+            }
+        }
+
+        /// libcrypto could not make the digest: its installation (or its configuration, e.g. a FIPS-only
+        /// one without MD5) is broken, which no input causes.
+        func failed() -> Never {
+            fatalError(
+                "OpenSSL's libcrypto could not compute \(self == .sha256 ? "SHA-256" : "MD5"); check the system's "
+                    + "OpenSSL installation and configuration (openssl version -a; OPENSSL_CONF)")
+        }
+    }
+
+    /// Calls `body` with the bytes' address and count; an empty array's may be nil, libcrypto is given a
+    /// valid one whatever the count.
+    private static func withNonNullBase<R>(_ bytes: [UInt8], _ body: (UnsafeRawPointer, Int) -> R) -> R {
+        bytes.withUnsafeBytes { withNonNullBase($0, body) }
+    }
+
+    private static func withNonNullBase<R>(_ bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawPointer, Int) -> R) -> R {
+        if let base = bytes.baseAddress { return body(base, bytes.count) }
+        var none: UInt8 = 0
+        return withUnsafeBytes(of: &none) { body($0.baseAddress!, 0) }
+    }
+
+    /// Lowercase hex of `algorithm`'s digest of `bytes`, made in one temporary buffer and the string.
+    private static func digestHex(_ algorithm: Algorithm, _ bytes: UnsafeRawBufferPointer) -> String {
+        guard let method = algorithm.method else { algorithm.failed() }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(EVP_MAX_MD_SIZE)) { out in
+            var length: UInt32 = 0
+            guard withNonNullBase(bytes, { EVP_Digest($0, $1, out.baseAddress, &length, method, nil) }) == 1 else {
+                algorithm.failed()
+            }
+            return hex(raw: UnsafeRawBufferPointer(start: out.baseAddress, count: Int(length)))
+        }
     }
 
     /// Lowercase hex of raw bytes, made in one allocation (the string's own).
