@@ -27,16 +27,16 @@ public enum Hashing {
         let key = Array(key.utf8)
         let message = Array(message.utf8)
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(EVP_MAX_MD_SIZE)) { out in
-            var length: UInt32 = 0
+            var length = 0
             let done = withNonNullBase(key) { key, keyCount in
                 withNonNullBase(message) { message, messageCount in
-                    HMAC(
-                        Algorithm.sha256.method, key, Int32(keyCount), message.assumingMemoryBound(to: UInt8.self),
-                        messageCount, out.baseAddress, &length)
+                    EVP_Q_mac(
+                        Algorithm.library.context, "HMAC", nil, "SHA2-256", nil, key, keyCount,
+                        message.assumingMemoryBound(to: UInt8.self), messageCount, out.baseAddress, out.count, &length)
                 }
             }
             guard done != nil else { Algorithm.sha256.failed() }
-            return hex(raw: UnsafeRawBufferPointer(start: out.baseAddress, count: Int(length)))
+            return hex(raw: UnsafeRawBufferPointer(start: out.baseAddress, count: length))
         }
     }
 
@@ -56,23 +56,32 @@ public enum Hashing {
     private enum Algorithm {
         case sha256, md5
 
-        // Fetched EVP_MDs are immutable and may be used from any thread at once.
-        private nonisolated(unsafe) static let sha256Method: OpaquePointer? = EVP_MD_fetch(nil, "SHA2-256", nil)
-        private nonisolated(unsafe) static let md5Method: OpaquePointer? = EVP_MD_fetch(nil, "MD5", nil)
+        /// Ferry's own library context, with OpenSSL's default provider loaded, and the digests fetched from it.
+        /// Its own, so the system's OpenSSL configuration does not decide what Ferry can hash (a FIPS-only one has
+        /// no MD5, which WDT's signatures need) and is not read at each start (~0.8 ms). No clean-up at exit:
+        /// `ferry` ends with `exit()` while other threads may still be hashing (a Kingdee request's signature),
+        /// and libcrypto's would free the provider under them. Fetched EVP_MDs are immutable and may be used from
+        /// any thread at once.
+        nonisolated(unsafe) static let library: (context: OpaquePointer?, sha256: OpaquePointer?, md5: OpaquePointer?) = {
+            _ = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_ATEXIT | OPENSSL_INIT_NO_LOAD_CONFIG), nil)
+            let context = OSSL_LIB_CTX_new()
+            guard context != nil, OSSL_PROVIDER_load(context, "default") != nil else { return (nil, nil, nil) }
+            return (context, EVP_MD_fetch(context, "SHA2-256", nil), EVP_MD_fetch(context, "MD5", nil))
+        }()
 
         var method: OpaquePointer? {
             switch self {
-            case .sha256: Self.sha256Method
-            case .md5: Self.md5Method
+            case .sha256: Self.library.sha256
+            case .md5: Self.library.md5
             }
         }
 
-        /// libcrypto could not make the digest: its installation (or its configuration, e.g. a FIPS-only
-        /// one without MD5) is broken, which no input causes.
+        /// libcrypto could not make the digest: its installation is broken (no default provider?), which no
+        /// input causes.
         func failed() -> Never {
             fatalError(
                 "OpenSSL's libcrypto could not compute \(self == .sha256 ? "SHA-256" : "MD5"); check the system's "
-                    + "OpenSSL installation and configuration (openssl version -a; OPENSSL_CONF)")
+                    + "OpenSSL 3 installation (openssl version -a; openssl list -digest-algorithms)")
         }
     }
 
