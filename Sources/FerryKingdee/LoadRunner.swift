@@ -124,10 +124,10 @@ public enum LoadRunner {
     /// The payloads `ferry load` looks up by Kingdee Id before it sends anything, by name: the bills the
     /// journal shows Ferry saved whose payload in `directory` passes the load's checks and has no receipt
     /// (`LoadSession.savedWithoutReceipt`). `ferry status` asks this, so it cannot say otherwise than the load does.
-    public static func savedWithoutReceipt(_ journal: LoadJournal, directory: String) -> Set<String> {
+    /// `listing`: the directory's file names, as the caller listed them.
+    public static func savedWithoutReceipt(_ journal: LoadJournal, directory: String, listing: Set<String>) -> Set<String> {
         // The organisation field only picks what a payload's organisation is read from, not whether it passes.
-        let found = LoadSession.savedWithoutReceipt(
-            journal, directory: directory, listing: Set(FileSystem.list(directory)), organizationField: "")
+        let found = LoadSession.savedWithoutReceipt(journal, directory: directory, listing: listing, organizationField: "")
         return Set(found.map(\.bill.name))
     }
 

@@ -536,7 +536,7 @@ extension RunOverview {
             listed[$0] == nil && !receipts.contains($0) && FileSystem.exists(directory + "/" + $0 + ".json")
         }
         // Of those, the ones the next load asks Kingdee about (the others' payloads no longer pass its checks).
-        let lookedUpByID = keptWithoutReceipt.isEmpty ? [] : LoadRunner.savedWithoutReceipt(journal, directory: directory)
+        let lookedUpByID = keptWithoutReceipt.isEmpty ? [] : LoadRunner.savedWithoutReceipt(journal, directory: directory, listing: Set(listing))
         for name in receipts.union(inFlight).union(keptWithoutReceipt).subtracting(handled).sorted() {
             sawLoadFiles = true
             let payloadFile = name + ".json"
